@@ -1,0 +1,573 @@
+/*
+ * kernels/cpu/conv.c - Conv, MaxPool, AveragePool, GlobalAveragePool and
+ * GlobalMaxPool on the CPU.
+ *
+ * Every op has a plain C reference kernel (the spec). 1D and 2D inputs are
+ * run as 3D ones with leading unit axes (struct win3), so one loop nest serves
+ * all spatial ranks. Conv additionally has a oneDNN fast path for f32, the
+ * library PyTorch's CPU build uses; it is held to the reference by
+ * tests/test_cpu_fast.c. The geometry (resolved auto_pad, output size) comes
+ * from ft_conv_geometry(), the same function shape inference uses.
+ */
+#include "cpu/conv.h"
+#include "cpu/cpu.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/util.h"
+#include "shape_conv.h"
+
+#if FT_HAVE_DNNL
+#include <dnnl.h>
+#endif
+
+/* a window geometry promoted to three spatial axes (D, H, W) */
+typedef struct win3 {
+	int64_t in[3], out[3], k[3], s[3], d[3], p[3];
+	int64_t isz, osz, ksz; /* elements of one input plane, output plane, kernel */
+} win3;
+
+static void win3_from(win3 *w, const ft_conv_geom *gm)
+{
+	int off = 3 - gm->nsp;
+	for (int i = 0; i < 3; i++) {
+		int j = i - off;
+		w->in[i] = j >= 0 ? gm->in[j] : 1;
+		w->out[i] = j >= 0 ? gm->out[j] : 1;
+		w->k[i] = j >= 0 ? gm->kernel[j] : 1;
+		w->s[i] = j >= 0 ? gm->stride[j] : 1;
+		w->d[i] = j >= 0 ? gm->dil[j] : 1;
+		w->p[i] = j >= 0 ? gm->pad_begin[j] : 0;
+	}
+	w->isz = w->in[0] * w->in[1] * w->in[2];
+	w->osz = w->out[0] * w->out[1] * w->out[2];
+	w->ksz = w->k[0] * w->k[1] * w->k[2];
+}
+
+/* ---- Conv: reference ---------------------------------------------------- */
+
+/*
+ * y is (N, C_out, OD, OH, OW), x is (N, C_in, ID, IH, IW),
+ * w is (C_out, C_in / group, KD, KH, KW), b is (C_out) or NULL.
+ * Accumulates in double: the reference is the oracle of the fast path.
+ */
+#define CONV_REF(NAME, T)                                                                               \
+	static void NAME(T *y, const T *x, const T *w, const T *b, const ft_conv_geom *gm, const win3 *v) \
+	{                                                                                               \
+		int64_t ocg = gm->c_out / gm->group, icg = gm->w_cin;                                   \
+		_Pragma("omp parallel for collapse(2) schedule(static)")                                \
+		for (int64_t n = 0; n < gm->n; n++) {                                                   \
+			for (int64_t oc = 0; oc < gm->c_out; oc++) {                                    \
+				const T *xg = x + (n * gm->c_in + oc / ocg * icg) * v->isz;             \
+				const T *wo = w + oc * icg * v->ksz;                                    \
+				T *yo = y + (n * gm->c_out + oc) * v->osz;                              \
+				for (int64_t od = 0; od < v->out[0]; od++)                              \
+				for (int64_t oh = 0; oh < v->out[1]; oh++)                              \
+				for (int64_t ow = 0; ow < v->out[2]; ow++) {                            \
+					double acc = b ? (double)b[oc] : 0.0;                           \
+					for (int64_t ic = 0; ic < icg; ic++)                            \
+					for (int64_t kd = 0; kd < v->k[0]; kd++) {                      \
+						int64_t id = od * v->s[0] - v->p[0] + kd * v->d[0];     \
+						if (id < 0 || id >= v->in[0])                           \
+							continue;                                       \
+						for (int64_t kh = 0; kh < v->k[1]; kh++) {              \
+							int64_t ih = oh * v->s[1] - v->p[1] + kh * v->d[1]; \
+							if (ih < 0 || ih >= v->in[1])                   \
+								continue;                               \
+							const T *xr = xg + ic * v->isz + (id * v->in[1] + ih) * v->in[2]; \
+							const T *wr = wo + ((ic * v->k[0] + kd) * v->k[1] + kh) * v->k[2]; \
+							for (int64_t kw = 0; kw < v->k[2]; kw++) {      \
+								int64_t iw = ow * v->s[2] - v->p[2] + kw * v->d[2]; \
+								if (iw >= 0 && iw < v->in[2])           \
+									acc += (double)xr[iw] * (double)wr[kw]; \
+							}                                               \
+						}                                                       \
+					}                                                               \
+					yo[(od * v->out[1] + oh) * v->out[2] + ow] = (T)acc;            \
+				}                                                                       \
+			}                                                                               \
+		}                                                                                       \
+	}
+
+CONV_REF(conv_ref_f32, float)
+CONV_REF(conv_ref_f64, double)
+
+ft_status ft_cpu_conv_ref(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0), *w = ft_in(g, n, 1), *b = ft_in(g, n, 2);
+	ft_tensor *y = ft_out(g, n, 0);
+	ft_conv_geom gm;
+	win3 v;
+	FT_TRY(ft_conv_geometry(g, n, &gm));
+	win3_from(&v, &gm);
+	switch (x->dtype) {
+	case FT_F32:
+		conv_ref_f32(y->data, x->data, w->data, b ? b->data : NULL, &gm, &v);
+		return FT_OK;
+	case FT_F64:
+		conv_ref_f64(y->data, x->data, w->data, b ? b->data : NULL, &gm, &v);
+		return FT_OK;
+	default:
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
+	}
+}
+
+/* ---- Conv: oneDNN fast path --------------------------------------------- */
+
+static atomic_ulong param_generation = 1;
+
+void ft_cpu_conv_params_changed(void)
+{
+	atomic_fetch_add(&param_generation, 1);
+}
+
+#if FT_HAVE_DNNL
+
+#include <pthread.h>
+
+static dnnl_engine_t dnnl_eng;
+static dnnl_stream_t dnnl_strm;
+static pthread_once_t dnnl_once = PTHREAD_ONCE_INIT;
+static bool dnnl_ok;
+
+static void dnnl_init(void)
+{
+	if (dnnl_engine_create(&dnnl_eng, dnnl_cpu, 0) != dnnl_success)
+		return;
+	if (dnnl_stream_create(&dnnl_strm, dnnl_eng, dnnl_stream_default_flags) != dnnl_success) {
+		dnnl_engine_destroy(dnnl_eng);
+		return;
+	}
+	dnnl_ok = true;
+}
+
+/* What a Conv node keeps between calls (n->extra). */
+typedef struct conv_dnnl {
+	ft_cpu_extra hdr;          /* first: ft_cpu_release() calls hdr.release */
+	ft_conv_geom gm;           /* the geometry the primitive was built for */
+	bool has_bias;
+	bool use_ref;              /* oneDNN has no implementation: run the reference */
+	dnnl_primitive_t conv;
+	dnnl_memory_t src, dst, bias;
+	dnnl_memory_t wts_user;    /* the weight tensor's own bytes, (g, oc/g, ic/g, k...) */
+	dnnl_memory_t wts;         /* the layout the primitive wants (== wts_user if plain) */
+	dnnl_primitive_t wts_reorder; /* NULL when no reorder is needed */
+	const void *wts_key;       /* data pointer the reordered copy was made from */
+	unsigned long wts_gen;     /* param_generation when it was made */
+} conv_dnnl;
+
+static void conv_dnnl_free(ft_cpu_extra *e)
+{
+	conv_dnnl *c = (conv_dnnl *)e;
+	if (c->conv)
+		dnnl_primitive_destroy(c->conv);
+	if (c->wts_reorder)
+		dnnl_primitive_destroy(c->wts_reorder);
+	if (c->wts && c->wts != c->wts_user)
+		dnnl_memory_destroy(c->wts);
+	dnnl_memory_t mems[] = { c->src, c->dst, c->bias, c->wts_user };
+	for (size_t i = 0; i < FT_ARRAY_LEN(mems); i++)
+		if (mems[i])
+			dnnl_memory_destroy(mems[i]);
+	free(c);
+}
+
+bool ft_cpu_conv_has_fast_path(void)
+{
+	pthread_once(&dnnl_once, dnnl_init);
+	return dnnl_ok;
+}
+
+static const dnnl_format_tag_t plain_act[] = { dnnl_ncw, dnnl_nchw, dnnl_ncdhw };
+static const dnnl_format_tag_t plain_wts[] = { dnnl_oiw, dnnl_oihw, dnnl_oidhw };
+static const dnnl_format_tag_t plain_gwts[] = { dnnl_goiw, dnnl_goihw, dnnl_goidhw };
+
+#define DNNL_TRY(call)                                       \
+	do {                                                 \
+		dnnl_status_t s_ = (call);                   \
+		if (s_ != dnnl_success) {                    \
+			what = #call;                        \
+			dst = s_;                            \
+			goto out_fail;                       \
+		}                                            \
+	} while (0)
+
+/*
+ * Builds the primitive for geometry gm. On a oneDNN "unimplemented" the node
+ * falls back to the reference (use_ref); other failures are errors.
+ */
+static ft_status conv_dnnl_build(const ft_graph *g, ft_node *n, conv_dnnl *c, const ft_conv_geom *gm,
+				 bool has_bias)
+{
+	const char *what = "";
+	dnnl_status_t dst = dnnl_success;
+	dnnl_primitive_desc_t pd = NULL, rpd = NULL;
+	int nsp = gm->nsp, nd = nsp + 2;
+	dnnl_dims_t xd, yd, wd, bd, strides, dil, pl, pr;
+	dnnl_memory_desc_t xmd, ymd, wmd_any, wmd_user, bmd;
+	dnnl_convolution_desc_t cd;
+
+	c->gm = *gm;
+	c->has_bias = has_bias;
+	xd[0] = yd[0] = gm->n;
+	xd[1] = gm->c_in;
+	yd[1] = gm->c_out;
+	for (int i = 0; i < nsp; i++) {
+		xd[2 + i] = gm->in[i];
+		yd[2 + i] = gm->out[i];
+		strides[i] = gm->stride[i];
+		dil[i] = gm->dil[i] - 1; /* oneDNN counts the gaps */
+		pl[i] = gm->pad_begin[i];
+		pr[i] = gm->pad_end[i];
+	}
+	bool grouped = gm->group > 1;
+	int wnd = nd + (grouped ? 1 : 0), k = 0;
+	if (grouped)
+		wd[k++] = gm->group;
+	wd[k++] = gm->c_out / gm->group;
+	wd[k++] = gm->w_cin;
+	for (int i = 0; i < nsp; i++)
+		wd[k++] = gm->kernel[i];
+	bd[0] = gm->c_out;
+
+	DNNL_TRY(dnnl_memory_desc_init_by_tag(&xmd, nd, xd, dnnl_f32, plain_act[nsp - 1]));
+	DNNL_TRY(dnnl_memory_desc_init_by_tag(&ymd, nd, yd, dnnl_f32, plain_act[nsp - 1]));
+	DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd_any, wnd, wd, dnnl_f32, dnnl_format_tag_any));
+	DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd_user, wnd, wd, dnnl_f32,
+					      grouped ? plain_gwts[nsp - 1] : plain_wts[nsp - 1]));
+	DNNL_TRY(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_x));
+	DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
+							    &xmd, &wmd_any, has_bias ? &bmd : NULL, &ymd,
+							    strides, dil, pl, pr));
+	dnnl_status_t s = dnnl_primitive_desc_create(&pd, &cd, NULL, dnnl_eng, NULL);
+	if (s == dnnl_unimplemented) {
+		c->use_ref = true;
+		return FT_OK;
+	}
+	DNNL_TRY(s);
+	DNNL_TRY(dnnl_primitive_create(&c->conv, pd));
+
+	const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+	DNNL_TRY(dnnl_memory_create(&c->src, &xmd, dnnl_eng, DNNL_MEMORY_NONE));
+	DNNL_TRY(dnnl_memory_create(&c->dst, &ymd, dnnl_eng, DNNL_MEMORY_NONE));
+	DNNL_TRY(dnnl_memory_create(&c->wts_user, &wmd_user, dnnl_eng, DNNL_MEMORY_NONE));
+	if (has_bias)
+		DNNL_TRY(dnnl_memory_create(&c->bias, &bmd, dnnl_eng, DNNL_MEMORY_NONE));
+	if (dnnl_memory_desc_equal(wmd, &wmd_user)) {
+		c->wts = c->wts_user;
+	} else {
+		DNNL_TRY(dnnl_memory_create(&c->wts, wmd, dnnl_eng, DNNL_MEMORY_ALLOCATE));
+		DNNL_TRY(dnnl_reorder_primitive_desc_create(&rpd, &wmd_user, dnnl_eng, wmd, dnnl_eng, NULL));
+		DNNL_TRY(dnnl_primitive_create(&c->wts_reorder, rpd));
+		dnnl_primitive_desc_destroy(rpd);
+	}
+	dnnl_primitive_desc_destroy(pd);
+	return FT_OK;
+
+out_fail:
+	if (rpd)
+		dnnl_primitive_desc_destroy(rpd);
+	if (pd)
+		dnnl_primitive_desc_destroy(pd);
+	return ft_node_error(g, n, FT_ERUNTIME, "oneDNN: %s failed (status %d)", what, (int)dst);
+}
+
+static ft_status conv_dnnl_run(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0), *w = ft_in(g, n, 1), *b = ft_in(g, n, 2);
+	ft_tensor *y = ft_out(g, n, 0);
+	conv_dnnl *c = n->extra;
+	ft_conv_geom gm;
+	const char *what = "";
+	dnnl_status_t dst = dnnl_success;
+
+	FT_TRY(ft_conv_geometry(g, n, &gm));
+	if (c && (memcmp(&c->gm, &gm, sizeof(gm)) != 0 || c->has_bias != (b != NULL)))
+		ft_cpu_release(n); /* re-specialised with other shapes */
+	if (!n->extra) {
+		c = ft_xcalloc(1, sizeof(*c));
+		c->hdr.release = conv_dnnl_free;
+		n->extra = c;
+		ft_status st = conv_dnnl_build(g, n, c, &gm, b != NULL);
+		if (st != FT_OK) {
+			ft_cpu_release(n);
+			return st;
+		}
+	}
+	c = n->extra;
+	if (c->use_ref)
+		return ft_cpu_conv_ref(g, n);
+
+	/* weights: reorder when the cached copy may be stale */
+	DNNL_TRY(dnnl_memory_set_data_handle(c->wts_user, w->data));
+	if (c->wts_reorder) {
+		unsigned long gen = atomic_load(&param_generation);
+		bool stable = w->kind == FT_TK_PARAM || w->kind == FT_TK_CONST;
+		if (!stable || c->wts_key != w->data || c->wts_gen != gen) {
+			dnnl_exec_arg_t rargs[] = { { DNNL_ARG_FROM, c->wts_user }, { DNNL_ARG_TO, c->wts } };
+			DNNL_TRY(dnnl_primitive_execute(c->wts_reorder, dnnl_strm, 2, rargs));
+			c->wts_key = stable ? w->data : NULL;
+			c->wts_gen = gen;
+		}
+	}
+	DNNL_TRY(dnnl_memory_set_data_handle(c->src, x->data));
+	DNNL_TRY(dnnl_memory_set_data_handle(c->dst, y->data));
+	dnnl_exec_arg_t args[4] = {
+		{ DNNL_ARG_SRC, c->src },
+		{ DNNL_ARG_WEIGHTS, c->wts },
+		{ DNNL_ARG_DST, c->dst },
+	};
+	int nargs = 3;
+	if (b) {
+		DNNL_TRY(dnnl_memory_set_data_handle(c->bias, b->data));
+		args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, c->bias };
+	}
+	DNNL_TRY(dnnl_primitive_execute(c->conv, dnnl_strm, nargs, args));
+	DNNL_TRY(dnnl_stream_wait(dnnl_strm));
+	return FT_OK;
+
+out_fail:
+	return ft_node_error(g, n, FT_ERUNTIME, "oneDNN: %s failed (status %d)", what, (int)dst);
+}
+
+ft_status ft_cpu_conv(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0);
+	if (x->dtype == FT_F32 && ft_cpu_conv_has_fast_path())
+		return conv_dnnl_run(g, n);
+	return ft_cpu_conv_ref(g, n);
+}
+
+#else /* !FT_HAVE_DNNL */
+
+bool ft_cpu_conv_has_fast_path(void)
+{
+	return false;
+}
+
+ft_status ft_cpu_conv(const ft_graph *g, ft_node *n)
+{
+	return ft_cpu_conv_ref(g, n);
+}
+
+#endif
+
+/* ---- MaxPool, AveragePool ----------------------------------------------- */
+
+/*
+ * y and idx are (N, C, OD, OH, OW), x is (N, C, ID, IH, IW). Padded positions
+ * never win; a window that sees only padding gives the lowest value.
+ * idx (optional) is the flat position of the maximum in x, the spatial part
+ * row-major (storage_order 0) or column-major (1), as ONNX Runtime does.
+ */
+#define MAX_POOL(NAME, T, ACC, LOAD, STORE, LOWEST)                                                     \
+	static void NAME(T *y, int64_t *idx, const T *x, int64_t planes, const win3 *v, int col_major)   \
+	{                                                                                               \
+		_Pragma("omp parallel for schedule(static)")                                            \
+		for (int64_t p = 0; p < planes; p++) {                                                  \
+			const T *xp = x + p * v->isz;                                                   \
+			for (int64_t od = 0; od < v->out[0]; od++)                                      \
+			for (int64_t oh = 0; oh < v->out[1]; oh++)                                      \
+			for (int64_t ow = 0; ow < v->out[2]; ow++) {                                    \
+				ACC best = LOWEST;                                                      \
+				int64_t at = -1;                                                        \
+				for (int64_t kd = 0; kd < v->k[0]; kd++) {                              \
+					int64_t id = od * v->s[0] - v->p[0] + kd * v->d[0];             \
+					if (id < 0 || id >= v->in[0])                                   \
+						continue;                                               \
+					for (int64_t kh = 0; kh < v->k[1]; kh++) {                      \
+						int64_t ih = oh * v->s[1] - v->p[1] + kh * v->d[1];     \
+						if (ih < 0 || ih >= v->in[1])                           \
+							continue;                                       \
+						for (int64_t kw = 0; kw < v->k[2]; kw++) {              \
+							int64_t iw = ow * v->s[2] - v->p[2] + kw * v->d[2]; \
+							if (iw < 0 || iw >= v->in[2])                   \
+								continue;                               \
+							int64_t i = (id * v->in[1] + ih) * v->in[2] + iw; \
+							ACC e = LOAD(xp[i]);                            \
+							if (at < 0 || e > best || (e != e && best == best)) { \
+								best = e;                               \
+								at = col_major ? id + v->in[0] * (ih + v->in[1] * iw) : i; \
+							}                                               \
+						}                                                       \
+					}                                                               \
+				}                                                                       \
+				int64_t o = p * v->osz + (od * v->out[1] + oh) * v->out[2] + ow;        \
+				y[o] = STORE(best);                                                     \
+				if (idx)                                                                \
+					idx[o] = at < 0 ? -1 : p * v->isz + at;                         \
+			}                                                                               \
+		}                                                                                       \
+	}
+
+#define ID(v) (v)
+MAX_POOL(max_pool_f32, float, float, ID, ID, -INFINITY)
+MAX_POOL(max_pool_f64, double, double, ID, ID, -INFINITY)
+MAX_POOL(max_pool_f16, uint16_t, float, ft_f16_to_f32, ft_f32_to_f16, -INFINITY)
+MAX_POOL(max_pool_u8, uint8_t, int, ID, (uint8_t), 0)
+MAX_POOL(max_pool_i8, int8_t, int, ID, (int8_t), INT8_MIN)
+
+ft_status ft_cpu_max_pool(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0);
+	ft_tensor *y = ft_out(g, n, 0), *ix = ft_out(g, n, 1);
+	int64_t *idx = ix ? ix->data : NULL;
+	int col = (int)ft_attr_int(n, "storage_order", 0);
+	ft_conv_geom gm;
+	win3 v;
+	FT_TRY(ft_conv_geometry(g, n, &gm));
+	win3_from(&v, &gm);
+	int64_t planes = gm.n * gm.c_in;
+	switch (x->dtype) {
+	case FT_F32: max_pool_f32(y->data, idx, x->data, planes, &v, col); break;
+	case FT_F64: max_pool_f64(y->data, idx, x->data, planes, &v, col); break;
+	case FT_F16: max_pool_f16(y->data, idx, x->data, planes, &v, col); break;
+	case FT_U8: max_pool_u8(y->data, idx, x->data, planes, &v, col); break;
+	case FT_I8: max_pool_i8(y->data, idx, x->data, planes, &v, col); break;
+	default: return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
+	}
+	return FT_OK;
+}
+
+/* Taps of a window on one axis that land in [lo, hi). */
+static inline int64_t taps_in(int64_t start, int64_t k, int64_t d, int64_t lo, int64_t hi)
+{
+	int64_t c = 0;
+	for (int64_t j = 0; j < k; j++) {
+		int64_t i = start + j * d;
+		c += i >= lo && i < hi;
+	}
+	return c;
+}
+
+/*
+ * y is (N, C, OD, OH, OW), x is (N, C, ID, IH, IW). The divisor counts the
+ * window's taps inside the input (count_include_pad 0) or inside the padded
+ * input (1; taps past the end padding, possible with ceil_mode, never count,
+ * as in PyTorch). A window with no tap in the input gives 0.
+ */
+#define AVG_POOL(NAME, T, LOAD, STORE)                                                                  \
+	static void NAME(T *y, const T *x, int64_t planes, const win3 *v, const int64_t *pe, int incl) \
+	{                                                                                               \
+		_Pragma("omp parallel for schedule(static)")                                            \
+		for (int64_t p = 0; p < planes; p++) {                                                  \
+			const T *xp = x + p * v->isz;                                                   \
+			for (int64_t od = 0; od < v->out[0]; od++)                                      \
+			for (int64_t oh = 0; oh < v->out[1]; oh++)                                      \
+			for (int64_t ow = 0; ow < v->out[2]; ow++) {                                    \
+				int64_t st[3] = { od * v->s[0] - v->p[0], oh * v->s[1] - v->p[1],        \
+						  ow * v->s[2] - v->p[2] };                              \
+				double acc = 0;                                                         \
+				int64_t cnt = 1;                                                        \
+				for (int a = 0; a < 3; a++)                                             \
+					cnt *= incl ? taps_in(st[a], v->k[a], v->d[a], -v->p[a], v->in[a] + pe[a]) \
+						    : taps_in(st[a], v->k[a], v->d[a], 0, v->in[a]);    \
+				for (int64_t kd = 0; kd < v->k[0]; kd++) {                              \
+					int64_t id = st[0] + kd * v->d[0];                              \
+					if (id < 0 || id >= v->in[0])                                   \
+						continue;                                               \
+					for (int64_t kh = 0; kh < v->k[1]; kh++) {                      \
+						int64_t ih = st[1] + kh * v->d[1];                      \
+						if (ih < 0 || ih >= v->in[1])                           \
+							continue;                                       \
+						const T *xr = xp + (id * v->in[1] + ih) * v->in[2];     \
+						for (int64_t kw = 0; kw < v->k[2]; kw++) {              \
+							int64_t iw = st[2] + kw * v->d[2];              \
+							if (iw >= 0 && iw < v->in[2])                   \
+								acc += LOAD(xr[iw]);                    \
+						}                                                       \
+					}                                                               \
+				}                                                                       \
+				y[p * v->osz + (od * v->out[1] + oh) * v->out[2] + ow] =                \
+					STORE(cnt > 0 ? acc / (double)cnt : 0.0);                       \
+			}                                                                               \
+		}                                                                                       \
+	}
+
+#define F16_STORE(v) ft_f32_to_f16((float)(v))
+AVG_POOL(avg_pool_f32, float, ID, (float))
+AVG_POOL(avg_pool_f64, double, ID, ID)
+AVG_POOL(avg_pool_f16, uint16_t, ft_f16_to_f32, F16_STORE)
+
+ft_status ft_cpu_average_pool(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0);
+	ft_tensor *y = ft_out(g, n, 0);
+	int incl = (int)ft_attr_int(n, "count_include_pad", 0);
+	ft_conv_geom gm;
+	win3 v;
+	FT_TRY(ft_conv_geometry(g, n, &gm));
+	win3_from(&v, &gm);
+	int64_t pe[3] = { 0, 0, 0 };
+	for (int i = 0; i < gm.nsp; i++)
+		pe[3 - gm.nsp + i] = gm.pad_end[i];
+	int64_t planes = gm.n * gm.c_in;
+	switch (x->dtype) {
+	case FT_F32: avg_pool_f32(y->data, x->data, planes, &v, pe, incl); break;
+	case FT_F64: avg_pool_f64(y->data, x->data, planes, &v, pe, incl); break;
+	case FT_F16: avg_pool_f16(y->data, x->data, planes, &v, pe, incl); break;
+	default: return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
+	}
+	return FT_OK;
+}
+
+/* ---- GlobalAveragePool, GlobalMaxPool ----------------------------------- */
+
+/* y is (N, C), x is (N, C, S) with S the product of the spatial dims */
+#define GLOBAL_POOL(NAME, T, LOAD, STORE)                                                       \
+	static void NAME(T *y, const T *x, int64_t planes, int64_t s, int avg)                  \
+	{                                                                                       \
+		_Pragma("omp parallel for schedule(static)")                                    \
+		for (int64_t p = 0; p < planes; p++) {                                          \
+			const T *xp = x + p * s;                                                \
+			double acc = avg ? 0.0 : (double)LOAD(xp[0]);                          \
+			if (avg) {                                                              \
+				for (int64_t i = 0; i < s; i++)                                 \
+					acc += LOAD(xp[i]);                                     \
+				acc /= (double)s;                                               \
+			} else {                                                                \
+				for (int64_t i = 1; i < s; i++) {                               \
+					double e = LOAD(xp[i]);                                 \
+					if (e > acc || e != e)                                  \
+						acc = e;                                        \
+					if (acc != acc)                                         \
+						break;                                          \
+				}                                                               \
+			}                                                                       \
+			y[p] = STORE(acc);                                                      \
+		}                                                                               \
+	}
+
+GLOBAL_POOL(global_pool_f32, float, ID, (float))
+GLOBAL_POOL(global_pool_f64, double, ID, ID)
+GLOBAL_POOL(global_pool_f16, uint16_t, ft_f16_to_f32, F16_STORE)
+
+static ft_status global_pool(const ft_graph *g, ft_node *n, int avg)
+{
+	const ft_tensor *x = ft_in(g, n, 0);
+	ft_tensor *y = ft_out(g, n, 0);
+	int64_t planes = x->dims[0] * x->dims[1], s = planes ? x->numel / planes : 0;
+	if (s == 0)
+		return FT_OK; /* no planes; an empty spatial axis was refused by infer */
+	switch (x->dtype) {
+	case FT_F32: global_pool_f32(y->data, x->data, planes, s, avg); break;
+	case FT_F64: global_pool_f64(y->data, x->data, planes, s, avg); break;
+	case FT_F16: global_pool_f16(y->data, x->data, planes, s, avg); break;
+	default: return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
+	}
+	return FT_OK;
+}
+
+ft_status ft_cpu_global_average_pool(const ft_graph *g, ft_node *n)
+{
+	return global_pool(g, n, 1);
+}
+
+ft_status ft_cpu_global_max_pool(const ft_graph *g, ft_node *n)
+{
+	return global_pool(g, n, 0);
+}

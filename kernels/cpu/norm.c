@@ -1,0 +1,232 @@
+/*
+ * kernels/cpu/norm.c - BatchNormalization and LayerNormalization on the CPU.
+ *
+ * Statistics are accumulated in double, two passes (mean, then the mean of
+ * squared deviations), so the result does not depend on the thread count and
+ * does not lose digits on large means. The forward saves what the backward
+ * needs: BatchNorm's batch mean and 1/sqrt(var + eps) (outputs 3 and 4 when
+ * present), LayerNorm's Mean and InvStdDev (outputs 1 and 2).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/util.h"
+
+static inline double ld(const ft_tensor *t, int64_t i)
+{
+	return t->dtype == FT_F64 ? ((const double *)t->data)[i] : (double)((const float *)t->data)[i];
+}
+
+static inline void st(ft_tensor *t, int64_t i, double v)
+{
+	if (!t)
+		return;
+	if (t->dtype == FT_F64)
+		((double *)t->data)[i] = v;
+	else
+		((float *)t->data)[i] = (float)v;
+}
+
+/* ---- BatchNormalization ------------------------------------------------- */
+
+/* y[n,c,:] = x[n,c,:] * a[c] + b[c]; y and x are (N, C, S) */
+#define BN_APPLY(NAME, T)                                                                       \
+	static void NAME(T *y, const T *x, const double *a, const double *b, int64_t nb, int64_t c,    \
+			 int64_t s)                                                                     \
+	{                                                                                       \
+		_Pragma("omp parallel for collapse(2) schedule(static)")                        \
+		for (int64_t i = 0; i < nb; i++) {                                              \
+			for (int64_t k = 0; k < c; k++) {                                       \
+				const T *xp = x + (i * c + k) * s;                              \
+				T *yp = y + (i * c + k) * s;                                    \
+				T ak = (T)a[k], bk = (T)b[k];                                   \
+				for (int64_t j = 0; j < s; j++)                                 \
+					yp[j] = xp[j] * ak + bk;                                \
+			}                                                                       \
+		}                                                                               \
+	}
+
+/* mean[c] and population var[c] over N and S of x (N, C, S) */
+#define BN_STATS(NAME, T)                                                                       \
+	static void NAME(double *mean, double *var, const T *x, int64_t nb, int64_t c, int64_t s)     \
+	{                                                                                       \
+		double cnt = (double)(nb * s);                                                  \
+		_Pragma("omp parallel for schedule(static)")                                    \
+		for (int64_t k = 0; k < c; k++) {                                               \
+			double sum = 0, sq = 0;                                                 \
+			for (int64_t i = 0; i < nb; i++) {                                      \
+				const T *xp = x + (i * c + k) * s;                              \
+				for (int64_t j = 0; j < s; j++)                                 \
+					sum += xp[j];                                           \
+			}                                                                       \
+			double m = cnt > 0 ? sum / cnt : 0.0;                                   \
+			for (int64_t i = 0; i < nb; i++) {                                      \
+				const T *xp = x + (i * c + k) * s;                              \
+				for (int64_t j = 0; j < s; j++) {                               \
+					double d = xp[j] - m;                                   \
+					sq += d * d;                                            \
+				}                                                               \
+			}                                                                       \
+			mean[k] = m;                                                            \
+			var[k] = cnt > 0 ? sq / cnt : 0.0;                                      \
+		}                                                                               \
+	}
+
+BN_APPLY(bn_apply_f32, float)
+BN_APPLY(bn_apply_f64, double)
+BN_STATS(bn_stats_f32, float)
+BN_STATS(bn_stats_f64, double)
+
+/*
+ * Inference: y = (x - input_mean) / sqrt(input_var + eps) * scale + B.
+ * Training (training_mode 1, or an opset < 14 node asking for the running
+ * outputs): the batch's mean and population variance normalise x, and
+ *   running_mean = input_mean * momentum + batch_mean * (1 - momentum)
+ *   running_var  = input_var * momentum + batch_var * (1 - momentum)
+ * as the ONNX spec says. PyTorch updates running_var with the unbiased batch
+ * variance (count / (count - 1)); the internal attribute ft_unbiased_var = 1
+ * selects that, for training runs meant to match PyTorch.
+ */
+ft_status ft_cpu_batch_norm(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0), *scale = ft_in(g, n, 1), *bias = ft_in(g, n, 2);
+	const ft_tensor *imean = ft_in(g, n, 3), *ivar = ft_in(g, n, 4);
+	ft_tensor *y = ft_out(g, n, 0), *rmean = ft_out(g, n, 1), *rvar = ft_out(g, n, 2);
+	ft_tensor *smean = ft_out(g, n, 3), *sinvstd = ft_out(g, n, 4);
+	double eps = ft_attr_float(n, "epsilon", 1e-5f);
+	double momentum = ft_attr_float(n, "momentum", 0.9f);
+	bool training = ft_attr_int(n, "training_mode", 0) != 0 || (n->opset < 14 && rmean);
+	int64_t nb = x->dims[0], c = x->dims[1], s = 1;
+	for (int i = 2; i < x->rank; i++)
+		s *= x->dims[i];
+
+	/* per channel: mean, var, then the affine map y = x * a + b */
+	double *buf = ft_xmalloc(sizeof(double) * 4 * (size_t)(c ? c : 1));
+	double *mean = buf, *var = buf + c, *a = buf + 2 * c, *b = buf + 3 * c;
+	if (training) {
+		if (x->dtype == FT_F64)
+			bn_stats_f64(mean, var, x->data, nb, c, s);
+		else
+			bn_stats_f32(mean, var, x->data, nb, c, s);
+	} else {
+		for (int64_t k = 0; k < c; k++) {
+			mean[k] = ld(imean, k);
+			var[k] = ld(ivar, k);
+		}
+	}
+	for (int64_t k = 0; k < c; k++) {
+		double invstd = 1.0 / sqrt(var[k] + eps);
+		a[k] = ld(scale, k) * invstd;
+		b[k] = ld(bias, k) - mean[k] * a[k];
+		st(smean, k, mean[k]);
+		st(sinvstd, k, invstd);
+	}
+	if (x->dtype == FT_F64)
+		bn_apply_f64(y->data, x->data, a, b, nb, c, s);
+	else
+		bn_apply_f32(y->data, x->data, a, b, nb, c, s);
+
+	double cnt = (double)(nb * s);
+	double unbias = ft_attr_int(n, "ft_unbiased_var", 0) && cnt > 1 ? cnt / (cnt - 1) : 1.0;
+	for (int64_t k = 0; k < c; k++) {
+		if (training) {
+			st(rmean, k, ld(imean, k) * momentum + mean[k] * (1 - momentum));
+			st(rvar, k, ld(ivar, k) * momentum + var[k] * unbias * (1 - momentum));
+		} else {
+			/* not training: the running statistics pass through unchanged */
+			st(rmean, k, ld(imean, k));
+			st(rvar, k, ld(ivar, k));
+		}
+	}
+	free(buf);
+	return FT_OK;
+}
+
+/* ---- LayerNormalization ------------------------------------------------- */
+
+/*
+ * y and x are (rows, cols); scale and bias are (cols) or NULL (bias);
+ * mean and invstd (rows) in the stash type, or NULL.
+ */
+#define LN_FWD(NAME, T)                                                                         \
+	static void NAME(T *y, ft_tensor *mean, ft_tensor *invstd, const T *x, const T *scale,  \
+			 const T *bias, int64_t rows, int64_t cols, double eps)                 \
+	{                                                                                       \
+		_Pragma("omp parallel for schedule(static)")                                    \
+		for (int64_t r = 0; r < rows; r++) {                                            \
+			const T *xr = x + r * cols;                                             \
+			T *yr = y + r * cols;                                                   \
+			double sum = 0, sq = 0;                                                 \
+			for (int64_t j = 0; j < cols; j++)                                      \
+				sum += xr[j];                                                   \
+			double m = sum / (double)cols;                                          \
+			for (int64_t j = 0; j < cols; j++) {                                    \
+				double d = xr[j] - m;                                           \
+				sq += d * d;                                                    \
+			}                                                                       \
+			double rs = 1.0 / sqrt(sq / (double)cols + eps);                        \
+			for (int64_t j = 0; j < cols; j++) {                                    \
+				double v = (xr[j] - m) * rs * scale[j];                         \
+				yr[j] = (T)(bias ? v + bias[j] : v);                            \
+			}                                                                       \
+			st(mean, r, m);                                                         \
+			st(invstd, r, rs);                                                      \
+		}                                                                               \
+	}
+
+LN_FWD(ln_fwd_f32, float)
+LN_FWD(ln_fwd_f64, double)
+
+/* p broadcast to x.dims[axis:], flattened to cols elements of x's dtype */
+static void *expand_param(const ft_tensor *p, const ft_tensor *x, int axis, int64_t cols)
+{
+	size_t es = ft_dtype_size(x->dtype);
+	char *out = ft_xmalloc(es * (size_t)cols);
+	int64_t strides[FT_MAX_RANK];
+	ft_broadcast_strides(p, x->rank, x->dims, strides);
+	for (int64_t j = 0; j < cols; j++) {
+		int64_t rem = j, off = 0;
+		for (int d = x->rank - 1; d >= axis; d--) {
+			off += rem % x->dims[d] * strides[d];
+			rem /= x->dims[d];
+		}
+		memcpy(out + (size_t)j * es, (const char *)p->data + (size_t)off * es, es);
+	}
+	return out;
+}
+
+/*
+ * Mean = mean(x over axes [axis, r)), InvStdDev = 1 / sqrt(var + epsilon),
+ * Y = (x - Mean) * InvStdDev * Scale + B (ONNX opset 17).
+ */
+ft_status ft_cpu_layer_norm(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0), *scale = ft_in(g, n, 1), *bias = ft_in(g, n, 2);
+	ft_tensor *y = ft_out(g, n, 0), *mean = ft_out(g, n, 1), *invstd = ft_out(g, n, 2);
+	double eps = ft_attr_float(n, "epsilon", 1e-5f);
+	int axis;
+	FT_TRY(ft_norm_axis(g, n, ft_attr_int(n, "axis", -1), x->rank, &axis));
+	int64_t rows = 1, cols = 1;
+	for (int i = 0; i < x->rank; i++) {
+		if (i < axis)
+			rows *= x->dims[i];
+		else
+			cols *= x->dims[i];
+	}
+	if (rows == 0 || cols == 0)
+		return FT_OK;
+	void *sx = NULL, *bx = NULL;
+	const void *sp = scale->data, *bp = bias ? bias->data : NULL;
+	if (scale->numel != cols)
+		sp = sx = expand_param(scale, x, axis, cols);
+	if (bias && bias->numel != cols)
+		bp = bx = expand_param(bias, x, axis, cols);
+	if (x->dtype == FT_F64)
+		ln_fwd_f64(y->data, mean, invstd, x->data, sp, bp, rows, cols, eps);
+	else
+		ln_fwd_f32(y->data, mean, invstd, x->data, sp, bp, rows, cols, eps);
+	free(sx);
+	free(bx);
+	return FT_OK;
+}

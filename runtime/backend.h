@@ -1,0 +1,41 @@
+/*
+ * backend.h - the interface between the executor and a device.
+ *
+ * A backend is {iface, ctx} (STYLE.md 4): the executor knows nothing else
+ * about it. supports_op is required; a graph is run on a backend only when it
+ * supports every node. Memory comes from alloc() in a few large blocks carved up
+ * by the plan; run_node() is called in topological order with every tensor's
+ * ->data pointing into backend memory (constants are uploaded once by the
+ * executor). Calls return when the work is queued; sync() waits for it.
+ */
+#ifndef FT_BACKEND_H
+#define FT_BACKEND_H
+
+#include "ir.h"
+
+typedef struct ft_backend_iface {
+	const char *name;
+	bool (*supports_op)(void *ctx, const ft_graph *g, const ft_node *n);
+	void *(*alloc)(void *ctx, size_t bytes);
+	void (*free)(void *ctx, void *p);
+	void (*upload)(void *ctx, void *dst, const void *src, size_t bytes);
+	void (*download)(void *ctx, void *dst, const void *src, size_t bytes);
+	ft_status (*run_node)(void *ctx, const ft_graph *g, ft_node *n);
+	/* called before a node's backend extras are dropped (graph teardown) */
+	void (*release_node)(void *ctx, ft_node *n);
+	void (*sync)(void *ctx);
+	void (*destroy)(void *ctx);
+} ft_backend_iface;
+
+typedef struct ft_backend {
+	const ft_backend_iface *iface;
+	void *ctx;
+} ft_backend;
+
+ft_backend ft_backend_cpu_new(int threads);
+
+/* Sets the thread count of ftrun's kernels and of the libraries they use
+ * (OpenMP, oneDNN, OpenBLAS). 0 keeps the default (all cores). */
+void ft_set_threads(int threads);
+
+#endif

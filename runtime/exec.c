@@ -1,0 +1,105 @@
+/* exec.c - runs a specialised graph on a backend from one planned block. */
+#include "exec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct ft_exec {
+	ft_graph *g;
+	ft_backend be;
+	ft_plan plan;
+	void *block;       /* activations and inputs */
+	void *const_block; /* device copies of the constants (non-host backends) */
+	bool host;         /* backend memory is host memory */
+};
+
+ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
+{
+	for (int i = 0; i < g->n_nodes; i++)
+		if (!be.iface->supports_op(be.ctx, g, &g->nodes[i]))
+			return ft_node_error(g, &g->nodes[i], FT_EUNSUPPORTED, "the %s backend does not support this op",
+					     be.iface->name);
+	ft_exec *x = ft_xcalloc(1, sizeof(*x));
+	x->g = g;
+	x->be = be;
+	x->host = strcmp(be.iface->name, "cpu") == 0;
+	FT_TRY(ft_plan_build(g, &x->plan));
+	x->block = be.iface->alloc(be.ctx, x->plan.total ? x->plan.total : 64);
+	for (int i = 0; i < g->n_tensors; i++)
+		if (x->plan.offset[i] != SIZE_MAX)
+			g->tensors[i].data = (char *)x->block + x->plan.offset[i];
+	if (!x->host) {
+		size_t total = 0;
+		for (int i = 0; i < g->n_tensors; i++) {
+			ft_tensor *t = &g->tensors[i];
+			if (x->plan.offset[i] == SIZE_MAX && t->data && t->shaped)
+				total += (ft_tensor_bytes(t) + 63) & ~(size_t)63;
+		}
+		x->const_block = be.iface->alloc(be.ctx, total ? total : 64);
+		size_t off = 0;
+		for (int i = 0; i < g->n_tensors; i++) {
+			ft_tensor *t = &g->tensors[i];
+			if (x->plan.offset[i] != SIZE_MAX || !t->data || !t->shaped)
+				continue;
+			void *dst = (char *)x->const_block + off;
+			be.iface->upload(be.ctx, dst, t->data, ft_tensor_bytes(t));
+			t->data = dst; /* host bytes stay owned by the graph */
+			off += (ft_tensor_bytes(t) + 63) & ~(size_t)63;
+		}
+	}
+	*out = x;
+	return FT_OK;
+}
+
+void ft_exec_free(ft_exec *x)
+{
+	if (!x)
+		return;
+	for (int i = 0; i < x->g->n_nodes; i++)
+		if (x->be.iface->release_node)
+			x->be.iface->release_node(x->be.ctx, &x->g->nodes[i]);
+	for (int i = 0; i < x->g->n_tensors; i++)
+		if (x->plan.offset[i] != SIZE_MAX)
+			x->g->tensors[i].data = NULL;
+	x->be.iface->free(x->be.ctx, x->block);
+	if (x->const_block)
+		x->be.iface->free(x->be.ctx, x->const_block);
+	ft_plan_free(&x->plan);
+	free(x);
+}
+
+ft_status ft_exec_set_input(ft_exec *x, int i, const void *host, size_t bytes)
+{
+	FT_ASSERT(i >= 0 && i < x->g->n_inputs);
+	ft_tensor *t = &x->g->tensors[x->g->inputs[i]];
+	if (bytes != ft_tensor_bytes(t))
+		return ft_error(FT_EBADINPUT, "input \"%s\" needs %zu bytes, got %zu", t->name, ft_tensor_bytes(t),
+				bytes);
+	if (t->kind == FT_TK_CONST)
+		return FT_OK; /* bound as a constant at specialisation */
+	x->be.iface->upload(x->be.ctx, t->data, host, bytes);
+	return FT_OK;
+}
+
+ft_status ft_exec_run(ft_exec *x)
+{
+	for (int i = 0; i < x->g->n_nodes; i++)
+		FT_TRY(x->be.iface->run_node(x->be.ctx, x->g, &x->g->nodes[i]));
+	x->be.iface->sync(x->be.ctx);
+	return FT_OK;
+}
+
+ft_status ft_exec_get_output(ft_exec *x, int i, void *host, size_t bytes)
+{
+	FT_ASSERT(i >= 0 && i < x->g->n_outputs);
+	ft_tensor *t = &x->g->tensors[x->g->outputs[i]];
+	FT_ASSERT(bytes == ft_tensor_bytes(t));
+	if (bytes)
+		x->be.iface->download(x->be.ctx, host, t->data, bytes);
+	return FT_OK;
+}
+
+const ft_plan *ft_exec_plan(const ft_exec *x)
+{
+	return &x->plan;
+}

@@ -1,0 +1,41 @@
+/*
+ * exec.h - running a specialised graph on a backend.
+ *
+ * The memory plan gives every activation and graph input an offset in one
+ * block, reusing memory between tensors whose lifetimes do not overlap
+ * (greedy by size over [producer, last consumer] intervals). The executor
+ * allocates that block once from the backend, points every tensor's ->data
+ * into it (constants stay where they are on host backends, and are uploaded
+ * once otherwise) and then runs the nodes in topological order. Nothing is
+ * allocated during a run.
+ *
+ * One executor per graph at a time: it writes the tensors' data pointers.
+ */
+#ifndef FT_EXEC_H
+#define FT_EXEC_H
+
+#include "backend.h"
+
+typedef struct ft_plan {
+	size_t *offset;      /* per tensor id; SIZE_MAX for tensors not planned */
+	size_t total;        /* bytes of the block */
+	size_t unshared;     /* what the same tensors would take without reuse */
+} ft_plan;
+
+ft_status ft_plan_build(const ft_graph *g, ft_plan *p);
+void ft_plan_free(ft_plan *p);
+/* Bytes of the constants (parameters, state, folded constants) a run needs. */
+size_t ft_graph_const_bytes(const ft_graph *g);
+
+typedef struct ft_exec ft_exec;
+
+ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out);
+void ft_exec_free(ft_exec *x);
+/* Copies host bytes into graph input i (i indexes g->inputs). */
+ft_status ft_exec_set_input(ft_exec *x, int i, const void *host, size_t bytes);
+ft_status ft_exec_run(ft_exec *x);
+/* Copies graph output i (i indexes g->outputs) to host. */
+ft_status ft_exec_get_output(ft_exec *x, int i, void *host, size_t bytes);
+const ft_plan *ft_exec_plan(const ft_exec *x);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * shape_norm.c - shape inference of BatchNormalization and LayerNormalization.
+ */
+#include "ir.h"
+
+#include <stdio.h>
+
+static bool is_f32_or_f64(ft_dtype t)
+{
+	return t == FT_F32 || t == FT_F64;
+}
+
+/*
+ * BatchNormalization: X is (N, C, spatial...); scale, B, mean, var are (C).
+ * Outputs: Y like X; in training mode running_mean and running_var like mean
+ * and var. Outputs 3 and 4, when a pass adds them (the old opset 9 saved_mean
+ * and saved_var slots), receive the batch mean and 1/sqrt(var + epsilon) the
+ * backward needs; they are (C) in mean's dtype.
+ */
+ft_status ft_infer_batch_norm(ft_graph *g, ft_node *n)
+{
+	static const char *names[] = { "X", "scale", "B", "input_mean", "input_var" };
+	const ft_tensor *x = ft_in(g, n, 0);
+	char bx[128], bp[128];
+	if (!is_f32_or_f64(x->dtype))
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
+	if (x->rank < 2)
+		return ft_node_error(g, n, FT_EBADINPUT, "X %s must have rank >= 2 (N, C, ...)",
+				     ft_shape_str(x, bx, sizeof(bx)));
+	int64_t c = x->dims[1];
+	for (int i = 1; i < 5; i++) {
+		const ft_tensor *p = ft_in(g, n, i);
+		if (!is_f32_or_f64(p->dtype))
+			return ft_node_error(g, n, FT_EUNSUPPORTED, "%s dtype %s not supported", names[i],
+					     ft_dtype_name(p->dtype));
+		if (p->rank != 1 || p->dims[0] != c)
+			return ft_node_error(g, n, FT_EBADINPUT, "%s %s must have %lld elements, the channels of X %s",
+					     names[i], ft_shape_str(p, bp, sizeof(bp)), (long long)c,
+					     ft_shape_str(x, bx, sizeof(bx)));
+	}
+	FT_TRY(ft_set_out(g, n, 0, x->dtype, x->rank, x->dims));
+	const ft_tensor *mean = ft_in(g, n, 3), *var = ft_in(g, n, 4);
+	FT_TRY(ft_set_out(g, n, 1, mean->dtype, 1, mean->dims));
+	FT_TRY(ft_set_out(g, n, 2, var->dtype, 1, var->dims));
+	FT_TRY(ft_set_out(g, n, 3, mean->dtype, 1, mean->dims));
+	return ft_set_out(g, n, 4, mean->dtype, 1, mean->dims);
+}
+
+/*
+ * LayerNormalization: X is (d0, ..., d_{r-1}); statistics over axes
+ * [axis, r). Scale and B broadcast (numpy rules, from the right) to
+ * X.dims[axis:]. Outputs: Y like X; Mean and InvStdDev are
+ * (d0, ..., d_{axis-1}, 1, ..., 1) in the stash type.
+ */
+ft_status ft_infer_layer_norm(ft_graph *g, ft_node *n)
+{
+	static const char *names[] = { "X", "Scale", "B" };
+	const ft_tensor *x = ft_in(g, n, 0);
+	char bx[128], bp[128];
+	if (!is_f32_or_f64(x->dtype))
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
+	if (x->rank < 1)
+		return ft_node_error(g, n, FT_EBADINPUT, "X must have rank >= 1");
+	int axis;
+	FT_TRY(ft_norm_axis(g, n, ft_attr_int(n, "axis", -1), x->rank, &axis));
+	int nrank = x->rank - axis;
+	for (int i = 1; i < 3; i++) {
+		const ft_tensor *p = ft_in(g, n, i);
+		if (!p)
+			continue;
+		if (p->dtype != x->dtype)
+			return ft_node_error(g, n, FT_EBADINPUT, "%s is %s but X is %s", names[i],
+					     ft_dtype_name(p->dtype), ft_dtype_name(x->dtype));
+		bool ok = p->rank <= nrank;
+		for (int k = 0; ok && k < p->rank; k++) {
+			int64_t d = p->dims[p->rank - 1 - k], xd = x->dims[x->rank - 1 - k];
+			ok = d == xd || d == 1;
+		}
+		if (!ok)
+			return ft_node_error(g, n, FT_EBADINPUT,
+					     "%s %s does not broadcast to the normalised axes %d.. of X %s", names[i],
+					     ft_shape_str(p, bp, sizeof(bp)), axis, ft_shape_str(x, bx, sizeof(bx)));
+	}
+	FT_TRY(ft_set_out(g, n, 0, x->dtype, x->rank, x->dims));
+	int64_t sdims[FT_MAX_RANK];
+	for (int i = 0; i < x->rank; i++)
+		sdims[i] = i < axis ? x->dims[i] : 1;
+	ft_dtype st = ft_attr_int(n, "stash_type", 1) == 11 ? FT_F64 : FT_F32;
+	FT_TRY(ft_set_out(g, n, 1, st, x->rank, sdims));
+	return ft_set_out(g, n, 2, st, x->rank, sdims);
+}

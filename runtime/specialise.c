@@ -1,0 +1,159 @@
+/*
+ * specialise.c - static shapes for one batch size, and constant folding.
+ *
+ * Exporters write classifiers with a symbolic batch dim and compute every
+ * reshape target from it at run time (Shape -> Gather -> Unsqueeze -> Concat ->
+ * Reshape). Once the batch is fixed, all of that is constant: walking the nodes
+ * in topological order, we infer each node's output shapes and, when every input
+ * is a constant, run the CPU kernel right away and turn the outputs into
+ * constants. What is left is the computation proper.
+ */
+#include "ir.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Larger folded results are computed at run time instead (keeps load fast). */
+enum { FOLD_MAX_BYTES = 64 << 20 };
+
+static const ft_bind *find_bind(const ft_bind *binds, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(binds[i].name, name) == 0)
+			return &binds[i];
+	return NULL;
+}
+
+static ft_status bind_input(ft_graph *g, ft_tensor *t, int64_t batch, const ft_bind *b)
+{
+	if (b) {
+		if (b->dtype != FT_UNDEF && t->dtype != FT_UNDEF && b->dtype != t->dtype)
+			return ft_error(FT_EBADINPUT, "%s: input \"%s\" is %s, the value given is %s", g->path,
+					t->name, ft_dtype_name(t->dtype), ft_dtype_name(b->dtype));
+		if (t->shaped && t->rank != b->rank)
+			return ft_error(FT_EBADINPUT, "%s: input \"%s\" has rank %d, the value given has rank %d",
+					g->path, t->name, t->rank, b->rank);
+		for (int i = 0; t->shaped && i < t->rank; i++)
+			if (!t->dim_param[i] && t->dims[i] > 0 && t->dims[i] != b->dims[i])
+				return ft_error(FT_EBADINPUT,
+						"%s: input \"%s\" has dim %lld at axis %d, the value given has %lld",
+						g->path, t->name, (long long)t->dims[i], i, (long long)b->dims[i]);
+		ft_dtype dt = b->dtype != FT_UNDEF ? b->dtype : t->dtype;
+		int64_t numel = 1;
+		for (int i = 0; i < b->rank; i++)
+			if (b->dims[i] < 0 || !ft_mul_ok(numel, b->dims[i], &numel))
+				return ft_error(FT_EBADINPUT, "%s: input \"%s\": bad dims", g->path, t->name);
+		ft_tensor_set_shape(t, dt, b->rank, b->dims);
+		if (b->value) {
+			size_t bytes = ft_tensor_bytes(t);
+			t->data = ft_graph_own(g, ft_aligned_alloc(bytes));
+			memcpy(t->data, b->value, bytes);
+			t->kind = FT_TK_CONST;
+		}
+		return FT_OK;
+	}
+	if (!t->shaped)
+		return ft_error(FT_EBADINPUT, "%s: input \"%s\" has no declared shape; give one", g->path, t->name);
+	int64_t dims[FT_MAX_RANK];
+	for (int i = 0; i < t->rank; i++) {
+		dims[i] = t->dims[i];
+		if (t->dim_param[i] || dims[i] <= 0) {
+			if (i != 0)
+				return ft_error(FT_EUNSUPPORTED,
+						"%s: input \"%s\" has a symbolic dim \"%s\" at axis %d; only the batch "
+						"(axis 0) may be symbolic",
+						g->path, t->name, t->dim_param[i] ? t->dim_param[i] : "?", i);
+			dims[i] = batch;
+		}
+	}
+	int64_t numel = 1;
+	for (int i = 0; i < t->rank; i++)
+		if (!ft_mul_ok(numel, dims[i], &numel) || numel > ((int64_t)1 << 40))
+			return ft_error(FT_EBADINPUT, "%s: input \"%s\": dims overflow", g->path, t->name);
+	ft_tensor_set_shape(t, t->dtype, t->rank, dims);
+	return FT_OK;
+}
+
+static bool foldable(const ft_graph *g, const ft_node *n)
+{
+	if (n->op == FT_OP_DROPOUT)
+		return false; /* random in training; the identity at inference is cheap anyway */
+	for (int i = 0; i < n->n_in; i++) {
+		const ft_tensor *t = ft_in(g, n, i);
+		if (t && !ft_tensor_is_const(t))
+			return false;
+	}
+	size_t bytes = 0;
+	for (int i = 0; i < n->n_out; i++) {
+		const ft_tensor *t = ft_out(g, n, i);
+		if (t)
+			bytes += ft_tensor_bytes(t);
+	}
+	return bytes <= FOLD_MAX_BYTES;
+}
+
+static ft_status fold(ft_graph *g, ft_node *n)
+{
+	for (int i = 0; i < n->n_out; i++) {
+		ft_tensor *t = ft_out(g, n, i);
+		if (t)
+			t->data = ft_graph_own(g, ft_aligned_alloc(ft_tensor_bytes(t)));
+	}
+	FT_TRY(ft_op_table[n->op].cpu(g, n));
+	for (int i = 0; i < n->n_out; i++) {
+		ft_tensor *t = ft_out(g, n, i);
+		if (t) {
+			t->kind = FT_TK_CONST;
+			t->producer = -1;
+		}
+	}
+	return FT_OK;
+}
+
+ft_status ft_graph_specialise(ft_graph *g, int64_t batch, const ft_bind *binds, int n_binds)
+{
+	if (batch <= 0)
+		return ft_error(FT_EBADINPUT, "batch size must be positive, got %lld", (long long)batch);
+	for (int i = 0; i < n_binds; i++)
+		if (ft_graph_find(g, binds[i].name) < 0)
+			return ft_error(FT_EBADINPUT, "%s: the model has no input \"%s\"", g->path, binds[i].name);
+	for (int i = 0; i < g->n_inputs; i++) {
+		ft_tensor *t = &g->tensors[g->inputs[i]];
+		FT_TRY(bind_input(g, t, batch, find_bind(binds, n_binds, t->name)));
+	}
+	FT_TRY(ft_graph_toposort(g));
+	ft_graph_prune(g);
+
+	int kept = 0;
+	for (int i = 0; i < g->n_nodes; i++) {
+		ft_node *n = &g->nodes[i];
+		for (int j = 0; j < n->n_in; j++) {
+			ft_tensor *t = ft_in(g, n, j);
+			FT_ASSERT(!t || t->shaped || t->producer >= 0);
+			if (t && !t->shaped)
+				return ft_node_error(g, n, FT_EBADINPUT, "input \"%s\" has no shape", t->name);
+		}
+		FT_TRY(ft_op_table[n->op].infer(g, n));
+		for (int j = 0; j < n->n_out; j++) {
+			ft_tensor *t = ft_out(g, n, j);
+			FT_ASSERT(!t || t->shaped);
+		}
+		if (foldable(g, n)) {
+			FT_TRY(fold(g, n));
+			continue; /* the node is gone; its outputs are constants */
+		}
+		if (kept != i)
+			g->nodes[kept] = *n;
+		kept++;
+	}
+	g->n_nodes = kept;
+	for (int i = 0; i < g->n_tensors; i++)
+		if (g->tensors[i].kind == FT_TK_ACT)
+			g->tensors[i].producer = -1;
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int j = 0; j < g->nodes[i].n_out; j++)
+			if (g->nodes[i].out[j] >= 0)
+				g->tensors[g->nodes[i].out[j]].producer = i;
+	return FT_OK;
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The test command: builds ftrun under AddressSanitizer and UndefinedBehaviorSanitizer,
+# exports the test models with PyTorch (once; cached in $FT_MODELS or build-asan/models),
+# and runs every test: unit tests, ONNX's backend node tests, model parity against PyTorch,
+# bad-input tests. Ends with a line "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build=${FT_BUILD:-build-asan}
+models=${FT_MODELS:-$PWD/$build/models}
+py=/usr/bin/python3
+
+if [ ! -d "$build" ]; then
+	meson setup "$build" -Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dmodels_dir="$models" >/dev/null || exit 1
+else
+	meson configure "$build" -Dmodels_dir="$models" >/dev/null || exit 1
+fi
+ninja -C "$build" >/dev/null || { ninja -C "$build"; exit 1; }
+
+need=0
+for m in resnet50 vit_b_16 efficientnet_b0 resnet18_fmnist mobilenet_v3_small squeezenet1_0 shufflenet_v2_x0_5 convnext_tiny; do
+	[ -f "$models/$m.onnx" ] && [ -f "$models/$m.ref/test_data_set_0/output_0.pb" ] || need=1
+done
+if [ $need = 1 ]; then
+	echo "exporting test models with PyTorch into $models ..."
+	$py onnx_models/export.py --out "$models" --models all --ref >"$build/export.log" 2>&1 ||
+		{ cat "$build/export.log"; exit 1; }
+fi
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+
+meson test -C "$build" --print-errorlogs --num-processes 1 "$@" | tee "$build/test.log"
+summary=$(grep -E '^(Ok|Fail|Skipped|Expected Fail|Unexpected Pass|Timeout):' "$build/test.log")
+ok=$(echo "$summary" | awk '/^Ok:/{print $2}')
+fail=$(echo "$summary" | awk '/^(Fail|Timeout|Unexpected Pass):/{s+=$NF} END{print s+0}')
+skip=$(echo "$summary" | awk '/^Skipped:/{print $2}')
+echo "${ok:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+[ "${fail:-0}" = 0 ] && [ "${ok:-0}" -gt 0 ]
