@@ -168,12 +168,16 @@ static void classify_initializers(ft_graph *g, const int *init_ids, int n_init)
 	bool *trainable = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(bool));
 	bool *bn_state = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(bool));
 	bool any_bn = false;
-	int n_conv_bias = 0;
+	int n_conv = 0, n_anon = 0;
 	for (int i = 0; i < g->n_nodes; i++) {
 		const ft_node *n = &g->nodes[i];
 		any_bn |= n->op == FT_OP_BATCH_NORM;
-		if (n->op == FT_OP_CONV && n->n_in >= 3 && n->in[2] >= 0)
-			n_conv_bias++;
+		if (n->op == FT_OP_CONV) {
+			n_conv++;
+			/* a folded Conv+BN gets a new weight the exporter names "onnx::Conv_123" */
+			if (strncmp(g->tensors[n->in[1]].name, "onnx::", 6) == 0)
+				n_anon++;
+		}
 		for (int j = 0; j < n->n_in; j++) {
 			int id = n->in[j];
 			if (id < 0)
@@ -205,12 +209,13 @@ static void classify_initializers(ft_graph *g, const int *init_ids, int n_init)
 			shared_name = t->name;
 		}
 	}
-	if (!any_bn && n_conv_bias > 0)
+	if (!any_bn && n_anon > 0)
 		ft_graph_warn(g,
-			      "no BatchNormalization left but %d Conv nodes have a bias: the export looks constant-folded "
-			      "in eval mode (BatchNorm fused into Conv); training it will not match the original network; "
-			      "export with do_constant_folding=False",
-			      n_conv_bias);
+			      "no BatchNormalization left and %d of %d Conv weights have exporter-made names (\"onnx::...\"): "
+			      "the export looks constant-folded in eval mode (BatchNorm fused into Conv); training it will "
+			      "not match the original network; export with do_constant_folding=False and "
+			      "training=TrainingMode.PRESERVE",
+			      n_anon, n_conv);
 	if (shared)
 		ft_graph_warn(g,
 			      "%d parameter or state initializers feed more than one node (e.g. \"%s\"): an eval-mode export "
@@ -393,9 +398,11 @@ ft_status ft_import_buffer(const void *buf, size_t len, const char *name, const 
 	g->model = m;
 	g->model_free = model_free;
 	if (!m->graph || m->ir_version <= 0) {
+		/* the message first: freeing the graph frees m */
+		ft_status st = ft_error(FT_EBADINPUT, "%s: not an ONNX model (%s)", name,
+					!m->graph ? "no graph" : "no ir_version");
 		ft_graph_free(g);
-		return ft_error(FT_EBADINPUT, "%s: not an ONNX model (%s)", name,
-				!m->graph ? "no graph" : "no ir_version");
+		return st;
 	}
 	ft_status st = import_graph(g, m, dir);
 	if (st) {

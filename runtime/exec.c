@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct ft_exec {
 	ft_graph *g;
@@ -12,6 +13,15 @@ struct ft_exec {
 	void *const_block; /* device copies of the constants (non-host backends) */
 	bool host;         /* backend memory is host memory */
 };
+
+/* physical memory of this machine, 0 if unknown */
+static size_t host_memory_bytes(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	if (pages <= 0 || size <= 0)
+		return 0;
+	return (size_t)pages * (size_t)size;
+}
 
 ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 {
@@ -23,7 +33,23 @@ ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 	x->g = g;
 	x->be = be;
 	x->host = strcmp(be.iface->name, "cpu") == 0;
-	FT_TRY(ft_plan_build(g, &x->plan));
+	ft_status st = ft_plan_build(g, &x->plan);
+	if (st) {
+		free(x);
+		return st;
+	}
+	/*
+	 * Declared dims may pass every overflow check and still ask for terabytes;
+	 * allocation failure is fatal, so refuse a plan the machine cannot hold.
+	 */
+	size_t phys = host_memory_bytes();
+	if (x->host && phys && x->plan.total > phys) {
+		st = ft_error(FT_EBADINPUT, "%s: the activations need %zu bytes of memory, more than this machine has "
+			      "(%zu); check the input dims and the batch size", g->path, x->plan.total, phys);
+		ft_plan_free(&x->plan);
+		free(x);
+		return st;
+	}
 	x->block = be.iface->alloc(be.ctx, x->plan.total ? x->plan.total : 64);
 	for (int i = 0; i < g->n_tensors; i++)
 		if (x->plan.offset[i] != SIZE_MAX)
@@ -81,12 +107,18 @@ ft_status ft_exec_set_input(ft_exec *x, int i, const void *host, size_t bytes)
 	return FT_OK;
 }
 
-ft_status ft_exec_run(ft_exec *x)
+ft_status ft_exec_run_range(ft_exec *x, int from, int to)
 {
-	for (int i = 0; i < x->g->n_nodes; i++)
+	FT_ASSERT(from >= 0 && to <= x->g->n_nodes);
+	for (int i = from; i < to; i++)
 		FT_TRY(x->be.iface->run_node(x->be.ctx, x->g, &x->g->nodes[i]));
 	x->be.iface->sync(x->be.ctx);
 	return FT_OK;
+}
+
+ft_status ft_exec_run(ft_exec *x)
+{
+	return ft_exec_run_range(x, 0, x->g->n_nodes);
 }
 
 ft_status ft_exec_get_output(ft_exec *x, int i, void *host, size_t bytes)

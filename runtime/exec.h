@@ -34,6 +34,8 @@ void ft_exec_free(ft_exec *x);
 /* Copies host bytes into graph input i (i indexes g->inputs). */
 ft_status ft_exec_set_input(ft_exec *x, int i, const void *host, size_t bytes);
 ft_status ft_exec_run(ft_exec *x);
+/* Runs nodes [from, to) only (a training step runs its micro-batch part K times). */
+ft_status ft_exec_run_range(ft_exec *x, int from, int to);
 /* Copies graph output i (i indexes g->outputs) to host. */
 ft_status ft_exec_get_output(ft_exec *x, int i, void *host, size_t bytes);
 const ft_plan *ft_exec_plan(const ft_exec *x);

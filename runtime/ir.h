@@ -54,6 +54,8 @@ typedef enum ft_tensor_kind {
 	FT_TK_PARAM,   /* a trainable float initializer */
 	FT_TK_STATE,   /* BatchNorm running mean/var: updated in training, not trained */
 	FT_TK_CONST,   /* constants: integer/shape initializers, Constant nodes, folded values */
+	FT_TK_BUFFER,  /* training buffers that persist across steps: accumulated gradients,
+			* optimizer state, the learning rate and other per-step scalars */
 } ft_tensor_kind;
 
 typedef struct ft_tensor {

@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "export.h"
 #include "ftrun.h"
 #include "import.h"
 #include "inspect.h"
+#include "train.h"
 
 enum { EXIT_BAD = 2, MAX_INPUTS = 64 };
 
@@ -25,7 +27,11 @@ static const char usage[] =
 	"      inference; inputs are ONNX TensorProto files bound to the graph inputs in order;\n"
 	"      writes DIR/output_0.pb, output_1.pb ...\n"
 	"\n"
-	"grad, train, eval and bench are not in this build yet.\n";
+	"  grad MODEL.onnx --input FILE.pb --labels FILE.pb -o GRADS.onnx [--device ...]\n"
+	"      one forward + backward in training mode (BatchNorm on batch statistics) with the\n"
+	"      softmax cross-entropy loss; GRADS.onnx holds dLoss/dParam per parameter and \"loss\"\n"
+	"\n"
+	"train, eval and bench are not in this build yet.\n";
 
 static int exit_code(ftrun_status st)
 {
@@ -62,6 +68,9 @@ typedef struct cli {
 	const char *inputs[MAX_INPUTS];
 	int n_inputs;
 	const char *output_dir;
+	const char *labels;
+	const char *out_file;
+	const char *amp;
 	const char *device;
 	int64_t batch;
 	int64_t threads;
@@ -92,6 +101,14 @@ static int parse(int argc, char **argv, cli *c)
 		} else if (strcmp(a, "--output-dir") == 0) {
 			NEED_VALUE();
 			c->output_dir = v;
+		} else if (strcmp(a, "--labels") == 0) {
+			NEED_VALUE();
+			c->labels = v;
+		} else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+			NEED_VALUE();
+			c->out_file = v;
+		} else if (strcmp(a, "--amp") == 0) {
+			c->amp = (v && v[0] != '-') ? argv[++i] : "auto";
 		} else if (strcmp(a, "--device") == 0) {
 			NEED_VALUE();
 			c->device = v;
@@ -186,6 +203,83 @@ out_free:
 	return rc;
 }
 
+static const void *host_value(void *ctx, int id)
+{
+	return ((ft_trainer *)ctx)->g->tensors[id].data;
+}
+
+/* `ftrun grad`: one forward + backward in training mode; GRADS.onnx holds dLoss/dParam and "loss" */
+static int cmd_grad(cli *c)
+{
+	if (c->n_inputs != 1 || !c->labels || !c->out_file)
+		return bad_usage("grad needs --input FILE.pb, --labels FILE.pb and -o GRADS.onnx%s", "");
+	if (c->amp)
+		return bad_usage("--amp %s: mixed precision is not in this build yet", c->amp);
+	ftrun_tensor in = { 0 }, lab = { 0 };
+	ft_dtype dt, lt;
+	ft_trainer *t = NULL;
+	ft_status st = ft_read_tensor_file(c->inputs[0], NULL, 0, &dt, &in.rank, in.dims, &in.data);
+	if (st == FT_OK)
+		st = ft_read_tensor_file(c->labels, NULL, 0, &lt, &lab.rank, lab.dims, &lab.data);
+	if (st)
+		goto out_free;
+	if (dt != FT_F32 || in.rank < 1) {
+		st = ft_error(FT_EBADINPUT, "%s: the input must be a float32 batch, got %s rank %d", c->inputs[0],
+			      ft_dtype_name(dt), in.rank);
+		goto out_free;
+	}
+	if (!ft_dtype_is_int(lt) || lab.rank != 1 || lab.dims[0] != in.dims[0]) {
+		st = ft_error(FT_EBADINPUT, "%s: labels must be integers of shape (%lld), got %s rank %d", c->labels,
+			      (long long)in.dims[0], ft_dtype_name(lt), lab.rank);
+		goto out_free;
+	}
+	int64_t *labels = ft_xmalloc(sizeof(int64_t) * (size_t)lab.dims[0]);
+	ft_tensor lv = { .dtype = lt, .numel = lab.dims[0], .data = lab.data };
+	for (int64_t i = 0; i < lab.dims[0]; i++)
+		labels[i] = ft_tensor_int(&lv, i);
+	free(lab.data);
+	lab.data = labels;
+	ft_train_config cfg;
+	ft_train_config_defaults(&cfg);
+	cfg.batch = in.dims[0];
+	cfg.optimizer = false;
+	cfg.device = c->device;
+	cfg.threads = (int)c->threads;
+	st = ft_trainer_new(c->model, &cfg, &t);
+	if (st)
+		goto out_free;
+	float loss;
+	st = ft_trainer_grad(t, in.data, labels, &loss);
+	if (st)
+		goto out_free;
+	int n = t->n_params + 1;
+	const char **names = ft_xcalloc((size_t)n, sizeof(char *));
+	const ft_tensor **ts = ft_xcalloc((size_t)n, sizeof(ft_tensor *));
+	void **data = ft_xcalloc((size_t)n, sizeof(void *));
+	for (int k = 0; k < t->n_params; k++) {
+		names[k] = t->g->tensors[t->params[k]].name;
+		ts[k] = &t->g->tensors[t->grads[k]];
+		data[k] = ts[k]->data;
+	}
+	ft_tensor loss_t = { .dtype = FT_F32, .rank = 0, .numel = 1 };
+	names[n - 1] = "loss";
+	ts[n - 1] = &loss_t;
+	data[n - 1] = &loss;
+	st = ft_write_tensors_onnx(c->out_file, "grads", n, names, ts, data);
+	free(data);
+	free(ts);
+	free(names);
+	if (st == FT_OK)
+		printf("loss %.6f, %d parameter gradients written to %s\n", loss, t->n_params, c->out_file);
+out_free:
+	ft_trainer_free(t);
+	free(in.data);
+	free(lab.data);
+	if (st)
+		return fail((ftrun_status)st);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -197,9 +291,9 @@ int main(int argc, char **argv)
 		puts("ftrun 0.1.0");
 		return 0;
 	}
-	bool known = strcmp(cmd, "inspect") == 0 || strcmp(cmd, "run") == 0;
+	bool known = strcmp(cmd, "inspect") == 0 || strcmp(cmd, "run") == 0 || strcmp(cmd, "grad") == 0;
 	if (!known) {
-		if (!strcmp(cmd, "grad") || !strcmp(cmd, "train") || !strcmp(cmd, "eval") || !strcmp(cmd, "bench"))
+		if (!strcmp(cmd, "train") || !strcmp(cmd, "eval") || !strcmp(cmd, "bench"))
 			return bad_usage("\"%s\" is not in this build yet (inspect and run are)", cmd);
 		return bad_usage("unknown command \"%s\"", cmd);
 	}
@@ -209,5 +303,7 @@ int main(int argc, char **argv)
 		return rc;
 	if (strcmp(cmd, "inspect") == 0)
 		return cmd_inspect(&c);
+	if (strcmp(cmd, "grad") == 0)
+		return cmd_grad(&c);
 	return cmd_run(&c);
 }

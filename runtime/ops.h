@@ -101,12 +101,52 @@ typedef ft_status (*ft_cpu_fn)(const struct ft_graph *g, struct ft_node *n);
 	X(TRANSPOSE, "Transpose", 1, 1, 1, ft_import_none, ft_infer_transpose, ft_cpu_transpose)                     \
 	X(CONCAT, "Concat", 1, 1024, 1, ft_import_none, ft_infer_concat, ft_cpu_concat)                              \
 	X(SPLIT, "Split", 1, 2, 1024, ft_import_none, ft_infer_split, ft_cpu_split)                                  \
-	X(SLICE, "Slice", 3, 5, 1, ft_import_none, ft_infer_slice, ft_cpu_slice)                                     \
+	X(SLICE, "Slice", 1, 5, 1, ft_import_none, ft_infer_slice, ft_cpu_slice)                                     \
 	X(GATHER, "Gather", 2, 2, 1, ft_import_none, ft_infer_gather, ft_cpu_gather)                                 \
 	X(EXPAND, "Expand", 2, 2, 1, ft_import_none, ft_infer_expand, ft_cpu_expand)                                 \
 	X(TILE, "Tile", 2, 2, 1, ft_import_none, ft_infer_tile, ft_cpu_tile)                                         \
-	X(PAD, "Pad", 2, 4, 1, ft_import_none, ft_infer_pad, ft_cpu_pad)                                             \
-	X(SCATTER_ND, "ScatterND", 3, 3, 1, ft_import_none, ft_infer_scatter_nd, ft_cpu_scatter_nd)
+	X(PAD, "Pad", 1, 4, 1, ft_import_none, ft_infer_pad, ft_cpu_pad)                                             \
+	X(SCATTER_ND, "ScatterND", 3, 3, 1, ft_import_none, ft_infer_scatter_nd, ft_cpu_scatter_nd)          \
+	/* ---- internal ops made by passes (no ONNX name; never imported) ---- */                             \
+	/* training core: runtime/shape_train.c, kernels/cpu/train.c */                                        \
+	X(SOFTMAX_CROSS_ENTROPY, "", 2, 2, 2, ft_import_none, ft_infer_softmax_cross_entropy,                  \
+	  ft_cpu_softmax_cross_entropy)                                                                         \
+	X(SOFTMAX_CROSS_ENTROPY_GRAD, "", 3, 3, 1, ft_import_none, ft_infer_softmax_cross_entropy_grad,        \
+	  ft_cpu_softmax_cross_entropy_grad)                                                                    \
+	X(REDUCE_SUM_TO, "", 1, 1, 1, ft_import_none, ft_infer_reduce_sum_to, ft_cpu_reduce_sum_to)            \
+	X(GRAD_ACCUM, "", 3, 3, 0, ft_import_none, ft_infer_side_effect, ft_cpu_grad_accum)                    \
+	X(SGD_STEP, "", 4, 5, 0, ft_import_none, ft_infer_side_effect, ft_cpu_sgd_step)                        \
+	X(ADAMW_STEP, "", 6, 7, 0, ft_import_none, ft_infer_side_effect, ft_cpu_adamw_step)                    \
+	X(GRAD_NORM_SQ, "", 1, 4096, 1, ft_import_none, ft_infer_grad_norm_sq, ft_cpu_grad_norm_sq)            \
+	/* elementwise gradients: runtime/shape_elementwise.c, kernels/cpu/elementwise.c */                     \
+	X(RELU_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_relu_grad)                       \
+	X(LEAKY_RELU_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_leaky_relu_grad)           \
+	X(SIGMOID_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_sigmoid_grad)                 \
+	X(TANH_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_tanh_grad)                       \
+	X(ERF_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_erf_grad)                         \
+	X(HARD_SIGMOID_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_hard_sigmoid_grad)       \
+	X(HARD_SWISH_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_hard_swish_grad)           \
+	X(CLIP_GRAD, "", 2, 4, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_clip_grad)                       \
+	X(DROPOUT_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_dropout_grad)                 \
+	/* convolution and pooling gradients: runtime/shape_conv.c, kernels/cpu/conv.c */                      \
+	X(CONV_GRAD_INPUT, "", 2, 2, 1, ft_import_none, ft_infer_conv_grad_input, ft_cpu_conv_grad_input)      \
+	X(CONV_GRAD_WEIGHT, "", 2, 2, 2, ft_import_none, ft_infer_conv_grad_weight, ft_cpu_conv_grad_weight)   \
+	X(MAX_POOL_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_pool_grad, ft_cpu_max_pool_grad)                \
+	X(AVERAGE_POOL_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_pool_grad, ft_cpu_average_pool_grad)        \
+	X(GLOBAL_POOL_GRAD, "", 2, 3, 1, ft_import_none, ft_infer_pool_grad, ft_cpu_global_pool_grad)          \
+	/* normalisation in training and its gradients: runtime/shape_norm.c, kernels/cpu/norm.c */            \
+	X(BATCH_NORM_TRAIN, "", 5, 5, 3, ft_import_none, ft_infer_batch_norm_train, ft_cpu_batch_norm_train)   \
+	X(BATCH_NORM_GRAD, "", 5, 5, 3, ft_import_none, ft_infer_norm_grad, ft_cpu_batch_norm_grad)            \
+	X(LAYER_NORM_GRAD, "", 5, 5, 3, ft_import_none, ft_infer_norm_grad, ft_cpu_layer_norm_grad)            \
+	/* matrix product with transposes: runtime/shape_matmul.c, kernels/cpu/matmul.c */                     \
+	X(MATMUL_T, "", 2, 2, 1, ft_import_none, ft_infer_matmul_t, ft_cpu_matmul_t)                           \
+	/* reduction and softmax gradients: runtime/shape_reduce.c, kernels/cpu/reduce.c */                    \
+	X(SOFTMAX_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_softmax_grad)                 \
+	X(LOG_SOFTMAX_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_log_softmax_grad)         \
+	X(REDUCE_GRAD, "", 1, 1, 1, ft_import_none, ft_infer_reduce_grad, ft_cpu_reduce_grad)                  \
+	/* data movement gradients: runtime/shape_shape.c, kernels/cpu/shape.c */                              \
+	X(SLICE_GRAD, "", 1, 1, 1, ft_import_none, ft_infer_slice_grad, ft_cpu_slice_grad)                     \
+	X(GATHER_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_gather_grad, ft_cpu_gather_grad)
 
 typedef enum ft_op {
 #define FT_OP_ENUM(e, name, mi, ma, mo, imp, inf, cpu) FT_OP_##e,

@@ -204,8 +204,8 @@ ft_status ft_infer_cast(ft_graph *g, ft_node *n)
 
 /*
  * Dropout(x, ratio, training_mode) -> y, mask: y like x, mask bool of x's
- * shape. A constant ratio is checked here; one that only comes at run time is
- * checked by the kernel, when training.
+ * shape. Inference ignores the ratio; with a training_mode input a constant
+ * ratio is checked here, one that only comes at run time by the kernel.
  */
 ft_status ft_infer_dropout(ft_graph *g, ft_node *n)
 {
@@ -220,7 +220,7 @@ ft_status ft_infer_dropout(ft_graph *g, ft_node *n)
 				     ft_dtype_name(ratio->dtype));
 	if (train && train->numel > 0)
 		FT_TRY(ew_need_bool(g, n, train));
-	if (ratio && ratio->numel == 1 && ft_tensor_is_const(ratio) &&
+	if (train && ratio && ratio->numel == 1 && ft_tensor_is_const(ratio) &&
 	    (ratio->dtype == FT_F32 || ratio->dtype == FT_F64)) {
 		double r = ft_tensor_float(ratio, 0);
 		if (!(r >= 0 && r < 1))

@@ -36,7 +36,7 @@ ft_status ft_infer_reduce(ft_graph *g, ft_node *n)
 ft_status ft_infer_softmax(ft_graph *g, ft_node *n)
 {
 	const ft_tensor *x = ft_in(g, n, 0);
-	int64_t outer, len, inner;
+	int64_t outer = 1, len = 1, inner = 1;
 
 	if (x->dtype != FT_F32 && x->dtype != FT_F64)
 		return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));

@@ -365,6 +365,9 @@ ft_status ft_infer_split(ft_graph *g, ft_node *n)
 		return ft_node_error(g, n, FT_EBADINPUT, "cannot split a scalar");
 	if (nout < 1)
 		return ft_node_error(g, n, FT_EBADINPUT, "has no outputs");
+	for (int i = 0; i < nout; i++)
+		if (!ft_out(g, n, i)) /* the kernel steps over each output's part */
+			return ft_node_error(g, n, FT_EBADINPUT, "output %d has no name", i);
 	FT_TRY(ft_norm_axis(g, n, ft_attr_int(n, "axis", 0), x->rank, &axis));
 	int64_t d = x->dims[axis];
 	if (k >= 0) { /* before opset 13 */
@@ -408,15 +411,14 @@ ft_status ft_infer_split(ft_graph *g, ft_node *n)
 
 /* ---- Slice ---- */
 
-ft_status ft_slice_params_get(const ft_graph *g, const ft_node *n, ft_slice_params *p)
+/* Slice's starts, ends, axes, steps as constant inputs (opset 10 on) */
+static ft_status slice_inputs(const ft_graph *g, const ft_node *n, int r, int64_t *starts, int64_t *ends,
+			      int64_t *axes, int64_t *steps, int *count)
 {
-	const ft_tensor *x = ft_in(g, n, 0);
-	int64_t starts[FT_MAX_RANK], ends[FT_MAX_RANK], axes[FT_MAX_RANK], steps[FT_MAX_RANK];
-	bool seen[FT_MAX_RANK] = { false };
-	int k, ke, ka, ks, r = x->rank;
+	int k, ke, ka, ks;
 
-	if (r == 0)
-		return ft_node_error(g, n, FT_EBADINPUT, "cannot slice a scalar");
+	if (!ft_in(g, n, 2))
+		return ft_node_error(g, n, FT_EBADINPUT, "has no ends");
 	FT_TRY(ft_const_ints(g, n, 1, "starts", starts, FT_MAX_RANK, &k));
 	FT_TRY(ft_const_ints(g, n, 2, "ends", ends, FT_MAX_RANK, &ke));
 	if (ke != k)
@@ -439,6 +441,38 @@ ft_status ft_slice_params_get(const ft_graph *g, const ft_node *n, ft_slice_para
 		for (int i = 0; i < k; i++)
 			steps[i] = 1;
 	}
+	*count = k;
+	return FT_OK;
+}
+
+ft_status ft_slice_params_get(const ft_graph *g, const ft_node *n, ft_slice_params *p)
+{
+	const ft_tensor *x = ft_in(g, n, 0);
+	int64_t starts[FT_MAX_RANK], ends[FT_MAX_RANK], axes[FT_MAX_RANK], steps[FT_MAX_RANK];
+	bool seen[FT_MAX_RANK] = { false };
+	int k = 0, ke = 0, ka = 0, r = x->rank;
+
+	if (r == 0)
+		return ft_node_error(g, n, FT_EBADINPUT, "cannot slice a scalar");
+	if (!ft_in(g, n, 1)) { /* before opset 10: starts, ends and axes are attributes */
+		const int64_t *as, *ae, *aa;
+		k = ft_attr_ints(n, "starts", &as);
+		ke = ft_attr_ints(n, "ends", &ae);
+		ka = ft_attr_ints(n, "axes", &aa);
+		if (k < 0 || ke != k || k > FT_MAX_RANK || (ka >= 0 && ka != k))
+			return ft_node_error(g, n, FT_EBADINPUT, "needs starts and ends of equal length (at most %d)",
+					     FT_MAX_RANK);
+		for (int i = 0; i < k; i++) {
+			starts[i] = as[i];
+			ends[i] = ae[i];
+			axes[i] = ka >= 0 ? aa[i] : i;
+			steps[i] = 1;
+		}
+		if (ka < 0 && k > r)
+			return ft_node_error(g, n, FT_EBADINPUT, "%d starts for rank %d", k, r);
+	} else {
+		FT_TRY(slice_inputs(g, n, r, starts, ends, axes, steps, &k));
+	}
 	p->rank = r;
 	for (int i = 0; i < r; i++) {
 		p->start[i] = 0;
@@ -459,7 +493,9 @@ ft_status ft_slice_params_get(const ft_graph *g, const ft_node *n, ft_slice_para
 			s += dim;
 		if (e < 0)
 			e += dim;
-		if (st > 0) {
+		if (dim == 0) {
+			count = 0; /* nothing to read, whatever the step */
+		} else if (st > 0) {
 			s = s < 0 ? 0 : s > dim ? dim : s;
 			e = e < 0 ? 0 : e > dim ? dim : e;
 			if (e > s)
@@ -471,8 +507,9 @@ ft_status ft_slice_params_get(const ft_graph *g, const ft_node *n, ft_slice_para
 			if (s > e)
 				count = (int64_t)(((uint64_t)(s - e) - 1) / ust + 1);
 		}
+		/* one element or none: the step does not matter, and 1 keeps step * stride small */
 		p->start[a] = count ? s : 0;
-		p->step[a] = st;
+		p->step[a] = count > 1 ? st : 1;
 		p->dims[a] = count;
 	}
 	return FT_OK;
@@ -679,4 +716,79 @@ ft_status ft_infer_scatter_nd(ft_graph *g, ft_node *n)
 				     ft_shape_str(x, b1, sizeof(b1)), ft_shape_str(idx, b2, sizeof(b2)),
 				     ft_shape_str(u, b3, sizeof(b3)));
 	return ft_set_out(g, n, 0, x->dtype, x->rank, x->dims);
+}
+
+/* ---- gradients (internal ops made by autodiff) ---- */
+
+/* the "shape" attribute of a gradient op: the shape of the forward input */
+static ft_status grad_shape_attr(const ft_graph *g, const ft_node *n, int64_t *dims, int *rank)
+{
+	const int64_t *s;
+	int k = ft_attr_ints(n, "shape", &s);
+	if (k < 0 || k > FT_MAX_RANK)
+		return ft_node_error(g, n, FT_EBADINPUT, "has no valid shape attribute");
+	memcpy(dims, s, sizeof(*s) * (size_t)k);
+	*rank = k;
+	return FT_OK;
+}
+
+/*
+ * SLICE_GRAD(dy) -> dx of "shape": zeros, with dy[i] at starts + i * steps on
+ * every axis (the attributes are full-rank, as ft_slice_params_get gives them).
+ */
+ft_status ft_infer_slice_grad(ft_graph *g, ft_node *n)
+{
+	const ft_tensor *dy = ft_in(g, n, 0);
+	const int64_t *starts, *steps;
+	int64_t dims[FT_MAX_RANK];
+	int rank = 0;
+	char b[160], b2[160];
+
+	FT_TRY(grad_shape_attr(g, n, dims, &rank));
+	if (ft_attr_ints(n, "starts", &starts) != rank || ft_attr_ints(n, "steps", &steps) != rank || dy->rank != rank)
+		return ft_node_error(g, n, FT_EBADINPUT, "starts, steps, shape and dy %s disagree in rank",
+				     ft_shape_str(dy, b, sizeof(b)));
+	if (!ft_dtype_is_float(dy->dtype))
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(dy->dtype));
+	for (int i = 0; i < rank; i++) {
+		int64_t cnt = dy->dims[i], last;
+		if (cnt == 0)
+			continue;
+		if (steps[i] == 0 || starts[i] < 0 || starts[i] >= dims[i] ||
+		    !ft_mul_ok(cnt - 1, steps[i], &last) || __builtin_add_overflow(last, starts[i], &last) ||
+		    last < 0 || last >= dims[i])
+			return ft_node_error(g, n, FT_EBADINPUT, "dy %s does not fit axis %d of %s with start %lld step %lld",
+					     ft_shape_str(dy, b, sizeof(b)), i, dims_str(rank, dims, b2, sizeof(b2)),
+					     (long long)starts[i], (long long)steps[i]);
+	}
+	return ft_set_out(g, n, 0, dy->dtype, rank, dims);
+}
+
+/*
+ * GATHER_GRAD(dy, indices) -> dx of "shape": zeros, with dy's rows added at
+ * the gathered positions along "axis" (a repeated index sums).
+ */
+ft_status ft_infer_gather_grad(ft_graph *g, ft_node *n)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *idx = ft_in(g, n, 1);
+	int64_t dims[FT_MAX_RANK], axis = ft_attr_int(n, "axis", -1);
+	int rank = 0;
+	char b1[160], b2[160], b3[160];
+
+	FT_TRY(grad_shape_attr(g, n, dims, &rank));
+	if (dy->dtype != FT_F32 && dy->dtype != FT_F64)
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(dy->dtype));
+	if (idx->dtype != FT_I64 && idx->dtype != FT_I32)
+		return ft_node_error(g, n, FT_EBADINPUT, "indices must be int32 or int64, not %s",
+				     ft_dtype_name(idx->dtype));
+	bool ok = axis >= 0 && axis < rank && dy->rank == rank - 1 + idx->rank;
+	for (int i = 0; ok && i < dy->rank; i++) {
+		int64_t want = i < axis ? dims[i] : i < axis + idx->rank ? idx->dims[i - axis] : dims[i - idx->rank + 1];
+		ok = dy->dims[i] == want;
+	}
+	if (!ok)
+		return ft_node_error(g, n, FT_EBADINPUT, "dy %s does not match indices %s gathered from %s on axis %lld",
+				     ft_shape_str(dy, b1, sizeof(b1)), ft_shape_str(idx, b2, sizeof(b2)),
+				     dims_str(rank, dims, b3, sizeof(b3)), (long long)axis);
+	return ft_set_out(g, n, 0, dy->dtype, rank, dims);
 }

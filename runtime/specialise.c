@@ -79,7 +79,8 @@ static bool foldable(const ft_graph *g, const ft_node *n)
 {
 	if (n->op == FT_OP_DROPOUT)
 		return false; /* random in training; the identity at inference is cheap anyway */
-	for (int i = 0; i < n->n_in; i++) {
+	/* Shape reads only the (now static) dims of its input, never its data */
+	for (int i = 0; i < n->n_in && n->op != FT_OP_SHAPE; i++) {
 		const ft_tensor *t = ft_in(g, n, i);
 		if (t && !ft_tensor_is_const(t))
 			return false;

@@ -27,6 +27,10 @@ if [ $need = 1 ]; then
 		{ cat "$build/export.log"; exit 1; }
 fi
 
+if [ ! -f "$models/resnet18_fmnist_ext/model.data" ]; then
+	$py tests/make_external.py "$models/resnet18_fmnist.onnx" "$models/resnet18_fmnist_ext" || exit 1
+fi
+
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}

@@ -384,7 +384,7 @@ static int ew_pow_f32(void *o_, const void *const *in, const int64_t *inc, int64
 
 /* o[i] = EXPR(x); ctx points at the op's float parameters p[] */
 #define EW_UN(name, OT, T, CT_, UT_, LD, ST, EXPR)                                                   \
-	static int name(void *o_, const void *const *in, const int64_t *inc, int64_t n, const void *ctx) \
+	FT_CPU_CLONES static int name(void *o_, const void *const *in, const int64_t *inc, int64_t n, const void *ctx) \
 	{                                                                                            \
 		typedef CT_ CT; /* named for EXPR */                                                 \
 		typedef UT_ UT;                                                                      \
@@ -420,11 +420,115 @@ EW_UNARY_NUM(relu, x < 0 ? (CT)0 : x, x < 0 ? (CT)0 : x, x)
 EW_UNARY_NUM(neg, -x, (CT)(0 - (UT)x), (CT)(0 - x))
 EW_UNARY_NUM(abs, fabs(x), x < 0 ? (CT)(0 - (UT)x) : x, x)
 
+/*
+ * float versions of sigmoid, tanh and erf that the compiler can vectorise:
+ * libm's calls cannot be, and made Sigmoid (SiLU in EfficientNet) and Erf
+ * (GELU in ViT) several times slower than PyTorch. Errors are a few ulp;
+ * double keeps libm. Clamps, selects and NaN tests work on the bits as
+ * integers: float comparisons could trap (-ftrapping-math), which stops GCC
+ * from turning them into vector selects.
+ */
+
+static inline uint32_t ew_bits(float x)
+{
+	uint32_t u;
+	memcpy(&u, &x, 4);
+	return u;
+}
+
+static inline float ew_float(uint32_t u)
+{
+	float x;
+	memcpy(&x, &u, 4);
+	return x;
+}
+
+/* x with |x| limited to lim (> 0); NaN becomes +-lim, callers put it back with ew_keep_nan */
+static inline float ew_clamp_abs(float x, float lim)
+{
+	uint32_t u = ew_bits(x), a = u & 0x7fffffffu, l = ew_bits(lim);
+	a = a > l ? l : a;
+	return ew_float((u & 0x80000000u) | a);
+}
+
+/* cond ? a : b, on bits */
+static inline float ew_select(bool cond, float a, float b)
+{
+	uint32_t m = 0u - (uint32_t)cond;
+	return ew_float((ew_bits(a) & m) | (ew_bits(b) & ~m));
+}
+
+/* y, or x where x is NaN */
+static inline float ew_keep_nan(float x, float y)
+{
+	return ew_select((ew_bits(x) & 0x7fffffffu) > 0x7f800000u, x, y);
+}
+
+/* Cephes' expf for |x| <= 87: x = n ln2 + r, e^r by a polynomial, 2^n built
+ * in the exponent bits */
+static inline float ew_expf_fast(float x)
+{
+	float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round(x / ln2) */
+	float r = x - n * 0.693359375f - n * -2.12194440e-4f;
+	float p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * r * r + r + 1.0f;
+	return p * ew_float((uint32_t)((int32_t)n + 127) << 23);
+}
+
+static inline float ew_sigmoidf(float x)
+{
+	return ew_keep_nan(x, 1.0f / (1.0f + ew_expf_fast(-ew_clamp_abs(x, 87.0f))));
+}
+
+static inline double ew_sigmoidd(double x) { return 1 / (1 + exp(-x)); }
+
+/* Cephes' tanhf: an odd polynomial below 0.625, 1 - 2/(e^2x + 1) above */
+static inline float ew_tanhf(float x)
+{
+	float xc = ew_clamp_abs(x, 43.0f), z = xc * xc;
+	float p = -5.70498872745e-3f;
+	p = p * z + 2.06390887954e-2f;
+	p = p * z - 5.37397155531e-2f;
+	p = p * z + 1.33314422036e-1f;
+	p = p * z - 3.33332819422e-1f;
+	float small = p * z * xc + xc;
+	float large = 1.0f - 2.0f / (ew_expf_fast(2.0f * xc) + 1.0f);
+	return ew_keep_nan(x, ew_select((ew_bits(xc) & 0x7fffffffu) < ew_bits(0.625f), small, large));
+}
+
+/* Eigen's float erf: x P(x^2) / Q(x^2) on [-4, 4], +-1 beyond */
+static inline float ew_erff(float x)
+{
+	float xc = ew_clamp_abs(x, 4.0f), z = xc * xc;
+	float p = -2.72614225801306e-10f;
+	p = p * z + 2.77068142495902e-08f;
+	p = p * z - 2.10102402082508e-06f;
+	p = p * z - 5.69250639462346e-05f;
+	p = p * z - 7.34990630326855e-04f;
+	p = p * z - 2.95459980854025e-03f;
+	p = p * z - 1.60960333262415e-02f;
+	float q = -1.45660718464996e-05f;
+	q = q * z - 2.13374055278905e-04f;
+	q = q * z - 1.68282697438203e-03f;
+	q = q * z - 7.37332916720468e-03f;
+	q = q * z - 1.42647390514189e-02f;
+	return ew_keep_nan(x, xc * p / q);
+}
+
+#define EW_SIGMOID(x) _Generic((x), float: ew_sigmoidf, default: ew_sigmoidd)(x)
+#define EW_TANH(x) _Generic((x), float: ew_tanhf, default: tanh)(x)
+#define EW_ERF(x) _Generic((x), float: ew_erff, default: erf)(x)
+
 /* p[0] = alpha, p[1] = beta */
 EW_UNARY_FLOAT(leaky_relu, x < 0 ? x * (CT)p[0] : x)
-EW_UNARY_FLOAT(sigmoid, (CT)1 / ((CT)1 + exp(-x)))
-EW_UNARY_FLOAT(tanh, tanh(x))
-EW_UNARY_FLOAT(erf, erf(x))
+EW_UNARY_FLOAT(sigmoid, EW_SIGMOID(x))
+EW_UNARY_FLOAT(tanh, EW_TANH(x))
+EW_UNARY_FLOAT(erf, EW_ERF(x))
 EW_UNARY_FLOAT(sqrt, sqrt(x))
 EW_UNARY_FLOAT(exp, exp(x))
 EW_UNARY_FLOAT(log, log(x))

@@ -3,9 +3,10 @@
  * (the spec, and the oracle the fast path is tested against) and the shim
  * over OpenBLAS's sgemm that the fast path uses when the build found it.
  *
- * Threads: OpenBLAS (pthreads build) keeps its own pool. Before each call the
- * fast path sets that pool to omp_get_max_threads(), so a run's thread count
- * is whatever omp_set_num_threads() last set on the calling thread.
+ * Threads: the fast path splits each product over the OpenMP threads
+ * (omp_get_max_threads(), i.e. what omp_set_num_threads() set) and runs
+ * OpenBLAS single-threaded inside them; it sets OpenBLAS's own pool to one
+ * thread before each use, so its pthreads never compete with OpenMP's.
  */
 #ifndef FT_CPU_MATMUL_H
 #define FT_CPU_MATMUL_H

@@ -313,9 +313,10 @@ ft_status ft_softmax_view(const ft_graph *g, const ft_node *n, const ft_tensor *
 				sum += (double)e;                                                          \
 			}                                                                                  \
 			if (log_out) {                                                                     \
-				T shift = m + (T)log(sum);                                                 \
+				/* (x - m) - lse, not x - (m + lse): keeps y near 0 accurate */         \
+				T lse = (T)log(sum);                                                       \
 				for (int64_t a = 0; a < len; a++)                                          \
-					yc[a * inner] = xc[a * inner] - shift;                             \
+					yc[a * inner] = (xc[a * inner] - m) - lse;                         \
 			} else {                                                                           \
 				T scale = (T)(1.0 / sum);                                                  \
 				for (int64_t a = 0; a < len; a++)                                          \
@@ -327,16 +328,89 @@ ft_status ft_softmax_view(const ft_graph *g, const ft_node *n, const ft_tensor *
 FT_SOFTMAX(softmax_f32, float, expf)
 FT_SOFTMAX(softmax_f64, double, exp)
 
+/*
+ * e^x for x <= 0 in plain float arithmetic that the compiler vectorises
+ * (libm's expf is a call per element): Cody-Waite reduction x = n ln2 + r,
+ * Cephes' degree-6 polynomial for e^r, and 2^n built in the exponent bits.
+ * Within 1 ulp of the rounded e^x on [-87.3, 0] (checked on every float
+ * there); below -87.3 it returns 2^-126 where e^x is smaller (nothing next
+ * to a softmax denominator >= 1).
+ */
+static inline float exp_nonpos_f32(float x)
+{
+	// x = -min(|x|, 87.33654) on the bits: a float compare would keep the loop
+	// from vectorising (GCC will not if-convert it under -ftrapping-math)
+	int32_t ax;
+	memcpy(&ax, &x, sizeof(ax));
+	ax &= 0x7fffffff;
+	ax = ax > 0x42aeac4f ? 0x42aeac4f : ax;
+	memcpy(&x, &ax, sizeof(x));
+	x = -x;
+	float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f; /* round to nearest: 1.5 * 2^23 */
+	float r = x - n * 0.693359375f;
+	r = r - n * -2.12194440e-4f;
+	float p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * (r * r) + r + 1.0f;
+	int32_t bits = ((int32_t)n + 127) * (1 << 23);
+	float scale;
+	memcpy(&scale, &bits, sizeof(scale));
+	return p * scale;
+}
+
+/*
+ * f32 softmax over contiguous rows (axis innermost, the attention case): the
+ * same three passes as the reference with the vectorised exponential. A row
+ * holding NaN or infinities takes the reference path, which gets those right.
+ */
+static void softmax_rows_f32(float *y, const float *x, int64_t rows, int64_t len, bool log_out)
+{
+	#pragma omp parallel for schedule(static)
+	for (int64_t r = 0; r < rows; r++) {
+		const float *xr = x + r * len;
+		float *yr = y + r * len;
+		float m = -INFINITY;
+		bool finite = true;
+		#pragma omp simd reduction(max : m) reduction(&& : finite)
+		for (int64_t a = 0; a < len; a++) {
+			m = xr[a] > m ? xr[a] : m;
+			finite = finite && xr[a] - xr[a] == 0.0f; /* false for NaN and +-inf */
+		}
+		if (!finite) {
+			softmax_f32(yr, xr, 1, len, 1, log_out);
+			continue;
+		}
+		for (int64_t a = 0; a < len; a++)
+			yr[a] = exp_nonpos_f32(xr[a] - m);
+		double sum = sum_f32(yr, len);
+		if (log_out) {
+			float lse = (float)log(sum);
+			for (int64_t a = 0; a < len; a++)
+				yr[a] = (xr[a] - m) - lse;
+		} else {
+			float scale = (float)(1.0 / sum);
+			for (int64_t a = 0; a < len; a++)
+				yr[a] *= scale;
+		}
+	}
+}
+
 static ft_status softmax(const ft_graph *g, ft_node *n, bool log_out)
 {
 	const ft_tensor *x = ft_in(g, n, 0);
 	ft_tensor *y = ft_out(g, n, 0);
-	int64_t outer, len, inner;
+	int64_t outer = 1, len = 1, inner = 1;
 
 	FT_TRY(ft_softmax_view(g, n, x, &outer, &len, &inner));
 	if (y->numel == 0)
 		return FT_OK;
-	if (x->dtype == FT_F32)
+	if (x->dtype == FT_F32 && inner == 1)
+		softmax_rows_f32(y->data, x->data, outer, len, log_out);
+	else if (x->dtype == FT_F32)
 		softmax_f32(y->data, x->data, outer, len, inner, log_out);
 	else
 		softmax_f64(y->data, x->data, outer, len, inner, log_out);

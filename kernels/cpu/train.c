@@ -1,0 +1,198 @@
+/*
+ * kernels/cpu/train.c - the training core on the CPU: the softmax
+ * cross-entropy loss and its gradient, the broadcast-reducing sum, gradient
+ * accumulation and the optimizer steps (PyTorch's SGD and AdamW, exactly).
+ */
+#include <math.h>
+
+#include "util.h"
+
+/*
+ * logits is (N,C), labels (N) int; loss is the mean over the batch of
+ * -sum_c target_c * log softmax(logits)_c with target = (1-ls)*onehot + ls/C;
+ * probs (N,C) keeps softmax(logits) for the backward pass.
+ */
+ft_status ft_cpu_softmax_cross_entropy(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0), *lab = ft_in(g, n, 1);
+	float *loss = ft_out(g, n, 0)->data, *probs = ft_out(g, n, 1)->data;
+	const float *logits = x->data;
+	int64_t N = x->dims[0], C = x->dims[1];
+	double ls = ft_attr_float(n, "label_smoothing", 0.0f);
+	for (int64_t i = 0; i < N; i++) {
+		int64_t y = ft_tensor_int(lab, i);
+		if (y < 0 || y >= C)
+			return ft_node_error(g, n, FT_EBADINPUT, "label %lld at batch index %lld is out of range for %lld classes",
+					     (long long)y, (long long)i, (long long)C);
+	}
+	double total = 0;
+	for (int64_t i = 0; i < N; i++) {
+		const float *row = logits + i * C;
+		float *p = probs + i * C;
+		float mx = row[0];
+		for (int64_t c = 1; c < C; c++)
+			mx = row[c] > mx ? row[c] : mx;
+		double sum = 0;
+		for (int64_t c = 0; c < C; c++)
+			sum += exp((double)row[c] - mx);
+		double lse = log(sum) + mx;
+		double row_loss = 0;
+		int64_t y = ft_tensor_int(lab, i);
+		for (int64_t c = 0; c < C; c++) {
+			double logp = (double)row[c] - lse;
+			p[c] = (float)exp(logp);
+			double target = (c == y ? 1.0 - ls : 0.0) + ls / (double)C;
+			row_loss -= target * logp;
+		}
+		total += row_loss;
+	}
+	*loss = (float)(total / (double)N);
+	return FT_OK;
+}
+
+/* dlogits (N,C) = dloss / N * (probs - target) */
+ft_status ft_cpu_softmax_cross_entropy_grad(const ft_graph *g, ft_node *n)
+{
+	const float dloss = *(const float *)ft_in(g, n, 0)->data;
+	const ft_tensor *pt = ft_in(g, n, 1), *lab = ft_in(g, n, 2);
+	const float *probs = pt->data;
+	float *dx = ft_out(g, n, 0)->data;
+	int64_t N = pt->dims[0], C = pt->dims[1];
+	float ls = ft_attr_float(n, "label_smoothing", 0.0f);
+	float scale = dloss / (float)N;
+	for (int64_t i = 0; i < N; i++) {
+		int64_t y = ft_tensor_int(lab, i);
+		for (int64_t c = 0; c < C; c++) {
+			float target = (c == y ? 1.0f - ls : 0.0f) + ls / (float)C;
+			dx[i * C + c] = scale * (probs[i * C + c] - target);
+		}
+	}
+	return FT_OK;
+}
+
+/* y = x summed over the axes that numpy broadcasting expanded from y's shape */
+ft_status ft_cpu_reduce_sum_to(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0);
+	ft_tensor *y = ft_out(g, n, 0);
+	FT_ASSERT(x->dtype == FT_F32);
+	int64_t ystr[FT_MAX_RANK];
+	ft_broadcast_strides(y, x->rank, x->dims, ystr);
+	float *out = y->data;
+	const float *in = x->data;
+	for (int64_t i = 0; i < y->numel; i++)
+		out[i] = 0;
+	/* walk x in order, adding each element into its y position */
+	int64_t idx[FT_MAX_RANK] = { 0 };
+	int64_t yo = 0;
+	for (int64_t i = 0; i < x->numel; i++) {
+		out[yo] += in[i];
+		for (int d = x->rank - 1; d >= 0; d--) {
+			idx[d]++;
+			yo += ystr[d];
+			if (idx[d] < x->dims[d])
+				break;
+			yo -= ystr[d] * idx[d];
+			idx[d] = 0;
+		}
+	}
+	return FT_OK;
+}
+
+/* acc = g when *first != 0, else acc += g (gradient accumulation, DESIGN.md) */
+ft_status ft_cpu_grad_accum(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *acc_t = ft_in(g, n, 0);
+	float *acc = acc_t->data;
+	const float *gr = ft_in(g, n, 1)->data;
+	bool first = *(const float *)ft_in(g, n, 2)->data != 0;
+	int64_t cnt = acc_t->numel;
+	if (first) {
+		memcpy(acc, gr, sizeof(float) * (size_t)cnt);
+		return FT_OK;
+	}
+#pragma omp parallel for if (cnt > 65536)
+	for (int64_t i = 0; i < cnt; i++)
+		acc[i] += gr[i];
+	return FT_OK;
+}
+
+static float grad_scale(const ft_graph *g, const ft_node *n, int i)
+{
+	const ft_tensor *s = ft_in(g, n, i);
+	return s ? *(const float *)s->data : 1.0f;
+}
+
+/*
+ * PyTorch's SGD: d = g*s + wd*p; buf = momentum*buf + (1-dampening)*d;
+ * d = nesterov ? d + momentum*buf : buf; p -= lr*d. Inputs: param, grad,
+ * momentum buffer (may be absent without momentum), lr, optional grad scale s.
+ */
+ft_status ft_cpu_sgd_step(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *pt = ft_in(g, n, 0);
+	float *p = pt->data;
+	const float *gr = ft_in(g, n, 1)->data;
+	const ft_tensor *bt = ft_in(g, n, 2);
+	float *buf = bt ? bt->data : NULL;
+	float lr = *(const float *)ft_in(g, n, 3)->data, s = grad_scale(g, n, 4);
+	float mom = ft_attr_float(n, "momentum", 0.0f), wd = ft_attr_float(n, "weight_decay", 0.0f);
+	float damp = ft_attr_float(n, "dampening", 0.0f);
+	bool nesterov = ft_attr_int(n, "nesterov", 0) != 0;
+	int64_t cnt = pt->numel;
+#pragma omp parallel for if (cnt > 65536)
+	for (int64_t i = 0; i < cnt; i++) {
+		float d = gr[i] * s + wd * p[i];
+		if (buf && mom != 0.0f) {
+			buf[i] = mom * buf[i] + (1.0f - damp) * d;
+			d = nesterov ? d + mom * buf[i] : buf[i];
+		}
+		p[i] -= lr * d;
+	}
+	return FT_OK;
+}
+
+/*
+ * PyTorch's AdamW: p *= 1 - lr*wd; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
+ * p -= lr/(1-b1^t) * m / (sqrt(v/(1-b2^t)) + eps). Inputs: param, grad, m, v,
+ * lr, step t (1-based, float32 scalar), optional grad scale.
+ */
+ft_status ft_cpu_adamw_step(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *pt = ft_in(g, n, 0);
+	float *p = pt->data, *m = ft_in(g, n, 2)->data, *v = ft_in(g, n, 3)->data;
+	const float *gr = ft_in(g, n, 1)->data;
+	float lr = *(const float *)ft_in(g, n, 4)->data, t = *(const float *)ft_in(g, n, 5)->data;
+	float s = grad_scale(g, n, 6);
+	float b1 = ft_attr_float(n, "beta1", 0.9f), b2 = ft_attr_float(n, "beta2", 0.999f);
+	float eps = ft_attr_float(n, "epsilon", 1e-8f), wd = ft_attr_float(n, "weight_decay", 0.0f);
+	float bc1 = 1.0f - powf(b1, t), bc2 = 1.0f - powf(b2, t);
+	float step = lr / bc1, bc2_sqrt = sqrtf(bc2);
+	int64_t cnt = pt->numel;
+#pragma omp parallel for if (cnt > 65536)
+	for (int64_t i = 0; i < cnt; i++) {
+		float gi = gr[i] * s;
+		p[i] *= 1.0f - lr * wd;
+		m[i] = b1 * m[i] + (1.0f - b1) * gi;
+		v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+		p[i] -= step * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
+	}
+	return FT_OK;
+}
+
+/* out = sum over all inputs of sum(x^2), accumulated in double */
+ft_status ft_cpu_grad_norm_sq(const ft_graph *g, ft_node *n)
+{
+	double total = 0;
+	for (int k = 0; k < n->n_in; k++) {
+		const ft_tensor *t = ft_in(g, n, k);
+		const float *x = t->data;
+		double s = 0;
+#pragma omp parallel for reduction(+ : s) if (t->numel > 65536)
+		for (int64_t i = 0; i < t->numel; i++)
+			s += (double)x[i] * x[i];
+		total += s;
+	}
+	*(float *)ft_out(g, n, 0)->data = (float)total;
+	return FT_OK;
+}

@@ -1,0 +1,349 @@
+/* train.c - building and running the training graph (see train.h). */
+#include "train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autodiff.h"
+#include "import.h"
+
+ft_status ft_pick_backend(const char *device, int threads, ft_backend *be);
+
+void ft_train_config_defaults(ft_train_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->batch = 32;
+	c->grad_accum = 1;
+	c->optimizer = true;
+	c->opt = FT_OPT_SGD;
+	c->lr = 0.1f;
+	c->momentum = 0.9f;
+	c->weight_decay = 0.0f;
+	c->beta1 = 0.9f;
+	c->beta2 = 0.999f;
+	c->eps = 1e-8f;
+}
+
+/* a persistent float32 tensor of the given shape, zeroed, owned by the graph */
+static int new_buffer(ft_graph *g, const char *name, int rank, const int64_t *dims)
+{
+	int id = ft_graph_new_tensor(g, name);
+	ft_tensor *t = &g->tensors[id];
+	ft_tensor_set_shape(t, FT_F32, rank, dims);
+	t->kind = FT_TK_BUFFER;
+	t->data = ft_graph_own(g, ft_aligned_alloc(ft_tensor_bytes(t)));
+	return id;
+}
+
+static void set_scalar(ft_graph *g, int id, float v)
+{
+	*(float *)g->tensors[id].data = v;
+}
+
+/* Training mode: BatchNorm on batch statistics; Dropout with ratio > 0 is refused for now. */
+static ft_status to_training_mode(ft_graph *g)
+{
+	for (int i = 0; i < g->n_nodes; i++) {
+		ft_node *n = &g->nodes[i];
+		if (n->op == FT_OP_BATCH_NORM) {
+			int *out = FT_ARENA_NEW(g->arena, int, 3);
+			out[0] = n->out[0];
+			char name[600];
+			snprintf(name, sizeof(name), "%.500s/saved_mean", n->name);
+			out[1] = ft_graph_new_tensor(g, name);
+			snprintf(name, sizeof(name), "%.500s/saved_invstd", n->name);
+			out[2] = ft_graph_new_tensor(g, name);
+			n = &g->nodes[i]; /* (no node was added; tensors may have moved) */
+			n->out = out;
+			n->n_out = 3;
+			n->op = FT_OP_BATCH_NORM_TRAIN;
+			for (int j = 1; j < 3; j++)
+				g->tensors[out[j]].producer = i;
+			FT_TRY(ft_op_table[n->op].infer(g, n));
+		} else if (n->op == FT_OP_DROPOUT) {
+			const ft_tensor *r = ft_in(g, n, 1);
+			float ratio = r ? (float)ft_tensor_float(r, 0) : ft_attr_float(n, "ratio", 0.5f);
+			if (ratio > 0.0f)
+				return ft_node_error(g, n, FT_EUNSUPPORTED,
+						     "training through Dropout (ratio %g) is not implemented yet; export "
+						     "the model in eval mode (dropout becomes the identity)", ratio);
+		}
+	}
+	return FT_OK;
+}
+
+static bool is_no_decay(const ft_tensor *p)
+{
+	return p->rank <= 1; /* biases and normalisation scales/shifts, as timm groups them */
+}
+
+static ft_status add_optimizer(ft_trainer *t)
+{
+	ft_graph *g = t->g;
+	const ft_train_config *c = &t->cfg;
+	int scale = -1;
+	if (c->clip_grad_norm > 0) {
+		/* PyTorch's clip_grad_norm_: s = min(1, max_norm / (||g|| + 1e-6)) */
+		ft_node *n = ft_graph_add_node(g, FT_OP_GRAD_NORM_SQ, "ft/clip/norm_sq", t->n_params, 1);
+		for (int k = 0; k < t->n_params; k++)
+			n->in[k] = t->grads[k];
+		n->out[0] = ft_graph_new_tensor(g, "ft/clip/norm_sq");
+		n = &g->nodes[g->n_nodes - 1];
+		FT_TRY(ft_op_table[n->op].infer(g, n));
+		int sq = n->out[0];
+		int eps = new_buffer(g, "ft/clip/eps", 0, NULL), maxn = new_buffer(g, "ft/clip/max", 0, NULL);
+		int one = new_buffer(g, "ft/clip/one", 0, NULL);
+		set_scalar(g, eps, 1e-6f);
+		set_scalar(g, maxn, c->clip_grad_norm);
+		set_scalar(g, one, 1.0f);
+		struct { ft_op op; int a, b; } chain[] = {
+			{ FT_OP_SQRT, sq, -1 }, { FT_OP_ADD, -2, eps }, { FT_OP_DIV, maxn, -2 }, { FT_OP_MIN, -2, one },
+		};
+		int prev = -1;
+		for (size_t k = 0; k < FT_ARRAY_LEN(chain); k++) {
+			int a = chain[k].a == -2 ? prev : chain[k].a, b = chain[k].b == -2 ? prev : chain[k].b;
+			ft_node *m = ft_graph_add_node(g, chain[k].op, "ft/clip", b >= 0 ? 2 : 1, 1);
+			m->in[0] = a;
+			if (b >= 0)
+				m->in[1] = b;
+			m->out[0] = ft_graph_new_tensor(g, "ft/clip/t");
+			m = &g->nodes[g->n_nodes - 1];
+			FT_TRY(ft_op_table[m->op].infer(g, m));
+			prev = m->out[0];
+		}
+		scale = prev;
+	}
+	t->n_opt_state = c->opt == FT_OPT_ADAMW ? 2 * t->n_params : t->n_params;
+	t->opt_state = FT_ARENA_NEW(g->arena, int, t->n_opt_state + 1);
+	for (int k = 0; k < t->n_params; k++) {
+		const ft_tensor *p = &g->tensors[t->params[k]];
+		char name[600];
+		int rank = p->rank;
+		int64_t dims[FT_MAX_RANK];
+		memcpy(dims, p->dims, sizeof(dims));
+		const char *pname = p->name;
+		float wd = (c->decay_all || !is_no_decay(p)) ? c->weight_decay : 0.0f;
+		ft_node *n;
+		if (c->opt == FT_OPT_SGD) {
+			snprintf(name, sizeof(name), "%.500s/momentum", pname);
+			int buf = new_buffer(g, name, rank, dims);
+			t->opt_state[k] = buf;
+			n = ft_graph_add_node(g, FT_OP_SGD_STEP, name, scale >= 0 ? 5 : 4, 0);
+			n->in[0] = t->params[k];
+			n->in[1] = t->grads[k];
+			n->in[2] = buf;
+			n->in[3] = t->lr;
+			if (scale >= 0)
+				n->in[4] = scale;
+			ft_node_set_float(g, n, "momentum", c->momentum);
+			ft_node_set_int(g, n, "nesterov", c->nesterov);
+		} else {
+			snprintf(name, sizeof(name), "%.500s/exp_avg", pname);
+			int m = new_buffer(g, name, rank, dims);
+			snprintf(name, sizeof(name), "%.500s/exp_avg_sq", pname);
+			int v = new_buffer(g, name, rank, dims);
+			t->opt_state[2 * k] = m;
+			t->opt_state[2 * k + 1] = v;
+			n = ft_graph_add_node(g, FT_OP_ADAMW_STEP, name, scale >= 0 ? 7 : 6, 0);
+			n->in[0] = t->params[k];
+			n->in[1] = t->grads[k];
+			n->in[2] = m;
+			n->in[3] = v;
+			n->in[4] = t->lr;
+			n->in[5] = t->step_t;
+			if (scale >= 0)
+				n->in[6] = scale;
+			ft_node_set_float(g, n, "beta1", c->beta1);
+			ft_node_set_float(g, n, "beta2", c->beta2);
+			ft_node_set_float(g, n, "epsilon", c->eps);
+		}
+		ft_node_set_float(g, n, "weight_decay", wd);
+		FT_TRY(ft_op_table[n->op].infer(g, n));
+	}
+	return FT_OK;
+}
+
+static ft_status build(ft_trainer *t, const char *path)
+{
+	const ft_train_config *c = &t->cfg;
+	if (c->grad_accum < 1)
+		return ft_error(FT_EBADINPUT, "--grad-accum-steps must be at least 1");
+	FT_TRY(ft_import_file(path, &t->g));
+	ft_graph *g = t->g;
+	if (g->n_inputs != 1)
+		return ft_error(FT_EUNSUPPORTED, "%s: training needs a model with one input (the images); it has %d",
+				path, g->n_inputs);
+	FT_TRY(ft_graph_specialise(g, c->batch, NULL, 0));
+	t->input = g->inputs[0];
+	if (!ft_dtype_is_float(g->tensors[t->input].dtype))
+		return ft_error(FT_EUNSUPPORTED, "%s: the input \"%s\" is %s; training needs float images", path,
+				g->tensors[t->input].name, ft_dtype_name(g->tensors[t->input].dtype));
+	FT_TRY(to_training_mode(g));
+
+	/* the loss on the first output */
+	t->logits = g->outputs[0];
+	t->labels = ft_graph_new_tensor(g, "ft/labels");
+	{
+		int64_t dims[1] = { c->batch };
+		ft_tensor *lt = &g->tensors[t->labels];
+		ft_tensor_set_shape(lt, FT_I64, 1, dims);
+		lt->kind = FT_TK_INPUT;
+		int *inputs = FT_ARENA_NEW(g->arena, int, g->n_inputs + 1);
+		memcpy(inputs, g->inputs, sizeof(int) * (size_t)g->n_inputs);
+		inputs[g->n_inputs++] = t->labels;
+		g->inputs = inputs;
+	}
+	ft_node *n = ft_graph_add_node(g, FT_OP_SOFTMAX_CROSS_ENTROPY, "ft/loss", 2, 2);
+	n->in[0] = t->logits;
+	n->in[1] = t->labels;
+	n->out[0] = ft_graph_new_tensor(g, "ft/loss");
+	n->out[1] = ft_graph_new_tensor(g, "ft/loss/probs");
+	n = &g->nodes[g->n_nodes - 1];
+	ft_node_set_float(g, n, "label_smoothing", c->label_smoothing);
+	FT_TRY(ft_op_table[n->op].infer(g, n));
+	t->loss = n->out[0];
+
+	/* parameters and state */
+	t->params = FT_ARENA_NEW(g->arena, int, g->n_tensors);
+	t->state = FT_ARENA_NEW(g->arena, int, g->n_tensors);
+	for (int i = 0; i < g->n_tensors; i++) {
+		if (g->tensors[i].kind == FT_TK_PARAM && g->tensors[i].dtype == FT_F32)
+			t->params[t->n_params++] = i;
+		else if (g->tensors[i].kind == FT_TK_STATE)
+			t->state[t->n_state++] = i;
+	}
+	t->seed = new_buffer(g, "ft/dloss", 0, NULL);
+	t->first = new_buffer(g, "ft/first_micro_batch", 0, NULL);
+	t->lr = new_buffer(g, "ft/lr", 0, NULL);
+	t->step_t = new_buffer(g, "ft/step", 0, NULL);
+	set_scalar(g, t->seed, 1.0f / (float)c->grad_accum);
+
+	int *raw = ft_xmalloc(sizeof(int) * ((size_t)t->n_params + 1));
+	ft_status st = ft_autodiff_build(g, 1, &t->loss, &t->seed, t->params, t->n_params, raw);
+	if (st) {
+		free(raw);
+		return st;
+	}
+	/* parameters the loss does not reach get no gradient and are not trained */
+	int kept = 0;
+	t->grads = FT_ARENA_NEW(g->arena, int, t->n_params + 1);
+	for (int k = 0; k < t->n_params; k++) {
+		if (raw[k] < 0)
+			continue;
+		t->params[kept] = t->params[k];
+		t->grads[kept++] = raw[k];
+	}
+	t->n_params = kept;
+	free(raw);
+	if (c->grad_accum > 1) {
+		for (int k = 0; k < t->n_params; k++) {
+			const ft_tensor *p = &g->tensors[t->params[k]];
+			char name[600];
+			snprintf(name, sizeof(name), "%.500s/grad_accum", p->name);
+			int acc = new_buffer(g, name, p->rank, p->dims);
+			ft_node *m = ft_graph_add_node(g, FT_OP_GRAD_ACCUM, name, 3, 0);
+			m->in[0] = acc;
+			m->in[1] = t->grads[k];
+			m->in[2] = t->first;
+			t->grads[k] = acc;
+		}
+	}
+	/* keep the loss and, without accumulation, the gradients alive to the end */
+	int n_out = 0;
+	int *outs = FT_ARENA_NEW(g->arena, int, t->n_params + 2);
+	outs[n_out++] = t->loss;
+	if (c->grad_accum == 1)
+		for (int k = 0; k < t->n_params; k++)
+			outs[n_out++] = t->grads[k];
+	g->outputs = outs;
+	g->n_outputs = n_out;
+	t->n_micro = g->n_nodes;
+	if (c->optimizer)
+		FT_TRY(add_optimizer(t));
+	FT_TRY(ft_pick_backend(c->device, c->threads, &t->be));
+	return ft_exec_new(g, t->be, &t->x);
+}
+
+ft_status ft_trainer_new(const char *model_path, const ft_train_config *cfg, ft_trainer **out)
+{
+	ft_trainer *t = ft_xcalloc(1, sizeof(*t));
+	t->cfg = *cfg;
+	ft_status st = build(t, model_path);
+	if (st) {
+		ft_trainer_free(t);
+		*out = NULL;
+		return st;
+	}
+	*out = t;
+	return FT_OK;
+}
+
+void ft_trainer_free(ft_trainer *t)
+{
+	if (!t)
+		return;
+	ft_exec_free(t->x);
+	if (t->be.iface && t->be.iface->destroy)
+		t->be.iface->destroy(t->be.ctx);
+	ft_graph_free(t->g);
+	free(t);
+}
+
+static ft_status micro_batch(ft_trainer *t, const float *images, const int64_t *labels, bool first, float *loss)
+{
+	ft_graph *g = t->g;
+	set_scalar(g, t->first, first ? 1.0f : 0.0f);
+	const ft_tensor *x = &g->tensors[t->input];
+	for (int64_t i = 0; i < t->cfg.batch; i++) {
+		int64_t classes = g->tensors[t->logits].dims[1];
+		if (labels[i] < 0 || labels[i] >= classes)
+			return ft_error(FT_EBADINPUT, "label %lld (batch index %lld) is out of range for a model with "
+					"%lld classes", (long long)labels[i], (long long)i, (long long)classes);
+	}
+	FT_TRY(ft_exec_set_input(t->x, 0, images, ft_tensor_bytes(x)));
+	FT_TRY(ft_exec_set_input(t->x, 1, labels, sizeof(int64_t) * (size_t)t->cfg.batch));
+	FT_TRY(ft_exec_run_range(t->x, 0, t->n_micro));
+	FT_TRY(ft_trainer_read(t, t->loss, loss));
+	if (!isfinite(*loss))
+		return ft_error(FT_ERUNTIME, "the loss is %g (not finite) at step %lld", *loss, (long long)t->step);
+	return FT_OK;
+}
+
+ft_status ft_trainer_grad(ft_trainer *t, const float *images, const int64_t *labels, float *loss)
+{
+	return micro_batch(t, images, labels, true, loss);
+}
+
+ft_status ft_trainer_step(ft_trainer *t, const float *images, const int64_t *labels, float lr, float *loss)
+{
+	const ft_tensor *x = &t->g->tensors[t->input];
+	double sum = 0;
+	for (int k = 0; k < t->cfg.grad_accum; k++) {
+		float l;
+		FT_TRY(micro_batch(t, images + (size_t)k * (size_t)x->numel, labels + (size_t)k * (size_t)t->cfg.batch,
+				   k == 0, &l));
+		sum += l;
+	}
+	t->step++;
+	set_scalar(t->g, t->lr, lr);
+	set_scalar(t->g, t->step_t, (float)t->step);
+	FT_TRY(ft_exec_run_range(t->x, t->n_micro, t->g->n_nodes));
+	*loss = (float)(sum / t->cfg.grad_accum);
+	return FT_OK;
+}
+
+ft_status ft_trainer_read(ft_trainer *t, int id, void *host)
+{
+	const ft_tensor *tt = &t->g->tensors[id];
+	t->be.iface->download(t->be.ctx, host, tt->data, ft_tensor_bytes(tt));
+	return FT_OK;
+}
+
+size_t ft_trainer_planned_bytes(const ft_trainer *t, size_t *activations, size_t *persistent)
+{
+	*activations = ft_exec_plan(t->x)->total;
+	*persistent = ft_graph_const_bytes(t->g);
+	return *activations + *persistent;
+}

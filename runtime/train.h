@@ -1,0 +1,89 @@
+/*
+ * train.h - the training graph and the trainer that runs it.
+ *
+ * ft_trainer_new() turns an imported classifier into one graph that holds a
+ * whole training step (DESIGN.md):
+ *   nodes [0, n_micro)     forward in training mode (BatchNorm on batch
+ *                          statistics, updating running mean/var), the softmax
+ *                          cross-entropy loss on the first output, the
+ *                          backward pass, and (with K > 1) the accumulation of
+ *                          each parameter's gradient into a persistent buffer;
+ *   nodes [n_micro, n)     the optimizer step (optional gradient-norm clip, SGD
+ *                          or AdamW per parameter).
+ * The micro-batch range runs K times per step with dLoss = 1/K; the first
+ * micro-batch writes the accumulated gradients, later ones add. Parameters,
+ * BatchNorm state, optimizer state and per-step scalars (learning rate, step
+ * count, dLoss seed) are persistent tensors; everything else comes from the
+ * one planned block, so a step allocates nothing.
+ */
+#ifndef FT_TRAIN_H
+#define FT_TRAIN_H
+
+#include "exec.h"
+
+typedef enum ft_optimizer { FT_OPT_SGD, FT_OPT_ADAMW } ft_optimizer;
+
+typedef struct ft_train_config {
+	int64_t batch;          /* micro-batch size */
+	int grad_accum;         /* K micro-batches per optimizer step (>= 1) */
+	bool optimizer;         /* false: forward + backward only (`ftrun grad`) */
+	ft_optimizer opt;
+	float lr;               /* base learning rate; the schedule scales it */
+	float momentum;         /* SGD */
+	bool nesterov;
+	float weight_decay;
+	bool decay_all;         /* also decay biases and norm parameters (rank <= 1) */
+	float beta1, beta2, eps; /* AdamW */
+	float label_smoothing;
+	float clip_grad_norm;   /* 0: off */
+	int threads;
+	const char *device;
+} ft_train_config;
+
+void ft_train_config_defaults(ft_train_config *c);
+
+typedef struct ft_trainer {
+	ft_graph *g;
+	ft_train_config cfg;
+	ft_backend be;
+	ft_exec *x;
+	int input;              /* image batch tensor (graph input 0) */
+	int labels;             /* int64 (batch) */
+	int logits;
+	int loss;
+	int n_micro;            /* nodes [0, n_micro) run per micro-batch */
+	int n_params;
+	int *params;            /* tensor ids of the trained parameters */
+	int *grads;             /* per parameter: its gradient (accumulated when K > 1) */
+	int seed;               /* f32 scalar buffer: dLoss (1/K) */
+	int first;              /* f32 scalar buffer: 1 on a step's first micro-batch */
+	int lr;                 /* f32 scalar buffer */
+	int step_t;             /* f32 scalar buffer: optimizer step count, 1-based */
+	int64_t step;           /* optimizer steps taken */
+	int n_state;
+	int *state;             /* BatchNorm running statistics */
+	int n_opt_state;
+	int *opt_state;         /* momentum buffers / Adam moments, in parameter order */
+} ft_trainer;
+
+ft_status ft_trainer_new(const char *model_path, const ft_train_config *cfg, ft_trainer **out);
+void ft_trainer_free(ft_trainer *t);
+
+/*
+ * One optimizer step over cfg.grad_accum micro-batches. images holds K
+ * micro-batches of the input's shape (float32), labels K*batch class indices.
+ * lr is the learning rate of this step (the caller's schedule). *loss gets the
+ * mean of the micro-batch losses.
+ */
+ft_status ft_trainer_step(ft_trainer *t, const float *images, const int64_t *labels, float lr, float *loss);
+
+/* Forward + backward on one micro-batch without a step: gradients in t->grads. */
+ft_status ft_trainer_grad(ft_trainer *t, const float *images, const int64_t *labels, float *loss);
+
+/* Copies device data of tensor id to host (no-op copy on the CPU). */
+ft_status ft_trainer_read(ft_trainer *t, int id, void *host);
+
+/* planned bytes of one training step: activations block + persistent tensors */
+size_t ft_trainer_planned_bytes(const ft_trainer *t, size_t *activations, size_t *persistent);
+
+#endif
