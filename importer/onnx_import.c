@@ -237,8 +237,8 @@ static ft_status import_graph(ft_graph *g, const Onnx__ModelProto *m, const char
 			g->opset = (int)m->opset_import[i]->version;
 	if (g->opset < 0)
 		g->opset = 1; /* IR < 3 models have no opset_import: the first opset */
-	if (g->opset < 7 || g->opset > 18)
-		return ft_error(FT_EUNSUPPORTED, "%s: opset %d is not supported (ftrun reads opsets 7 to 18; 13 to 18 "
+	if (g->opset < 1 || g->opset > 18)
+		return ft_error(FT_EUNSUPPORTED, "%s: opset %d is not supported (ftrun reads opsets up to 18; 13 to 18 "
 				"fully)", g->path, g->opset);
 
 	int *init_ids = ft_xmalloc(sizeof(int) * (gp->n_initializer + 1));

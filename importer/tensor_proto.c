@@ -142,6 +142,11 @@ ft_status ft_tensor_proto_decode(const Onnx__TensorProto *tp, const char *dir, c
 	size_t bytes = (size_t)numel * esz;
 	d->numel = numel;
 
+	if (bytes == 0) { /* empty tensors still get a pointer: "has data" means constant */
+		d->data = ft_aligned_alloc(16);
+		d->owned = true;
+		return FT_OK;
+	}
 	if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
 		FT_TRY(read_external(tp, dir, what, bytes, &d->data));
 		d->owned = true;

@@ -8,7 +8,7 @@
  *                 and t10k-* for the held-out split, each gzipped (.gz) or not
  *                 (also the "train-images.idx3-ubyte" spelling). Read whole at
  *                 open and kept as uint8. classes = max label + 1 (at least 2).
- *   ImageFolder   PATH/train/<class>/*.{jpg,jpeg,png} and PATH/val/<class>/...
+ *   ImageFolder   PATH/train/<class>/<file>.{jpg,jpeg,png} and PATH/val/<class>/...
  *                 (extensions in any case; hidden files and other extensions
  *                 ignored). Classes are the sorted folder names of train/, as
  *                 torchvision's ImageFolder has it; val/ is labelled with the same

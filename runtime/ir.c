@@ -1,5 +1,7 @@
 #include "ir.h"
 
+#include "cpu/util.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -294,6 +296,8 @@ double ft_tensor_float(const ft_tensor *t, int64_t i)
 	switch (t->dtype) {
 	case FT_F32: return ((const float *)t->data)[i];
 	case FT_F64: return ((const double *)t->data)[i];
+	case FT_F16: return ft_f16_to_f32(((const uint16_t *)t->data)[i]);
+	case FT_BF16: return ft_bf16_to_f32(((const uint16_t *)t->data)[i]);
 	default: return (double)ft_tensor_int(t, i);
 	}
 }

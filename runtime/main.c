@@ -14,7 +14,9 @@
 #include "inspect.h"
 #include "train.h"
 
-enum { EXIT_BAD = 2, MAX_INPUTS = 64 };
+#include "cli.h"
+
+enum { EXIT_BAD = FT_EXIT_BAD, MAX_INPUTS = FT_CLI_MAX_INPUTS };
 
 static const char usage[] =
 	"usage: ftrun COMMAND MODEL.onnx [options]\n"
@@ -31,7 +33,17 @@ static const char usage[] =
 	"      one forward + backward in training mode (BatchNorm on batch statistics) with the\n"
 	"      softmax cross-entropy loss; GRADS.onnx holds dLoss/dParam per parameter and \"loss\"\n"
 	"\n"
-	"train, eval and bench are not in this build yet.\n";
+	"  train MODEL.onnx --data PATH|synthetic [-b N] [--epochs E | --steps S] [--lr LR]\n"
+	"      [--opt sgd|adamw] [--momentum M] [--nesterov] [--wd WD] [--wd-all] [--sched cosine|none]\n"
+	"      [--warmup-steps N] [--label-smoothing X] [--clip-grad-norm X] [--grad-accum-steps K]\n"
+	"      [-j WORKERS] [--seed N] [--mean M[,M,M]] [--std S[,S,S]] [--no-hflip] [--skip-bad-images]\n"
+	"      [--output-dir DIR] [--checkpoint-every N] [--resume CHECKPOINT] [--eval-each-epoch]\n"
+	"      [-o TRAINED.onnx] [--device ...] [--threads N]\n"
+	"      trains on the CPU; metrics.csv and checkpoint.ftck go to DIR (default ftrun-out);\n"
+	"      prints the held-out top-1 accuracy at the end\n"
+	"  eval MODEL.onnx --data PATH [-b N]      prints \"top1 0.9123\"\n"
+	"\n"
+	"bench is not in this build yet.\n";
 
 static int exit_code(ftrun_status st)
 {
@@ -42,6 +54,18 @@ static int fail(ftrun_status st)
 {
 	fprintf(stderr, "ftrun: %s\n", ftrun_last_error());
 	return exit_code(st);
+}
+
+int ft_cli_fail(int st)
+{
+	return fail((ftrun_status)st);
+}
+
+static int bad_usage(const char *fmt, const char *arg);
+
+int ft_cli_bad_usage(const char *fmt, const char *arg)
+{
+	return bad_usage(fmt, arg);
 }
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -63,23 +87,44 @@ static bool parse_int(const char *s, int64_t min, int64_t *out)
 	return true;
 }
 
-typedef struct cli {
-	const char *model;
-	const char *inputs[MAX_INPUTS];
-	int n_inputs;
-	const char *output_dir;
-	const char *labels;
-	const char *out_file;
-	const char *amp;
-	const char *device;
-	int64_t batch;
-	int64_t threads;
-} cli;
+typedef ft_cli cli;
+
+static bool parse_double(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || !*s || *end || v != v)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* "0.5" or "0.485,0.456,0.406" */
+static int parse_triple(const char *s, double *out)
+{
+	int n = 0;
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *tok = strtok(buf, ","); tok && n < 3; tok = strtok(NULL, ","))
+		if (!parse_double(tok, &out[n++]))
+			return 0;
+	return n == 1 || n == 3 ? n : 0;
+}
 
 static int parse(int argc, char **argv, cli *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->batch = 1;
+	bool training = strcmp(argv[1], "train") == 0 || strcmp(argv[1], "eval") == 0;
+	c->cmd = argv[1];
+	c->batch = training ? 32 : 1;
+	c->epochs = 1;
+	c->lr = 0.1;
+	c->momentum = 0.9;
+	c->grad_accum = 1;
+	c->print_every = 50;
+	c->sched = "cosine";
+	c->pin_mem = true;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -93,6 +138,92 @@ static int parse(int argc, char **argv, cli *c)
 			NEED_VALUE();
 			if (!parse_int(v, 1, &c->batch))
 				return bad_usage("bad batch size \"%s\"", v);
+		} else if (strcmp(a, "--data") == 0) {
+			NEED_VALUE();
+			c->data = v;
+		} else if (strcmp(a, "--epochs") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 1, &c->epochs))
+				return bad_usage("bad --epochs \"%s\"", v);
+		} else if (strcmp(a, "--steps") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 1, &c->steps))
+				return bad_usage("bad --steps \"%s\"", v);
+		} else if (strcmp(a, "--lr") == 0) {
+			NEED_VALUE();
+			if (!parse_double(v, &c->lr) || c->lr < 0)
+				return bad_usage("bad --lr \"%s\"", v);
+		} else if (strcmp(a, "--momentum") == 0) {
+			NEED_VALUE();
+			if (!parse_double(v, &c->momentum) || c->momentum < 0)
+				return bad_usage("bad --momentum \"%s\"", v);
+		} else if (strcmp(a, "--wd") == 0 || strcmp(a, "--weight-decay") == 0) {
+			NEED_VALUE();
+			if (!parse_double(v, &c->wd) || c->wd < 0)
+				return bad_usage("bad --wd \"%s\"", v);
+		} else if (strcmp(a, "--label-smoothing") == 0 || strcmp(a, "--smoothing") == 0) {
+			NEED_VALUE();
+			if (!parse_double(v, &c->label_smoothing) || c->label_smoothing < 0 || c->label_smoothing >= 1)
+				return bad_usage("bad --label-smoothing \"%s\"", v);
+		} else if (strcmp(a, "--clip-grad-norm") == 0 || strcmp(a, "--clip-grad") == 0) {
+			NEED_VALUE();
+			if (!parse_double(v, &c->clip_grad_norm) || c->clip_grad_norm <= 0)
+				return bad_usage("bad --clip-grad-norm \"%s\"", v);
+		} else if (strcmp(a, "--nesterov") == 0) {
+			c->nesterov = true;
+		} else if (strcmp(a, "--wd-all") == 0) {
+			c->decay_all = true;
+		} else if (strcmp(a, "--opt") == 0) {
+			NEED_VALUE();
+			c->opt = v;
+		} else if (strcmp(a, "--sched") == 0) {
+			NEED_VALUE();
+			c->sched = v;
+		} else if (strcmp(a, "--warmup-steps") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 0, &c->warmup_steps))
+				return bad_usage("bad --warmup-steps \"%s\"", v);
+		} else if (strcmp(a, "--grad-accum-steps") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 1, &c->grad_accum))
+				return bad_usage("bad --grad-accum-steps \"%s\"", v);
+		} else if (strcmp(a, "-j") == 0 || strcmp(a, "--workers") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 0, &c->workers))
+				return bad_usage("bad worker count \"%s\"", v);
+		} else if (strcmp(a, "--seed") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 0, &c->seed))
+				return bad_usage("bad --seed \"%s\"", v);
+		} else if (strcmp(a, "--checkpoint-every") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 1, &c->checkpoint_every))
+				return bad_usage("bad --checkpoint-every \"%s\"", v);
+		} else if (strcmp(a, "--print-every") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 1, &c->print_every))
+				return bad_usage("bad --print-every \"%s\"", v);
+		} else if (strcmp(a, "--resume") == 0) {
+			NEED_VALUE();
+			c->resume = v;
+		} else if (strcmp(a, "--skip-bad-images") == 0) {
+			c->skip_bad = true;
+		} else if (strcmp(a, "--no-hflip") == 0) {
+			c->no_hflip = true;
+		} else if (strcmp(a, "--eval-each-epoch") == 0) {
+			c->eval_each_epoch = true;
+		} else if (strcmp(a, "--pin-mem") == 0) {
+			c->pin_mem = true;
+		} else if (strcmp(a, "--no-pin-mem") == 0) {
+			c->pin_mem = false;
+		} else if (strcmp(a, "--mean") == 0) {
+			NEED_VALUE();
+			if (!(c->n_mean = parse_triple(v, c->mean)))
+				return bad_usage("bad --mean \"%s\" (one value or three, comma-separated)", v);
+		} else if (strcmp(a, "--std") == 0) {
+			NEED_VALUE();
+			if (!(c->n_std = parse_triple(v, c->std)))
+				return bad_usage("bad --std \"%s\" (one value or three, comma-separated)", v);
 		} else if (strcmp(a, "--input") == 0) {
 			NEED_VALUE();
 			if (c->n_inputs == MAX_INPUTS)
@@ -291,9 +422,10 @@ int main(int argc, char **argv)
 		puts("ftrun 0.1.0");
 		return 0;
 	}
-	bool known = strcmp(cmd, "inspect") == 0 || strcmp(cmd, "run") == 0 || strcmp(cmd, "grad") == 0;
+	bool known = strcmp(cmd, "inspect") == 0 || strcmp(cmd, "run") == 0 || strcmp(cmd, "grad") == 0 ||
+		     strcmp(cmd, "train") == 0 || strcmp(cmd, "eval") == 0;
 	if (!known) {
-		if (!strcmp(cmd, "train") || !strcmp(cmd, "eval") || !strcmp(cmd, "bench"))
+		if (!strcmp(cmd, "bench"))
 			return bad_usage("\"%s\" is not in this build yet (inspect and run are)", cmd);
 		return bad_usage("unknown command \"%s\"", cmd);
 	}
@@ -305,5 +437,9 @@ int main(int argc, char **argv)
 		return cmd_inspect(&c);
 	if (strcmp(cmd, "grad") == 0)
 		return cmd_grad(&c);
+	if (strcmp(cmd, "train") == 0)
+		return ft_cmd_train(&c);
+	if (strcmp(cmd, "eval") == 0)
+		return ft_cmd_eval(&c);
 	return cmd_run(&c);
 }

@@ -17,7 +17,8 @@ static bool is_f32_or_f64(ft_dtype t)
  * and saved_var slots), receive the batch mean and 1/sqrt(var + epsilon) the
  * backward needs; they are (C) in mean's dtype.
  */
-ft_status ft_infer_batch_norm(ft_graph *g, ft_node *n)
+/* the checks BatchNormalization and BATCH_NORM_TRAIN share */
+static ft_status check_batch_norm(ft_graph *g, ft_node *n)
 {
 	static const char *names[] = { "X", "scale", "B", "input_mean", "input_var" };
 	const ft_tensor *x = ft_in(g, n, 0);
@@ -38,12 +39,32 @@ ft_status ft_infer_batch_norm(ft_graph *g, ft_node *n)
 					     names[i], ft_shape_str(p, bp, sizeof(bp)), (long long)c,
 					     ft_shape_str(x, bx, sizeof(bx)));
 	}
+	return FT_OK;
+}
+
+ft_status ft_infer_batch_norm(ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0), *mean = ft_in(g, n, 3), *var = ft_in(g, n, 4);
+	FT_TRY(check_batch_norm(g, n));
 	FT_TRY(ft_set_out(g, n, 0, x->dtype, x->rank, x->dims));
-	const ft_tensor *mean = ft_in(g, n, 3), *var = ft_in(g, n, 4);
 	FT_TRY(ft_set_out(g, n, 1, mean->dtype, 1, mean->dims));
 	FT_TRY(ft_set_out(g, n, 2, var->dtype, 1, var->dims));
 	FT_TRY(ft_set_out(g, n, 3, mean->dtype, 1, mean->dims));
 	return ft_set_out(g, n, 4, mean->dtype, 1, mean->dims);
+}
+
+/*
+ * BATCH_NORM_TRAIN (made from BatchNormalization by the training pass): the
+ * same inputs; outputs Y, saved_mean and saved_invstd, both (C) in the
+ * dtype of input_mean. See ft_cpu_batch_norm_train for the running stats.
+ */
+ft_status ft_infer_batch_norm_train(ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0), *mean = ft_in(g, n, 3);
+	FT_TRY(check_batch_norm(g, n));
+	FT_TRY(ft_set_out(g, n, 0, x->dtype, x->rank, x->dims));
+	FT_TRY(ft_set_out(g, n, 1, mean->dtype, 1, mean->dims));
+	return ft_set_out(g, n, 2, mean->dtype, 1, mean->dims);
 }
 
 /*

@@ -8,6 +8,7 @@
 
 #include "autodiff.h"
 #include "import.h"
+#include "cpu/conv.h"
 
 ft_status ft_pick_backend(const char *device, int threads, ft_backend *be);
 
@@ -61,6 +62,24 @@ static ft_status to_training_mode(ft_graph *g)
 			n->op = FT_OP_BATCH_NORM_TRAIN;
 			for (int j = 1; j < 3; j++)
 				g->tensors[out[j]].producer = i;
+			FT_TRY(ft_op_table[n->op].infer(g, n));
+		} else if (n->op == FT_OP_LAYER_NORM && (n->n_out < 3 || n->out[1] < 0 || n->out[2] < 0)) {
+			/* the backward needs the saved mean and 1/std: make the optional outputs */
+			int *out = FT_ARENA_NEW(g->arena, int, 3);
+			for (int j = 0; j < 3; j++)
+				out[j] = j < n->n_out ? n->out[j] : -1;
+			const char *suffix[3] = { "", "/saved_mean", "/saved_invstd" };
+			for (int j = 1; j < 3; j++) {
+				if (out[j] >= 0)
+					continue;
+				char name[600];
+				snprintf(name, sizeof(name), "%.500s%s", g->nodes[i].name, suffix[j]);
+				out[j] = ft_graph_new_tensor(g, name);
+				g->tensors[out[j]].producer = i;
+			}
+			n = &g->nodes[i];
+			n->out = out;
+			n->n_out = 3;
 			FT_TRY(ft_op_table[n->op].infer(g, n));
 		} else if (n->op == FT_OP_DROPOUT) {
 			const ft_tensor *r = ft_in(g, n, 1);
@@ -330,8 +349,15 @@ ft_status ft_trainer_step(ft_trainer *t, const float *images, const int64_t *lab
 	set_scalar(t->g, t->lr, lr);
 	set_scalar(t->g, t->step_t, (float)t->step);
 	FT_TRY(ft_exec_run_range(t->x, t->n_micro, t->g->n_nodes));
+	ft_trainer_params_changed(t);
 	*loss = (float)(sum / t->cfg.grad_accum);
 	return FT_OK;
+}
+
+void ft_trainer_params_changed(ft_trainer *t)
+{
+	(void)t;
+	ft_cpu_conv_params_changed(); /* cached reordered conv weights are stale */
 }
 
 ft_status ft_trainer_read(ft_trainer *t, int id, void *host)

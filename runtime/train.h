@@ -80,6 +80,9 @@ ft_status ft_trainer_step(ft_trainer *t, const float *images, const int64_t *lab
 /* Forward + backward on one micro-batch without a step: gradients in t->grads. */
 ft_status ft_trainer_grad(ft_trainer *t, const float *images, const int64_t *labels, float *loss);
 
+/* Tells the kernels that parameters changed outside a step (a checkpoint load). */
+void ft_trainer_params_changed(ft_trainer *t);
+
 /* Copies device data of tensor id to host (no-op copy on the CPU). */
 ft_status ft_trainer_read(ft_trainer *t, int id, void *host);
 

@@ -8,6 +8,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
 	build-essential meson ninja-build pkg-config cmake \
 	protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata \
-	libdnnl-dev libopenblas-dev libturbojpeg0-dev libpng-dev \
-	python3-torch python3-torchvision python3-onnx python3-numpy \
+	libdnnl-dev libopenblas-dev libturbojpeg0-dev libpng-dev zlib1g-dev \
+	python3-torch python3-torchvision python3-onnx python3-numpy python3-pil \
 	dataset-fashion-mnist clang libclang-rt-14-dev >/dev/null

@@ -333,6 +333,43 @@ static conv_case random_case(int i)
 	return c;
 }
 
+/* infer refuses shapes that do not fit, naming both shapes */
+static void message_case(const char *what, const int64_t *xd, const int64_t *wd, const int64_t *ks, int64_t group,
+			 const char *expect)
+{
+	ft_graph *g = ft_graph_new("model.onnx");
+	int x = ft_graph_new_tensor(g, "x"), w = ft_graph_new_tensor(g, "w");
+	ft_tensor_set_shape(&g->tensors[x], FT_F32, 4, xd);
+	ft_tensor_set_shape(&g->tensors[w], FT_F32, 4, wd);
+	g->tensors[w].kind = FT_TK_PARAM;
+	ft_node *n = ft_graph_add_node(g, FT_OP_CONV, "/layer1/Conv", 2, 1);
+	n->in[0] = x;
+	n->in[1] = w;
+	n->out[0] = ft_graph_new_tensor(g, "y");
+	if (ks)
+		ft_node_set_ints(g, n, "kernel_shape", ks, 2);
+	ft_node_set_int(g, n, "group", group);
+	checks++;
+	ft_status st = ft_infer_conv(g, n);
+	if (st != FT_EBADINPUT || !strstr(ft_last_error(), expect)) {
+		printf("FAIL %s: status %d, message \"%s\", expected it to contain \"%s\"\n", what, (int)st,
+		       ft_last_error(), expect);
+		failures++;
+	}
+	ft_graph_free(g);
+}
+
+static void message_cases(void)
+{
+	static const int64_t x[4] = { 2, 3, 224, 224 }, w4[4] = { 64, 4, 7, 7 }, w3[4] = { 64, 3, 7, 7 };
+	static const int64_t k33[2] = { 3, 3 }, w5[4] = { 64, 1, 7, 7 };
+	message_case("channels", x, w4, NULL, 1, "input [2,3,224,224] has 3 channels but weight [64,4,7,7] with group 1 expects 4");
+	message_case("kernel_shape", x, w3, k33, 1, "kernel_shape [3,3] does not match weight [64,3,7,7]");
+	message_case("group", x, w5, NULL, 3, "weight [64,1,7,7] has 64 output channels, not divisible by group 3");
+	static const int64_t xs[4] = { 1, 3, 5, 5 };
+	message_case("too small", xs, w3, NULL, 1, "does not fit input [1,3,5,5]");
+}
+
 /* ---- benchmark: ResNet50's convolutions, batch 8 -------------------------- */
 
 static double now(void)
@@ -469,6 +506,7 @@ int main(int argc, char **argv)
 	}
 	rebatch_case();
 	nan_case();
+	message_cases();
 	printf("cpu_fast: %d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
 }

@@ -465,6 +465,15 @@ static inline void tap_range(int64_t start, int64_t k, int64_t d, int64_t in, in
 					for (int64_t kh = h0; kh < h1; kh++) {                          \
 						int64_t ih = sh + kh * v->d[1];                         \
 						const T *xr = xp + (id * v->in[1] + ih) * v->in[2];     \
+						if (!idx) { /* branch-free: the compiler emits max/blend */ \
+							for (int64_t kw = w0; kw < w1; kw++) {          \
+								ACC e = LOAD(xr[sw + kw * v->d[2]]);    \
+								ACC m_ = e > best ? e : best;           \
+								best = e != e ? e : m_;                 \
+							}                                               \
+							at = 0;                                         \
+							continue;                                       \
+						}                                                       \
 						for (int64_t kw = w0; kw < w1; kw++) {                  \
 							ACC e = LOAD(xr[sw + kw * v->d[2]]);            \
 							if (at < 0 || e > best || (e != e && best == best)) { \
@@ -608,16 +617,15 @@ ft_status ft_cpu_average_pool(const ft_graph *g, ft_node *n)
 			const T *xp = x + p * s;                                                \
 			double acc = avg ? 0.0 : (double)LOAD(xp[0]);                          \
 			if (avg) {                                                              \
+				_Pragma("omp simd reduction(+ : acc)")                          \
 				for (int64_t i = 0; i < s; i++)                                 \
 					acc += LOAD(xp[i]);                                     \
 				acc /= (double)s;                                               \
 			} else {                                                                \
-				for (int64_t i = 1; i < s; i++) {                               \
+				for (int64_t i = 1; i < s; i++) { /* NaN wins; no branch */    \
 					double e = LOAD(xp[i]);                                 \
-					if (e > acc || e != e)                                  \
-						acc = e;                                        \
-					if (acc != acc)                                         \
-						break;                                          \
+					double m_ = e > acc ? e : acc;                          \
+					acc = acc != acc ? acc : e != e ? e : m_;               \
 				}                                                               \
 			}                                                                       \
 			y[p] = STORE(acc);                                                      \

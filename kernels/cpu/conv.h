@@ -5,12 +5,14 @@
  * backend and the trainer.
  *
  * The fast path (oneDNN, f32) keeps per node, in n->extra (an ft_cpu_extra,
- * freed by ft_cpu_release): the convolution
- * primitive built for the node's geometry, and the weights reordered into the
- * layout oneDNN picked. The reordered copy of a PARAM/CONST weight is made
- * once and reused while the weight's data pointer and the parameter
- * generation (ft_cpu_conv_params_changed) stay the same; a weight produced by
- * a node (an activation) is reordered on every call.
+ * freed by ft_cpu_release): the convolution primitive built for the node's
+ * geometry, and the weights reordered into the layout oneDNN picked. The
+ * reordered copy of a PARAM/CONST weight is made once and reused while the
+ * weight's data pointer and the parameter generation
+ * (ft_cpu_conv_params_changed) stay the same; a weight produced by a node
+ * (an activation) is reordered on every call. Activations are reordered
+ * between the executor's plain layout and oneDNN's blocked one on every call,
+ * through per-thread scratch (conv.c).
  */
 #ifndef FT_CPU_CONV_H
 #define FT_CPU_CONV_H

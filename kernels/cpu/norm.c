@@ -1,9 +1,10 @@
 /*
  * kernels/cpu/norm.c - BatchNormalization and LayerNormalization on the CPU.
  *
- * Statistics are accumulated in double, two passes (mean, then the mean of
- * squared deviations), so the result does not depend on the thread count and
- * does not lose digits on large means. The forward saves what the backward
+ * Statistics are accumulated in double, per channel or row in a fixed order,
+ * so the result does not depend on the thread count. LayerNorm takes two
+ * passes (mean, then squared deviations); BatchNorm's training statistics one
+ * (sum and sum of squares), as its tensors are large. The forward saves what the backward
  * needs: BatchNorm's batch mean and 1/sqrt(var + eps) (outputs 3 and 4 when
  * present), LayerNorm's Mean and InvStdDev (outputs 1 and 2).
  */
@@ -47,7 +48,11 @@ static inline void st(ft_tensor *t, int64_t i, double v)
 		}                                                                               \
 	}
 
-/* mean[c] and population var[c] over N and S of x (N, C, S) */
+/*
+ * mean[c] and population var[c] over N and S of x (N, C, S), in one pass:
+ * sum and sum of squares in double. var = E[x^2] - mean^2 loses digits only
+ * when mean^2 / var nears 1e16 / (N * S), far beyond activations.
+ */
 #define BN_STATS(NAME, T)                                                                       \
 	static void NAME(double *mean, double *var, const T *x, int64_t nb, int64_t c, int64_t s)     \
 	{                                                                                       \
@@ -57,19 +62,17 @@ static inline void st(ft_tensor *t, int64_t i, double v)
 			double sum = 0, sq = 0;                                                 \
 			for (int64_t i = 0; i < nb; i++) {                                      \
 				const T *xp = x + (i * c + k) * s;                              \
-				for (int64_t j = 0; j < s; j++)                                 \
-					sum += xp[j];                                           \
-			}                                                                       \
-			double m = cnt > 0 ? sum / cnt : 0.0;                                   \
-			for (int64_t i = 0; i < nb; i++) {                                      \
-				const T *xp = x + (i * c + k) * s;                              \
+				_Pragma("omp simd reduction(+ : sum, sq)")                      \
 				for (int64_t j = 0; j < s; j++) {                               \
-					double d = xp[j] - m;                                   \
-					sq += d * d;                                            \
+					double v = xp[j];                                       \
+					sum += v;                                               \
+					sq += v * v;                                            \
 				}                                                               \
 			}                                                                       \
+			double m = cnt > 0 ? sum / cnt : 0.0;                                   \
+			double v = cnt > 0 ? sq / cnt - m * m : 0.0;                            \
 			mean[k] = m;                                                            \
-			var[k] = cnt > 0 ? sq / cnt : 0.0;                                      \
+			var[k] = v > 0 ? v : 0.0;                                               \
 		}                                                                               \
 	}
 
@@ -79,24 +82,22 @@ BN_STATS(bn_stats_f32, float)
 BN_STATS(bn_stats_f64, double)
 
 /*
- * Inference: y = (x - input_mean) / sqrt(input_var + eps) * scale + B.
- * Training (training_mode 1, or an opset < 14 node asking for the running
- * outputs): the batch's mean and population variance normalise x, and
+ * The BatchNorm forward. y = (x - mean) / sqrt(var + eps) * scale + B with
+ * mean and var the input running statistics (inference) or the batch's mean
+ * and population variance (training). In training, the running statistics
  *   running_mean = input_mean * momentum + batch_mean * (1 - momentum)
- *   running_var  = input_var * momentum + batch_var * (1 - momentum)
- * as the ONNX spec says. PyTorch updates running_var with the unbiased batch
- * variance (count / (count - 1)); the internal attribute ft_unbiased_var = 1
- * selects that, for training runs meant to match PyTorch.
+ *   running_var  = input_var * momentum + batch_var' * (1 - momentum)
+ * go to rmean/rvar (either may be NULL), batch_var' being the population
+ * variance (ONNX) or, with unbiased, count / (count - 1) times it (PyTorch).
+ * smean and sinvstd (either may be NULL) receive the batch mean and
+ * 1 / sqrt(var + eps) the backward needs.
  */
-ft_status ft_cpu_batch_norm(const ft_graph *g, ft_node *n)
+static void batch_norm(const ft_node *n, const ft_tensor *x, const ft_tensor *scale, const ft_tensor *bias,
+		       const ft_tensor *imean, const ft_tensor *ivar, ft_tensor *y, ft_tensor *rmean, ft_tensor *rvar,
+		       ft_tensor *smean, ft_tensor *sinvstd, bool training, bool unbiased)
 {
-	const ft_tensor *x = ft_in(g, n, 0), *scale = ft_in(g, n, 1), *bias = ft_in(g, n, 2);
-	const ft_tensor *imean = ft_in(g, n, 3), *ivar = ft_in(g, n, 4);
-	ft_tensor *y = ft_out(g, n, 0), *rmean = ft_out(g, n, 1), *rvar = ft_out(g, n, 2);
-	ft_tensor *smean = ft_out(g, n, 3), *sinvstd = ft_out(g, n, 4);
 	double eps = ft_attr_float(n, "epsilon", 1e-5f);
 	double momentum = ft_attr_float(n, "momentum", 0.9f);
-	bool training = ft_attr_int(n, "training_mode", 0) != 0 || (n->opset < 14 && rmean);
 	int64_t nb = x->dims[0], c = x->dims[1], s = 1;
 	for (int i = 2; i < x->rank; i++)
 		s *= x->dims[i];
@@ -119,8 +120,6 @@ ft_status ft_cpu_batch_norm(const ft_graph *g, ft_node *n)
 		double invstd = 1.0 / sqrt(var[k] + eps);
 		a[k] = ld(scale, k) * invstd;
 		b[k] = ld(bias, k) - mean[k] * a[k];
-		st(smean, k, mean[k]);
-		st(sinvstd, k, invstd);
 	}
 	if (x->dtype == FT_F64)
 		bn_apply_f64(y->data, x->data, a, b, nb, c, s);
@@ -128,18 +127,54 @@ ft_status ft_cpu_batch_norm(const ft_graph *g, ft_node *n)
 		bn_apply_f32(y->data, x->data, a, b, nb, c, s);
 
 	double cnt = (double)(nb * s);
-	double unbias = ft_attr_int(n, "ft_unbiased_var", 0) && cnt > 1 ? cnt / (cnt - 1) : 1.0;
+	double unbias = unbiased && cnt > 1 ? cnt / (cnt - 1) : 1.0;
+	/* read all of imean/ivar before writing: rmean may be imean (in place) */
 	for (int64_t k = 0; k < c; k++) {
+		double im = ld(imean, k), iv = ld(ivar, k);
+		st(smean, k, mean[k]);
+		st(sinvstd, k, 1.0 / sqrt(var[k] + eps));
 		if (training) {
-			st(rmean, k, ld(imean, k) * momentum + mean[k] * (1 - momentum));
-			st(rvar, k, ld(ivar, k) * momentum + var[k] * unbias * (1 - momentum));
+			st(rmean, k, im * momentum + mean[k] * (1 - momentum));
+			st(rvar, k, iv * momentum + var[k] * unbias * (1 - momentum));
 		} else {
 			/* not training: the running statistics pass through unchanged */
-			st(rmean, k, ld(imean, k));
-			st(rvar, k, ld(ivar, k));
+			st(rmean, k, im);
+			st(rvar, k, iv);
 		}
 	}
 	free(buf);
+}
+
+/*
+ * BatchNormalization as ONNX defines it: training_mode 1 (or an opset < 14
+ * node asking for the running outputs) normalises with batch statistics and
+ * outputs the updated running statistics (population variance; the internal
+ * attribute ft_unbiased_var = 1 selects PyTorch's unbiased one). Outputs 3
+ * and 4, when present, get the batch mean and invstd.
+ */
+ft_status ft_cpu_batch_norm(const ft_graph *g, ft_node *n)
+{
+	ft_tensor *rmean = ft_out(g, n, 1);
+	bool training = ft_attr_int(n, "training_mode", 0) != 0 || (n->opset < 14 && rmean);
+	batch_norm(n, ft_in(g, n, 0), ft_in(g, n, 1), ft_in(g, n, 2), ft_in(g, n, 3), ft_in(g, n, 4),
+		   ft_out(g, n, 0), rmean, ft_out(g, n, 2), ft_out(g, n, 3), ft_out(g, n, 4), training,
+		   ft_attr_int(n, "ft_unbiased_var", 0) != 0);
+	return FT_OK;
+}
+
+/*
+ * BATCH_NORM_TRAIN: batch statistics; outputs Y, saved_mean, saved_invstd.
+ * The running statistics (inputs 3 and 4) are updated in place when they are
+ * STATE tensors, with the node's momentum and PyTorch's unbiased variance, as
+ * a PyTorch training step does; CONST ones (a folded or shared initializer)
+ * are left alone.
+ */
+ft_status ft_cpu_batch_norm_train(const ft_graph *g, ft_node *n)
+{
+	ft_tensor *imean = ft_in(g, n, 3), *ivar = ft_in(g, n, 4);
+	bool upd = imean->kind == FT_TK_STATE && ivar->kind == FT_TK_STATE;
+	batch_norm(n, ft_in(g, n, 0), ft_in(g, n, 1), ft_in(g, n, 2), imean, ivar, ft_out(g, n, 0),
+		   upd ? imean : NULL, upd ? ivar : NULL, ft_out(g, n, 1), ft_out(g, n, 2), true, true);
 	return FT_OK;
 }
 

@@ -14,7 +14,6 @@
 #include "util.h"
 #include "cpu/shape.h"
 
-#include <math.h>
 #include <string.h>
 
 /* parallelise copies above this many bytes */

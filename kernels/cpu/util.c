@@ -2,24 +2,61 @@
 
 #include <stdlib.h>
 
-static _Thread_local void *scratch;
-static _Thread_local size_t scratch_size;
+#include <pthread.h>
 
-static void scratch_free(void)
+/* One buffer per thread, freed by the thread's exit (pthread key destructor);
+ * the main thread's is freed at exit. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local size_t scratch_size;
+static void *main_scratch;
+static pthread_t main_thread;
+
+__attribute__((constructor)) static void record_main_thread(void)
 {
-	free(scratch);
+	main_thread = pthread_self();
+}
+
+typedef struct scratch_buf {
+	void *p;
+} scratch_buf;
+
+static void scratch_destroy(void *v)
+{
+	scratch_buf *b = v;
+	free(b->p);
+	free(b);
+}
+
+static void scratch_free_main(void)
+{
+	if (main_scratch)
+		scratch_destroy(main_scratch);
+	main_scratch = NULL;
+}
+
+static void scratch_init(void)
+{
+	pthread_key_create(&scratch_key, scratch_destroy);
+	atexit(scratch_free_main);
 }
 
 void *ft_cpu_scratch(size_t size)
 {
-	if (size <= scratch_size)
-		return scratch;
-	if (!scratch)
-		atexit(scratch_free); /* the main thread's buffer; worker buffers live as long as the pool */
-	free(scratch);
-	scratch = ft_aligned_alloc(size);
+	pthread_once(&scratch_once, scratch_init);
+	scratch_buf *b = pthread_getspecific(scratch_key);
+	if (!b) {
+		b = ft_xcalloc(1, sizeof(*b));
+		pthread_setspecific(scratch_key, b);
+		if (pthread_equal(pthread_self(), main_thread))
+			main_scratch = b;
+	}
+	if (size <= scratch_size && b->p)
+		return b->p;
+	free(b->p);
+	b->p = ft_aligned_alloc(size);
 	scratch_size = size;
-	return scratch;
+	return b->p;
 }
 
 void ft_strides(int rank, const int64_t *dims, int64_t *strides)
@@ -69,6 +106,8 @@ void ft_cpu_set_threads(int threads)
 	omp_set_num_threads(threads);
 #endif
 #ifdef FT_HAVE_BLAS
-	openblas_set_num_threads(threads);
+	/* the matmul kernels split work over OpenMP threads and call OpenBLAS
+	 * single-threaded: its own pool would spin on the cores OpenMP needs */
+	openblas_set_num_threads(1);
 #endif
 }

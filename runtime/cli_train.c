@@ -1,0 +1,369 @@
+/*
+ * cli_train.c - `ftrun train` and `ftrun eval`: the training loop around
+ * ft_trainer (runtime/train.h), the dataset reader (runtime/data.h) and
+ * checkpoints (runtime/checkpoint.h).
+ *
+ * A run is a sequence of optimizer steps; each step takes grad_accum
+ * micro-batches, which are batches (epoch, index) of the dataset in order.
+ * The position (epoch, index, step) is all the state the data and schedule
+ * need, so a checkpoint with the weights and optimizer state resumes exactly.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+#include "data.h"
+#include "export.h"
+#include "import.h"
+#include "train.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* linear warmup over warmup steps, then cosine to 0 at total (timm's defaults without restarts) */
+static float schedule(const ft_cli *c, int64_t step, int64_t total)
+{
+	double base = c->lr;
+	if (c->warmup_steps > 0 && step < c->warmup_steps)
+		return (float)(base * (double)(step + 1) / (double)c->warmup_steps);
+	if (!c->sched || strcmp(c->sched, "none") == 0 || total <= c->warmup_steps)
+		return (float)base;
+	double t = (double)(step - c->warmup_steps) / (double)(total - c->warmup_steps);
+	return (float)(base * 0.5 * (1.0 + cos(M_PI * t)));
+}
+
+static void data_config(const ft_cli *c, const ft_tensor *x, bool train, ft_data_config *d)
+{
+	ft_data_config_defaults(d);
+	d->path = c->data;
+	d->train = train;
+	d->channels = (int)x->dims[1];
+	d->height = (int)x->dims[2];
+	d->width = (int)x->dims[3];
+	d->seed = (uint64_t)c->seed;
+	d->workers = (int)c->workers;
+	d->hflip = train && !c->no_hflip;
+	d->skip_bad = c->skip_bad;
+	for (int k = 0; k < 3; k++) {
+		d->mean[k] = (float)(c->n_mean ? c->mean[c->n_mean == 1 ? 0 : k] : 0.5);
+		d->std[k] = (float)(c->n_std ? c->std[c->n_std == 1 ? 0 : k] : 0.5);
+	}
+}
+
+/*
+ * top-1 accuracy of the model at path on the held-out split, with the
+ * parameters and state of trainer t when given (evaluation after training).
+ */
+static ft_status evaluate(const ft_cli *c, const char *path, const ft_trainer *t, double *top1, int64_t *count)
+{
+	ft_graph *g = NULL;
+	ft_exec *x = NULL;
+	ft_dataset *ds = NULL;
+	float *images = NULL, *logits = NULL;
+	int64_t *labels = NULL;
+	ft_status st = ft_import_file(path, &g);
+	if (st)
+		return st;
+	int64_t b = c->batch;
+	st = ft_graph_specialise(g, b, NULL, 0);
+	if (st)
+		goto out_free;
+	if (g->n_inputs != 1 || g->tensors[g->inputs[0]].rank != 4) {
+		st = ft_error(FT_EUNSUPPORTED, "%s: eval needs one image input (N,C,H,W)", path);
+		goto out_free;
+	}
+	if (t) { /* the trained values, by name */
+		for (int i = 0; i < g->n_tensors; i++) {
+			ft_tensor *dst = &g->tensors[i];
+			if (dst->kind != FT_TK_PARAM && dst->kind != FT_TK_STATE)
+				continue;
+			int id = ft_graph_find(t->g, dst->name);
+			if (id >= 0 && ft_tensor_bytes(&t->g->tensors[id]) == ft_tensor_bytes(dst))
+				dst->data = t->g->tensors[id].data;
+		}
+	}
+	const ft_tensor *xt = &g->tensors[g->inputs[0]], *yt = &g->tensors[g->outputs[0]];
+	if (yt->rank != 2) {
+		st = ft_error(FT_EBADINPUT, "%s: the first output is not (N, classes)", path);
+		goto out_free;
+	}
+	ft_data_config dc;
+	data_config(c, xt, false, &dc);
+	st = ft_dataset_open(&dc, &ds);
+	if (st)
+		goto out_free;
+	st = ft_exec_new(g, ft_backend_cpu_new((int)c->threads), &x);
+	if (st)
+		goto out_free;
+	images = ft_xmalloc(ft_tensor_bytes(xt));
+	logits = ft_xmalloc(ft_tensor_bytes(yt));
+	labels = ft_xmalloc(sizeof(int64_t) * (size_t)b);
+	int64_t n = ft_dataset_size(ds), right = 0, seen = 0, classes = yt->dims[1];
+	for (int64_t start = 0; start < n; start += b) {
+		/* the last partial batch is padded by wrapping; only its real rows count */
+		st = ft_dataset_batch(ds, 0, start / b, b, images, labels);
+		if (st)
+			goto out_free;
+		st = ft_exec_set_input(x, 0, images, ft_tensor_bytes(xt));
+		if (st == FT_OK)
+			st = ft_exec_run(x);
+		if (st == FT_OK)
+			st = ft_exec_get_output(x, 0, logits, ft_tensor_bytes(yt));
+		if (st)
+			goto out_free;
+		for (int64_t i = 0; i < b && start + i < n; i++) {
+			int64_t best = 0;
+			for (int64_t k = 1; k < classes; k++)
+				if (logits[i * classes + k] > logits[i * classes + best])
+					best = k;
+			right += best == labels[i];
+			seen++;
+		}
+	}
+	*top1 = seen ? (double)right / (double)seen : 0;
+	*count = seen;
+out_free:
+	free(labels);
+	free(logits);
+	free(images);
+	ft_exec_free(x);
+	ft_dataset_free(ds);
+	ft_graph_free(g);
+	return st;
+}
+
+int ft_cmd_eval(const ft_cli *c)
+{
+	if (!c->data)
+		return ft_cli_bad_usage("eval needs --data PATH%s", "");
+	double top1;
+	int64_t n;
+	ft_status st = evaluate(c, c->model, NULL, &top1, &n);
+	if (st)
+		return ft_cli_fail(st);
+	printf("top1 %.4f\n", top1);
+	fprintf(stderr, "(%lld held-out images)\n", (long long)n);
+	return 0;
+}
+
+static const void *host_value(void *ctx, int id)
+{
+	return ((ft_trainer *)ctx)->g->tensors[id].data;
+}
+
+int ft_cmd_train(const ft_cli *c)
+{
+	if (!c->data)
+		return ft_cli_bad_usage("train needs --data PATH|synthetic%s", "");
+	if (c->amp)
+		return ft_cli_bad_usage("--amp %s: mixed precision is not in this build yet", c->amp);
+	if (c->opt && strcmp(c->opt, "sgd") && strcmp(c->opt, "adamw"))
+		return ft_cli_bad_usage("--opt %s: use sgd or adamw", c->opt);
+	if (c->sched && strcmp(c->sched, "cosine") && strcmp(c->sched, "none"))
+		return ft_cli_bad_usage("--sched %s: use cosine or none", c->sched);
+	const char *outdir = c->output_dir ? c->output_dir : "ftrun-out";
+	if (mkdir_p(outdir) != 0) {
+		fprintf(stderr, "ftrun: cannot create %s: %s\n", outdir, strerror(errno));
+		return 1;
+	}
+	ft_train_config cfg;
+	ft_train_config_defaults(&cfg);
+	cfg.batch = c->batch;
+	cfg.grad_accum = (int)c->grad_accum;
+	cfg.opt = c->opt && strcmp(c->opt, "adamw") == 0 ? FT_OPT_ADAMW : FT_OPT_SGD;
+	cfg.lr = (float)c->lr;
+	cfg.momentum = (float)c->momentum;
+	cfg.nesterov = c->nesterov;
+	cfg.weight_decay = (float)c->wd;
+	cfg.decay_all = c->decay_all;
+	cfg.label_smoothing = (float)c->label_smoothing;
+	cfg.clip_grad_norm = (float)c->clip_grad_norm;
+	cfg.threads = (int)c->threads;
+	cfg.device = c->device;
+	ft_trainer *t = NULL;
+	ft_dataset *ds = NULL;
+	float *images = NULL;
+	int64_t *labels = NULL;
+	FILE *csv = NULL;
+	int rc = 0;
+	ft_status st = ft_trainer_new(c->model, &cfg, &t);
+	if (st)
+		goto out_free;
+	const ft_tensor *xt = &t->g->tensors[t->input];
+	if (xt->rank != 4) {
+		st = ft_error(FT_EUNSUPPORTED, "%s: train needs an image input (N,C,H,W)", c->model);
+		goto out_free;
+	}
+	ft_data_config dc;
+	data_config(c, xt, true, &dc);
+	st = ft_dataset_open(&dc, &ds);
+	if (st)
+		goto out_free;
+	int64_t classes = t->g->tensors[t->logits].dims[1];
+	if (ft_dataset_classes(ds) > classes) {
+		st = ft_error(FT_EBADINPUT, "%s has %d classes, the model's output has %lld", c->data,
+			      ft_dataset_classes(ds), (long long)classes);
+		goto out_free;
+	}
+	int64_t per_epoch = ft_dataset_batches(ds, c->batch);
+	if (per_epoch < c->grad_accum) {
+		st = ft_error(FT_EBADINPUT, "%s: %lld images make fewer than one step of %lld x %lld", c->data,
+			      (long long)ft_dataset_size(ds), (long long)c->grad_accum, (long long)c->batch);
+		goto out_free;
+	}
+	int64_t steps_per_epoch = per_epoch / c->grad_accum;
+	int64_t total = c->steps > 0 ? c->steps : c->epochs * steps_per_epoch;
+	ft_ckpt_meta meta = { .seed = c->seed, .micro_batch = c->batch, .grad_accum = c->grad_accum };
+	if (c->resume) {
+		st = ft_checkpoint_load(t->g, &meta, c->resume);
+		if (st)
+			goto out_free;
+		if (meta.seed != c->seed || meta.micro_batch != c->batch || meta.grad_accum != c->grad_accum) {
+			st = ft_error(FT_EBADINPUT, "%s: the checkpoint was made with seed %lld, batch %lld, accumulation "
+				      "%lld; this run has %lld, %lld, %lld", c->resume, (long long)meta.seed,
+				      (long long)meta.micro_batch, (long long)meta.grad_accum, (long long)c->seed,
+				      (long long)c->batch, (long long)c->grad_accum);
+			goto out_free;
+		}
+		t->step = meta.step;
+		ft_trainer_params_changed(t);
+		fprintf(stderr, "resumed from %s at step %lld (epoch %lld, batch %lld)\n", c->resume,
+			(long long)meta.step, (long long)meta.epoch, (long long)meta.batch);
+	}
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/metrics.csv", outdir);
+	csv = fopen(path, c->resume ? "a" : "w");
+	if (!csv) {
+		st = ft_error(FT_ERUNTIME, "%s: %s", path, strerror(errno));
+		goto out_free;
+	}
+	if (!c->resume)
+		fprintf(csv, "step,epoch,loss,lr,images_per_s,seconds\n");
+	size_t img = (size_t)xt->numel;
+	images = ft_xmalloc(sizeof(float) * img * (size_t)c->grad_accum);
+	labels = ft_xmalloc(sizeof(int64_t) * (size_t)(c->batch * c->grad_accum));
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	bool tty = isatty(2);
+	fprintf(stderr, "training %s on %s: %lld images, batch %lld x %lld accumulation, %lld steps (%lld per epoch), "
+		"%s, lr %g\n", c->model, c->data, (long long)ft_dataset_size(ds), (long long)c->batch,
+		(long long)c->grad_accum, (long long)total, (long long)steps_per_epoch,
+		cfg.opt == FT_OPT_ADAMW ? "adamw" : "sgd", c->lr);
+	double t0 = now_s(), t_last = t0;
+	int64_t images_since = 0;
+	snprintf(path, sizeof(path), "%s/checkpoint.ftck", outdir);
+	while (t->step < total && !stop_signal) {
+		for (int64_t k = 0; k < c->grad_accum; k++) {
+			st = ft_dataset_batch(ds, meta.epoch, meta.batch, c->batch, images + (size_t)k * img,
+					      labels + k * c->batch);
+			if (st)
+				goto out_free;
+			meta.batch++;
+		}
+		float lr = schedule(c, t->step, total), loss;
+		st = ft_trainer_step(t, images, labels, lr, &loss);
+		if (st)
+			goto out_free;
+		meta.step = t->step;
+		images_since += c->batch * c->grad_accum;
+		bool epoch_end = meta.batch + c->grad_accum > per_epoch;
+		double now = now_s();
+		double ips = images_since / (now - t_last > 1e-9 ? now - t_last : 1e-9);
+		fprintf(csv, "%lld,%lld,%.6f,%.6g,%.1f,%.3f\n", (long long)t->step, (long long)meta.epoch, loss, lr, ips,
+			now - t0);
+		if (t->step % c->print_every == 0 || t->step == total || epoch_end) {
+			double eta = (now - t0) / (double)(t->step - (c->resume ? 0 : 0)) * (double)(total - t->step);
+			fprintf(stderr, "%sepoch %lld step %lld/%lld loss %.4f lr %.4g %.1f img/s ETA %.0fs%s",
+				tty ? "\r" : "", (long long)meta.epoch, (long long)t->step, (long long)total, loss, lr,
+				ips, eta, tty ? "   " : "\n");
+			t_last = now;
+			images_since = 0;
+			fflush(csv);
+		}
+		if (epoch_end) {
+			meta.epoch++;
+			meta.batch = 0;
+		}
+		if (epoch_end || (c->checkpoint_every > 0 && t->step % c->checkpoint_every == 0)) {
+			st = ft_checkpoint_save(t->g, &meta, path);
+			if (st)
+				goto out_free;
+			if (epoch_end && c->eval_each_epoch) {
+				double top1;
+				int64_t n;
+				st = evaluate(c, c->model, t, &top1, &n);
+				if (st)
+					goto out_free;
+				fprintf(stderr, "%sepoch %lld top1 %.4f\n", tty ? "\n" : "", (long long)meta.epoch - 1, top1);
+			}
+		}
+	}
+	if (tty)
+		fputc('\n', stderr);
+	st = ft_checkpoint_save(t->g, &meta, path);
+	if (st)
+		goto out_free;
+	if (stop_signal) {
+		fprintf(stderr, "stopped by signal %d at step %lld; checkpoint in %s (resume with --resume)\n",
+			(int)stop_signal, (long long)t->step, path);
+		rc = 130;
+		goto out_free;
+	}
+	if (c->out_file) {
+		st = ft_export_model(t->g, c->out_file, host_value, t);
+		if (st)
+			goto out_free;
+		fprintf(stderr, "trained model written to %s\n", c->out_file);
+	}
+	double top1;
+	int64_t n;
+	ft_status est = evaluate(c, c->model, t, &top1, &n);
+	if (est == FT_OK)
+		printf("top1 %.4f\n", top1);
+	else
+		fprintf(stderr, "ftrun: no held-out evaluation: %s\n", ft_last_error());
+out_free:
+	if (csv)
+		fclose(csv);
+	free(labels);
+	free(images);
+	ft_dataset_free(ds);
+	ft_trainer_free(t);
+	if (st)
+		return ft_cli_fail(st);
+	return rc;
+}
