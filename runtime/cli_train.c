@@ -134,7 +134,7 @@ static ft_status evaluate(const ft_cli *c, const char *path, const ft_trainer *t
 	labels = ft_xmalloc(sizeof(int64_t) * (size_t)b);
 	int64_t n = ft_dataset_size(ds), right = 0, seen = 0, classes = yt->dims[1];
 	for (int64_t start = 0; start < n; start += b) {
-		/* the last partial batch is padded by wrapping; only its real rows count */
+		/* the last batch may be partial: its rows past the end have label -1 and do not count */
 		st = ft_dataset_batch(ds, 0, start / b, b, images, labels);
 		if (st)
 			goto out_free;

@@ -138,14 +138,12 @@ static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 static char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
+	char *s;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vasprintf(&s, fmt, ap);
 	va_end(ap);
-	FT_ASSERT(n >= 0);
-	char *s = ft_xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if (n < 0)
+		ft_fatal(__FILE__, __LINE__, "out of memory (formatting a path)");
 	return s;
 }
 
@@ -156,6 +154,8 @@ static int cmp_str(const void *a, const void *b)
 
 static void free_strs(char **v, int64_t n)
 {
+	if (!v)
+		return;
 	for (int64_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
@@ -164,27 +164,40 @@ static void free_strs(char **v, int64_t n)
 /* ---- the resize (data.h) ------------------------------------------------ */
 
 /*
- * Source coordinate of output index d along a side, as PyTorch's
- * area_pixel_compute_source_index (align_corners=False): half-pixel centres,
- * clamped at 0, in float as PyTorch computes it for float tensors.
+ * Source coordinate and weights of output index d along a side, as PyTorch's
+ * compute_source_index_and_lambda (align_corners=False): half-pixel centres,
+ * clamped at 0; the scale is float, the coordinate double (PyTorch 1.13's CPU
+ * accumulate type), the weights float with l0 = 1 - l1.
  */
 static void linear_coeffs(int out, int in, int *i0, int *i1, float *l0, float *l1)
 {
 	float scale = (float)in / (float)out;
 	for (int d = 0; d < out; d++) {
-		float src = scale * ((float)d + 0.5f) - 0.5f;
+		double src = (double)scale * (d + 0.5) - 0.5;
 		if (src < 0)
 			src = 0;
 		int a = (int)src;
 		if (a > in - 1)
 			a = in - 1;
-		float l = src - (float)a;
-		l = l < 0 ? 0 : l > 1 ? 1 : l;
+		double l = src - a;
+		l1[d] = (float)(l < 0 ? 0 : l > 1 ? 1 : l);
+		l0[d] = 1.0f - l1[d];
 		i0[d] = a;
 		i1[d] = a < in - 1 ? a + 1 : a;
-		l1[d] = l;
-		l0[d] = 1.0f - l;
 	}
+}
+
+/*
+ * p * w + q * v as PyTorch's kernel computes it when built with FMA: the
+ * second product rounded to float, the first fused into the sum. The fused
+ * multiply-add is done in double (the product of two floats is exact there),
+ * which equals fmaf() except for an extremely rare double rounding, and
+ * costs no libm call.
+ */
+static inline float lerp2(float p, float w, float q, float v)
+{
+	float qv = q * v;
+	return (float)((double)p * w + qv);
 }
 
 void ft_data_resize_bilinear(float *dst, int oh, int ow, const float *src, int ih, int iw)
@@ -205,10 +218,10 @@ void ft_data_resize_bilinear(float *dst, int oh, int ow, const float *src, int i
 		const float *r1 = src + (size_t)y1[y] * (size_t)iw;
 		float *d = dst + (size_t)y * (size_t)ow;
 		for (int x = 0; x < ow; x++) {
-			/* the association of PyTorch's CPU kernel: rows first, then between rows */
-			float t0 = r0[x0[x]] * wx0[x] + r0[x1[x]] * wx1[x];
-			float t1 = r1[x0[x]] * wx0[x] + r1[x1[x]] * wx1[x];
-			d[x] = t0 * wy0[y] + t1 * wy1[y];
+			/* PyTorch's NCHW kernel: along each row, then between the rows */
+			float t0 = lerp2(r0[x0[x]], wx0[x], r0[x1[x]], wx1[x]);
+			float t1 = lerp2(r1[x0[x]], wx0[x], r1[x1[x]], wx1[x]);
+			d[x] = lerp2(t0, wy0[y], t1, wy1[y]);
 		}
 	}
 	free(y0);
@@ -290,6 +303,19 @@ static ft_status check_dims(const char *path, const char *what, int64_t w, int64
 }
 
 /*
+ * A TurboJPEG handle that failed on one file can fail the next good one
+ * (seen with libjpeg-turbo 2.1: "Bogus Huffman table definition"), so it is
+ * dropped and a fresh one made for the next image.
+ */
+static ft_status jpeg_fail(ft_data_scratch *sc, const char *path, const char *what, const char *msg)
+{
+	ft_status st = ft_error(FT_EBADINPUT, "%s: %s JPEG (%s)", path, what, msg);
+	tjDestroy(sc->tj);
+	sc->tj = NULL;
+	return st;
+}
+
+/*
  * JPEG through TurboJPEG, with its default (accurate) DCT and fancy upsampling,
  * the settings PIL uses. A warning is accepted (as PIL does: extraneous bytes
  * and the like) except a premature end of file, which is a truncated image.
@@ -299,9 +325,15 @@ static ft_status decode_jpeg(const char *path, ft_data_scratch *sc, size_t len,
 {
 	if (!sc->tj && !(sc->tj = tjInitDecompress()))
 		return ft_error(FT_ERUNTIME, "%s: cannot start TurboJPEG: %s", path, tjGetErrorStr2(NULL));
-	int w, h, subsamp, cs;
+	int w = 0, h = 0, subsamp = -1, cs = -1;
+	/* a complete JPEG ends with the EOI marker; one without it that fails was cut short */
+	const char *what = len >= 2 && sc->file[len - 2] == 0xff && sc->file[len - 1] == 0xd9 ?
+			   "broken" : "truncated";
 	if (tjDecompressHeader3(sc->tj, sc->file, (unsigned long)len, &w, &h, &subsamp, &cs) != 0)
-		return ft_error(FT_EBADINPUT, "%s: not a readable JPEG (%s)", path, tjGetErrorStr2(sc->tj));
+		return jpeg_fail(sc, path, what, tjGetErrorStr2(sc->tj));
+	/* TurboJPEG 2.1 reports a stream of tables only (no frame) as success, sizes untouched */
+	if (w <= 0 || h <= 0 || cs < 0)
+		return jpeg_fail(sc, path, what, "no image frame in the file");
 	FT_TRY(check_dims(path, "JPEG", w, h));
 	bool cmyk = cs == TJCS_CMYK || cs == TJCS_YCCK;
 	int pf = cs == TJCS_GRAY ? TJPF_GRAY : cmyk ? TJPF_CMYK : TJPF_RGB;
@@ -310,8 +342,7 @@ static ft_status decode_jpeg(const char *path, ft_data_scratch *sc, size_t len,
 	if (tjDecompress2(sc->tj, sc->file, (unsigned long)len, sc->pix, w, 0, h, pf, 0) != 0) {
 		const char *msg = tjGetErrorStr2(sc->tj);
 		if (tjGetErrorCode(sc->tj) != TJERR_WARNING || strstr(msg, "Premature end"))
-			return ft_error(FT_EBADINPUT, "%s: %s JPEG (%s)", path,
-					strstr(msg, "Premature end") ? "truncated" : "broken", msg);
+			return jpeg_fail(sc, path, strstr(msg, "Premature end") ? "truncated" : what, msg);
 	}
 	if (cmyk) {
 		/* Adobe's inverted CMYK, the usual kind: R = C * K / 255 on the stored values */
@@ -873,6 +904,7 @@ static ft_status open_folder(ft_dataset *ds)
 	ds->classes = (int)n_train;
 	ds->class_names = train_classes;
 	train_classes = NULL;
+	n_train = 0;
 
 	ds->split_dir = ds->cfg.train ? xstrdup(train_dir) : xasprintf("%s/val", ds->path);
 	if (!ds->cfg.train) {
@@ -978,6 +1010,8 @@ ft_status ft_dataset_open(const ft_data_config *cfg, ft_dataset **out)
 		ds->n = cfg->synthetic_size > 0 ? cfg->synthetic_size : 1024;
 		ds->classes = cfg->synthetic_classes > 0 ? cfg->synthetic_classes : 10;
 		st = FT_OK;
+		if (ds->n > INT32_MAX)
+			st = ft_error(FT_EBADINPUT, "synthetic: %lld images (at most %d)", (long long)ds->n, INT32_MAX);
 		if (ds->classes < 2)
 			st = ft_error(FT_EBADINPUT, "synthetic: %d classes (a classifier needs at least 2)", ds->classes);
 		ds->class_names = ft_xcalloc((size_t)ds->classes, sizeof(char *));

@@ -9,11 +9,15 @@
  *                 (also the "train-images.idx3-ubyte" spelling). Read whole at
  *                 open and kept as uint8. classes = max label + 1 (at least 2).
  *   ImageFolder   PATH/train/<class>/<file>.{jpg,jpeg,png} and PATH/val/<class>/...
- *                 (extensions in any case; hidden files and other extensions
- *                 ignored). Classes are the sorted folder names of train/, as
- *                 torchvision's ImageFolder has it; val/ is labelled with the same
- *                 list, so a val/ class that train/ lacks is an error. Files are
- *                 sorted by name (byte order) within a class. Only the file list
+ *                 (extensions in any case; hidden files, other extensions and
+ *                 subfolders of a class folder ignored: torchvision would walk
+ *                 those). Classes are the sorted folder names of train/ (at least
+ *                 2), as torchvision's ImageFolder has it; val/ is labelled with
+ *                 the same list, so a val/ class that train/ lacks is an error (one
+ *                 train/ has and val/ lacks is fine). Files are sorted by name
+ *                 (byte order) within a class. Grey, RGB, palette and 16-bit PNGs
+ *                 and grey, YCbCr and (Adobe) CMYK JPEGs read; alpha is dropped,
+ *                 as PIL's convert('RGB') does. Only the file list
  *                 is read at open; images are decoded at batch time (TurboJPEG,
  *                 libpng, told apart by content, not extension) on `workers`
  *                 threads.
@@ -25,9 +29,11 @@
  * does the same steps gets the same floats to rounding):
  *   1. to float, channels: 1 -> 3 replicates, 3 -> 1 is the ITU-R 601
  *      luminance 0.299 R + 0.587 G + 0.114 B (not rounded);
- *   2. resize to (H, W) bilinear, exactly as torch.nn.functional.interpolate(
+ *   2. resize to (H, W) bilinear as torch.nn.functional.interpolate(
  *      mode='bilinear', align_corners=False, antialias=False) (half-pixel
- *      centres; no antialiasing when shrinking);
+ *      centres; no antialiasing when shrinking), to the bit of PyTorch 1.13's
+ *      NCHW CPU kernel (its 1-channel, channels-last kernel rounds differently
+ *      in the last bit); skipped when the size already matches;
  *   3. x / 255, then (x - mean[c]) / std[c];
  *   4. training only, with hflip: mirrored left-right with probability 1/2.
  *

@@ -22,8 +22,9 @@ static const char usage[] =
 	"usage: ftrun COMMAND MODEL.onnx [options]\n"
 	"\n"
 	"commands:\n"
-	"  inspect MODEL.onnx [-b N]\n"
-	"      ops, parameters, FLOPs and planned memory for batch N (default 1)\n"
+	"  inspect MODEL.onnx [-b N] [--train [--opt sgd|adamw] [--grad-accum-steps K]]\n"
+	"      ops, parameters, FLOPs and planned memory for batch N (default 1); with --train\n"
+	"      the planned peak memory of one training step\n"
 	"  run MODEL.onnx --input FILE.pb [--input FILE.pb ...] --output-dir DIR\n"
 	"      [--device cpu|cuda|auto] [--threads N]\n"
 	"      inference; inputs are ONNX TensorProto files bound to the graph inputs in order;\n"
@@ -169,6 +170,8 @@ static int parse(int argc, char **argv, cli *c)
 			NEED_VALUE();
 			if (!parse_double(v, &c->clip_grad_norm) || c->clip_grad_norm <= 0)
 				return bad_usage("bad --clip-grad-norm \"%s\"", v);
+		} else if (strcmp(a, "--train") == 0) {
+			c->train = true;
 		} else if (strcmp(a, "--nesterov") == 0) {
 			c->nesterov = true;
 		} else if (strcmp(a, "--wd-all") == 0) {
@@ -261,11 +264,40 @@ static int parse(int argc, char **argv, cli *c)
 	return 0;
 }
 
+static const char *mib(size_t bytes, char *buf)
+{
+	snprintf(buf, 32, "%.1f MiB", (double)bytes / (1 << 20));
+	return buf;
+}
+
 static int cmd_inspect(cli *c)
 {
+	if (c->amp)
+		return bad_usage("--amp %s: mixed precision is not in this build yet", c->amp);
 	ftrun_status st = (ftrun_status)ft_inspect(c->model, c->batch, stdout);
 	if (st)
 		return fail(st);
+	if (!c->train)
+		return 0;
+	ft_train_config cfg;
+	ft_train_config_defaults(&cfg);
+	cfg.batch = c->batch;
+	cfg.grad_accum = (int)c->grad_accum;
+	cfg.opt = c->opt && strcmp(c->opt, "adamw") == 0 ? FT_OPT_ADAMW : FT_OPT_SGD;
+	ft_trainer *t;
+	ft_status fs = ft_trainer_new(c->model, &cfg, &t);
+	if (fs)
+		return fail((ftrun_status)fs);
+	size_t act, persistent;
+	size_t total = ft_trainer_planned_bytes(t, &act, &persistent);
+	char b1[32], b2[32], b3[32];
+	printf("train   one step at batch %lld (%s, accumulation %lld): planned peak %s = %s activations and "
+	       "gradients (one block, reused by liveness) + %s parameters, state and optimizer buffers\n",
+	       (long long)c->batch, cfg.opt == FT_OPT_ADAMW ? "adamw" : "sgd", (long long)c->grad_accum,
+	       mib(total, b1), mib(act, b2), mib(persistent, b3));
+	printf("train   %d nodes (%d forward+backward per micro-batch), %d trained parameters\n", t->g->n_nodes,
+	       t->n_micro, t->n_params);
+	ft_trainer_free(t);
 	return 0;
 }
 

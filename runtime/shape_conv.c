@@ -55,10 +55,13 @@ static ft_status axis_ints(const ft_graph *g, const ft_node *n, const char *name
 	return FT_OK;
 }
 
-ft_status ft_conv_geometry(const ft_graph *g, const ft_node *n, ft_conv_geom *geom)
+/*
+ * The geometry of a window op whose input is x and, for a convolution, whose
+ * weight is w (b the bias or NULL); pools pass w = NULL.
+ */
+static ft_status geometry(const ft_graph *g, const ft_node *n, const ft_tensor *x, const ft_tensor *w,
+			  const ft_tensor *b, bool ceil_mode, ft_conv_geom *geom)
 {
-	const ft_tensor *x = ft_in(g, n, 0);
-	const ft_tensor *w = n->op == FT_OP_CONV ? ft_in(g, n, 1) : NULL;
 	char bx[128], bw[128], bk[128], bp[128];
 
 	memset(geom, 0, sizeof(*geom));
@@ -115,7 +118,6 @@ ft_status ft_conv_geometry(const ft_graph *g, const ft_node *n, ft_conv_geom *ge
 		geom->group = group;
 		geom->c_out = w->dims[0];
 		geom->w_cin = w->dims[1];
-		const ft_tensor *b = ft_in(g, n, 2);
 		if (b && (b->rank != 1 || b->dims[0] != geom->c_out))
 			return ft_node_error(g, n, FT_EBADINPUT, "bias %s must have %lld elements to match weight %s",
 					     ft_shape_str(b, bk, sizeof(bk)), (long long)geom->c_out,
@@ -138,7 +140,6 @@ ft_status ft_conv_geometry(const ft_graph *g, const ft_node *n, ft_conv_geom *ge
 	FT_TRY(axis_ints(g, n, "dilations", nsp, 1, 1, geom->dil));
 	int64_t pads[2 * FT_CONV_MAX_SPATIAL];
 	FT_TRY(axis_ints(g, n, "pads", 2 * nsp, 0, 0, pads));
-	bool ceil_mode = n->op != FT_OP_CONV && ft_attr_int(n, "ceil_mode", 0) != 0;
 	const char *auto_pad = ft_attr_string(n, "auto_pad", "NOTSET");
 
 	for (int i = 0; i < nsp; i++) {
@@ -180,6 +181,48 @@ ft_status ft_conv_geometry(const ft_graph *g, const ft_node *n, ft_conv_geom *ge
 					     ft_shape_str(x, bx, sizeof(bx)), 2 + i);
 	}
 	return FT_OK;
+}
+
+/*
+ * A shape given as an ints attribute (the gradient ops carry the forward
+ * input's or weight's shape), as a data-less tensor of dtype for geometry().
+ */
+static ft_status attr_shape(const ft_graph *g, const ft_node *n, const char *name, ft_dtype dtype, ft_tensor *t)
+{
+	const int64_t *v;
+	int k = ft_attr_ints(n, name, &v);
+	memset(t, 0, sizeof(*t));
+	t->name = name;
+	if (k < 3 || k > 2 + FT_CONV_MAX_SPATIAL)
+		return ft_node_error(g, n, FT_EBADINPUT, "attribute %s must hold 3 to %d dims, it has %d", name,
+				     2 + FT_CONV_MAX_SPATIAL, k);
+	for (int i = 0; i < k; i++)
+		if (v[i] < 0 || v[i] > GEOM_LIMIT)
+			return ft_node_error(g, n, FT_EBADINPUT, "attribute %s has a bad dim %lld", name,
+					     (long long)v[i]);
+	ft_tensor_set_shape(t, dtype, k, v);
+	return FT_OK;
+}
+
+ft_status ft_conv_geometry(const ft_graph *g, const ft_node *n, ft_conv_geom *geom)
+{
+	ft_tensor shape;
+	memset(geom, 0, sizeof(*geom));
+	switch (n->op) {
+	case FT_OP_CONV:
+		return geometry(g, n, ft_in(g, n, 0), ft_in(g, n, 1), ft_in(g, n, 2), false, geom);
+	case FT_OP_CONV_GRAD_INPUT: /* (dy, w), x_shape */
+		FT_TRY(attr_shape(g, n, "x_shape", ft_in(g, n, 1)->dtype, &shape));
+		return geometry(g, n, &shape, ft_in(g, n, 1), NULL, false, geom);
+	case FT_OP_CONV_GRAD_WEIGHT: /* (dy, x), w_shape */
+		FT_TRY(attr_shape(g, n, "w_shape", ft_in(g, n, 1)->dtype, &shape));
+		return geometry(g, n, ft_in(g, n, 1), &shape, NULL, false, geom);
+	case FT_OP_MAX_POOL_GRAD:
+	case FT_OP_AVERAGE_POOL_GRAD: /* (dy, x) */
+		return geometry(g, n, ft_in(g, n, 1), NULL, NULL, ft_attr_int(n, "ceil_mode", 0) != 0, geom);
+	default:
+		return geometry(g, n, ft_in(g, n, 0), NULL, NULL, ft_attr_int(n, "ceil_mode", 0) != 0, geom);
+	}
 }
 
 static ft_status check_dtype(ft_graph *g, ft_node *n, const ft_tensor *t, const char *what, const ft_dtype *ok,
@@ -249,4 +292,85 @@ ft_status ft_infer_global_pool(ft_graph *g, ft_node *n)
 			return ft_node_error(g, n, FT_EBADINPUT, "input %s has an empty spatial axis",
 					     ft_shape_str(x, bx, sizeof(bx)));
 	return ft_set_out(g, n, 0, x->dtype, x->rank, dims);
+}
+
+/* ---- gradients ---------------------------------------------------------- */
+
+/* dy must be what the forward made: (N, C_out, out...) of the geometry */
+static ft_status check_dy(ft_graph *g, ft_node *n, const ft_tensor *dy, const ft_conv_geom *geom, int rank)
+{
+	int64_t dims[FT_MAX_RANK];
+	char bd[128];
+	out_dims(geom, dims);
+	bool ok = dy->rank == rank;
+	for (int i = 0; ok && i < rank; i++)
+		ok = dy->dims[i] == dims[i];
+	if (!ok)
+		return ft_node_error(g, n, FT_EBADINPUT, "gradient %s does not have the forward output's shape",
+				     ft_shape_str(dy, bd, sizeof(bd)));
+	return FT_OK;
+}
+
+static ft_status check_float_pair(ft_graph *g, ft_node *n, const ft_tensor *a, const ft_tensor *b)
+{
+	static const ft_dtype ok[] = { FT_F32, FT_F64 };
+	FT_TRY(check_dtype(g, n, a, "gradient", ok, FT_ARRAY_LEN(ok)));
+	if (a->dtype != b->dtype)
+		return ft_node_error(g, n, FT_EBADINPUT, "gradient is %s but the other input is %s",
+				     ft_dtype_name(a->dtype), ft_dtype_name(b->dtype));
+	return FT_OK;
+}
+
+/* CONV_GRAD_INPUT(dy, w) -> dx of shape x_shape */
+ft_status ft_infer_conv_grad_input(ft_graph *g, ft_node *n)
+{
+	const ft_tensor *dy = ft_in(g, n, 0);
+	const int64_t *xs;
+	int rank = ft_attr_ints(n, "x_shape", &xs);
+	ft_conv_geom geom;
+	FT_TRY(check_float_pair(g, n, dy, ft_in(g, n, 1)));
+	FT_TRY(ft_conv_geometry(g, n, &geom));
+	FT_TRY(check_dy(g, n, dy, &geom, rank));
+	return ft_set_out(g, n, 0, dy->dtype, rank, xs);
+}
+
+/* CONV_GRAD_WEIGHT(dy, x) -> dw of shape w_shape [, db (C_out)] */
+ft_status ft_infer_conv_grad_weight(ft_graph *g, ft_node *n)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *x = ft_in(g, n, 1);
+	const int64_t *ws;
+	int rank = ft_attr_ints(n, "w_shape", &ws);
+	ft_conv_geom geom;
+	FT_TRY(check_float_pair(g, n, dy, x));
+	FT_TRY(ft_conv_geometry(g, n, &geom));
+	FT_TRY(check_dy(g, n, dy, &geom, x->rank));
+	FT_TRY(ft_set_out(g, n, 0, dy->dtype, rank, ws));
+	return ft_set_out(g, n, 1, dy->dtype, 1, &geom.c_out);
+}
+
+/* MAX_POOL_GRAD, AVERAGE_POOL_GRAD, GLOBAL_POOL_GRAD (dy, x[, y]) -> dx like x */
+ft_status ft_infer_pool_grad(ft_graph *g, ft_node *n)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *x = ft_in(g, n, 1);
+	char bx[128], bd[128];
+	FT_TRY(check_float_pair(g, n, dy, x));
+	if (n->op == FT_OP_GLOBAL_POOL_GRAD) {
+		const char *mode = ft_attr_string(n, "mode", "avg");
+		if (strcmp(mode, "avg") != 0 && strcmp(mode, "max") != 0)
+			return ft_node_error(g, n, FT_EBADINPUT, "mode \"%s\" must be \"avg\" or \"max\"", mode);
+		if (x->rank < 3)
+			return ft_node_error(g, n, FT_EBADINPUT, "input %s must have rank >= 3 (N, C, spatial...)",
+					     ft_shape_str(x, bx, sizeof(bx)));
+		bool ok = dy->rank == x->rank;
+		for (int i = 0; ok && i < x->rank; i++)
+			ok = dy->dims[i] == (i < 2 ? x->dims[i] : 1);
+		if (!ok)
+			return ft_node_error(g, n, FT_EBADINPUT, "gradient %s does not fit input %s",
+					     ft_shape_str(dy, bd, sizeof(bd)), ft_shape_str(x, bx, sizeof(bx)));
+	} else {
+		ft_conv_geom geom;
+		FT_TRY(ft_conv_geometry(g, n, &geom));
+		FT_TRY(check_dy(g, n, dy, &geom, x->rank));
+	}
+	return ft_set_out(g, n, 0, x->dtype, x->rank, x->dims);
 }

@@ -8,6 +8,7 @@
  * fails at load time rather than in the middle of a run.
  */
 #include <math.h>
+#include <string.h>
 
 #include "ir.h"
 
@@ -228,4 +229,24 @@ ft_status ft_infer_dropout(ft_graph *g, ft_node *n)
 	}
 	FT_TRY(ft_set_out(g, n, 0, x->dtype, x->rank, x->dims));
 	return ft_set_out(g, n, 1, FT_BOOL, x->rank, x->dims);
+}
+
+/*
+ * The internal gradient ops that map (dy, saved, ...) to dx elementwise
+ * (RELU_GRAD, SIGMOID_GRAD, CLIP_GRAD, DROPOUT_GRAD, and other families'
+ * SOFTMAX_GRAD...): dx has dy's dtype and shape. The saved tensor (x, y or
+ * the mask) must have dy's shape, since the kernels walk both flat.
+ */
+ft_status ft_infer_unary_grad(ft_graph *g, ft_node *n)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *s = ft_in(g, n, 1);
+	char b1[128], b2[128];
+
+	if (!ft_dtype_is_float(dy->dtype))
+		return ew_dtype_error(g, n, dy);
+	if (s && (s->rank != dy->rank || s->numel != dy->numel ||
+		  memcmp(s->dims, dy->dims, sizeof(int64_t) * (size_t)dy->rank) != 0))
+		return ft_node_error(g, n, FT_EBADINPUT, "gradient \"%s\" %s and saved \"%s\" %s differ in shape",
+				     dy->name, ft_shape_str(dy, b1, sizeof(b1)), s->name, ft_shape_str(s, b2, sizeof(b2)));
+	return ft_set_out(g, n, 0, dy->dtype, dy->rank, dy->dims);
 }

@@ -5,7 +5,8 @@
  * (1,K), B to (K,1)) and the promoted dim is removed from the result; the
  * dims before the last two are batch dims and broadcast against each other.
  * Gemm is the plain 2-D product Y = alpha * op(A) op(B) + beta * C, with C
- * broadcast to (M,N).
+ * broadcast to (M,N). MATMUL_T (gradients) is MatMul with the last two axes
+ * of A and/or B transposed and a scale alpha; its operands have rank >= 2.
  */
 #include "ir.h"
 
@@ -27,24 +28,29 @@ static ft_status check_dtypes(ft_graph *g, ft_node *n, const ft_tensor *a, const
 	return FT_OK;
 }
 
-ft_status ft_infer_matmul(ft_graph *g, ft_node *n)
+/*
+ * y = op(A) op(B), numpy.matmul style; ta/tb read the last two axes of A/B
+ * transposed (MATMUL_T, where both operands have rank >= 2).
+ */
+static ft_status infer_product(ft_graph *g, ft_node *n, bool ta, bool tb)
 {
 	const ft_tensor *a = ft_in(g, n, 0), *b = ft_in(g, n, 1);
 	char sa[128], sb[128];
 
 	FT_TRY(check_dtypes(g, n, a, b));
-	if (a->rank < 1 || b->rank < 1)
-		return ft_node_error(g, n, FT_EBADINPUT, "operands must have rank >= 1, got A %s and B %s",
+	int min_rank = ta || tb ? 2 : 1;
+	if (a->rank < min_rank || b->rank < min_rank)
+		return ft_node_error(g, n, FT_EBADINPUT, "operands must have rank >= %d, got A %s and B %s", min_rank,
 				     ft_shape_str(a, sa, sizeof(sa)), ft_shape_str(b, sb, sizeof(sb)));
 
-	// A is (...,M,K) or (K); B is (...,K,N) or (K)
-	int64_t ka = a->dims[a->rank - 1];
-	int64_t kb = b->rank >= 2 ? b->dims[b->rank - 2] : b->dims[0];
+	// op(A) is (...,M,K) or (K); op(B) is (...,K,N) or (K)
+	int64_t ka = a->dims[a->rank - (ta ? 2 : 1)];
+	int64_t kb = b->rank >= 2 ? b->dims[b->rank - (tb ? 1 : 2)] : b->dims[0];
 	if (ka != kb)
 		return ft_node_error(g, n, FT_EBADINPUT,
-				     "inner dims differ: A %s has K=%lld, B %s has K=%lld",
-				     ft_shape_str(a, sa, sizeof(sa)), (long long)ka,
-				     ft_shape_str(b, sb, sizeof(sb)), (long long)kb);
+				     "inner dims differ: A %s%s has K=%lld, B %s%s has K=%lld",
+				     ft_shape_str(a, sa, sizeof(sa)), ta ? " (transposed)" : "", (long long)ka,
+				     ft_shape_str(b, sb, sizeof(sb)), tb ? " (transposed)" : "", (long long)kb);
 
 	// batch dims broadcast numpy-style, right-aligned
 	int abr = a->rank > 2 ? a->rank - 2 : 0, bbr = b->rank > 2 ? b->rank - 2 : 0;
@@ -60,10 +66,21 @@ ft_status ft_infer_matmul(ft_graph *g, ft_node *n)
 	}
 	int rank = br;
 	if (a->rank >= 2)
-		dims[rank++] = a->dims[a->rank - 2];
+		dims[rank++] = a->dims[a->rank - (ta ? 1 : 2)];
 	if (b->rank >= 2)
-		dims[rank++] = b->dims[b->rank - 1];
+		dims[rank++] = b->dims[b->rank - (tb ? 2 : 1)];
 	return ft_set_out(g, n, 0, a->dtype, rank, dims);
+}
+
+ft_status ft_infer_matmul(ft_graph *g, ft_node *n)
+{
+	return infer_product(g, n, false, false);
+}
+
+/* MATMUL_T: y = alpha * op(A) op(B), attributes transA, transB (0/1), alpha (default 1) */
+ft_status ft_infer_matmul_t(ft_graph *g, ft_node *n)
+{
+	return infer_product(g, n, ft_attr_int(n, "transA", 0) != 0, ft_attr_int(n, "transB", 0) != 0);
 }
 
 ft_status ft_infer_gemm(ft_graph *g, ft_node *n)

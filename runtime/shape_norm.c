@@ -110,3 +110,59 @@ ft_status ft_infer_layer_norm(ft_graph *g, ft_node *n)
 	FT_TRY(ft_set_out(g, n, 1, st, x->rank, sdims));
 	return ft_set_out(g, n, 2, st, x->rank, sdims);
 }
+
+/*
+ * BATCH_NORM_GRAD and LAYER_NORM_GRAD (dy, x, scale, mean, invstd) -> dx like
+ * x, dscale and dbias like scale. BatchNorm: scale, mean, invstd are (C).
+ * LayerNorm (attribute axis): mean and invstd hold one value per row (the
+ * product of x.dims[:axis]); scale broadcasts to x.dims[axis:].
+ */
+ft_status ft_infer_norm_grad(ft_graph *g, ft_node *n)
+{
+	static const char *names[] = { "dy", "X", "scale", "mean", "invstd" };
+	const ft_tensor *dy = ft_in(g, n, 0), *x = ft_in(g, n, 1), *scale = ft_in(g, n, 2);
+	char bx[128], bp[128];
+	if (!is_f32_or_f64(x->dtype))
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
+	bool same = dy->dtype == x->dtype && dy->rank == x->rank;
+	for (int i = 0; same && i < x->rank; i++)
+		same = dy->dims[i] == x->dims[i];
+	if (!same || scale->dtype != x->dtype)
+		return ft_node_error(g, n, FT_EBADINPUT, "dy %s and scale must match X %s in dtype (and dy in shape)",
+				     ft_shape_str(dy, bp, sizeof(bp)), ft_shape_str(x, bx, sizeof(bx)));
+	int64_t stats = 1; /* values in mean and invstd */
+	if (n->op == FT_OP_BATCH_NORM_GRAD) {
+		if (x->rank < 2)
+			return ft_node_error(g, n, FT_EBADINPUT, "X %s must have rank >= 2 (N, C, ...)",
+					     ft_shape_str(x, bx, sizeof(bx)));
+		stats = x->dims[1];
+		if (scale->rank != 1 || scale->dims[0] != stats)
+			return ft_node_error(g, n, FT_EBADINPUT, "scale %s must have the %lld channels of X %s",
+					     ft_shape_str(scale, bp, sizeof(bp)), (long long)stats,
+					     ft_shape_str(x, bx, sizeof(bx)));
+	} else {
+		int axis;
+		FT_TRY(ft_norm_axis(g, n, ft_attr_int(n, "axis", -1), x->rank, &axis));
+		for (int i = 0; i < axis; i++)
+			stats *= x->dims[i];
+		bool ok = scale->rank <= x->rank - axis;
+		for (int k = 0; ok && k < scale->rank; k++) {
+			int64_t d = scale->dims[scale->rank - 1 - k];
+			ok = d == x->dims[x->rank - 1 - k] || d == 1;
+		}
+		if (!ok)
+			return ft_node_error(g, n, FT_EBADINPUT,
+					     "scale %s does not broadcast to the normalised axes %d.. of X %s",
+					     ft_shape_str(scale, bp, sizeof(bp)), axis, ft_shape_str(x, bx, sizeof(bx)));
+	}
+	for (int i = 3; i < 5; i++) {
+		const ft_tensor *p = ft_in(g, n, i);
+		if (!is_f32_or_f64(p->dtype) || p->numel != stats)
+			return ft_node_error(g, n, FT_EBADINPUT, "%s %s (%s) must hold %lld float values for X %s",
+					     names[i], ft_shape_str(p, bp, sizeof(bp)), ft_dtype_name(p->dtype),
+					     (long long)stats, ft_shape_str(x, bx, sizeof(bx)));
+	}
+	FT_TRY(ft_set_out(g, n, 0, x->dtype, x->rank, x->dims));
+	FT_TRY(ft_set_out(g, n, 1, x->dtype, scale->rank, scale->dims));
+	return ft_set_out(g, n, 2, x->dtype, scale->rank, scale->dims);
+}

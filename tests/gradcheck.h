@@ -26,6 +26,7 @@ enum {
 	GC_PARAM_POS,  /* float, uniform in [lo, hi], lo > 0 */
 	GC_CONST_F,    /* float constant (not differentiated), uniform in [lo, hi] */
 	GC_CONST_I,    /* int64 constant with the values in ivals */
+	GC_CONST_B,    /* bool constant: ivals[i] != 0 */
 	GC_ABSENT,     /* an absent optional input */
 };
 

@@ -80,6 +80,10 @@ def make_tree(out):
     for k in range(2):
         for j in range(2):
             save(image(k, j, 16, 20, "RGB"), os.path.join(b, "train", classes[k], "%03d.png" % j))
+    # a JPEG cut inside its scan data (the one in val/ is cut inside its header)
+    noise = Image.effect_noise((64, 64), 60).convert("RGB")
+    save(noise, os.path.join(b, "train", classes[0], "002.jpg"))
+    truncate(os.path.join(b, "train", classes[0], "002.jpg"), 0.7)
     v = os.path.join(b, "val")
     save(image(0, 0, 16, 20, "RGB"), os.path.join(v, "a_cat", "000.png"))
     save(image(0, 1, 16, 20, "RGB"), os.path.join(v, "a_cat", "001.jpg"))

@@ -31,6 +31,18 @@ if [ ! -f "$models/resnet18_fmnist_ext/model.data" ]; then
 	$py tests/make_external.py "$models/resnet18_fmnist.onnx" "$models/resnet18_fmnist_ext" || exit 1
 fi
 
+# PyTorch's gradients and training losses (the oracles of the training tests)
+for m in resnet18_fmnist resnet50 vit_b_16 efficientnet_b0; do
+	if [ ! -f "$models/$m.torch_grads.onnx" ]; then
+		$py tests/torch_grads.py $m "$models/$m.onnx" "$models/$m.ref" "$models/$m.torch_grads.onnx" \
+			>>"$build/export.log" 2>&1 || { tail -20 "$build/export.log"; exit 1; }
+	fi
+done
+if [ ! -f "$models/sgd_resnet18_fmnist/losses.pb" ]; then
+	$py tests/torch_train.py resnet18_fmnist "$models/sgd_resnet18_fmnist" 20 16 0.01 0.9 0.0001 \
+		>>"$build/export.log" 2>&1 || { tail -20 "$build/export.log"; exit 1; }
+fi
+
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "autodiff.h"
+#include "cpu/conv.h"
+#include "cpu/elementwise.h"
 #include "exec.h"
 #include "gradcheck.h"
 
@@ -78,10 +80,15 @@ static bool run_case(const gc_case *c)
 		snprintf(name, sizeof(name), "in%d", i);
 		ids[i] = ft_graph_tensor(g, name);
 		ft_tensor *t = &g->tensors[ids[i]];
-		ft_tensor_set_shape(t, in->kind == GC_CONST_I ? FT_I64 : FT_F32, in->rank, in->dims);
+		ft_dtype dt = in->kind == GC_CONST_I ? FT_I64 : in->kind == GC_CONST_B ? FT_BOOL : FT_F32;
+		ft_tensor_set_shape(t, dt, in->rank, in->dims);
 		t->data = ft_graph_own(g, ft_aligned_alloc(ft_tensor_bytes(t) + 8));
 		if (in->kind == GC_CONST_I) {
 			memcpy(t->data, in->ivals, ft_tensor_bytes(t));
+			t->kind = FT_TK_CONST;
+		} else if (in->kind == GC_CONST_B) {
+			for (int64_t e = 0; e < t->numel; e++)
+				((uint8_t *)t->data)[e] = in->ivals[e] != 0;
 			t->kind = FT_TK_CONST;
 		} else {
 			fill(in, t);
@@ -130,6 +137,7 @@ static bool run_case(const gc_case *c)
 			all_out[n_all++] = grads[k];
 	g->outputs = all_out;
 	g->n_outputs = n_all;
+	ft_cpu_dropout_seed(1); /* training-mode Dropout draws the same mask on every run */
 	if (ft_exec_new(g, ft_backend_cpu_new(0), &x) || ft_exec_run(x)) {
 		printf("FAIL %s: run: %s\n", c->name, ft_last_error());
 		goto out;
@@ -151,12 +159,17 @@ static bool run_case(const gc_case *c)
 		for (int64_t i = 0; i < p->numel && ok; i += step) {
 			float orig = pv[i];
 			pv[i] = (float)(orig + h);
+			ft_cpu_conv_params_changed(); /* changed in place: cached copies are stale (conv.h) */
+			ft_cpu_dropout_seed(1);
 			ft_exec_run_range(x, 0, 1);
 			double lp = loss_of(g, outs, seeds, n_loss);
 			pv[i] = (float)(orig - h);
+			ft_cpu_conv_params_changed();
+			ft_cpu_dropout_seed(1);
 			ft_exec_run_range(x, 0, 1);
 			double lm = loss_of(g, outs, seeds, n_loss);
 			pv[i] = orig;
+			ft_cpu_conv_params_changed();
 			double num = (lp - lm) / (2 * h), a = analytic[i];
 			if (!(fabs(a - num) <= 2e-3 + 2e-2 * fabs(num))) {
 				printf("FAIL %s: d/d%s[%lld]: analytic %.6g, finite difference %.6g\n", c->name, p->name,

@@ -292,6 +292,102 @@ out_free_graph:
 	ft_graph_free(g);
 }
 
+/* a copy of t (rank >= 2) with its last two axes swapped */
+static int transposed_copy(ft_graph *g, const char *name, int src)
+{
+	const ft_tensor *t = &g->tensors[src];
+	int64_t dims[FT_MAX_RANK];
+	int r = t->rank;
+	memcpy(dims, t->dims, sizeof(dims));
+	dims[r - 2] = t->dims[r - 1];
+	dims[r - 1] = t->dims[r - 2];
+	int id = new_tensor(g, name, t->dtype, r, dims);
+	t = &g->tensors[src];
+	const ft_tensor *o = &g->tensors[id];
+	int64_t rows = t->dims[r - 2], cols = t->dims[r - 1], mats = rows * cols > 0 ? t->numel / (rows * cols) : 0;
+	for (int64_t b = 0; b < mats; b++)
+		for (int64_t i = 0; i < rows; i++)
+			for (int64_t j = 0; j < cols; j++) {
+				int64_t from = b * rows * cols + i * cols + j, to = b * rows * cols + j * rows + i;
+				if (t->dtype == FT_F32)
+					((float *)o->data)[to] = ((const float *)t->data)[from];
+				else
+					((double *)o->data)[to] = ((const double *)t->data)[from];
+			}
+	return id;
+}
+
+/*
+ * MATMUL_T (the gradients' product): alpha * op(A) op(B) for stored A and B
+ * (adims/bdims, already transposed where ta/tb), against alpha times the naive
+ * numpy loop on explicitly transposed copies; then the fast path against the
+ * reference.
+ */
+static void check_matmul_t(ft_dtype dt, bool ta, bool tb, float alpha, int ra, const int64_t *adims, int rb,
+			   const int64_t *bdims)
+{
+	ft_graph *g = ft_graph_new("test_matmul_t");
+	g->opset = 17;
+	int ia = new_tensor(g, "a", dt, ra, adims), ib = new_tensor(g, "b", dt, rb, bdims);
+	int iaa = new_tensor(g, "abs_a", dt, ra, adims), iab = new_tensor(g, "abs_b", dt, rb, bdims);
+	int iy = ft_graph_new_tensor(g, "y"), iref = ft_graph_new_tensor(g, "ref"), ibnd = ft_graph_new_tensor(g, "bnd");
+	ft_node *n = ft_graph_add_node(g, FT_OP_MATMUL_T, "mm_t", 2, 1);
+	ft_node *nb = ft_graph_add_node(g, FT_OP_MATMUL_T, "bound", 2, 1);
+	n->in[0] = ia, n->in[1] = ib, n->out[0] = iy;
+	nb->in[0] = iaa, nb->in[1] = iab, nb->out[0] = ibnd;
+	ft_node *both[2] = {n, nb};
+	for (int i = 0; i < 2; i++) {
+		ft_node_set_int(g, both[i], "transA", ta);
+		ft_node_set_int(g, both[i], "transB", tb);
+		ft_node_set_float(g, both[i], "alpha", i ? fabsf(alpha) : alpha);
+	}
+	char s1[128], s2[128];
+	bool ok = true;
+
+	fill(&g->tensors[ia]);
+	fill(&g->tensors[ib]);
+	abs_copy(&g->tensors[iaa], &g->tensors[ia]);
+	abs_copy(&g->tensors[iab], &g->tensors[ib]);
+	if (ft_infer_matmul_t(g, n) != FT_OK || ft_infer_matmul_t(g, nb) != FT_OK) {
+		printf("FAIL matmul_t: infer: %s\n", ft_last_error());
+		failures++;
+		goto out_free_graph;
+	}
+	int opa = ta ? transposed_copy(g, "op_a", ia) : ia, opb = tb ? transposed_copy(g, "op_b", ib) : ib;
+	ft_tensor *y = &g->tensors[iy], *bnd = &g->tensors[ibnd], *ref = &g->tensors[iref];
+	ft_tensor_set_shape(ref, y->dtype, y->rank, y->dims);
+	y->data = ft_graph_own(g, ft_aligned_alloc(ft_tensor_bytes(y) + 64));
+	ref->data = ft_graph_own(g, ft_aligned_alloc(ft_tensor_bytes(y) + 64));
+	bnd->data = ft_graph_own(g, ft_aligned_alloc(ft_tensor_bytes(y) + 64));
+	double *naive = ft_graph_own(g, ft_xmalloc(sizeof(double) * (size_t)(y->numel + 1)));
+	int64_t k = g->tensors[opa].dims[ra - 1];
+
+	FT_ASSERT(ft_cpu_matmul_t_ref(g, nb) == FT_OK);
+	naive_matmul(naive, &g->tensors[opa], &g->tensors[opb], y);
+	for (int64_t i = 0; i < y->numel; i++)
+		naive[i] *= alpha;
+
+	int yid = n->out[0];
+	n->out[0] = iref;
+	FT_ASSERT(ft_cpu_matmul_t_ref(g, n) == FT_OK);
+	n->out[0] = yid;
+	ok &= close_all("reference vs naive", ref, naive, bnd, dt == FT_F32 ? 4 * FLT_EPSILON : 4 * DBL_EPSILON);
+
+	FT_ASSERT(ft_cpu_matmul_t(g, n) == FT_OK);
+	double *refd = ft_graph_own(g, ft_xmalloc(sizeof(double) * (size_t)(y->numel + 1)));
+	for (int64_t i = 0; i < y->numel; i++)
+		refd[i] = get(ref, i);
+	ok &= close_all("fast vs reference", y, refd, bnd,
+			(double)(k + 2) * (dt == FT_F32 ? FLT_EPSILON : DBL_EPSILON));
+
+	printf("%s matmul_t %s transA=%d transB=%d alpha %g %s x %s -> %s\n", ok ? "ok  " : "FAIL", ft_dtype_name(dt),
+	       ta, tb, alpha, shape(&g->tensors[ia], s1), shape(&g->tensors[ib], s2), shape(y, s1 + 64));
+	if (!ok)
+		failures++;
+out_free_graph:
+	ft_graph_free(g);
+}
+
 /* a MatMul whose shapes must be rejected by infer with a message */
 static void check_bad(int ra, const int64_t *adims, int rb, const int64_t *bdims)
 {
@@ -369,6 +465,22 @@ int main(void)
 	for (int t = 0; t < 20; t++)
 		check_gemm(irand(0, 1), irand(0, 1), irand(1, 50), irand(1, 50), irand(1, 50), 2, D(1, 1), 1.5f,
 			   0.5f);
+
+	// MATMUL_T: every transpose combination on the shapes the gradients make
+	for (int ta = 0; ta < 2; ta++)
+		for (int tb = 0; tb < 2; tb++) {
+			// stored shapes for op(A) (.,7,11), op(B) (.,11,5)
+			const int64_t *a2 = ta ? D(11, 7) : D(7, 11), *b2 = tb ? D(5, 11) : D(11, 5);
+			const int64_t *a4 = ta ? D(2, 3, 11, 7) : D(2, 3, 7, 11), *b4 = tb ? D(2, 3, 5, 11) : D(2, 3, 11, 5);
+			const int64_t *a3 = ta ? D(2, 1, 11, 7) : D(2, 1, 7, 11), *b3 = tb ? D(3, 5, 11) : D(3, 11, 5);
+			check_matmul_t(FT_F32, ta, tb, 1.0f, 2, a2, 2, b2);
+			check_matmul_t(FT_F32, ta, tb, -0.5f, 4, a4, 4, b4);
+			check_matmul_t(FT_F32, ta, tb, 2.0f, 4, a3, 3, b3);      // broadcast batch
+			check_matmul_t(FT_F32, ta, tb, 1.0f, 4, a4, 2, b2);      // B shared
+			check_matmul_t(FT_F64, ta, tb, 0.25f, 4, a3, 3, b3);
+		}
+	check_matmul_t(FT_F32, true, false, 1.0f, 2, D(1576, 768), 2, D(1576, 64));   // a Linear's dW
+	check_matmul_t(FT_F32, false, true, 1.0f, 3, D(2, 197, 64), 3, D(2, 197, 64)); // attention's dP
 
 	// shapes that must be rejected
 	check_bad(2, D(3, 4), 2, D(5, 6));

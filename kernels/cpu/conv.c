@@ -116,6 +116,154 @@ ft_status ft_cpu_conv_ref(const ft_graph *g, ft_node *n)
 	}
 }
 
+/* ---- Conv gradients: reference ------------------------------------------ */
+
+/*
+ * dx is (N, C_in, ID, IH, IW), dy is (N, C_out, OD, OH, OW), w as Conv's.
+ * dx[n, ic, i] = sum over the output channels oc of ic's group and the taps
+ * (o, k) with i = o * s - p + k * d of dy[n, oc, o] * w[oc, ic % icg, k].
+ * Each (n, ic) plane is one thread's, accumulated in double in its scratch.
+ */
+#define CONV_GRAD_INPUT_REF(NAME, T)                                                                    \
+	static void NAME(T *dx, const T *dy, const T *w, const ft_conv_geom *gm, const win3 *v)       \
+	{                                                                                               \
+		int64_t ocg = gm->c_out / gm->group, icg = gm->w_cin;                                   \
+		_Pragma("omp parallel for collapse(2) schedule(static)")                                \
+		for (int64_t n = 0; n < gm->n; n++) {                                                   \
+			for (int64_t ic = 0; ic < gm->c_in; ic++) {                                     \
+				double *acc = ft_cpu_scratch(sizeof(double) * (size_t)v->isz);          \
+				memset(acc, 0, sizeof(double) * (size_t)v->isz);                        \
+				int64_t oc0 = ic / icg * ocg, icl = ic % icg;                           \
+				for (int64_t oc = oc0; oc < oc0 + ocg; oc++) {                          \
+					const T *dyo = dy + (n * gm->c_out + oc) * v->osz;              \
+					const T *wk = w + (oc * icg + icl) * v->ksz;                    \
+					for (int64_t od = 0; od < v->out[0]; od++)                      \
+					for (int64_t oh = 0; oh < v->out[1]; oh++)                      \
+					for (int64_t ow = 0; ow < v->out[2]; ow++) {                    \
+						double gv = dyo[(od * v->out[1] + oh) * v->out[2] + ow]; \
+						for (int64_t kd = 0; kd < v->k[0]; kd++) {              \
+							int64_t id = od * v->s[0] - v->p[0] + kd * v->d[0]; \
+							if (id < 0 || id >= v->in[0])                   \
+								continue;                               \
+							for (int64_t kh = 0; kh < v->k[1]; kh++) {      \
+								int64_t ih = oh * v->s[1] - v->p[1] + kh * v->d[1]; \
+								if (ih < 0 || ih >= v->in[1])           \
+									continue;                       \
+								double *ar = acc + (id * v->in[1] + ih) * v->in[2]; \
+								const T *wr = wk + (kd * v->k[1] + kh) * v->k[2]; \
+								for (int64_t kw = 0; kw < v->k[2]; kw++) { \
+									int64_t iw = ow * v->s[2] - v->p[2] + kw * v->d[2]; \
+									if (iw >= 0 && iw < v->in[2])   \
+										ar[iw] += gv * (double)wr[kw]; \
+								}                                       \
+							}                                               \
+						}                                                       \
+					}                                                               \
+				}                                                                       \
+				T *dxp = dx + (n * gm->c_in + ic) * v->isz;                             \
+				for (int64_t i = 0; i < v->isz; i++)                                    \
+					dxp[i] = (T)acc[i];                                             \
+			}                                                                               \
+		}                                                                                       \
+	}
+
+/*
+ * dw is (C_out, C_in / group, KD, KH, KW), db (C_out) or NULL; dy and x as
+ * above. dw[oc, icl, k] = sum over n and o of dy[n, oc, o] * x[n, ic, o * s - p + k * d]
+ * with ic = oc's group * icg + icl; db[oc] = sum over n and o of dy[n, oc, o].
+ */
+#define CONV_GRAD_WEIGHT_REF(NAME, T)                                                                   \
+	static void NAME(T *dw, T *db, const T *dy, const T *x, const ft_conv_geom *gm, const win3 *v) \
+	{                                                                                               \
+		int64_t ocg = gm->c_out / gm->group, icg = gm->w_cin;                                   \
+		_Pragma("omp parallel for collapse(2) schedule(static)")                                \
+		for (int64_t oc = 0; oc < gm->c_out; oc++) {                                            \
+			for (int64_t icl = 0; icl < icg; icl++) {                                       \
+				int64_t ic = oc / ocg * icg + icl;                                      \
+				for (int64_t kd = 0; kd < v->k[0]; kd++)                                \
+				for (int64_t kh = 0; kh < v->k[1]; kh++)                                \
+				for (int64_t kw = 0; kw < v->k[2]; kw++) {                              \
+					double acc = 0;                                                 \
+					for (int64_t n = 0; n < gm->n; n++) {                           \
+						const T *dyo = dy + (n * gm->c_out + oc) * v->osz;      \
+						const T *xp = x + (n * gm->c_in + ic) * v->isz;         \
+						for (int64_t od = 0; od < v->out[0]; od++) {            \
+							int64_t id = od * v->s[0] - v->p[0] + kd * v->d[0]; \
+							if (id < 0 || id >= v->in[0])                   \
+								continue;                               \
+							for (int64_t oh = 0; oh < v->out[1]; oh++) {    \
+								int64_t ih = oh * v->s[1] - v->p[1] + kh * v->d[1]; \
+								if (ih < 0 || ih >= v->in[1])           \
+									continue;                       \
+								const T *xr = xp + (id * v->in[1] + ih) * v->in[2]; \
+								const T *gr = dyo + (od * v->out[1] + oh) * v->out[2]; \
+								for (int64_t ow = 0; ow < v->out[2]; ow++) { \
+									int64_t iw = ow * v->s[2] - v->p[2] + kw * v->d[2]; \
+									if (iw >= 0 && iw < v->in[2])   \
+										acc += (double)gr[ow] * (double)xr[iw]; \
+								}                                       \
+							}                                               \
+						}                                                       \
+					}                                                               \
+					dw[(oc * icg + icl) * v->ksz + (kd * v->k[1] + kh) * v->k[2] + kw] = (T)acc; \
+				}                                                                       \
+			}                                                                               \
+		}                                                                                       \
+		if (!db)                                                                                \
+			return;                                                                         \
+		_Pragma("omp parallel for schedule(static)")                                            \
+		for (int64_t oc = 0; oc < gm->c_out; oc++) {                                            \
+			double acc = 0;                                                                 \
+			for (int64_t n = 0; n < gm->n; n++) {                                           \
+				const T *dyo = dy + (n * gm->c_out + oc) * v->osz;                      \
+				for (int64_t i = 0; i < v->osz; i++)                                    \
+					acc += (double)dyo[i];                                          \
+			}                                                                               \
+			db[oc] = (T)acc;                                                                \
+		}                                                                                       \
+	}
+
+CONV_GRAD_INPUT_REF(conv_grad_input_ref_f32, float)
+CONV_GRAD_INPUT_REF(conv_grad_input_ref_f64, double)
+CONV_GRAD_WEIGHT_REF(conv_grad_weight_ref_f32, float)
+CONV_GRAD_WEIGHT_REF(conv_grad_weight_ref_f64, double)
+
+ft_status ft_cpu_conv_grad_input_ref(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *w = ft_in(g, n, 1);
+	ft_tensor *dx = ft_out(g, n, 0);
+	ft_conv_geom gm;
+	win3 v;
+	FT_TRY(ft_conv_geometry(g, n, &gm));
+	win3_from(&v, &gm);
+	switch (dy->dtype) {
+	case FT_F32: conv_grad_input_ref_f32(dx->data, dy->data, w->data, &gm, &v); return FT_OK;
+	case FT_F64: conv_grad_input_ref_f64(dx->data, dy->data, w->data, &gm, &v); return FT_OK;
+	default:
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(dy->dtype));
+	}
+}
+
+ft_status ft_cpu_conv_grad_weight_ref(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *x = ft_in(g, n, 1);
+	ft_tensor *dw = ft_out(g, n, 0), *db = ft_out(g, n, 1);
+	ft_conv_geom gm;
+	win3 v;
+	FT_TRY(ft_conv_geometry(g, n, &gm));
+	win3_from(&v, &gm);
+	switch (dy->dtype) {
+	case FT_F32:
+		conv_grad_weight_ref_f32(dw->data, db ? db->data : NULL, dy->data, x->data, &gm, &v);
+		return FT_OK;
+	case FT_F64:
+		conv_grad_weight_ref_f64(dw->data, db ? db->data : NULL, dy->data, x->data, &gm, &v);
+		return FT_OK;
+	default:
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(dy->dtype));
+	}
+}
+
 /* ---- Conv: oneDNN fast path --------------------------------------------- */
 
 static atomic_ulong param_generation = 1;
@@ -239,33 +387,31 @@ static dnnl_status_t layout_pair(dnnl_memory_t *mem, dnnl_primitive_t *reorder, 
 	return s;
 }
 
-/*
- * Builds the primitive for geometry gm. On a oneDNN "unimplemented" the node
- * falls back to the reference (use_ref); other failures are errors.
- */
-static ft_status conv_dnnl_build(const ft_graph *g, ft_node *n, conv_dnnl *c, const ft_conv_geom *gm,
-				 bool has_bias)
-{
-	const char *what = "";
-	dnnl_status_t dst = dnnl_success;
-	dnnl_primitive_desc_t pd = NULL;
-	int nsp = gm->nsp, nd = nsp + 2;
-	dnnl_dims_t xd, yd, wd, bd, strides, dil, pl, pr;
-	dnnl_memory_desc_t xmd, ymd, xmd_any, ymd_any, wmd_any, wmd_user, bmd;
-	dnnl_convolution_desc_t cd;
+/* The memory descriptors and window arrays of a convolution of geometry gm. */
+typedef struct conv_mds {
+	dnnl_memory_desc_t x, y;          /* plain activations, the executor's layout */
+	dnnl_memory_desc_t x_any, y_any, w_any;
+	dnnl_memory_desc_t w_user;        /* plain weights, (g,) oc, ic, k... */
+	dnnl_memory_desc_t b;             /* (C_out) */
+	dnnl_dims_t strides, dil, pl, pr;
+} conv_mds;
 
-	c->gm = *gm;
-	c->has_bias = has_bias;
+static dnnl_status_t conv_mds_init(conv_mds *m, const ft_conv_geom *gm)
+{
+	int nsp = gm->nsp, nd = nsp + 2;
+	dnnl_dims_t xd, yd, wd, bd;
+	dnnl_status_t s;
+
 	xd[0] = yd[0] = gm->n;
 	xd[1] = gm->c_in;
 	yd[1] = gm->c_out;
 	for (int i = 0; i < nsp; i++) {
 		xd[2 + i] = gm->in[i];
 		yd[2 + i] = gm->out[i];
-		strides[i] = gm->stride[i];
-		dil[i] = gm->dil[i] - 1; /* oneDNN counts the gaps */
-		pl[i] = gm->pad_begin[i];
-		pr[i] = gm->pad_end[i];
+		m->strides[i] = gm->stride[i];
+		m->dil[i] = gm->dil[i] - 1; /* oneDNN counts the gaps */
+		m->pl[i] = gm->pad_begin[i];
+		m->pr[i] = gm->pad_end[i];
 	}
 	bool grouped = gm->group > 1;
 	int wnd = nd + (grouped ? 1 : 0), k = 0;
@@ -276,22 +422,41 @@ static ft_status conv_dnnl_build(const ft_graph *g, ft_node *n, conv_dnnl *c, co
 	for (int i = 0; i < nsp; i++)
 		wd[k++] = gm->kernel[i];
 	bd[0] = gm->c_out;
+	if ((s = dnnl_memory_desc_init_by_tag(&m->x, nd, xd, dnnl_f32, plain_act[nsp - 1])) ||
+	    (s = dnnl_memory_desc_init_by_tag(&m->y, nd, yd, dnnl_f32, plain_act[nsp - 1])) ||
+	    (s = dnnl_memory_desc_init_by_tag(&m->x_any, nd, xd, dnnl_f32, dnnl_format_tag_any)) ||
+	    (s = dnnl_memory_desc_init_by_tag(&m->y_any, nd, yd, dnnl_f32, dnnl_format_tag_any)) ||
+	    (s = dnnl_memory_desc_init_by_tag(&m->w_any, wnd, wd, dnnl_f32, dnnl_format_tag_any)) ||
+	    (s = dnnl_memory_desc_init_by_tag(&m->w_user, wnd, wd, dnnl_f32,
+					      grouped ? plain_gwts[nsp - 1] : plain_wts[nsp - 1])) ||
+	    (s = dnnl_memory_desc_init_by_tag(&m->b, 1, bd, dnnl_f32, dnnl_x)))
+		return s;
+	return dnnl_success;
+}
 
-	DNNL_TRY(dnnl_memory_desc_init_by_tag(&xmd, nd, xd, dnnl_f32, plain_act[nsp - 1]));
-	DNNL_TRY(dnnl_memory_desc_init_by_tag(&ymd, nd, yd, dnnl_f32, plain_act[nsp - 1]));
-	DNNL_TRY(dnnl_memory_desc_init_by_tag(&xmd_any, nd, xd, dnnl_f32, dnnl_format_tag_any));
-	DNNL_TRY(dnnl_memory_desc_init_by_tag(&ymd_any, nd, yd, dnnl_f32, dnnl_format_tag_any));
-	DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd_any, wnd, wd, dnnl_f32, dnnl_format_tag_any));
-	DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd_user, wnd, wd, dnnl_f32,
-					      grouped ? plain_gwts[nsp - 1] : plain_wts[nsp - 1]));
-	DNNL_TRY(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_x));
+/*
+ * Builds the primitive for geometry gm. On a oneDNN "unimplemented" the node
+ * falls back to the reference (use_ref); other failures are errors.
+ */
+static ft_status conv_dnnl_build(const ft_graph *g, ft_node *n, conv_dnnl *c, const ft_conv_geom *gm,
+				 bool has_bias)
+{
+	const char *what = "";
+	dnnl_status_t dst = dnnl_success;
+	dnnl_primitive_desc_t pd = NULL;
+	dnnl_convolution_desc_t cd;
+	conv_mds m;
+
+	c->gm = *gm;
+	c->has_bias = has_bias;
+	DNNL_TRY(conv_mds_init(&m, gm));
 	/* forward_training, as PyTorch asks: oneDNN then picks channel-blocked
 	 * src/dst (nChw16c), which reorder to and from nchw in half the time of
 	 * the nhwc that forward_inference picks (measured: 1x1 and depthwise
 	 * layers 1.6-2x faster end to end; the others equal) */
 	DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
-							    &xmd_any, &wmd_any, has_bias ? &bmd : NULL, &ymd_any,
-							    strides, dil, pl, pr));
+							    &m.x_any, &m.w_any, has_bias ? &m.b : NULL, &m.y_any,
+							    m.strides, m.dil, m.pl, m.pr));
 	dnnl_status_t s = dnnl_primitive_desc_create(&pd, &cd, NULL, dnnl_eng, NULL);
 	if (s == dnnl_unimplemented) {
 		c->use_ref = true;
@@ -303,14 +468,14 @@ static ft_status conv_dnnl_build(const ft_graph *g, ft_node *n, conv_dnnl *c, co
 	const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
 	const dnnl_memory_desc_t *dmd = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
 	const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-	DNNL_TRY(dnnl_memory_create(&c->src_user, &xmd, dnnl_eng, DNNL_MEMORY_NONE));
-	DNNL_TRY(dnnl_memory_create(&c->dst_user, &ymd, dnnl_eng, DNNL_MEMORY_NONE));
-	DNNL_TRY(dnnl_memory_create(&c->wts_user, &wmd_user, dnnl_eng, DNNL_MEMORY_NONE));
+	DNNL_TRY(dnnl_memory_create(&c->src_user, &m.x, dnnl_eng, DNNL_MEMORY_NONE));
+	DNNL_TRY(dnnl_memory_create(&c->dst_user, &m.y, dnnl_eng, DNNL_MEMORY_NONE));
+	DNNL_TRY(dnnl_memory_create(&c->wts_user, &m.w_user, dnnl_eng, DNNL_MEMORY_NONE));
 	if (has_bias)
-		DNNL_TRY(dnnl_memory_create(&c->bias, &bmd, dnnl_eng, DNNL_MEMORY_NONE));
-	DNNL_TRY(layout_pair(&c->src, &c->src_reorder, c->src_user, &xmd, smd, true, DNNL_MEMORY_NONE));
-	DNNL_TRY(layout_pair(&c->dst, &c->dst_reorder, c->dst_user, &ymd, dmd, false, DNNL_MEMORY_NONE));
-	DNNL_TRY(layout_pair(&c->wts, &c->wts_reorder, c->wts_user, &wmd_user, wmd, true, DNNL_MEMORY_ALLOCATE));
+		DNNL_TRY(dnnl_memory_create(&c->bias, &m.b, dnnl_eng, DNNL_MEMORY_NONE));
+	DNNL_TRY(layout_pair(&c->src, &c->src_reorder, c->src_user, &m.x, smd, true, DNNL_MEMORY_NONE));
+	DNNL_TRY(layout_pair(&c->dst, &c->dst_reorder, c->dst_user, &m.y, dmd, false, DNNL_MEMORY_NONE));
+	DNNL_TRY(layout_pair(&c->wts, &c->wts_reorder, c->wts_user, &m.w_user, wmd, true, DNNL_MEMORY_ALLOCATE));
 	if (c->src_reorder)
 		c->src_bytes = (dnnl_memory_desc_get_size(smd) + 63) & ~(size_t)63;
 	if (c->dst_reorder)
@@ -405,6 +570,252 @@ ft_status ft_cpu_conv(const ft_graph *g, ft_node *n)
 	return ft_cpu_conv_ref(g, n);
 }
 
+/* ---- Conv gradients: oneDNN fast path ----------------------------------- */
+
+/*
+ * The backward primitives follow the forward's approach: format "any"
+ * everywhere, the primitive descriptor hinted with the forward one (oneDNN
+ * then picks the same blocked layouts the forward uses), activations
+ * reordered into per-thread scratch and back on every call.
+ *
+ * One activation a backward primitive reads or writes: the executor's plain
+ * buffer (user) and, when oneDNN wants another layout, the copy it works on
+ * (in scratch) and the reorder between them.
+ */
+typedef struct dnnl_act {
+	int arg;                    /* DNNL_ARG_* */
+	bool in;                    /* reordered before the primitive, else after */
+	dnnl_memory_t user, mem;    /* mem == user when no reorder is needed */
+	dnnl_primitive_t reorder;
+	size_t bytes;               /* scratch for mem, 0 when not reordered */
+} dnnl_act;
+
+/* What a CONV_GRAD_INPUT or CONV_GRAD_WEIGHT node keeps in n->extra. */
+typedef struct conv_bwd_dnnl {
+	ft_cpu_extra hdr;           /* first: ft_cpu_release() calls hdr.release */
+	ft_conv_geom gm;
+	bool has_bias;              /* CONV_GRAD_WEIGHT makes db */
+	bool use_ref;               /* oneDNN has no implementation: run the reference */
+	dnnl_primitive_t prim;
+	int n_act;
+	dnnl_act act[3];            /* grad input: dy, dx; grad weight: dy, x, dw */
+	/* grad input: the weights, kept reordered as the forward keeps them */
+	dnnl_memory_t wts_user, wts;
+	dnnl_primitive_t wts_reorder;
+	const void *wts_key;
+	unsigned long wts_gen;
+	dnnl_memory_t bias;         /* grad weight: db, plain (C_out) */
+} conv_bwd_dnnl;
+
+static void conv_bwd_free(ft_cpu_extra *e)
+{
+	conv_bwd_dnnl *c = (conv_bwd_dnnl *)e;
+	for (int i = 0; i < c->n_act; i++) {
+		dnnl_act *a = &c->act[i];
+		if (a->reorder)
+			dnnl_primitive_destroy(a->reorder);
+		if (a->mem && a->mem != a->user)
+			dnnl_memory_destroy(a->mem);
+		if (a->user)
+			dnnl_memory_destroy(a->user);
+	}
+	if (c->prim)
+		dnnl_primitive_destroy(c->prim);
+	if (c->wts_reorder)
+		dnnl_primitive_destroy(c->wts_reorder);
+	if (c->wts && c->wts != c->wts_user)
+		dnnl_memory_destroy(c->wts);
+	if (c->wts_user)
+		dnnl_memory_destroy(c->wts_user);
+	if (c->bias)
+		dnnl_memory_destroy(c->bias);
+	free(c);
+}
+
+static dnnl_status_t act_init(conv_bwd_dnnl *c, int arg, bool in, const dnnl_memory_desc_t *user_md,
+			      const dnnl_memory_desc_t *md)
+{
+	dnnl_act *a = &c->act[c->n_act++];
+	dnnl_status_t s;
+	a->arg = arg;
+	a->in = in;
+	if ((s = dnnl_memory_create(&a->user, user_md, dnnl_eng, DNNL_MEMORY_NONE)) != dnnl_success)
+		return s;
+	if ((s = layout_pair(&a->mem, &a->reorder, a->user, user_md, md, in, DNNL_MEMORY_NONE)) != dnnl_success)
+		return s;
+	if (a->reorder)
+		a->bytes = (dnnl_memory_desc_get_size(md) + 63) & ~(size_t)63;
+	return dnnl_success;
+}
+
+static ft_status conv_bwd_build(const ft_graph *g, ft_node *n, conv_bwd_dnnl *c, const ft_conv_geom *gm,
+				bool weights, bool has_bias)
+{
+	const char *what = "";
+	dnnl_status_t dst = dnnl_success, s;
+	dnnl_primitive_desc_t hint = NULL, pd = NULL;
+	dnnl_convolution_desc_t fd, bd;
+	conv_mds m;
+
+	c->gm = *gm;
+	c->has_bias = has_bias;
+	DNNL_TRY(conv_mds_init(&m, gm));
+	const dnnl_memory_desc_t *bmd = has_bias ? &m.b : NULL;
+	DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
+							    &m.x_any, &m.w_any, bmd, &m.y_any, m.strides, m.dil, m.pl,
+							    m.pr));
+	s = dnnl_primitive_desc_create(&hint, &fd, NULL, dnnl_eng, NULL);
+	if (s == dnnl_unimplemented)
+		goto out_ref;
+	DNNL_TRY(s);
+	if (weights)
+		DNNL_TRY(dnnl_dilated_convolution_backward_weights_desc_init(&bd, dnnl_convolution_direct, &m.x_any,
+									     &m.w_any, bmd, &m.y_any, m.strides,
+									     m.dil, m.pl, m.pr));
+	else
+		DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &m.x_any,
+									  &m.w_any, &m.y_any, m.strides, m.dil,
+									  m.pl, m.pr));
+	s = dnnl_primitive_desc_create(&pd, &bd, NULL, dnnl_eng, hint);
+	if (s == dnnl_unimplemented)
+		goto out_ref;
+	DNNL_TRY(s);
+	DNNL_TRY(dnnl_primitive_create(&c->prim, pd));
+
+	DNNL_TRY(act_init(c, DNNL_ARG_DIFF_DST, true, &m.y, dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0)));
+	if (weights) {
+		DNNL_TRY(act_init(c, DNNL_ARG_SRC, true, &m.x, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0)));
+		DNNL_TRY(act_init(c, DNNL_ARG_DIFF_WEIGHTS, false, &m.w_user,
+				  dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0)));
+		if (has_bias)
+			DNNL_TRY(dnnl_memory_create(&c->bias, &m.b, dnnl_eng, DNNL_MEMORY_NONE));
+	} else {
+		DNNL_TRY(act_init(c, DNNL_ARG_DIFF_SRC, false, &m.x,
+				  dnnl_primitive_desc_query_md(pd, dnnl_query_diff_src_md, 0)));
+		DNNL_TRY(dnnl_memory_create(&c->wts_user, &m.w_user, dnnl_eng, DNNL_MEMORY_NONE));
+		DNNL_TRY(layout_pair(&c->wts, &c->wts_reorder, c->wts_user, &m.w_user,
+				     dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), true,
+				     DNNL_MEMORY_ALLOCATE));
+	}
+	dnnl_primitive_desc_destroy(pd);
+	dnnl_primitive_desc_destroy(hint);
+	return FT_OK;
+
+out_ref:
+	c->use_ref = true;
+	if (hint)
+		dnnl_primitive_desc_destroy(hint);
+	return FT_OK;
+
+out_fail:
+	if (pd)
+		dnnl_primitive_desc_destroy(pd);
+	if (hint)
+		dnnl_primitive_desc_destroy(hint);
+	return ft_node_error(g, n, FT_ERUNTIME, "oneDNN: %s failed (status %d)", what, (int)dst);
+}
+
+/*
+ * CONV_GRAD_INPUT (weights false): dy = in 0, w = in 1, dx = out 0.
+ * CONV_GRAD_WEIGHT (weights true): dy = in 0, x = in 1, dw = out 0, db = out 1.
+ */
+static ft_status conv_bwd_run(const ft_graph *g, ft_node *n, bool weights)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *other = ft_in(g, n, 1);
+	ft_tensor *out = ft_out(g, n, 0), *db = weights ? ft_out(g, n, 1) : NULL;
+	conv_bwd_dnnl *c = n->extra;
+	ft_conv_geom gm;
+	const char *what = "";
+	dnnl_status_t dst = dnnl_success;
+
+	FT_TRY(ft_conv_geometry(g, n, &gm));
+	if (c && (memcmp(&c->gm, &gm, sizeof(gm)) != 0 || c->has_bias != (db != NULL)))
+		ft_cpu_release(n); /* re-specialised with other shapes */
+	if (!n->extra) {
+		c = ft_xcalloc(1, sizeof(*c));
+		c->hdr.release = conv_bwd_free;
+		n->extra = c;
+		ft_status st = conv_bwd_build(g, n, c, &gm, weights, db != NULL);
+		if (st != FT_OK) {
+			ft_cpu_release(n);
+			return st;
+		}
+	}
+	c = n->extra;
+	if (c->use_ref)
+		return weights ? ft_cpu_conv_grad_weight_ref(g, n) : ft_cpu_conv_grad_input_ref(g, n);
+
+	void *bufs[3] = { dy->data, weights ? other->data : out->data, weights ? out->data : NULL };
+	size_t total = 0;
+	for (int i = 0; i < c->n_act; i++)
+		total += c->act[i].bytes;
+	char *scratch = total ? ft_cpu_scratch(total) : NULL;
+	for (int i = 0; i < c->n_act; i++) {
+		dnnl_act *a = &c->act[i];
+		DNNL_TRY(dnnl_memory_set_data_handle(a->user, bufs[i]));
+		if (a->reorder) {
+			DNNL_TRY(dnnl_memory_set_data_handle(a->mem, scratch));
+			scratch += a->bytes;
+		}
+	}
+	for (int i = 0; i < c->n_act; i++) {
+		dnnl_act *a = &c->act[i];
+		if (a->reorder && a->in) {
+			dnnl_exec_arg_t rargs[] = { { DNNL_ARG_FROM, a->user }, { DNNL_ARG_TO, a->mem } };
+			DNNL_TRY(dnnl_primitive_execute(a->reorder, dnnl_strm, 2, rargs));
+		}
+	}
+	dnnl_exec_arg_t args[5];
+	int nargs = 0;
+	for (int i = 0; i < c->n_act; i++)
+		args[nargs++] = (dnnl_exec_arg_t){ c->act[i].arg, c->act[i].mem };
+	if (!weights) {
+		/* the weights: reordered again when the cached copy may be stale (as the forward) */
+		DNNL_TRY(dnnl_memory_set_data_handle(c->wts_user, other->data));
+		if (c->wts_reorder) {
+			unsigned long gen = atomic_load(&param_generation);
+			bool stable = other->kind == FT_TK_PARAM || other->kind == FT_TK_CONST;
+			if (!stable || c->wts_key != other->data || c->wts_gen != gen) {
+				dnnl_exec_arg_t rargs[] = { { DNNL_ARG_FROM, c->wts_user }, { DNNL_ARG_TO, c->wts } };
+				DNNL_TRY(dnnl_primitive_execute(c->wts_reorder, dnnl_strm, 2, rargs));
+				c->wts_key = stable ? other->data : NULL;
+				c->wts_gen = gen;
+			}
+		}
+		args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_WEIGHTS, c->wts };
+	} else if (db) {
+		DNNL_TRY(dnnl_memory_set_data_handle(c->bias, db->data));
+		args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_BIAS, c->bias };
+	}
+	DNNL_TRY(dnnl_primitive_execute(c->prim, dnnl_strm, nargs, args));
+	for (int i = 0; i < c->n_act; i++) {
+		dnnl_act *a = &c->act[i];
+		if (a->reorder && !a->in) {
+			dnnl_exec_arg_t rargs[] = { { DNNL_ARG_FROM, a->mem }, { DNNL_ARG_TO, a->user } };
+			DNNL_TRY(dnnl_primitive_execute(a->reorder, dnnl_strm, 2, rargs));
+		}
+	}
+	DNNL_TRY(dnnl_stream_wait(dnnl_strm));
+	return FT_OK;
+
+out_fail:
+	return ft_node_error(g, n, FT_ERUNTIME, "oneDNN: %s failed (status %d)", what, (int)dst);
+}
+
+ft_status ft_cpu_conv_grad_input(const ft_graph *g, ft_node *n)
+{
+	if (ft_in(g, n, 0)->dtype == FT_F32 && ft_cpu_conv_has_fast_path())
+		return conv_bwd_run(g, n, false);
+	return ft_cpu_conv_grad_input_ref(g, n);
+}
+
+ft_status ft_cpu_conv_grad_weight(const ft_graph *g, ft_node *n)
+{
+	if (ft_in(g, n, 0)->dtype == FT_F32 && ft_cpu_conv_has_fast_path())
+		return conv_bwd_run(g, n, true);
+	return ft_cpu_conv_grad_weight_ref(g, n);
+}
+
 #else /* !FT_HAVE_DNNL */
 
 bool ft_cpu_conv_has_fast_path(void)
@@ -415,6 +826,16 @@ bool ft_cpu_conv_has_fast_path(void)
 ft_status ft_cpu_conv(const ft_graph *g, ft_node *n)
 {
 	return ft_cpu_conv_ref(g, n);
+}
+
+ft_status ft_cpu_conv_grad_input(const ft_graph *g, ft_node *n)
+{
+	return ft_cpu_conv_grad_input_ref(g, n);
+}
+
+ft_status ft_cpu_conv_grad_weight(const ft_graph *g, ft_node *n)
+{
+	return ft_cpu_conv_grad_weight_ref(g, n);
 }
 
 #endif
@@ -660,4 +1081,188 @@ ft_status ft_cpu_global_average_pool(const ft_graph *g, ft_node *n)
 ft_status ft_cpu_global_max_pool(const ft_graph *g, ft_node *n)
 {
 	return global_pool(g, n, 0);
+}
+
+/* ---- pooling gradients ---------------------------------------------------- */
+
+/*
+ * dx and x are (N, C, ID, IH, IW), dy is (N, C, OD, OH, OW). Each window's
+ * dy goes to the position of its maximum, found again in x as the forward
+ * finds it: padding never wins, the first of equal maxima (window order, as
+ * PyTorch) and the first NaN. Planes are independent: one thread each.
+ */
+#define MAX_POOL_GRAD(NAME, T)                                                                          \
+	static void NAME(T *dx, const T *dy, const T *x, int64_t planes, const win3 *v)                  \
+	{                                                                                               \
+		_Pragma("omp parallel for schedule(static)")                                            \
+		for (int64_t p = 0; p < planes; p++) {                                                  \
+			const T *xp = x + p * v->isz, *gp = dy + p * v->osz;                            \
+			T *dp = dx + p * v->isz;                                                        \
+			memset(dp, 0, sizeof(T) * (size_t)v->isz);                                      \
+			for (int64_t od = 0; od < v->out[0]; od++) {                                    \
+			int64_t sd = od * v->s[0] - v->p[0], d0, d1;                                    \
+			tap_range(sd, v->k[0], v->d[0], v->in[0], &d0, &d1);                            \
+			for (int64_t oh = 0; oh < v->out[1]; oh++) {                                    \
+			int64_t sh = oh * v->s[1] - v->p[1], h0, h1;                                    \
+			tap_range(sh, v->k[1], v->d[1], v->in[1], &h0, &h1);                            \
+			for (int64_t ow = 0; ow < v->out[2]; ow++) {                                    \
+				int64_t sw = ow * v->s[2] - v->p[2], w0, w1;                            \
+				tap_range(sw, v->k[2], v->d[2], v->in[2], &w0, &w1);                    \
+				T best = 0;                                                             \
+				int64_t at = -1;                                                        \
+				for (int64_t kd = d0; kd < d1; kd++)                                    \
+				for (int64_t kh = h0; kh < h1; kh++) {                                  \
+					int64_t row = ((sd + kd * v->d[0]) * v->in[1] + sh + kh * v->d[1]) * v->in[2]; \
+					for (int64_t kw = w0; kw < w1; kw++) {                          \
+						T e = xp[row + sw + kw * v->d[2]];                      \
+						if (at < 0 || e > best || (e != e && best == best)) {   \
+							best = e;                                       \
+							at = row + sw + kw * v->d[2];                   \
+						}                                                       \
+					}                                                               \
+				}                                                                       \
+				if (at >= 0)                                                            \
+					dp[at] += gp[(od * v->out[1] + oh) * v->out[2] + ow];           \
+			}                                                                               \
+			}                                                                               \
+			}                                                                               \
+		}                                                                                       \
+	}
+
+MAX_POOL_GRAD(max_pool_grad_f32, float)
+MAX_POOL_GRAD(max_pool_grad_f64, double)
+
+/* MAX_POOL_GRAD(dy, x) -> dx, with MaxPool's attributes */
+ft_status ft_cpu_max_pool_grad(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *x = ft_in(g, n, 1);
+	ft_tensor *dx = ft_out(g, n, 0);
+	ft_conv_geom gm;
+	win3 v;
+	FT_TRY(ft_conv_geometry(g, n, &gm));
+	win3_from(&v, &gm);
+	int64_t planes = gm.n * gm.c_in;
+	switch (x->dtype) {
+	case FT_F32: max_pool_grad_f32(dx->data, dy->data, x->data, planes, &v); break;
+	case FT_F64: max_pool_grad_f64(dx->data, dy->data, x->data, planes, &v); break;
+	default: return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
+	}
+	return FT_OK;
+}
+
+/*
+ * dx is (N, C, ID, IH, IW), dy is (N, C, OD, OH, OW): each window's dy,
+ * divided by the forward's divisor (see AVG_POOL), goes to its taps inside
+ * the input.
+ */
+#define AVG_POOL_GRAD(NAME, T)                                                                          \
+	static void NAME(T *dx, const T *dy, int64_t planes, const win3 *v, const int64_t *pe, int incl) \
+	{                                                                                               \
+		_Pragma("omp parallel for schedule(static)")                                            \
+		for (int64_t p = 0; p < planes; p++) {                                                  \
+			const T *gp = dy + p * v->osz;                                                  \
+			T *dp = dx + p * v->isz;                                                        \
+			memset(dp, 0, sizeof(T) * (size_t)v->isz);                                      \
+			for (int64_t od = 0; od < v->out[0]; od++)                                      \
+			for (int64_t oh = 0; oh < v->out[1]; oh++)                                      \
+			for (int64_t ow = 0; ow < v->out[2]; ow++) {                                    \
+				int64_t st[3] = { od * v->s[0] - v->p[0], oh * v->s[1] - v->p[1],        \
+						  ow * v->s[2] - v->p[2] };                              \
+				int64_t cnt = 1;                                                        \
+				for (int a = 0; a < 3; a++)                                             \
+					cnt *= incl ? taps_in(st[a], v->k[a], v->d[a], -v->p[a], v->in[a] + pe[a]) \
+						    : taps_in(st[a], v->k[a], v->d[a], 0, v->in[a]);    \
+				if (cnt == 0)                                                           \
+					continue;                                                       \
+				T gv = (T)((double)gp[(od * v->out[1] + oh) * v->out[2] + ow] / (double)cnt); \
+				for (int64_t kd = 0; kd < v->k[0]; kd++) {                              \
+					int64_t id = st[0] + kd * v->d[0];                              \
+					if (id < 0 || id >= v->in[0])                                   \
+						continue;                                               \
+					for (int64_t kh = 0; kh < v->k[1]; kh++) {                      \
+						int64_t ih = st[1] + kh * v->d[1];                      \
+						if (ih < 0 || ih >= v->in[1])                           \
+							continue;                                       \
+						T *dr = dp + (id * v->in[1] + ih) * v->in[2];           \
+						for (int64_t kw = 0; kw < v->k[2]; kw++) {              \
+							int64_t iw = st[2] + kw * v->d[2];              \
+							if (iw >= 0 && iw < v->in[2])                   \
+								dr[iw] += gv;                           \
+						}                                                       \
+					}                                                               \
+				}                                                                       \
+			}                                                                               \
+		}                                                                                       \
+	}
+
+AVG_POOL_GRAD(avg_pool_grad_f32, float)
+AVG_POOL_GRAD(avg_pool_grad_f64, double)
+
+/* AVERAGE_POOL_GRAD(dy, x) -> dx, with AveragePool's attributes (x gives the shape) */
+ft_status ft_cpu_average_pool_grad(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *x = ft_in(g, n, 1);
+	ft_tensor *dx = ft_out(g, n, 0);
+	int incl = (int)ft_attr_int(n, "count_include_pad", 0);
+	ft_conv_geom gm;
+	win3 v;
+	FT_TRY(ft_conv_geometry(g, n, &gm));
+	win3_from(&v, &gm);
+	int64_t pe[3] = { 0, 0, 0 };
+	for (int i = 0; i < gm.nsp; i++)
+		pe[3 - gm.nsp + i] = gm.pad_end[i];
+	int64_t planes = gm.n * gm.c_in;
+	switch (x->dtype) {
+	case FT_F32: avg_pool_grad_f32(dx->data, dy->data, planes, &v, pe, incl); break;
+	case FT_F64: avg_pool_grad_f64(dx->data, dy->data, planes, &v, pe, incl); break;
+	default: return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
+	}
+	return FT_OK;
+}
+
+/*
+ * dx and x are (N, C, S), dy is (N, C): avg spreads dy / S over the plane;
+ * max gives dy to the plane's maximum (the first, or the first NaN, as the
+ * forward picks it) and 0 elsewhere.
+ */
+#define GLOBAL_POOL_GRAD(NAME, T)                                                               \
+	static void NAME(T *dx, const T *dy, const T *x, int64_t planes, int64_t s, int avg)    \
+	{                                                                                       \
+		_Pragma("omp parallel for schedule(static)")                                    \
+		for (int64_t p = 0; p < planes; p++) {                                          \
+			T *dp = dx + p * s;                                                     \
+			if (avg) {                                                              \
+				T gv = (T)((double)dy[p] / (double)s);                          \
+				for (int64_t i = 0; i < s; i++)                                 \
+					dp[i] = gv;                                             \
+				continue;                                                       \
+			}                                                                       \
+			const T *xp = x + p * s;                                                \
+			int64_t at = 0;                                                         \
+			for (int64_t i = 1; i < s && xp[at] == xp[at]; i++)                     \
+				if (xp[i] != xp[i] || xp[i] > xp[at])                           \
+					at = i;                                                 \
+			memset(dp, 0, sizeof(T) * (size_t)s);                                   \
+			dp[at] = dy[p];                                                         \
+		}                                                                               \
+	}
+
+GLOBAL_POOL_GRAD(global_pool_grad_f32, float)
+GLOBAL_POOL_GRAD(global_pool_grad_f64, double)
+
+/* GLOBAL_POOL_GRAD(dy, x[, y]) -> dx; attribute mode "avg" or "max" */
+ft_status ft_cpu_global_pool_grad(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *x = ft_in(g, n, 1);
+	ft_tensor *dx = ft_out(g, n, 0);
+	int avg = strcmp(ft_attr_string(n, "mode", "avg"), "max") != 0;
+	int64_t planes = x->dims[0] * x->dims[1], s = planes ? x->numel / planes : 0;
+	if (s == 0)
+		return FT_OK;
+	switch (x->dtype) {
+	case FT_F32: global_pool_grad_f32(dx->data, dy->data, x->data, planes, s, avg); break;
+	case FT_F64: global_pool_grad_f64(dx->data, dy->data, x->data, planes, s, avg); break;
+	default: return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
+	}
+	return FT_OK;
 }

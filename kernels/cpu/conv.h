@@ -21,6 +21,9 @@
 
 /* The plain C Conv (f32, f64): the spec the fast path is tested against. */
 ft_status ft_cpu_conv_ref(const ft_graph *g, ft_node *n);
+/* The plain C CONV_GRAD_INPUT and CONV_GRAD_WEIGHT, the oracles of their fast paths. */
+ft_status ft_cpu_conv_grad_input_ref(const ft_graph *g, ft_node *n);
+ft_status ft_cpu_conv_grad_weight_ref(const ft_graph *g, ft_node *n);
 
 /* Tells the fast path that parameter values changed in place (an optimizer
  * step, a checkpoint load): cached reordered weights are made again on their

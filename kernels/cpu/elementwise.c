@@ -1050,3 +1050,138 @@ ft_status ft_cpu_dropout(const ft_graph *g, ft_node *n)
 	}
 	return FT_OK;
 }
+
+/* ---- gradients of the activations ---- */
+
+/*
+ * dx = f(dy, s) for the internal *_GRAD ops, float32 only: s is what the
+ * forward saved (its input x, its output y, or Dropout's mask), of dy's
+ * shape (checked by ft_infer_unary_grad), so every loop is one flat pass.
+ * The formulas are PyTorch's backward functions, including their choice at
+ * the kinks (Relu's gradient at 0 is 0, Clip's at a bound is dy).
+ */
+typedef struct ew_grad_args {
+	float *dx;
+	const float *dy, *s;
+	int64_t n;
+} ew_grad_args;
+
+static ft_status ew_grad_args_get(const ft_graph *g, ft_node *n, ew_grad_args *a)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *s = ft_in(g, n, 1);
+
+	if (dy->dtype != FT_F32)
+		return ew_bad_dtype(g, n, dy->dtype);
+	if (s->dtype != FT_F32 && !(n->op == FT_OP_DROPOUT_GRAD && s->dtype == FT_BOOL))
+		return ew_bad_dtype(g, n, s->dtype);
+	a->dx = ft_out(g, n, 0)->data;
+	a->dy = dy->data;
+	a->s = s->data;
+	a->n = dy->numel;
+	return FT_OK;
+}
+
+/* dx[i] = EXPR of d = dy[i] and v = s[i] (float) for i < n, with the node's float parameters p0, p1 */
+#define EW_GRAD_KERNEL(name, EXPR)                                                          \
+	FT_CPU_CLONES static void ew_##name##_loop(float *restrict dx, const float *restrict dy, \
+						   const float *restrict s, int64_t n, float p0,  \
+						   float p1)                                      \
+	{                                                                                   \
+		(void)p0;                                                                   \
+		(void)p1;                                                                   \
+		for (int64_t i = 0; i < n; i++) {                                           \
+			float d = dy[i], v = s[i];                                          \
+			dx[i] = EXPR;                                                       \
+		}                                                                           \
+	}
+
+/* dy * (y > 0), y = Relu(x) */
+EW_GRAD_KERNEL(relu_grad, ew_select(v > 0, d, 0.0f))
+/* dy * (x > 0 ? 1 : alpha) */
+EW_GRAD_KERNEL(leaky_relu_grad, ew_select(v > 0, d, d * p0))
+/* dy * y * (1 - y), y = Sigmoid(x) */
+EW_GRAD_KERNEL(sigmoid_grad, d * v * (1.0f - v))
+/* dy * (1 - y^2), y = Tanh(x) */
+EW_GRAD_KERNEL(tanh_grad, d * (1.0f - v * v))
+/* dy * 2/sqrt(pi) * exp(-x^2); exp's argument limited to -87 (it is 0 in float by then), NaN kept */
+EW_GRAD_KERNEL(erf_grad, d * 1.12837916709551257f * ew_keep_nan(v, ew_expf_fast(-ew_clamp_abs(v * v, 87.0f))))
+/* dy * alpha where 0 < alpha x + beta < 1 */
+EW_GRAD_KERNEL(hard_sigmoid_grad, ew_select((p0 * v + p1 > 0) & (p0 * v + p1 < 1), d * p0, 0.0f))
+/* PyTorch's hardswish_backward: 0 below -3, dy (x/3 + 1/2) on [-3, 3], dy above */
+EW_GRAD_KERNEL(hard_swish_grad, ew_select(v < -3.0f, 0.0f, ew_select(v <= 3.0f, d * (v / 3.0f + 0.5f), d)))
+/* dy where lo <= x <= hi */
+EW_GRAD_KERNEL(clip_grad, ew_select((v >= p0) & (v <= p1), d, 0.0f))
+
+typedef void (*ew_grad_loop)(float *restrict dx, const float *restrict dy, const float *restrict s, int64_t n,
+			     float p0, float p1);
+
+static ft_status ew_grad(const ft_graph *g, ft_node *n, ew_grad_loop loop, float p0, float p1)
+{
+	ew_grad_args a = { 0 };
+
+	FT_TRY(ew_grad_args_get(g, n, &a));
+	int64_t units = (a.n + EW_CHUNK - 1) / EW_CHUNK;
+#pragma omp parallel for schedule(static) if (a.n >= EW_PAR_MIN && units > 1)
+	for (int64_t u = 0; u < units; u++) {
+		int64_t i0 = u * EW_CHUNK, len = a.n - i0 < EW_CHUNK ? a.n - i0 : EW_CHUNK;
+		loop(a.dx + i0, a.dy + i0, a.s + i0, len, p0, p1);
+	}
+	return FT_OK;
+}
+
+ft_status ft_cpu_relu_grad(const ft_graph *g, ft_node *n) { return ew_grad(g, n, ew_relu_grad_loop, 0, 0); }
+ft_status ft_cpu_sigmoid_grad(const ft_graph *g, ft_node *n) { return ew_grad(g, n, ew_sigmoid_grad_loop, 0, 0); }
+ft_status ft_cpu_tanh_grad(const ft_graph *g, ft_node *n) { return ew_grad(g, n, ew_tanh_grad_loop, 0, 0); }
+ft_status ft_cpu_erf_grad(const ft_graph *g, ft_node *n) { return ew_grad(g, n, ew_erf_grad_loop, 0, 0); }
+
+ft_status ft_cpu_hard_swish_grad(const ft_graph *g, ft_node *n)
+{
+	return ew_grad(g, n, ew_hard_swish_grad_loop, 0, 0);
+}
+
+ft_status ft_cpu_leaky_relu_grad(const ft_graph *g, ft_node *n)
+{
+	return ew_grad(g, n, ew_leaky_relu_grad_loop, ft_attr_float(n, "alpha", 0.01f), 0);
+}
+
+ft_status ft_cpu_hard_sigmoid_grad(const ft_graph *g, ft_node *n)
+{
+	return ew_grad(g, n, ew_hard_sigmoid_grad_loop, ft_attr_float(n, "alpha", 0.2f),
+		       ft_attr_float(n, "beta", 0.5f));
+}
+
+/* a bound of CLIP_GRAD: input i if present and not empty, else attribute name (opset < 11), else def */
+static float ew_clip_bound(const ft_graph *g, const ft_node *n, int i, const char *name, float def)
+{
+	const ft_tensor *t = ft_in(g, n, i);
+
+	if (t && t->numel > 0)
+		return (float)ft_tensor_float(t, 0);
+	return ft_attr_float(n, name, def);
+}
+
+/* CLIP_GRAD(dy, x[, min, max]) */
+ft_status ft_cpu_clip_grad(const ft_graph *g, ft_node *n)
+{
+	return ew_grad(g, n, ew_clip_grad_loop, ew_clip_bound(g, n, 2, "min", -INFINITY),
+		       ew_clip_bound(g, n, 3, "max", INFINITY));
+}
+
+/* DROPOUT_GRAD(dy, mask): dy * mask / (1 - ratio), the scale computed as the forward does */
+ft_status ft_cpu_dropout_grad(const ft_graph *g, ft_node *n)
+{
+	ew_grad_args a = { 0 };
+	double ratio = ft_attr_float(n, "ratio", 0.5f);
+
+	FT_TRY(ew_grad_args_get(g, n, &a));
+	if (!(ratio >= 0 && ratio < 1))
+		return ft_node_error(g, n, FT_EBADINPUT, "ratio %g is not in [0, 1)", ratio);
+	float scale = (float)(1.0 / (1.0 - ratio)), *restrict dx = a.dx;
+	const float *restrict dy = a.dy;
+	const uint8_t *restrict mask = (const uint8_t *)a.s;
+	int64_t len = a.n;
+#pragma omp parallel for schedule(static) if (len >= EW_PAR_MIN)
+	for (int64_t i = 0; i < len; i++)
+		dx[i] = mask[i] ? dy[i] * scale : 0.0f;
+	return FT_OK;
+}

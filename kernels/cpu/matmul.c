@@ -7,6 +7,11 @@
  * when B has no batch dims, all of A's rows are one (batch*M,K) matrix and the
  * whole MatMul is a single sgemm (a Linear layer applied to (B,S,D)); otherwise
  * one sgemm per batch matrix (attention's (B,H,S,D)x(B,H,D,S)).
+ *
+ * MATMUL_T, the internal op of the gradients, is the same product with the
+ * last two axes of A and/or B read transposed and the result scaled by alpha:
+ * both paths take the transposes as strides (the reference) or as sgemm's
+ * trans flags, so there is one kernel for the three.
  */
 #define FT_MATMUL_INTERNAL
 #include "cpu/matmul.h"
@@ -27,6 +32,8 @@ typedef struct mm_shape {
 	int64_t bdims[FT_MAX_RANK];
 	int64_t astep[FT_MAX_RANK], bstep[FT_MAX_RANK]; /* elements per batch index; 0 when broadcast */
 	bool b_shared;                                  /* B has no batch dims */
+	bool ta, tb;                                    /* A stored (...,K,M), B stored (...,N,K) */
+	double alpha;                                   /* y = alpha * op(A) op(B) */
 } mm_shape;
 
 // t is (...,R,C) (or (C) for A / (R) for B when 1-D); its batch dims right-aligned to s->brank
@@ -44,11 +51,15 @@ static void batch_steps(const ft_tensor *t, int64_t mat, const mm_shape *s, int6
 	}
 }
 
-static void mm_shape_of(const ft_tensor *a, const ft_tensor *b, mm_shape *s)
+// op(A) is (...,M,K), op(B) is (...,K,N); a transposed operand has rank >= 2 (checked by infer)
+static void mm_shape_of(const ft_tensor *a, const ft_tensor *b, bool ta, bool tb, double alpha, mm_shape *s)
 {
-	s->m = a->rank >= 2 ? a->dims[a->rank - 2] : 1;
-	s->k = a->dims[a->rank - 1];
-	s->n = b->rank >= 2 ? b->dims[b->rank - 1] : 1;
+	s->ta = ta;
+	s->tb = tb;
+	s->alpha = alpha;
+	s->m = a->rank >= 2 ? a->dims[a->rank - (ta ? 1 : 2)] : 1;
+	s->k = a->dims[a->rank - (ta ? 2 : 1)];
+	s->n = b->rank >= 2 ? b->dims[b->rank - (tb ? 2 : 1)] : 1;
 	int abr = a->rank > 2 ? a->rank - 2 : 0, bbr = b->rank > 2 ? b->rank - 2 : 0;
 	s->brank = abr > bbr ? abr : bbr;
 	s->batch = 1;
@@ -162,8 +173,9 @@ static void matmul_ref(const ft_tensor *ta, const ft_tensor *tb, ft_tensor *ty, 
 				.a = (const char *)ta->data + (size_t)ao * es,
 				.b = (const char *)tb->data + (size_t)bo * es,
 				.m = s->m, .k = s->k, .n = s->n,
-				.sai = s->k, .sak = 1, .sbk = s->n, .sbj = 1,
-				.alpha = 1.0,
+				.sai = s->ta ? 1 : s->k, .sak = s->ta ? s->m : 1,
+				.sbk = s->tb ? 1 : s->n, .sbj = s->tb ? s->k : 1,
+				.alpha = s->alpha,
 			};
 			mm_ref_rows(&p, i, i + 1, acc);
 		}
@@ -241,11 +253,12 @@ static bool matmul_blas(const ft_tensor *ta, const ft_tensor *tb, ft_tensor *ty,
 	if (!fits_int(s->batch * s->m) || !fits_int(s->n) || !fits_int(s->k))
 		return false;
 	sgemm_job j = {
-		.m = s->m, .n = s->n, .k = s->k, .lda = s->k, .ldb = s->n, .ldc = s->n,
-		.alpha = 1.0f, .beta = 0.0f, .a = ta->data, .b = tb->data, .c = ty->data, .s = s,
+		.ta = s->ta, .tb = s->tb, .m = s->m, .n = s->n, .k = s->k,
+		.lda = s->ta ? s->m : s->k, .ldb = s->tb ? s->k : s->n, .ldc = s->n,
+		.alpha = (float)s->alpha, .beta = 0.0f, .a = ta->data, .b = tb->data, .c = ty->data, .s = s,
 	};
-	if (s->b_shared) {
-		// y (batch*M,N) = A (batch*M,K) x B (K,N): A's batch rows are contiguous
+	if (s->b_shared && !s->ta) {
+		// y (batch*M,N) = A (batch*M,K) x op(B) (K,N): A's batch rows are contiguous
 		j.m = s->batch * s->m;
 		j.s = NULL;
 		sgemm_run(&j, 1);
@@ -260,30 +273,43 @@ bool ft_cpu_matmul_has_fast(void)
 	return ft_have_blas;
 }
 
-ft_status ft_cpu_matmul_ref(const ft_graph *g, ft_node *n)
+/* MatMul (MATMUL_T when transposed is set) by the reference or, where it takes the shape, sgemm */
+static ft_status matmul(const ft_graph *g, ft_node *n, bool transposed, bool fast)
 {
 	const ft_tensor *a = ft_in(g, n, 0), *b = ft_in(g, n, 1);
 	ft_tensor *y = ft_out(g, n, 0);
+	bool ta = transposed && ft_attr_int(n, "transA", 0) != 0;
+	bool tb = transposed && ft_attr_int(n, "transB", 0) != 0;
+	double alpha = transposed ? ft_attr_float(n, "alpha", 1.0f) : 1.0;
 	mm_shape s;
 
-	mm_shape_of(a, b, &s);
-	matmul_ref(a, b, y, &s);
+	// op(A) is (...,M,K) or (K), op(B) is (...,K,N) or (K), y is (batch...,M,N) less promoted dims
+	mm_shape_of(a, b, ta, tb, alpha, &s);
+	if (y->numel == 0)
+		return FT_OK;
+	if (!fast || !matmul_blas(a, b, y, &s))
+		matmul_ref(a, b, y, &s);
 	return FT_OK;
+}
+
+ft_status ft_cpu_matmul_ref(const ft_graph *g, ft_node *n)
+{
+	return matmul(g, n, false, false);
 }
 
 ft_status ft_cpu_matmul(const ft_graph *g, ft_node *n)
 {
-	const ft_tensor *a = ft_in(g, n, 0), *b = ft_in(g, n, 1);
-	ft_tensor *y = ft_out(g, n, 0);
-	mm_shape s;
+	return matmul(g, n, false, true);
+}
 
-	// A is (...,M,K) or (K), B is (...,K,N) or (K), y is (batch...,M,N) less promoted dims
-	mm_shape_of(a, b, &s);
-	if (y->numel == 0)
-		return FT_OK;
-	if (!matmul_blas(a, b, y, &s))
-		matmul_ref(a, b, y, &s);
-	return FT_OK;
+ft_status ft_cpu_matmul_t_ref(const ft_graph *g, ft_node *n)
+{
+	return matmul(g, n, true, false);
+}
+
+ft_status ft_cpu_matmul_t(const ft_graph *g, ft_node *n)
+{
+	return matmul(g, n, true, true);
 }
 
 /* Gemm's arguments: op(A) is (M,K), op(B) is (K,N), C broadcasts to (M,N). */

@@ -19,6 +19,8 @@
 /* MatMul and Gemm computed by the plain C loops only (no BLAS), for tests. */
 ft_status ft_cpu_matmul_ref(const ft_graph *g, ft_node *n);
 ft_status ft_cpu_gemm_ref(const ft_graph *g, ft_node *n);
+/* MATMUL_T (MatMul with transA/transB and alpha) by the plain C loops only */
+ft_status ft_cpu_matmul_t_ref(const ft_graph *g, ft_node *n);
 /* true when ft_cpu_matmul/ft_cpu_gemm have a faster path than the reference */
 bool ft_cpu_matmul_has_fast(void);
 

@@ -265,3 +265,182 @@ ft_status ft_cpu_layer_norm(const ft_graph *g, ft_node *n)
 	free(bx);
 	return FT_OK;
 }
+
+/* ---- gradients ------------------------------------------------------------ */
+
+/*
+ * BatchNorm in training, backward (PyTorch's batch_norm_backward with batch
+ * statistics). dy, x, dx are (N, C, S); per channel, over the M = N * S
+ * values, with xhat = (x - mean) * invstd:
+ *   dbias = sum dy,  dscale = sum dy * xhat,
+ *   dx = scale * invstd * (dy - dbias / M - xhat * dscale / M).
+ * One thread per channel; sums in double.
+ */
+#define BN_GRAD(NAME, T)                                                                        \
+	static void NAME(T *dx, double *dscale, double *dbias, const T *dy, const T *x,        \
+			 const double *scale, const double *mean, const double *invstd, int64_t nb, \
+			 int64_t c, int64_t s)                                                  \
+	{                                                                                       \
+		double cnt = (double)(nb * s);                                                  \
+		_Pragma("omp parallel for schedule(static)")                                    \
+		for (int64_t k = 0; k < c; k++) {                                               \
+			double sum = 0, dot = 0, m = mean[k];                                   \
+			for (int64_t i = 0; i < nb; i++) {                                      \
+				const T *gp = dy + (i * c + k) * s, *xp = x + (i * c + k) * s;  \
+				_Pragma("omp simd reduction(+ : sum, dot)")                     \
+				for (int64_t j = 0; j < s; j++) {                               \
+					sum += gp[j];                                           \
+					dot += (double)gp[j] * ((double)xp[j] - m);             \
+				}                                                               \
+			}                                                                       \
+			double is = invstd[k];                                                  \
+			dbias[k] = sum;                                                         \
+			dscale[k] = dot * is;                                                   \
+			if (!dx)                                                                \
+				continue;                                                       \
+			/* dx = a * dy + b * x + c0, the affine map of the formula */         \
+			double a = scale[k] * is, gm = cnt > 0 ? sum / cnt : 0.0;               \
+			double b = cnt > 0 ? -a * is * is * dot / cnt : 0.0;                  \
+			double c0 = -a * gm - b * m;                                            \
+			for (int64_t i = 0; i < nb; i++) {                                      \
+				const T *gp = dy + (i * c + k) * s, *xp = x + (i * c + k) * s;  \
+				T *dp = dx + (i * c + k) * s;                                   \
+				for (int64_t j = 0; j < s; j++)                                 \
+					dp[j] = (T)(a * gp[j] + b * xp[j] + c0);                \
+			}                                                                       \
+		}                                                                               \
+	}
+
+BN_GRAD(bn_grad_f32, float)
+BN_GRAD(bn_grad_f64, double)
+
+/* BATCH_NORM_GRAD(dy, x, scale, saved_mean, saved_invstd) -> dx, dscale, dbias */
+ft_status ft_cpu_batch_norm_grad(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *x = ft_in(g, n, 1), *scale = ft_in(g, n, 2);
+	const ft_tensor *mean = ft_in(g, n, 3), *invstd = ft_in(g, n, 4);
+	ft_tensor *dx = ft_out(g, n, 0), *dscale = ft_out(g, n, 1), *dbias = ft_out(g, n, 2);
+	int64_t nb = x->dims[0], c = x->dims[1], s = 1;
+	for (int i = 2; i < x->rank; i++)
+		s *= x->dims[i];
+	double *buf = ft_xmalloc(sizeof(double) * 5 * (size_t)(c ? c : 1));
+	double *sc = buf, *m = buf + c, *is = buf + 2 * c, *ds = buf + 3 * c, *db = buf + 4 * c;
+	for (int64_t k = 0; k < c; k++) {
+		sc[k] = ld(scale, k);
+		m[k] = ld(mean, k);
+		is[k] = ld(invstd, k);
+	}
+	if (x->dtype == FT_F64)
+		bn_grad_f64(dx ? dx->data : NULL, ds, db, dy->data, x->data, sc, m, is, nb, c, s);
+	else
+		bn_grad_f32(dx ? dx->data : NULL, ds, db, dy->data, x->data, sc, m, is, nb, c, s);
+	for (int64_t k = 0; k < c; k++) {
+		st(dscale, k, ds[k]);
+		st(dbias, k, db[k]);
+	}
+	free(buf);
+	return FT_OK;
+}
+
+/*
+ * LayerNorm backward. dy, x, dx are (rows, cols); gamma the scale broadcast
+ * to (cols); mean and invstd per row. With xhat = (x - mean) * invstd and
+ * g = dy * gamma, per row:
+ *   dx = invstd * (g - mean_j(g) - xhat * mean_j(g * xhat));
+ * per column: dscale = sum_r dy * xhat, dbias = sum_r dy (into ds, db, double).
+ */
+#define LN_GRAD(NAME, T)                                                                        \
+	static void NAME(T *dx, double *ds, double *db, const T *dy, const T *x, const T *gamma, \
+			 const ft_tensor *mean, const ft_tensor *invstd, int64_t rows, int64_t cols) \
+	{                                                                                       \
+		_Pragma("omp parallel for schedule(static)")                                    \
+		for (int64_t r = 0; r < rows; r++) {                                            \
+			const T *gr = dy + r * cols, *xr = x + r * cols;                        \
+			T *dr = dx + r * cols;                                                  \
+			double m = ld(mean, r), is = ld(invstd, r), sg = 0, sgx = 0;            \
+			for (int64_t j = 0; j < cols; j++) {                                    \
+				double gj = (double)gr[j] * gamma[j];                           \
+				sg += gj;                                                       \
+				sgx += gj * (xr[j] - m) * is;                                   \
+			}                                                                       \
+			sg /= (double)cols;                                                     \
+			sgx /= (double)cols;                                                    \
+			for (int64_t j = 0; j < cols; j++) {                                    \
+				double xh = (xr[j] - m) * is;                                   \
+				dr[j] = (T)(is * ((double)gr[j] * gamma[j] - sg - xh * sgx));   \
+			}                                                                       \
+		}                                                                               \
+		/* columns in blocks of 64: each thread sums its block over all rows */        \
+		int64_t nblk = (cols + 63) / 64;                                                \
+		_Pragma("omp parallel for schedule(static)")                                    \
+		for (int64_t bk = 0; bk < nblk; bk++) {                                         \
+			int64_t j0 = bk * 64, j1 = j0 + 64 < cols ? j0 + 64 : cols;             \
+			for (int64_t j = j0; j < j1; j++)                                       \
+				ds[j] = db[j] = 0;                                              \
+			for (int64_t r = 0; r < rows; r++) {                                    \
+				const T *gr = dy + r * cols, *xr = x + r * cols;                \
+				double m = ld(mean, r), is = ld(invstd, r);                     \
+				for (int64_t j = j0; j < j1; j++) {                             \
+					db[j] += gr[j];                                         \
+					ds[j] += (double)gr[j] * (xr[j] - m) * is;              \
+				}                                                               \
+			}                                                                       \
+		}                                                                               \
+	}
+
+LN_GRAD(ln_grad_f32, float)
+LN_GRAD(ln_grad_f64, double)
+
+/* LAYER_NORM_GRAD(dy, x, scale, mean, invstd), attribute axis -> dx, dscale, dbias (scale's shape) */
+ft_status ft_cpu_layer_norm_grad(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *x = ft_in(g, n, 1), *scale = ft_in(g, n, 2);
+	const ft_tensor *mean = ft_in(g, n, 3), *invstd = ft_in(g, n, 4);
+	ft_tensor *dx = ft_out(g, n, 0), *dscale = ft_out(g, n, 1), *dbias = ft_out(g, n, 2);
+	int axis;
+	FT_TRY(ft_norm_axis(g, n, ft_attr_int(n, "axis", -1), x->rank, &axis));
+	int64_t rows = 1, cols = 1;
+	for (int i = 0; i < x->rank; i++) {
+		if (i < axis)
+			rows *= x->dims[i];
+		else
+			cols *= x->dims[i];
+	}
+	if (rows == 0 || cols == 0) {
+		for (int64_t k = 0; k < scale->numel; k++) {
+			st(dscale, k, 0);
+			st(dbias, k, 0);
+		}
+		return FT_OK;
+	}
+	void *gx = NULL;
+	const void *gp = scale->data;
+	if (scale->numel != cols)
+		gp = gx = expand_param(scale, x, axis, cols);
+	double *ds = ft_xmalloc(sizeof(double) * 2 * (size_t)cols), *db = ds + cols;
+	if (x->dtype == FT_F64)
+		ln_grad_f64(dx->data, ds, db, dy->data, x->data, gp, mean, invstd, rows, cols);
+	else
+		ln_grad_f32(dx->data, ds, db, dy->data, x->data, gp, mean, invstd, rows, cols);
+	/* back to scale's shape: columns that read the same scale element add up */
+	double *acc = ft_xcalloc((size_t)(2 * scale->numel), sizeof(double));
+	int64_t strides[FT_MAX_RANK];
+	ft_broadcast_strides(scale, x->rank, x->dims, strides);
+	for (int64_t j = 0; j < cols; j++) {
+		int64_t rem = j, off = 0;
+		for (int d = x->rank - 1; d >= axis; d--) {
+			off += rem % x->dims[d] * strides[d];
+			rem /= x->dims[d];
+		}
+		acc[off] += ds[j];
+		acc[scale->numel + off] += db[j];
+	}
+	for (int64_t k = 0; k < scale->numel; k++) {
+		st(dscale, k, acc[k]);
+		st(dbias, k, acc[scale->numel + k]);
+	}
+	free(acc);
+	free(ds);
+	free(gx);
+	return FT_OK;
+}

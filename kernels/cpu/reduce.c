@@ -426,3 +426,121 @@ ft_status ft_cpu_log_softmax(const ft_graph *g, ft_node *n)
 {
 	return softmax(g, n, true);
 }
+
+/* ---- gradients ---- */
+
+/*
+ * Softmax: dx = y * (dy - sum_a dy*y); LogSoftmax: dx = dy - exp(y) * sum_a dy,
+ * along len for each of the outer*inner columns (the sums in double).
+ * dx, dy and y are (outer, len, inner).
+ */
+#define FT_SOFTMAX_GRAD(NAME, T, EXP)                                                                 \
+	static void NAME(T *dx, const T *dy, const T *y, int64_t outer, int64_t len, int64_t inner,       \
+			 bool log_out)                                                                     \
+	{                                                                                                  \
+		_Pragma("omp parallel for schedule(static)")                                               \
+		for (int64_t c = 0; c < outer * inner; c++) {                                              \
+			int64_t base = (c / inner) * len * inner + c % inner;                              \
+			const T *dyc = dy + base, *yc = y + base;                                          \
+			T *dxc = dx + base;                                                                \
+			double sum = 0;                                                                    \
+			for (int64_t a = 0; a < len; a++)                                                  \
+				sum += log_out ? (double)dyc[a * inner]                                    \
+					       : (double)dyc[a * inner] * (double)yc[a * inner];           \
+			T s = (T)sum;                                                                      \
+			for (int64_t a = 0; a < len; a++) {                                                \
+				int64_t k = a * inner;                                                     \
+				dxc[k] = log_out ? dyc[k] - EXP(yc[k]) * s : yc[k] * (dyc[k] - s);         \
+			}                                                                                  \
+		}                                                                                          \
+	}
+
+FT_SOFTMAX_GRAD(softmax_grad_f32, float, expf)
+FT_SOFTMAX_GRAD(softmax_grad_f64, double, exp)
+
+// inputs dy and y, both the forward's shape; the axis attribute (and the node's opset) as the forward's
+static ft_status softmax_grad(const ft_graph *g, ft_node *n, bool log_out)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *y = ft_in(g, n, 1);
+	ft_tensor *dx = ft_out(g, n, 0);
+	int64_t outer, len, inner;
+
+	FT_TRY(ft_softmax_view(g, n, y, &outer, &len, &inner));
+	if ((dx->dtype != FT_F32 && dx->dtype != FT_F64) || dy->dtype != y->dtype)
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "dtypes %s and %s not supported", ft_dtype_name(dy->dtype),
+				     ft_dtype_name(y->dtype));
+	if (dx->numel == 0)
+		return FT_OK;
+	if (dx->dtype == FT_F32)
+		softmax_grad_f32(dx->data, dy->data, y->data, outer, len, inner, log_out);
+	else
+		softmax_grad_f64(dx->data, dy->data, y->data, outer, len, inner, log_out);
+	return FT_OK;
+}
+
+ft_status ft_cpu_softmax_grad(const ft_graph *g, ft_node *n)
+{
+	return softmax_grad(g, n, false);
+}
+
+ft_status ft_cpu_log_softmax_grad(const ft_graph *g, ft_node *n)
+{
+	return softmax_grad(g, n, true);
+}
+
+/*
+ * REDUCE_GRAD: dx = scale * dy broadcast back over the reduced axes. dx is
+ * the forward input's shape (attribute "shape"), dy the forward output's.
+ * Each row of dx's last axis reads dy at one base offset, with stride 0 along
+ * the row when the last axis was reduced and 1 when it was kept.
+ */
+#define FT_REDUCE_GRAD(NAME, T)                                                                        \
+	static void NAME(T *dx, const T *dy, int rank, const int64_t *dims, const int64_t *dstr, T scale) \
+	{                                                                                                  \
+		int64_t len = rank ? dims[rank - 1] : 1, rows = 1, step = rank ? dstr[rank - 1] : 0;       \
+		for (int d = 0; d + 1 < rank; d++)                                                         \
+			rows *= dims[d];                                                                   \
+		_Pragma("omp parallel for schedule(static)")                                               \
+		for (int64_t r = 0; r < rows; r++) {                                                       \
+			int64_t rem = r, off = 0;                                                          \
+			for (int d = rank - 2; d >= 0; d--) {                                              \
+				off += (rem % dims[d]) * dstr[d];                                          \
+				rem /= dims[d];                                                            \
+			}                                                                                  \
+			T *dxr = dx + r * len;                                                             \
+			const T *dyr = dy + off;                                                           \
+			for (int64_t a = 0; a < len; a++)                                                  \
+				dxr[a] = dyr[a * step] * scale;                                            \
+		}                                                                                          \
+	}
+
+FT_REDUCE_GRAD(reduce_grad_f32, float)
+FT_REDUCE_GRAD(reduce_grad_f64, double)
+
+ft_status ft_cpu_reduce_grad(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *dy = ft_in(g, n, 0);
+	ft_tensor *dx = ft_out(g, n, 0);
+	const int64_t *axes;
+	int na = ft_attr_ints(n, "axes", &axes);
+	double scale = ft_attr_float(n, "scale", 1.0f);
+	bool mask[FT_MAX_RANK] = { false };
+	int64_t dstr[FT_MAX_RANK], st = 1;
+
+	// dx is (shape), dy is shape with the reduced axes 1 (keepdims) or gone: both lay out the kept
+	// axes in the same order, so dy's stride of kept axis d is the product of the kept dims after it
+	for (int i = 0; i < na; i++)
+		mask[axes[i]] = true;
+	for (int d = dx->rank - 1; d >= 0; d--) {
+		dstr[d] = mask[d] ? 0 : st;
+		if (!mask[d])
+			st *= dx->dims[d];
+	}
+	if (dx->numel == 0)
+		return FT_OK;
+	if (dx->dtype == FT_F32)
+		reduce_grad_f32(dx->data, dy->data, dx->rank, dx->dims, dstr, (float)scale);
+	else
+		reduce_grad_f64(dx->data, dy->data, dx->rank, dx->dims, dstr, scale);
+	return FT_OK;
+}
