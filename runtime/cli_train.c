@@ -218,7 +218,7 @@ int ft_cmd_train(const ft_cli *c)
 	ft_dataset *ds = NULL;
 	float *images = NULL;
 	int64_t *labels = NULL;
-	FILE *csv = NULL;
+	FILE *csv = NULL, *ecsv = NULL;
 	int rc = 0;
 	ft_status st = ft_trainer_new(c->model, &cfg, &t);
 	if (st)
@@ -283,8 +283,16 @@ int ft_cmd_train(const ft_cli *c)
 		"%s, lr %g\n", c->model, c->data, (long long)ft_dataset_size(ds), (long long)c->batch,
 		(long long)c->grad_accum, (long long)total, (long long)steps_per_epoch,
 		cfg.opt == FT_OPT_ADAMW ? "adamw" : "sgd", c->lr);
-	double t0 = now_s(), t_last = t0;
-	int64_t images_since = 0;
+	double t0 = now_s(), t_last = t0, epoch_loss = 0;
+	int64_t images_since = 0, epoch_steps = 0;
+	snprintf(path, sizeof(path), "%s/epochs.csv", outdir);
+	ecsv = fopen(path, c->resume ? "a" : "w");
+	if (!ecsv) {
+		st = ft_error(FT_ERUNTIME, "%s: %s", path, strerror(errno));
+		goto out_free;
+	}
+	if (!c->resume)
+		fprintf(ecsv, "epoch,train_loss,test_top1,seconds\n");
 	snprintf(path, sizeof(path), "%s/checkpoint.ftck", outdir);
 	while (t->step < total && !stop_signal) {
 		for (int64_t k = 0; k < c->grad_accum; k++) {
@@ -299,6 +307,8 @@ int ft_cmd_train(const ft_cli *c)
 		if (st)
 			goto out_free;
 		meta.step = t->step;
+		epoch_loss += loss;
+		epoch_steps++;
 		images_since += c->batch * c->grad_accum;
 		bool epoch_end = meta.batch + c->grad_accum > per_epoch;
 		double now = now_s();
@@ -322,13 +332,21 @@ int ft_cmd_train(const ft_cli *c)
 			st = ft_checkpoint_save(t->g, &meta, path);
 			if (st)
 				goto out_free;
-			if (epoch_end && c->eval_each_epoch) {
-				double top1;
+			if (epoch_end) {
+				double top1 = -1;
 				int64_t n;
-				st = evaluate(c, c->model, t, &top1, &n);
-				if (st)
-					goto out_free;
-				fprintf(stderr, "%sepoch %lld top1 %.4f\n", tty ? "\n" : "", (long long)meta.epoch - 1, top1);
+				if (c->eval_each_epoch) {
+					st = evaluate(c, c->model, t, &top1, &n);
+					if (st)
+						goto out_free;
+					fprintf(stderr, "%sepoch %lld top1 %.4f\n", tty ? "\n" : "", (long long)meta.epoch - 1,
+						top1);
+				}
+				fprintf(ecsv, "%lld,%.5f,%.4f,%.1f\n", (long long)meta.epoch - 1,
+					epoch_steps ? epoch_loss / (double)epoch_steps : 0.0, top1, now_s() - t0);
+				fflush(ecsv);
+				epoch_loss = 0;
+				epoch_steps = 0;
 			}
 		}
 	}
@@ -357,6 +375,8 @@ int ft_cmd_train(const ft_cli *c)
 	else
 		fprintf(stderr, "ftrun: no held-out evaluation: %s\n", ft_last_error());
 out_free:
+	if (ecsv)
+		fclose(ecsv);
 	if (csv)
 		fclose(csv);
 	free(labels);

@@ -1,9 +1,20 @@
 """Compares two GRADS.onnx files tensor by tensor: relative L2 error per tensor.
 
-usage: /usr/bin/python3 tests/compare_grads.py FTRUN.onnx TORCH.onnx [MAX_REL_L2]
+usage: /usr/bin/python3 tests/compare_grads.py FTRUN.onnx TORCH.onnx [MAX_REL_L2] [--self TORCH2.onnx]
+
 Every tensor of TORCH.onnx must be in FTRUN.onnx with the same shape and
 ||a - b|| / ||b|| <= MAX_REL_L2 (default 1e-4); "loss" is compared the same way.
-Prints the worst tensors; exits 1 on any failure.
+
+--self TORCH2.onnx gives a second PyTorch oracle computed with PyTorch's other
+convolution algorithm (tests/torch_grads.py --no-mkldnn). Where PyTorch's two
+answers differ from each other by e (relative L2), no float32 implementation can be
+held closer to PyTorch than that, so the bound for that tensor becomes
+max(MAX_REL_L2, 2e). This matters for ReLU + BatchNorm networks at batch 2
+(docs/training.md): a pre-activation within float rounding of zero flips its ReLU
+between two correct float32 evaluations, and BatchNorm's backward spreads that to
+every earlier layer; and for parameters whose true gradient is exactly zero (a
+BatchNorm bias followed only by more BatchNorms), where both sides return rounding
+noise. Prints the worst tensors; exits 1 on any failure.
 """
 import sys
 
@@ -13,12 +24,23 @@ from onnx import numpy_helper
 
 
 def load(path):
-    return {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+    return {t.name: numpy_helper.to_array(t).astype(np.float64) for t in onnx.load(path).graph.initializer}
+
+
+def rel(got, ref):
+    den = np.linalg.norm(ref)
+    return np.linalg.norm(got - ref) / (den if den > 0 else 1.0)
 
 
 def main():
-    a, b = load(sys.argv[1]), load(sys.argv[2])
-    bound = float(sys.argv[3]) if len(sys.argv) > 3 else 1e-4
+    args = sys.argv[1:]
+    self_ref = None
+    if "--self" in args:
+        i = args.index("--self")
+        self_ref = load(args[i + 1])
+        del args[i:i + 2]
+    a, b = load(args[0]), load(args[1])
+    bound = float(args[2]) if len(args) > 2 else 1e-4
     rows, bad = [], 0
     for name, ref in b.items():
         if name not in a:
@@ -30,17 +52,21 @@ def main():
             print(f"FAIL {name}: shape {got.shape}, expected {ref.shape}")
             bad += 1
             continue
-        den = np.linalg.norm(ref.astype(np.float64))
-        rel = np.linalg.norm(got.astype(np.float64) - ref) / (den if den > 0 else 1.0)
-        rows.append((rel, name))
-        if not rel <= bound:
+        e = rel(got, ref)
+        s = rel(self_ref[name], ref) if self_ref is not None and name in self_ref else 0.0
+        allowed = max(bound, 2 * s)
+        rows.append((e, s, allowed, name))
+        if not e <= allowed:
             bad += 1
+            print(f"FAIL {name}: relative L2 {e:.3g} > {allowed:.3g} (PyTorch against itself: {s:.3g})")
     rows.sort(reverse=True)
-    for rel, name in rows[:5]:
-        print(f"  {rel:.3g}  {name}")
+    print("  worst tensors: relative L2 to PyTorch (PyTorch against itself)")
+    for e, s, _, name in rows[:5]:
+        print(f"  {e:.3g} ({s:.3g})  {name}")
     worst = rows[0][0] if rows else float("nan")
-    print(f"{'PASS' if bad == 0 else 'FAIL'}: {len(rows)} tensors, worst relative L2 {worst:.3g} (bound {bound:g}),"
-          f" {bad} over the bound; {len(a) - len(b)} extra in {sys.argv[1]}")
+    under = sum(1 for e, _, _, _ in rows if e <= bound)
+    print(f"{'PASS' if bad == 0 else 'FAIL'}: {len(rows)} tensors, worst relative L2 {worst:.3g}; {under} within "
+          f"{bound:g}, {len(rows) - under - bad} within PyTorch's own spread, {bad} over")
     sys.exit(1 if bad else 0)
 
 

@@ -8,4 +8,4 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$ftrun" grad "$dir/$m.onnx" --input "$dir/$m.ref/test_data_set_0/input_0.pb" \
 	--labels "$dir/$m.ref/test_data_set_0/labels_0.pb" -o "$out/grads.onnx"
-"$py" "$here/compare_grads.py" "$out/grads.onnx" "$dir/$m.torch_grads.onnx" 1e-4
+"$py" "$here/compare_grads.py" "$out/grads.onnx" "$dir/$m.torch_grads.onnx" 1e-4 --self "$dir/$m.torch_grads2.onnx"

@@ -3,7 +3,8 @@
  * on random and hand-picked geometries (groups, depthwise, strides,
  * dilations, asymmetric pads, auto_pad, 1D/2D/3D, with and without bias),
  * plus the fast path's caching: weights changed in place, weights that are
- * activations, and a node re-specialised to another batch size.
+ * activations, and a node re-specialised to another batch size. The same
+ * for the backward fast paths (CONV_GRAD_INPUT, CONV_GRAD_WEIGHT with db).
  *
  * Tolerance. Per output element, with S = sum over the window of |x| |w|
  * (+ |b|), computed by the reference itself on |X|, |W|, |B|:
@@ -370,6 +371,172 @@ static void message_cases(void)
 	message_case("too small", xs, w3, NULL, 1, "does not fit input [1,3,5,5]");
 }
 
+/* ---- the backward fast paths: CONV_GRAD_INPUT and CONV_GRAD_WEIGHT -------- */
+
+/*
+ * Each backward op against its reference, with the forward's tolerance: an
+ * element of dx sums at most K = C_out/group * prod(kernel) products, one of
+ * dw (and db) at most K = N * prod(out); S is the reference run on |dy| and
+ * |w| (or |x|). The same sentinels guard every output.
+ */
+typedef struct grad_graph {
+	ft_graph *g;
+	ft_node *n;
+	int in[2], ain[2];        /* dy and w (or x); their absolute values */
+	int out[2], ref[2], s[2]; /* dx, or dw and db: fast, reference, bound */
+	int n_out;
+} grad_graph;
+
+static bool build_grad(grad_graph *gg, const conv_case *c, bool weights)
+{
+	ft_graph *g = gg->g = ft_graph_new("test_cpu_fast");
+	int rank = c->nsp + 2;
+	int64_t xd[5] = { c->n, c->c_in }, wd[5] = { c->c_out, c->c_in / c->group };
+	for (int i = 0; i < c->nsp; i++) {
+		xd[2 + i] = c->in[i];
+		wd[2 + i] = c->k[i];
+	}
+	int x = new_tensor(g, "x", FT_TK_INPUT, rank, xd), w = new_tensor(g, "w", FT_TK_PARAM, rank, wd);
+	fill(&g->tensors[x]);
+	fill(&g->tensors[w]);
+	/* the forward node, for dy's shape */
+	ft_node *f = ft_graph_add_node(g, FT_OP_CONV, c->what, 2, 1);
+	f->in[0] = x;
+	f->in[1] = w;
+	set_conv_attrs(g, f, c);
+	f->out[0] = ft_graph_new_tensor(g, "y");
+	if (ft_import_conv(g, f) != FT_OK || ft_infer_conv(g, f) != FT_OK) {
+		printf("FAIL %s: refused: %s\n", c->what, ft_last_error());
+		failures++;
+		return false;
+	}
+	const ft_tensor *y = &g->tensors[g->nodes[0].out[0]];
+	int64_t yd[5];
+	memcpy(yd, y->dims, sizeof(int64_t) * (size_t)rank);
+	int dy = new_tensor(g, "dy", FT_TK_ACT, rank, yd);
+	fill(&g->tensors[dy]);
+	gg->in[0] = dy;
+	gg->in[1] = weights ? x : w;
+	gg->ain[0] = new_tensor(g, "a_dy", FT_TK_ACT, rank, yd);
+	gg->ain[1] = weights ? new_tensor(g, "a_x", FT_TK_ACT, rank, xd) : new_tensor(g, "a_w", FT_TK_CONST, rank, wd);
+	gg->n_out = weights && c->bias ? 2 : 1;
+	ft_node *n = ft_graph_add_node(g, weights ? FT_OP_CONV_GRAD_WEIGHT : FT_OP_CONV_GRAD_INPUT, c->what, 2,
+				       gg->n_out);
+	n->in[0] = gg->in[0];
+	n->in[1] = gg->in[1];
+	set_conv_attrs(g, n, c);
+	if (weights)
+		ft_node_set_ints(g, n, "w_shape", wd, rank);
+	else
+		ft_node_set_ints(g, n, "x_shape", xd, rank);
+	for (int k = 0; k < gg->n_out; k++)
+		n->out[k] = ft_graph_new_tensor(g, "out");
+	if (ft_op_table[n->op].infer(g, n) != FT_OK) {
+		printf("FAIL %s (%s): refused: %s\n", c->what, weights ? "grad weight" : "grad input", ft_last_error());
+		failures++;
+		return false;
+	}
+	for (int k = 0; k < gg->n_out; k++) {
+		int id = g->nodes[1].out[k], r = g->tensors[id].rank;
+		int64_t dims[FT_MAX_RANK];
+		memcpy(dims, g->tensors[id].dims, sizeof(dims));
+		int buf = new_tensor(g, "out_data", FT_TK_ACT, r, dims);
+		g->tensors[id].data = g->tensors[buf].data;
+		gg->out[k] = id;
+		gg->ref[k] = new_tensor(g, "ref", FT_TK_ACT, r, dims);
+		gg->s[k] = new_tensor(g, "s", FT_TK_ACT, r, dims);
+	}
+	gg->n = &g->nodes[1];
+	return true;
+}
+
+/* the reference with the node's inputs and outputs swapped for others */
+static ft_status grad_ref_with(grad_graph *gg, const int *in, const int *out)
+{
+	ft_node *n = gg->n;
+	int save[4] = { n->in[0], n->in[1], n->out[0], gg->n_out > 1 ? n->out[1] : -1 };
+	n->in[0] = in[0];
+	n->in[1] = in[1];
+	for (int k = 0; k < gg->n_out; k++)
+		n->out[k] = out[k];
+	ft_status st = n->op == FT_OP_CONV_GRAD_WEIGHT ? ft_cpu_conv_grad_weight_ref(gg->g, n)
+						       : ft_cpu_conv_grad_input_ref(gg->g, n);
+	n->in[0] = save[0];
+	n->in[1] = save[1];
+	for (int k = 0; k < gg->n_out; k++)
+		n->out[k] = save[2 + k];
+	return st;
+}
+
+static void check_grad(grad_graph *gg, const conv_case *c, const char *label)
+{
+	ft_graph *g = gg->g;
+	bool weights = gg->n->op == FT_OP_CONV_GRAD_WEIGHT;
+	checks++;
+	ft_status st = weights ? ft_cpu_conv_grad_weight(g, gg->n) : ft_cpu_conv_grad_input(g, gg->n);
+	if (st != FT_OK || grad_ref_with(gg, gg->in, gg->ref) != FT_OK) {
+		printf("FAIL %s (%s): %s\n", c->what, label, ft_last_error());
+		failures++;
+		return;
+	}
+	abs_into(g, gg->ain[0], gg->in[0]);
+	abs_into(g, gg->ain[1], gg->in[1]);
+	FT_ASSERT(grad_ref_with(gg, gg->ain, gg->s) == FT_OK);
+	int64_t k = 1;
+	if (weights) {
+		k = c->n;
+		for (int i = 0; i < c->nsp; i++)
+			k *= g->tensors[gg->in[0]].dims[2 + i];
+	} else {
+		k = c->c_out / c->group;
+		for (int i = 0; i < c->nsp; i++)
+			k *= c->k[i];
+	}
+	for (int o = 0; o < gg->n_out; o++) {
+		const ft_tensor *y = &g->tensors[gg->out[o]];
+		const float *fy = y->data, *fr = g->tensors[gg->ref[o]].data, *fs = g->tensors[gg->s[o]].data;
+		double worst = 0;
+		int64_t bad = -1;
+		for (int64_t i = 0; i < y->numel; i++) {
+			double bound = (double)(k + 2) * FLT_EPSILON * fs[i] + FLT_MIN;
+			double r = isnan(fy[i]) ? INFINITY : fabs((double)fy[i] - fr[i]) / bound;
+			if (r > worst) {
+				worst = r;
+				bad = i;
+			}
+		}
+		if (worst > 1.0 || !guards_ok(y)) {
+			printf("FAIL %s (%s, %s): element %lld: fast %.9g ref %.9g (%.2f x the bound)%s\n", c->what,
+			       label, weights ? (o ? "db" : "dw") : "dx", (long long)bad, bad >= 0 ? fy[bad] : 0.0,
+			       bad >= 0 ? fr[bad] : 0.0, worst, guards_ok(y) ? "" : "; wrote outside the output");
+			failures++;
+		}
+	}
+}
+
+static void run_grad_case(const conv_case *c)
+{
+	for (int weights = 0; weights < 2; weights++) {
+		grad_graph gg;
+		const char *what = weights ? "grad weight" : "grad input";
+		char label[64];
+		if (!build_grad(&gg, c, weights)) {
+			ft_graph_free(gg.g);
+			continue;
+		}
+		snprintf(label, sizeof(label), "%s, first call", what);
+		check_grad(&gg, c, label);
+		/* new values in place: dy is read afresh, the weights are reordered after the notice */
+		fill(&gg.g->tensors[gg.in[0]]);
+		fill(&gg.g->tensors[gg.in[1]]);
+		ft_cpu_conv_params_changed();
+		snprintf(label, sizeof(label), "%s, cached primitive, new values", what);
+		check_grad(&gg, c, label);
+		ft_cpu_release(gg.n);
+		ft_graph_free(gg.g);
+	}
+}
+
 /* ---- benchmark: ResNet50's convolutions, batch 8 -------------------------- */
 
 static double now(void)
@@ -503,6 +670,12 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 60; i++) {
 		conv_case c = random_case(i);
 		run_case(&c);
+	}
+	for (size_t i = 0; i < FT_ARRAY_LEN(fixed); i++)
+		run_grad_case(&fixed[i]);
+	for (int i = 60; i < 100; i++) {
+		conv_case c = random_case(i);
+		run_grad_case(&c);
 	}
 	rebatch_case();
 	nan_case();

@@ -13,6 +13,7 @@
 #include "cpu/elementwise.h"
 #include "exec.h"
 #include "gradcheck.h"
+#include "cpu/conv.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -142,6 +143,17 @@ static bool run_case(const gc_case *c)
 		printf("FAIL %s: run: %s\n", c->name, ft_last_error());
 		goto out;
 	}
+	/* keep every analytic gradient before the finite differences rerun the
+	 * forward node: the planner may share a gradient's buffer with a forward
+	 * output that dies early (a saved mean, say), which the reruns overwrite */
+	float *analytics[8] = { NULL };
+	for (int k = 0; k < n_wrt; k++) {
+		if (grads[k] < 0)
+			continue;
+		size_t bytes = sizeof(float) * (size_t)g->tensors[wrt[k]].numel;
+		analytics[k] = malloc(bytes + 4);
+		memcpy(analytics[k], g->tensors[grads[k]].data, bytes);
+	}
 	ok = true;
 	for (int k = 0; k < n_wrt && ok; k++) {
 		ft_tensor *p = &g->tensors[wrt[k]];
@@ -150,10 +162,8 @@ static bool run_case(const gc_case *c)
 			ok = false;
 			break;
 		}
-		const float *ga = g->tensors[grads[k]].data;
 		float *pv = p->data;
-		float *analytic = malloc(sizeof(float) * (size_t)p->numel);
-		memcpy(analytic, ga, sizeof(float) * (size_t)p->numel);
+		const float *analytic = analytics[k];
 		int64_t step = p->numel > 64 ? p->numel / 64 : 1;
 		const double h = 1e-2;
 		for (int64_t i = 0; i < p->numel && ok; i += step) {
@@ -177,8 +187,9 @@ static bool run_case(const gc_case *c)
 				ok = false;
 			}
 		}
-		free(analytic);
 	}
+	for (int k = 0; k < n_wrt; k++)
+		free(analytics[k]);
 out:
 	ft_exec_free(x);
 	ft_graph_free(g);

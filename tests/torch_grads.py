@@ -26,6 +26,10 @@ import export  # noqa: E402
 
 def main():
     name, onnx_file, ref_dir, out = sys.argv[1:5]
+    if "--no-mkldnn" in sys.argv[5:]:
+        # a second oracle: PyTorch with its other convolution algorithm, to measure how far
+        # PyTorch's own gradients move when only float32 summation orders change
+        torch.backends.mkldnn.enabled = False
     torch.manual_seed(export.SEED)
     builder = export.MODELS[name][0]
     model = builder()

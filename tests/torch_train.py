@@ -25,6 +25,9 @@ def write(path, array, name):
 
 
 def main():
+    if "--no-mkldnn" in sys.argv:
+        sys.argv.remove("--no-mkldnn")
+        torch.backends.mkldnn.enabled = False  # PyTorch's other convolution algorithm
     name, out = sys.argv[1], sys.argv[2]
     steps, batch = int(sys.argv[3]), int(sys.argv[4])
     lr, momentum, wd = float(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7])

@@ -1167,6 +1167,14 @@ ft_status ft_cpu_clip_grad(const ft_graph *g, ft_node *n)
 		       ew_clip_bound(g, n, 3, "max", INFINITY));
 }
 
+/* dx = dy * mask * scale for i < n (NaN in dy stays NaN where dropped, as in PyTorch) */
+FT_CPU_CLONES static void ew_dropout_grad_loop(float *restrict dx, const float *restrict dy,
+					       const uint8_t *restrict mask, int64_t n, float scale)
+{
+	for (int64_t i = 0; i < n; i++)
+		dx[i] = dy[i] * ((float)mask[i] * scale); /* a bool mask holds 0 or 1 */
+}
+
 /* DROPOUT_GRAD(dy, mask): dy * mask / (1 - ratio), the scale computed as the forward does */
 ft_status ft_cpu_dropout_grad(const ft_graph *g, ft_node *n)
 {
@@ -1176,12 +1184,12 @@ ft_status ft_cpu_dropout_grad(const ft_graph *g, ft_node *n)
 	FT_TRY(ew_grad_args_get(g, n, &a));
 	if (!(ratio >= 0 && ratio < 1))
 		return ft_node_error(g, n, FT_EBADINPUT, "ratio %g is not in [0, 1)", ratio);
-	float scale = (float)(1.0 / (1.0 - ratio)), *restrict dx = a.dx;
-	const float *restrict dy = a.dy;
-	const uint8_t *restrict mask = (const uint8_t *)a.s;
-	int64_t len = a.n;
-#pragma omp parallel for schedule(static) if (len >= EW_PAR_MIN)
-	for (int64_t i = 0; i < len; i++)
-		dx[i] = mask[i] ? dy[i] * scale : 0.0f;
+	float scale = (float)(1.0 / (1.0 - ratio));
+	int64_t units = (a.n + EW_CHUNK - 1) / EW_CHUNK;
+#pragma omp parallel for schedule(static) if (a.n >= EW_PAR_MIN && units > 1)
+	for (int64_t u = 0; u < units; u++) {
+		int64_t i0 = u * EW_CHUNK, len = a.n - i0 < EW_CHUNK ? a.n - i0 : EW_CHUNK;
+		ew_dropout_grad_loop(a.dx + i0, a.dy + i0, (const uint8_t *)a.s + i0, len, scale);
+	}
 	return FT_OK;
 }

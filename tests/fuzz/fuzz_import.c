@@ -4,14 +4,17 @@
  * Feeds arbitrary bytes to ft_import_buffer (no folder: external data must be
  * refused, not read) and, for what imports, specialises the graph for batch 1
  * and 2 (shape inference and constant folding run the CPU kernels on
- * whatever constants the bytes hold). Every outcome but FT_OK/FT_EBADINPUT/
+ * whatever constants the bytes hold), then plans its memory and counts its
+ * FLOPs as `ftrun inspect` does. Every outcome but FT_OK/FT_EBADINPUT/
  * FT_EUNSUPPORTED, every crash, leak and sanitizer report is a finding.
  * Build and run: tests/fuzz/run_fuzz.sh.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "exec.h"
 #include "import.h"
+#include "inspect.h"
 
 static void check_status(ft_status st)
 {
@@ -31,7 +34,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (st != FT_OK)
 			return 0;
 		/* specialising changes the graph: import afresh for each batch */
-		check_status(ft_graph_specialise(g, batch, NULL, 0));
+		st = ft_graph_specialise(g, batch, NULL, 0);
+		check_status(st);
+		if (st == FT_OK) {
+			ft_plan plan;
+			check_status(ft_plan_build(g, &plan));
+			ft_plan_free(&plan);
+			(void)ft_graph_flops(g);
+		}
 		ft_graph_free(g);
 	}
 	return 0;

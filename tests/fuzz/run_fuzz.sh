@@ -3,8 +3,8 @@
 #
 # Builds the importer fuzz target with clang (libFuzzer + ASan + UBSan, the whole
 # library instrumented for coverage), seeds a corpus with the ONNX backend node
-# test models and small exported models, and fuzzes for SECONDS (default 600),
-# single process. Crashes land in $FUZZ_DIR/crashes/; reproduce one with
+# test models (tests/fuzz/make_seeds.py) and small exported models, and fuzzes
+# for SECONDS (default 600), single process. Crashes land in $FUZZ_DIR/crashes/; reproduce one with
 #   $FUZZ_BUILD/tests/fuzz_import CRASH_FILE
 # Minimised reproducers worth keeping go to tests/fuzz/regressions/ and a case in
 # tests/bad_input/gen_bad_models.py. The corpus stays out of git.
@@ -19,7 +19,6 @@ shift || true
 build=${FUZZ_BUILD:-build-fuzz}
 work=${FUZZ_DIR:-$build/fuzz-work}
 models=${FUZZ_MODELS:-/work/models}
-nodes=/usr/share/libonnx-testdata/data/node
 
 if [ ! -d "$build" ]; then
 	CC=clang meson setup "$build" -Dfuzz=true -Dbuildtype=debugoptimized \
@@ -28,25 +27,23 @@ if [ ! -d "$build" ]; then
 fi
 ninja -C "$build" -j2 tests/fuzz_import >/dev/null || { ninja -C "$build" -j2 tests/fuzz_import; exit 1; }
 
-mkdir -p "$work/corpus" "$work/crashes"
-if [ -z "$(ls -A "$work/corpus")" ]; then
-	# node test models: small and varied; names keep them apart
-	for m in "$nodes"/*/model.onnx; do
-		t=$(basename "$(dirname "$m")")
-		cp "$m" "$work/corpus/$t.onnx"
-	done
-	# exported classifiers under 8 MiB (bigger ones mostly hold weights)
+mkdir -p "$work/corpus" "$work/seeds" "$work/crashes"
+if [ -z "$(ls -A "$work/seeds")" ]; then
+	# node test models, as they are and with their inputs baked in as initializers
+	/usr/bin/python3 tests/fuzz/make_seeds.py "$work/seeds" 60000
+	# exported classifiers under 8 MiB (libFuzzer reads their first -max_len bytes)
 	for m in "$models"/*.onnx; do
 		[ -f "$m" ] || continue
-		[ "$(stat -c %s "$m")" -le $((8 << 20)) ] && cp "$m" "$work/corpus/"
+		[ "$(stat -c %s "$m")" -le $((8 << 20)) ] && cp "$m" "$work/seeds/"
 	done
-	# the committed reproducers, so that they stay fixed
-	cp tests/fuzz/regressions/* "$work/corpus/" 2>/dev/null || true
 fi
+# the committed reproducers, so that they stay fixed
+cp tests/fuzz/regressions/* "$work/seeds/" 2>/dev/null || true
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1:max_allocation_size_mb=4096}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export OMP_NUM_THREADS=1
-exec "$build/tests/fuzz_import" "$work/corpus" -artifact_prefix="$work/crashes/" \
+# new inputs go to the first folder; the seeds stay as they are
+exec "$build/tests/fuzz_import" "$work/corpus" "$work/seeds" -artifact_prefix="$work/crashes/" \
 	-max_total_time="$secs" -max_len=65536 -rss_limit_mb=4096 -timeout=30 -jobs=0 -workers=0 \
-	-print_final_stats=1 "$@"
+	-dict=tests/fuzz/onnx.dict -print_final_stats=1 "$@"
