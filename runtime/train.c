@@ -310,6 +310,50 @@ void ft_trainer_free(ft_trainer *t)
 	free(t);
 }
 
+static bool all_finite(const ft_tensor *t)
+{
+	if (t->dtype != FT_F32 || !t->data)
+		return true;
+	const float *v = t->data;
+	for (int64_t i = 0; i < t->numel; i++)
+		if (!isfinite(v[i]))
+			return false;
+	return true;
+}
+
+/*
+ * The loss is not finite: run the micro-batch again one node at a time (the
+ * plan reuses memory, so values must be checked as they are made) and name
+ * the first node whose output holds a NaN or an infinity.
+ */
+static ft_status first_nonfinite(ft_trainer *t, float loss)
+{
+	ft_graph *g = t->g;
+	for (int i = 0; i < t->n_micro; i++) {
+		ft_node *n = &g->nodes[i];
+		for (int j = 0; j < n->n_in; j++) {
+			const ft_tensor *in = ft_in(g, n, j);
+			if (in && in->kind == FT_TK_PARAM && !all_finite(in))
+				return ft_error(FT_ERUNTIME,
+						"the loss is %g at step %lld: parameter \"%s\" of node \"%s\" (%s) is no "
+						"longer finite after the previous update; lower the learning rate or clip "
+						"gradients (--clip-grad-norm)", loss, (long long)t->step + 1, in->name, n->name,
+						ft_op_table[n->op].name[0] ? ft_op_table[n->op].name : "internal op");
+		}
+		FT_TRY(ft_exec_run_range(t->x, i, i + 1));
+		for (int j = 0; j < n->n_out; j++) {
+			const ft_tensor *o = ft_out(g, n, j);
+			if (o && !all_finite(o))
+				return ft_error(FT_ERUNTIME,
+						"the loss is %g at step %lld: the first non-finite value comes from node "
+						"\"%s\" (%s), output \"%s\"; lower the learning rate or check the data",
+						loss, (long long)t->step + 1, n->name,
+						ft_op_table[n->op].name[0] ? ft_op_table[n->op].name : "internal op", o->name);
+		}
+	}
+	return ft_error(FT_ERUNTIME, "the loss is %g at step %lld (not finite)", loss, (long long)t->step + 1);
+}
+
 static ft_status micro_batch(ft_trainer *t, const float *images, const int64_t *labels, bool first, float *loss)
 {
 	ft_graph *g = t->g;
@@ -326,7 +370,7 @@ static ft_status micro_batch(ft_trainer *t, const float *images, const int64_t *
 	FT_TRY(ft_exec_run_range(t->x, 0, t->n_micro));
 	FT_TRY(ft_trainer_read(t, t->loss, loss));
 	if (!isfinite(*loss))
-		return ft_error(FT_ERUNTIME, "the loss is %g (not finite) at step %lld", *loss, (long long)t->step);
+		return first_nonfinite(t, *loss);
 	return FT_OK;
 }
 
