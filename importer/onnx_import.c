@@ -231,15 +231,16 @@ static ft_status import_graph(ft_graph *g, const Onnx__ModelProto *m, const char
 	const Onnx__GraphProto *gp = m->graph;
 	if (!gp)
 		return ft_error(FT_EBADINPUT, "%s: the model has no graph", g->path);
-	g->opset = -1;
+	int64_t opset = INT64_MIN;
 	for (size_t i = 0; i < m->n_opset_import; i++)
 		if (m->opset_import[i] && default_domain(m->opset_import[i]->domain))
-			g->opset = (int)m->opset_import[i]->version;
-	if (g->opset < 0)
-		g->opset = 1; /* IR < 3 models have no opset_import: the first opset */
-	if (g->opset < 1 || g->opset > 18)
-		return ft_error(FT_EUNSUPPORTED, "%s: opset %d is not supported (ftrun reads opsets up to 18; 13 to 18 "
-				"fully)", g->path, g->opset);
+			opset = m->opset_import[i]->version;
+	if (opset == INT64_MIN)
+		opset = 1; /* no default-domain import (IR < 3 models have none): the first opset */
+	if (opset < 1 || opset > 18)
+		return ft_error(FT_EUNSUPPORTED, "%s: opset %lld is not supported (ftrun reads opsets up to 18; 13 to 18 "
+				"fully)", g->path, (long long)opset);
+	g->opset = (int)opset;
 
 	int *init_ids = ft_xmalloc(sizeof(int) * (gp->n_initializer + 1));
 	ft_status st = FT_OK;

@@ -121,13 +121,18 @@ ftrun_status ftrun_session_run(ftrun_session *s, const ftrun_tensor *inputs, int
 			src = &inputs[i];
 		if (!src)
 			return (ftrun_status)ft_error(FT_EBADINPUT, "%s: no value for input \"%s\"", g->path, t->name);
-		FT_TRY(ft_exec_set_input(s->x, i, src->data, ft_tensor_bytes(t)));
+		ft_status st = ft_exec_set_input(s->x, i, src->data, ft_tensor_bytes(t));
+		if (st)
+			return (ftrun_status)st;
 	}
 	ft_status st = ft_exec_run(s->x);
 	if (st)
 		return (ftrun_status)st;
-	for (int i = 0; i < g->n_outputs; i++)
-		FT_TRY(ft_exec_get_output(s->x, i, s->out_host[i], ft_tensor_bytes(&g->tensors[g->outputs[i]])));
+	for (int i = 0; i < g->n_outputs; i++) {
+		st = ft_exec_get_output(s->x, i, s->out_host[i], ft_tensor_bytes(&g->tensors[g->outputs[i]]));
+		if (st)
+			return (ftrun_status)st;
+	}
 	return FTRUN_OK;
 }
 

@@ -404,6 +404,23 @@ e.key, e.value = "location", "../secret.bin"
 run("run_input_external", ["ext_input.pb", "external data"], base_path,
     [save_bytes(t.SerializeToString(), "ext_input.pb")])
 
+# ---- data errors in kernels: at constant folding and at run time ----------------------
+data = numpy_helper.from_array(np.ones([5, 3], np.float32), "data")
+m = model([helper.make_node("Gather", ["data", "idx"], ["y"], name="gather_oob", axis=0)], [data],
+          [vi("idx", [2], TensorProto.INT64)], [Y])
+run("gather_index_folded", ["gather_fold.onnx", "gather_oob", "index 7", "out of range"],
+    save_model(m, "gather_fold.onnx"), [save_pb(np.array([1, 7], np.int64), "idx_1_7.pb")])
+idx = numpy_helper.from_array(np.array([1, -9], np.int64), "idx")
+m = model([helper.make_node("Gather", ["d", "idx"], ["y"], name="gather_oob_rt", axis=0)], [idx],
+          [vi("d", [5, 3])], [Y])
+run("gather_index_runtime", ["gather_rt.onnx", "gather_oob_rt", "-9", "out of range"],
+    save_model(m, "gather_rt.onnx"), [save_pb(np.ones([5, 3], np.float32), "d_5x3.pb")])
+ind = numpy_helper.from_array(np.array([[9]], np.int64), "ind")
+m = model([helper.make_node("ScatterND", ["d", "ind", "upd"], ["y"], name="scatter_oob")], [ind],
+          [vi("d", [5, 3]), vi("upd", [1, 3])], [Y])
+run("scatter_nd_index", ["scatter.onnx", "scatter_oob", "index 9", "out of range"], save_model(m, "scatter.onnx"),
+    [save_pb(np.ones([5, 3], np.float32), "d_5x3.pb"), save_pb(np.ones([1, 3], np.float32), "upd_1x3.pb")])
+
 # ---- command line -------------------------------------------------------------------
 case("cli_unknown_flag", ["unknown option", "--bogus"], "run", base_path, "--bogus", "--output-dir", path("o"))
 case("cli_unknown_command", ["unknown command", "frobnicate"], "frobnicate", base_path)

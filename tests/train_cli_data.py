@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+"""Small inputs for tests/train_cli.sh (Debian's python3 with PIL, numpy and onnx).
+
+    train_cli_data.py fmnist SRC OUT NTRAIN NTEST
+        the first NTRAIN / NTEST images of the IDX folder SRC (Fashion-MNIST) as an
+        uncompressed IDX folder OUT, so a run's held-out evaluation takes a moment
+    train_cli_data.py folder OUT CLASSES PER_CLASS [BAD]
+        an ImageFolder of 32 x 32 RGB PNGs: PER_CLASS images per class in train/,
+        one per class in val/; with BAD, train/<class 0>/BAD is text, not an image
+    train_cli_data.py convmodel OUT.onnx
+        a Conv-only model, input (N,3,32,32), output (N,4,30,30): not a classifier
+"""
+import gzip
+import os
+import shutil
+import struct
+import sys
+
+import numpy as np
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    rank = data[3]
+    dims = struct.unpack(">%dI" % rank, data[4:4 + 4 * rank])
+    return data[:4], list(dims), data[4 + 4 * rank:]
+
+
+def write_idx_subset(src, dst, n):
+    head, dims, body = read_idx(src)
+    per = int(np.prod(dims[1:])) if len(dims) > 1 else 1
+    n = min(n, dims[0])
+    with open(dst, "wb") as f:
+        f.write(head)
+        f.write(struct.pack(">%dI" % len(dims), n, *dims[1:]))
+        f.write(body[: n * per])
+
+
+def find(src, prefix, kind, k):
+    for name in ("%s-%s-idx%d-ubyte" % (prefix, kind, k), "%s-%s-idx%d-ubyte.gz" % (prefix, kind, k)):
+        if os.path.exists(os.path.join(src, name)):
+            return os.path.join(src, name)
+    sys.exit("%s: no %s-%s-idx%d-ubyte[.gz]" % (src, prefix, kind, k))
+
+
+def make_fmnist(src, out, ntrain, ntest):
+    os.makedirs(out, exist_ok=True)
+    for prefix, n in (("train", ntrain), ("t10k", ntest)):
+        for kind, k in (("images", 3), ("labels", 1)):
+            write_idx_subset(find(src, prefix, kind, k), os.path.join(out, "%s-%s-idx%d-ubyte" % (prefix, kind, k)), n)
+
+
+def make_folder(out, classes, per_class, bad):
+    from PIL import Image
+
+    shutil.rmtree(out, ignore_errors=True)
+    rng = np.random.default_rng(classes * 100 + per_class)
+    for split, count in (("train", per_class), ("val", 1)):
+        for k in range(classes):
+            d = os.path.join(out, split, "class%02d" % k)
+            os.makedirs(d)
+            for j in range(count):
+                px = rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
+                px[:, :, k % 3] = 40 + 15 * k  # a class-dependent channel
+                Image.fromarray(px, "RGB").save(os.path.join(d, "%03d.png" % j))
+    if bad:
+        with open(os.path.join(out, "train", "class00", bad), "w") as f:
+            f.write("this is text, not a PNG\n")
+
+
+def make_convmodel(path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.random.default_rng(0).standard_normal((4, 3, 3, 3)).astype(np.float32), "w")
+    b = numpy_helper.from_array(np.zeros(4, np.float32), "b")
+    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], name="conv_only")
+    graph = helper.make_graph([node], "conv_only",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 32, 32])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 30, 30])],
+                              initializer=[w, b])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def main():
+    a = sys.argv[1:]
+    if len(a) == 5 and a[0] == "fmnist":
+        make_fmnist(a[1], a[2], int(a[3]), int(a[4]))
+    elif len(a) in (4, 5) and a[0] == "folder":
+        make_folder(a[1], int(a[2]), int(a[3]), a[4] if len(a) == 5 else None)
+    elif len(a) == 2 and a[0] == "convmodel":
+        make_convmodel(a[1])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
