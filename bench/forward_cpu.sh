@@ -16,7 +16,7 @@ echo "| --- | --- | --- | --- | --- | --- | --- |"
 for m in resnet50 vit_b_16 efficientnet_b0; do
 	f=(); t=(); fi=(); tl=()
 	for r in $(seq "$rounds"); do
-		out=$(build/tests/bench_forward "$models/$m.onnx" "$batch" "$iters")
+		out=$("${FT_BUILD:-build}"/tests/bench_forward "$models/$m.onnx" "$batch" "$iters")
 		f+=("$(echo "$out" | awk '{print $6}')"); fi+=("$(echo "$out" | awk '{print $4}')")
 		out=$($py bench/torch_forward.py "$m" "$batch" "$iters" "$threads" "$models/$m.onnx")
 		t+=("$(echo "$out" | awk '{print $2}')"); tl+=("$(echo "$out" | awk '{print $6}')")

@@ -12,7 +12,7 @@
 #                      (default /work/helpers/ort-train-venv/bin/python)
 #        ORT_TRAIN_WORK  where the ORT training artifacts are cached (default $TMPDIR/ftrun-ort-train)
 #        TRAIN_MODELS  "model:batch ..." (default "resnet50:8 efficientnet_b0:8 vit_b_16:4 resnet18_fmnist:64")
-#        TRAIN_LOG     stderr of every run (default /tmp/train_step.log)
+#        TRAIN_LOG     each run's command, stderr and output line (default /tmp/train_step.log)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:-2}; iters=${2:-5}; rounds=${3:-3}
@@ -36,6 +36,7 @@ run() {
 	shift
 	echo "== $name: $*" >> "$log"
 	out=$("$@" 2>>"$log") || rc=$?
+	echo "$out" >> "$log"
 	local v; v=$(field step_ms_median "$out")
 	if [[ -n $v ]]; then
 		echo "$v"

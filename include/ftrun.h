@@ -75,6 +75,53 @@ ftrun_status ftrun_session_output(ftrun_session *s, int i, ftrun_tensor *out);
 /* The device the session runs on ("cpu", "cuda"). */
 const char *ftrun_session_device(const ftrun_session *s);
 
+/* ---- training ------------------------------------------------------- */
+
+/*
+ * A trainer holds the training graph of a classifier (forward in training
+ * mode, softmax cross-entropy on the first output, backward, optimizer), its
+ * parameters, BatchNorm state and optimizer state. One call to
+ * ftrun_trainer_step() is one optimizer step over grad_accum micro-batches.
+ */
+typedef struct ftrun_trainer ftrun_trainer;
+
+typedef struct ftrun_train_options {
+	const char *device;      /* "cpu", "cuda", "auto" (NULL: auto) */
+	int threads;             /* 0: all cores */
+	int64_t batch;           /* micro-batch size */
+	int grad_accum;          /* micro-batches per optimizer step */
+	const char *optimizer;   /* "sgd" or "adamw" */
+	float lr, momentum, weight_decay;
+	int nesterov;
+	int decay_all;           /* also decay biases and norm parameters */
+	float beta1, beta2, eps; /* AdamW */
+	float label_smoothing;
+	float clip_grad_norm;    /* 0: off */
+	uint64_t seed;           /* dropout masks */
+} ftrun_train_options;
+
+/* batch 32, accumulation 1, SGD lr 0.1 momentum 0.9, no weight decay, AdamW betas 0.9/0.999 */
+void ftrun_train_options_default(ftrun_train_options *o);
+
+ftrun_status ftrun_trainer_new(const char *model_path, const ftrun_train_options *o, ftrun_trainer **out);
+void ftrun_trainer_free(ftrun_trainer *t);
+/* The image input's shape (batch, C, H, W) and the number of classes. */
+void ftrun_trainer_shape(const ftrun_trainer *t, int64_t dims[4], int64_t *classes);
+/*
+ * One optimizer step: images holds grad_accum micro-batches (float32, row-major,
+ * the input's shape each), labels grad_accum * batch class indices; lr is this
+ * step's learning rate. *loss gets the mean micro-batch loss.
+ */
+ftrun_status ftrun_trainer_step(ftrun_trainer *t, const float *images, const int64_t *labels, float lr, float *loss);
+/* Inference with the current weights (BatchNorm on its running statistics):
+ * logits (batch x classes) for one batch of the input's shape. */
+ftrun_status ftrun_trainer_predict(ftrun_trainer *t, const float *images, float *logits);
+/* Checkpoints: everything the run needs to continue (see runtime/checkpoint.h). */
+ftrun_status ftrun_trainer_save(ftrun_trainer *t, const char *path);
+ftrun_status ftrun_trainer_load(ftrun_trainer *t, const char *path);
+/* Writes the trained model as ONNX (BatchNorm in inference mode, learned statistics). */
+ftrun_status ftrun_trainer_export(ftrun_trainer *t, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

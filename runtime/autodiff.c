@@ -36,7 +36,7 @@ ft_node *ft_ad_begin(ft_autodiff *ad, ft_op op, int n_in, const int *in, int n_o
 {
 	ft_graph *g = ad->g;
 	const char *base = ad->cur >= 0 ? g->nodes[ad->cur].name : "ft";
-	const char *opname = ft_op_table[op].name[0] ? ft_op_table[op].name : "grad";
+	const char *opname = ft_op_table[op].name;
 	char name[512];
 	snprintf(name, sizeof(name), "%.400s/grad/%s", base, opname);
 	int outs[8];
@@ -220,7 +220,7 @@ static ft_status run_rule(ft_autodiff *ad, int i)
 	case FT_OP_SOFTMAX_CROSS_ENTROPY: return ft_grad_softmax_cross_entropy(ad, i);
 	default:
 		return ft_node_error(ad->g, n, FT_EUNSUPPORTED, "no gradient rule for %s; it cannot be trained through",
-				     ft_op_table[n->op].name[0] ? ft_op_table[n->op].name : "this internal op");
+				     ft_op_table[n->op].name);
 	}
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "import.h"
+#include "tensor_proto.h"
 
 static const char magic[8] = "FTCKPT01", end_magic[8] = "FTCKEND1";
 

@@ -23,6 +23,7 @@
 #include "data.h"
 #include "export.h"
 #include "import.h"
+#include "tensor_proto.h"
 #include "train.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -95,26 +96,17 @@ static ft_status evaluate(const ft_cli *c, const char *path, const ft_trainer *t
 	ft_dataset *ds = NULL;
 	float *images = NULL, *logits = NULL;
 	int64_t *labels = NULL;
-	ft_status st = ft_import_file(path, &g);
+	int64_t b = c->batch;
+	ft_status st = t ? ft_trainer_eval_graph(t, b, &g) : ft_import_file(path, &g);
 	if (st)
 		return st;
-	int64_t b = c->batch;
-	st = ft_graph_specialise(g, b, NULL, 0);
+	if (!t)
+		st = ft_graph_specialise(g, b, NULL, 0);
 	if (st)
 		goto out_free;
 	if (g->n_inputs != 1 || g->tensors[g->inputs[0]].rank != 4) {
 		st = ft_error(FT_EUNSUPPORTED, "%s: eval needs one image input (N,C,H,W)", path);
 		goto out_free;
-	}
-	if (t) { /* the trained values, by name */
-		for (int i = 0; i < g->n_tensors; i++) {
-			ft_tensor *dst = &g->tensors[i];
-			if (dst->kind != FT_TK_PARAM && dst->kind != FT_TK_STATE)
-				continue;
-			int id = ft_graph_find(t->g, dst->name);
-			if (id >= 0 && ft_tensor_bytes(&t->g->tensors[id]) == ft_tensor_bytes(dst))
-				dst->data = t->g->tensors[id].data;
-		}
 	}
 	const ft_tensor *xt = &g->tensors[g->inputs[0]], *yt = &g->tensors[g->outputs[0]];
 	if (yt->rank != 2) {
@@ -185,6 +177,54 @@ static const void *host_value(void *ctx, int id)
 	return ((ft_trainer *)ctx)->g->tensors[id].data;
 }
 
+static const char metrics_header[] = "step,epoch,loss,lr,images_per_s,seconds";
+static const char epochs_header[] = "epoch,train_loss,test_top1,seconds";
+
+/*
+ * Opens a CSV of the run for appending. A fresh run starts it with its header.
+ * A resumed run keeps the header and the complete rows whose first field (step
+ * or epoch) is below keep_below: a run killed after its last checkpoint has
+ * rows past it, maybe a partial last line, and the resumed run writes those
+ * steps again. With loss_sum, the losses (third field) of the kept rows of
+ * epoch give back the sum and count the epoch's mean train loss needs.
+ */
+static ft_status open_csv(const char *path, const char *header, bool resume, int64_t keep_below, int64_t epoch,
+			  double *loss_sum, int64_t *loss_rows, FILE **out)
+{
+	if (resume && access(path, F_OK) == 0) {
+		void *data;
+		size_t len, n = 0;
+		FT_TRY(ft_read_file(path, &data, &len));
+		char *kept = ft_xmalloc(len + strlen(header) + 2);
+		n += (size_t)sprintf(kept, "%s\n", header);
+		const char *p = data, *end = p + len;
+		for (const char *nl; p < end && (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1) {
+			/* every parsed line ends in '\n', so strtoll/strtod stop inside it */
+			char *e;
+			long long first = strtoll(p, &e, 10);
+			if (e == p || *e != ',' || first >= keep_below)
+				continue; /* the header, or a row past the checkpoint */
+			memcpy(kept + n, p, (size_t)(nl + 1 - p));
+			n += (size_t)(nl + 1 - p);
+			if (loss_sum && strtoll(e + 1, &e, 10) == epoch && *e == ',') {
+				*loss_sum += (float)strtod(e + 1, NULL);
+				(*loss_rows)++;
+			}
+		}
+		free(data);
+		ft_status st = ft_write_file_atomic(path, kept, n);
+		free(kept);
+		FT_TRY(st);
+	}
+	FILE *f = fopen(path, resume ? "a" : "w");
+	if (!f)
+		return ft_error(FT_ERUNTIME, "%s: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) == 0 && ftell(f) == 0)
+		fprintf(f, "%s\n", header);
+	*out = f;
+	return FT_OK;
+}
+
 int ft_cmd_train(const ft_cli *c)
 {
 	if (!c->data)
@@ -214,6 +254,7 @@ int ft_cmd_train(const ft_cli *c)
 	cfg.clip_grad_norm = (float)c->clip_grad_norm;
 	cfg.threads = (int)c->threads;
 	cfg.device = c->device;
+	cfg.seed = (uint64_t)c->seed;
 	ft_trainer *t = NULL;
 	ft_dataset *ds = NULL;
 	float *images = NULL;
@@ -265,14 +306,12 @@ int ft_cmd_train(const ft_cli *c)
 			(long long)meta.step, (long long)meta.epoch, (long long)meta.batch);
 	}
 	char path[4200];
+	double epoch_loss = 0;
+	int64_t epoch_steps = 0;
 	snprintf(path, sizeof(path), "%s/metrics.csv", outdir);
-	csv = fopen(path, c->resume ? "a" : "w");
-	if (!csv) {
-		st = ft_error(FT_ERUNTIME, "%s: %s", path, strerror(errno));
+	st = open_csv(path, metrics_header, c->resume, meta.step + 1, meta.epoch, &epoch_loss, &epoch_steps, &csv);
+	if (st)
 		goto out_free;
-	}
-	if (!c->resume)
-		fprintf(csv, "step,epoch,loss,lr,images_per_s,seconds\n");
 	size_t img = (size_t)xt->numel;
 	images = ft_xmalloc(sizeof(float) * img * (size_t)c->grad_accum);
 	labels = ft_xmalloc(sizeof(int64_t) * (size_t)(c->batch * c->grad_accum));
@@ -283,16 +322,12 @@ int ft_cmd_train(const ft_cli *c)
 		"%s, lr %g\n", c->model, c->data, (long long)ft_dataset_size(ds), (long long)c->batch,
 		(long long)c->grad_accum, (long long)total, (long long)steps_per_epoch,
 		cfg.opt == FT_OPT_ADAMW ? "adamw" : "sgd", c->lr);
-	double t0 = now_s(), t_last = t0, epoch_loss = 0;
-	int64_t images_since = 0, epoch_steps = 0;
+	double t0 = now_s(), t_last = t0;
+	int64_t images_since = 0, start_step = t->step;
 	snprintf(path, sizeof(path), "%s/epochs.csv", outdir);
-	ecsv = fopen(path, c->resume ? "a" : "w");
-	if (!ecsv) {
-		st = ft_error(FT_ERUNTIME, "%s: %s", path, strerror(errno));
+	st = open_csv(path, epochs_header, c->resume, meta.epoch, 0, NULL, NULL, &ecsv);
+	if (st)
 		goto out_free;
-	}
-	if (!c->resume)
-		fprintf(ecsv, "epoch,train_loss,test_top1,seconds\n");
 	snprintf(path, sizeof(path), "%s/checkpoint.ftck", outdir);
 	while (t->step < total && !stop_signal) {
 		for (int64_t k = 0; k < c->grad_accum; k++) {
@@ -313,10 +348,11 @@ int ft_cmd_train(const ft_cli *c)
 		bool epoch_end = meta.batch + c->grad_accum > per_epoch;
 		double now = now_s();
 		double ips = images_since / (now - t_last > 1e-9 ? now - t_last : 1e-9);
-		fprintf(csv, "%lld,%lld,%.6f,%.6g,%.1f,%.3f\n", (long long)t->step, (long long)meta.epoch, loss, lr, ips,
+		/* %.9g: the float reads back exactly (a resumed run sums an epoch's losses from it) */
+		fprintf(csv, "%lld,%lld,%.9g,%.6g,%.1f,%.3f\n", (long long)t->step, (long long)meta.epoch, loss, lr, ips,
 			now - t0);
 		if (t->step % c->print_every == 0 || t->step == total || epoch_end) {
-			double eta = (now - t0) / (double)(t->step - (c->resume ? 0 : 0)) * (double)(total - t->step);
+			double eta = (now - t0) / (double)(t->step - start_step) * (double)(total - t->step);
 			fprintf(stderr, "%sepoch %lld step %lld/%lld loss %.4f lr %.4g %.1f img/s ETA %.0fs%s",
 				tty ? "\r" : "", (long long)meta.epoch, (long long)t->step, (long long)total, loss, lr,
 				ips, eta, tty ? "   " : "\n");
@@ -329,6 +365,7 @@ int ft_cmd_train(const ft_cli *c)
 			meta.batch = 0;
 		}
 		if (epoch_end || (c->checkpoint_every > 0 && t->step % c->checkpoint_every == 0)) {
+			fflush(csv); /* the rows up to the checkpoint are in the file before it is */
 			st = ft_checkpoint_save(t->g, &meta, path);
 			if (st)
 				goto out_free;
@@ -358,7 +395,7 @@ int ft_cmd_train(const ft_cli *c)
 	if (stop_signal) {
 		fprintf(stderr, "stopped by signal %d at step %lld; checkpoint in %s (resume with --resume)\n",
 			(int)stop_signal, (long long)t->step, path);
-		rc = 130;
+		rc = 128 + (int)stop_signal; /* the shell convention: 130 for SIGINT, 143 for SIGTERM */
 		goto out_free;
 	}
 	if (c->out_file) {

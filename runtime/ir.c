@@ -20,7 +20,7 @@ const ft_op_info ft_op_table[FT_OP_COUNT] = {
 ft_op ft_op_from_name(const char *name)
 {
 	for (int i = 0; i < FT_OP_COUNT; i++)
-		if (ft_op_table[i].name[0] && strcmp(ft_op_table[i].name, name) == 0)
+		if (strncmp(ft_op_table[i].name, "ft.", 3) != 0 && strcmp(ft_op_table[i].name, name) == 0)
 			return (ft_op)i;
 	return FT_OP_COUNT;
 }

@@ -366,11 +366,6 @@ out_free:
 	return rc;
 }
 
-static const void *host_value(void *ctx, int id)
-{
-	return ((ft_trainer *)ctx)->g->tensors[id].data;
-}
-
 /* `ftrun grad`: one forward + backward in training mode; GRADS.onnx holds dLoss/dParam and "loss" */
 static int cmd_grad(cli *c)
 {

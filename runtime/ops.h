@@ -14,7 +14,7 @@
  *   cpu(g, n)     the reference CPU kernel: reads ft_in(g,n,i)->data and writes
  *                 ft_out(g,n,i)->data, all shapes static and already checked;
  *                 it may cache prepared state (a oneDNN primitive) in n->extra.
- * Ops with an empty ONNX name are internal (made by passes, never imported).
+ * Ops named "ft.*" are internal: made by passes, never imported.
  */
 #ifndef FT_OPS_H
 #define FT_OPS_H
@@ -107,46 +107,46 @@ typedef ft_status (*ft_cpu_fn)(const struct ft_graph *g, struct ft_node *n);
 	X(TILE, "Tile", 2, 2, 1, ft_import_none, ft_infer_tile, ft_cpu_tile)                                         \
 	X(PAD, "Pad", 1, 4, 1, ft_import_none, ft_infer_pad, ft_cpu_pad)                                             \
 	X(SCATTER_ND, "ScatterND", 3, 3, 1, ft_import_none, ft_infer_scatter_nd, ft_cpu_scatter_nd)          \
-	/* ---- internal ops made by passes (no ONNX name; never imported) ---- */                             \
+	/* ---- internal ops made by passes ("ft." names; never imported) ---- */                             \
 	/* training core: runtime/shape_train.c, kernels/cpu/train.c */                                        \
-	X(SOFTMAX_CROSS_ENTROPY, "", 2, 2, 2, ft_import_none, ft_infer_softmax_cross_entropy,                  \
+	X(SOFTMAX_CROSS_ENTROPY, "ft.SoftmaxCrossEntropy", 2, 2, 2, ft_import_none, ft_infer_softmax_cross_entropy,                  \
 	  ft_cpu_softmax_cross_entropy)                                                                         \
-	X(SOFTMAX_CROSS_ENTROPY_GRAD, "", 3, 3, 1, ft_import_none, ft_infer_softmax_cross_entropy_grad,        \
+	X(SOFTMAX_CROSS_ENTROPY_GRAD, "ft.SoftmaxCrossEntropyGrad", 3, 3, 1, ft_import_none, ft_infer_softmax_cross_entropy_grad,        \
 	  ft_cpu_softmax_cross_entropy_grad)                                                                    \
-	X(REDUCE_SUM_TO, "", 1, 1, 1, ft_import_none, ft_infer_reduce_sum_to, ft_cpu_reduce_sum_to)            \
-	X(GRAD_ACCUM, "", 3, 3, 0, ft_import_none, ft_infer_side_effect, ft_cpu_grad_accum)                    \
-	X(SGD_STEP, "", 4, 5, 0, ft_import_none, ft_infer_side_effect, ft_cpu_sgd_step)                        \
-	X(ADAMW_STEP, "", 6, 7, 0, ft_import_none, ft_infer_side_effect, ft_cpu_adamw_step)                    \
-	X(GRAD_NORM_SQ, "", 1, 4096, 1, ft_import_none, ft_infer_grad_norm_sq, ft_cpu_grad_norm_sq)            \
+	X(REDUCE_SUM_TO, "ft.ReduceSumTo", 1, 1, 1, ft_import_none, ft_infer_reduce_sum_to, ft_cpu_reduce_sum_to)            \
+	X(GRAD_ACCUM, "ft.GradAccum", 3, 3, 0, ft_import_none, ft_infer_side_effect, ft_cpu_grad_accum)                    \
+	X(SGD_STEP, "ft.SGDStep", 4, 5, 0, ft_import_none, ft_infer_side_effect, ft_cpu_sgd_step)                        \
+	X(ADAMW_STEP, "ft.AdamWStep", 6, 7, 0, ft_import_none, ft_infer_side_effect, ft_cpu_adamw_step)                    \
+	X(GRAD_NORM_SQ, "ft.GradNormSq", 1, 4096, 1, ft_import_none, ft_infer_grad_norm_sq, ft_cpu_grad_norm_sq)            \
 	/* elementwise gradients: runtime/shape_elementwise.c, kernels/cpu/elementwise.c */                     \
-	X(RELU_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_relu_grad)                       \
-	X(LEAKY_RELU_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_leaky_relu_grad)           \
-	X(SIGMOID_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_sigmoid_grad)                 \
-	X(TANH_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_tanh_grad)                       \
-	X(ERF_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_erf_grad)                         \
-	X(HARD_SIGMOID_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_hard_sigmoid_grad)       \
-	X(HARD_SWISH_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_hard_swish_grad)           \
-	X(CLIP_GRAD, "", 2, 4, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_clip_grad)                       \
-	X(DROPOUT_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_dropout_grad)                 \
+	X(RELU_GRAD, "ft.ReluGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_relu_grad)                       \
+	X(LEAKY_RELU_GRAD, "ft.LeakyReluGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_leaky_relu_grad)           \
+	X(SIGMOID_GRAD, "ft.SigmoidGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_sigmoid_grad)                 \
+	X(TANH_GRAD, "ft.TanhGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_tanh_grad)                       \
+	X(ERF_GRAD, "ft.ErfGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_erf_grad)                         \
+	X(HARD_SIGMOID_GRAD, "ft.HardSigmoidGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_hard_sigmoid_grad)       \
+	X(HARD_SWISH_GRAD, "ft.HardSwishGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_hard_swish_grad)           \
+	X(CLIP_GRAD, "ft.ClipGrad", 2, 4, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_clip_grad)                       \
+	X(DROPOUT_GRAD, "ft.DropoutGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_dropout_grad)                 \
 	/* convolution and pooling gradients: runtime/shape_conv.c, kernels/cpu/conv.c */                      \
-	X(CONV_GRAD_INPUT, "", 2, 2, 1, ft_import_none, ft_infer_conv_grad_input, ft_cpu_conv_grad_input)      \
-	X(CONV_GRAD_WEIGHT, "", 2, 2, 2, ft_import_none, ft_infer_conv_grad_weight, ft_cpu_conv_grad_weight)   \
-	X(MAX_POOL_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_pool_grad, ft_cpu_max_pool_grad)                \
-	X(AVERAGE_POOL_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_pool_grad, ft_cpu_average_pool_grad)        \
-	X(GLOBAL_POOL_GRAD, "", 2, 3, 1, ft_import_none, ft_infer_pool_grad, ft_cpu_global_pool_grad)          \
+	X(CONV_GRAD_INPUT, "ft.ConvGradInput", 2, 2, 1, ft_import_none, ft_infer_conv_grad_input, ft_cpu_conv_grad_input)      \
+	X(CONV_GRAD_WEIGHT, "ft.ConvGradWeight", 2, 2, 2, ft_import_none, ft_infer_conv_grad_weight, ft_cpu_conv_grad_weight)   \
+	X(MAX_POOL_GRAD, "ft.MaxPoolGrad", 2, 2, 1, ft_import_none, ft_infer_pool_grad, ft_cpu_max_pool_grad)                \
+	X(AVERAGE_POOL_GRAD, "ft.AveragePoolGrad", 2, 2, 1, ft_import_none, ft_infer_pool_grad, ft_cpu_average_pool_grad)        \
+	X(GLOBAL_POOL_GRAD, "ft.GlobalPoolGrad", 2, 3, 1, ft_import_none, ft_infer_pool_grad, ft_cpu_global_pool_grad)          \
 	/* normalisation in training and its gradients: runtime/shape_norm.c, kernels/cpu/norm.c */            \
-	X(BATCH_NORM_TRAIN, "", 5, 5, 3, ft_import_none, ft_infer_batch_norm_train, ft_cpu_batch_norm_train)   \
-	X(BATCH_NORM_GRAD, "", 5, 5, 3, ft_import_none, ft_infer_norm_grad, ft_cpu_batch_norm_grad)            \
-	X(LAYER_NORM_GRAD, "", 5, 5, 3, ft_import_none, ft_infer_norm_grad, ft_cpu_layer_norm_grad)            \
+	X(BATCH_NORM_TRAIN, "ft.BatchNormalizationTrain", 5, 5, 3, ft_import_none, ft_infer_batch_norm_train, ft_cpu_batch_norm_train)   \
+	X(BATCH_NORM_GRAD, "ft.BatchNormalizationGrad", 5, 5, 3, ft_import_none, ft_infer_norm_grad, ft_cpu_batch_norm_grad)            \
+	X(LAYER_NORM_GRAD, "ft.LayerNormalizationGrad", 5, 5, 3, ft_import_none, ft_infer_norm_grad, ft_cpu_layer_norm_grad)            \
 	/* matrix product with transposes: runtime/shape_matmul.c, kernels/cpu/matmul.c */                     \
-	X(MATMUL_T, "", 2, 2, 1, ft_import_none, ft_infer_matmul_t, ft_cpu_matmul_t)                           \
+	X(MATMUL_T, "ft.MatMulT", 2, 2, 1, ft_import_none, ft_infer_matmul_t, ft_cpu_matmul_t)                           \
 	/* reduction and softmax gradients: runtime/shape_reduce.c, kernels/cpu/reduce.c */                    \
-	X(SOFTMAX_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_softmax_grad)                 \
-	X(LOG_SOFTMAX_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_log_softmax_grad)         \
-	X(REDUCE_GRAD, "", 1, 1, 1, ft_import_none, ft_infer_reduce_grad, ft_cpu_reduce_grad)                  \
+	X(SOFTMAX_GRAD, "ft.SoftmaxGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_softmax_grad)                 \
+	X(LOG_SOFTMAX_GRAD, "ft.LogSoftmaxGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_log_softmax_grad)         \
+	X(REDUCE_GRAD, "ft.ReduceGrad", 1, 1, 1, ft_import_none, ft_infer_reduce_grad, ft_cpu_reduce_grad)                  \
 	/* data movement gradients: runtime/shape_shape.c, kernels/cpu/shape.c */                              \
-	X(SLICE_GRAD, "", 1, 1, 1, ft_import_none, ft_infer_slice_grad, ft_cpu_slice_grad)                     \
-	X(GATHER_GRAD, "", 2, 2, 1, ft_import_none, ft_infer_gather_grad, ft_cpu_gather_grad)
+	X(SLICE_GRAD, "ft.SliceGrad", 1, 1, 1, ft_import_none, ft_infer_slice_grad, ft_cpu_slice_grad)                     \
+	X(GATHER_GRAD, "ft.GatherGrad", 2, 2, 1, ft_import_none, ft_infer_gather_grad, ft_cpu_gather_grad)
 
 typedef enum ft_op {
 #define FT_OP_ENUM(e, name, mi, ma, mo, imp, inf, cpu) FT_OP_##e,
@@ -165,7 +165,7 @@ typedef struct ft_op_info {
 
 extern const ft_op_info ft_op_table[FT_OP_COUNT];
 
-/* FT_OP_COUNT if ftrun has no such op */
+/* FT_OP_COUNT if ftrun has no such op (internal "ft.*" ops are never found) */
 ft_op ft_op_from_name(const char *onnx_name);
 
 /* declarations of every function the list names */

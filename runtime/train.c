@@ -9,6 +9,7 @@
 #include "autodiff.h"
 #include "import.h"
 #include "cpu/conv.h"
+#include "cpu/elementwise.h"
 
 ft_status ft_pick_backend(const char *device, int threads, ft_backend *be);
 
@@ -82,12 +83,27 @@ static ft_status to_training_mode(ft_graph *g)
 			n->n_out = 3;
 			FT_TRY(ft_op_table[n->op].infer(g, n));
 		} else if (n->op == FT_OP_DROPOUT) {
+			/* random in training: a constant true training_mode input; the masks are drawn
+			 * from (seed, step, micro-batch), set before each micro-batch (micro_batch()) */
 			const ft_tensor *r = ft_in(g, n, 1);
-			float ratio = r ? (float)ft_tensor_float(r, 0) : ft_attr_float(n, "ratio", 0.5f);
-			if (ratio > 0.0f)
-				return ft_node_error(g, n, FT_EUNSUPPORTED,
-						     "training through Dropout (ratio %g) is not implemented yet; export "
-						     "the model in eval mode (dropout becomes the identity)", ratio);
+			if (r && !ft_tensor_is_const(r))
+				return ft_node_error(g, n, FT_EUNSUPPORTED, "the dropout ratio must be a constant to train");
+			int *in = FT_ARENA_NEW(g->arena, int, 3);
+			for (int j = 0; j < 3; j++)
+				in[j] = j < n->n_in ? n->in[j] : -1;
+			char name[600];
+			snprintf(name, sizeof(name), "%.500s/training_mode", n->name);
+			int tm = ft_graph_new_tensor(g, name);
+			ft_tensor *tt = &g->tensors[tm];
+			ft_tensor_set_shape(tt, FT_BOOL, 0, NULL);
+			tt->kind = FT_TK_CONST;
+			tt->data = ft_graph_own(g, ft_aligned_alloc(16));
+			*(uint8_t *)tt->data = 1;
+			n = &g->nodes[i];
+			in[2] = tm;
+			n->in = in;
+			n->n_in = 3;
+			FT_TRY(ft_op_table[n->op].infer(g, n));
 		}
 	}
 	return FT_OK;
@@ -338,7 +354,7 @@ static ft_status first_nonfinite(ft_trainer *t, float loss)
 						"the loss is %g at step %lld: parameter \"%s\" of node \"%s\" (%s) is no "
 						"longer finite after the previous update; lower the learning rate or clip "
 						"gradients (--clip-grad-norm)", loss, (long long)t->step + 1, in->name, n->name,
-						ft_op_table[n->op].name[0] ? ft_op_table[n->op].name : "internal op");
+						ft_op_table[n->op].name);
 		}
 		FT_TRY(ft_exec_run_range(t->x, i, i + 1));
 		for (int j = 0; j < n->n_out; j++) {
@@ -348,7 +364,7 @@ static ft_status first_nonfinite(ft_trainer *t, float loss)
 						"the loss is %g at step %lld: the first non-finite value comes from node "
 						"\"%s\" (%s), output \"%s\"; lower the learning rate or check the data",
 						loss, (long long)t->step + 1, n->name,
-						ft_op_table[n->op].name[0] ? ft_op_table[n->op].name : "internal op", o->name);
+						ft_op_table[n->op].name, o->name);
 		}
 	}
 	return ft_error(FT_ERUNTIME, "the loss is %g at step %lld (not finite)", loss, (long long)t->step + 1);
@@ -357,6 +373,10 @@ static ft_status first_nonfinite(ft_trainer *t, float loss)
 static ft_status micro_batch(ft_trainer *t, const float *images, const int64_t *labels, bool first, float *loss)
 {
 	ft_graph *g = t->g;
+	/* dropout masks: a pure function of (seed, step, micro-batch), so a resumed run draws
+	 * the masks an uninterrupted one would */
+	t->micro = first ? 0 : t->micro + 1;
+	ft_cpu_dropout_seed(t->cfg.seed * 0x9e3779b97f4a7c15ull ^ ((uint64_t)t->step << 20) ^ (uint64_t)t->micro);
 	set_scalar(g, t->first, first ? 1.0f : 0.0f);
 	const ft_tensor *x = &g->tensors[t->input];
 	for (int64_t i = 0; i < t->cfg.batch; i++) {
@@ -408,6 +428,29 @@ ft_status ft_trainer_read(ft_trainer *t, int id, void *host)
 {
 	const ft_tensor *tt = &t->g->tensors[id];
 	t->be.iface->download(t->be.ctx, host, tt->data, ft_tensor_bytes(tt));
+	return FT_OK;
+}
+
+ft_status ft_trainer_eval_graph(const ft_trainer *t, int64_t batch, ft_graph **out)
+{
+	ft_graph *g;
+	*out = NULL;
+	FT_TRY(ft_import_file(t->g->path, &g));
+	ft_status st = ft_graph_specialise(g, batch, NULL, 0);
+	if (st) {
+		ft_graph_free(g);
+		return st;
+	}
+	/* the trained values, by name: the inference graph reads the trainer's memory */
+	for (int i = 0; i < g->n_tensors; i++) {
+		ft_tensor *dst = &g->tensors[i];
+		if (dst->kind != FT_TK_PARAM && dst->kind != FT_TK_STATE)
+			continue;
+		int id = ft_graph_find(t->g, dst->name);
+		if (id >= 0 && ft_tensor_bytes(&t->g->tensors[id]) == ft_tensor_bytes(dst))
+			dst->data = t->g->tensors[id].data;
+	}
+	*out = g;
 	return FT_OK;
 }
 

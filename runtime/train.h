@@ -4,7 +4,8 @@
  * ft_trainer_new() turns an imported classifier into one graph that holds a
  * whole training step (DESIGN.md):
  *   nodes [0, n_micro)     forward in training mode (BatchNorm on batch
- *                          statistics, updating running mean/var), the softmax
+ *                          statistics, updating running mean/var; Dropout with
+ *                          masks drawn from (seed, step, micro-batch)), the softmax
  *                          cross-entropy loss on the first output, the
  *                          backward pass, and (with K > 1) the accumulation of
  *                          each parameter's gradient into a persistent buffer;
@@ -38,6 +39,7 @@ typedef struct ft_train_config {
 	float clip_grad_norm;   /* 0: off */
 	int threads;
 	const char *device;
+	uint64_t seed;          /* dropout masks */
 } ft_train_config;
 
 void ft_train_config_defaults(ft_train_config *c);
@@ -60,6 +62,7 @@ typedef struct ft_trainer {
 	int lr;                 /* f32 scalar buffer */
 	int step_t;             /* f32 scalar buffer: optimizer step count, 1-based */
 	int64_t step;           /* optimizer steps taken */
+	int micro;              /* micro-batch within the step */
 	int n_state;
 	int *state;             /* BatchNorm running statistics */
 	int n_opt_state;
@@ -85,6 +88,13 @@ void ft_trainer_params_changed(ft_trainer *t);
 
 /* Copies device data of tensor id to host (no-op copy on the CPU). */
 ft_status ft_trainer_read(ft_trainer *t, int id, void *host);
+
+/*
+ * The model's inference graph for batch, specialised, whose parameters and
+ * BatchNorm state point at the trainer's (evaluation during training; the
+ * graph must not outlive the trainer).
+ */
+ft_status ft_trainer_eval_graph(const ft_trainer *t, int64_t batch, ft_graph **out);
 
 /* planned bytes of one training step: activations block + persistent tensors */
 size_t ft_trainer_planned_bytes(const ft_trainer *t, size_t *activations, size_t *persistent);

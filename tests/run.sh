@@ -40,9 +40,22 @@ for m in resnet18_fmnist resnet50 vit_b_16 efficientnet_b0; do
 			--no-mkldnn >>"$build/export.log" 2>&1 || { tail -20 "$build/export.log"; exit 1; }
 	fi
 done
+if [ ! -f "$models/adamw_efficientnet_b0/losses.pb" ]; then
+	$py tests/torch_train.py efficientnet_b0 "$models/adamw_efficientnet_b0" 10 8 0.001 0.9 0.05 --adamw \
+		>>"$build/export.log" 2>&1 || { tail -20 "$build/export.log"; exit 1; }
+fi
 if [ ! -f "$models/sgd_efficientnet_b0/losses.pb" ]; then
 	$py tests/torch_train.py efficientnet_b0 "$models/sgd_efficientnet_b0" 20 8 0.01 0.9 0.0001 \
 		>>"$build/export.log" 2>&1 || { tail -20 "$build/export.log"; exit 1; }
+fi
+
+# onnxruntime for the export check of tests/train_cli.sh: PyPI into a venv in the build dir,
+# numpy pinned to Debian's 1.24 so Debian's onnx 1.12 keeps working. Without network the
+# check prints SKIP with the reason (and train_cli counts as skipped).
+if ! "$build/venv/bin/python3" -c 'import onnxruntime' 2>/dev/null; then
+	{ /usr/bin/python3 -m venv --system-site-packages "$build/venv" &&
+		"$build/venv/bin/pip" install -q onnxruntime==1.32.0 numpy==1.24.2; } >>"$build/export.log" 2>&1 ||
+		echo "no onnxruntime venv (see $build/export.log): train_cli's export check will skip"
 fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}

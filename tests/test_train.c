@@ -2,7 +2,8 @@
  * test_train.c - training through the trainer API (runtime/train.h), against
  * PyTorch and against itself.
  *
- *   test_train sgd MODEL.onnx DIR STEPS BATCH LR MOMENTUM WD
+ *   test_train sgd|adamw MODEL.onnx DIR STEPS BATCH LR MOMENTUM WD
+ *       (for adamw, MOMENTUM is beta1; beta2 0.999, eps 1e-8)
  *       runs STEPS SGD steps on the batches tests/torch_train.py wrote to DIR
  *       and compares each step's loss with PyTorch's (DIR/losses.pb): relative
  *       error <= 1e-4 (issue 3). Both sides compute in float32 with different
@@ -45,7 +46,7 @@ static void *read_pb(const char *dir, const char *name, int k, ft_dtype *dt, int
 static int test_sgd(int argc, char **argv)
 {
 	if (argc < 9) {
-		fprintf(stderr, "usage: test_train sgd MODEL DIR STEPS BATCH LR MOMENTUM WD\n");
+		fprintf(stderr, "usage: test_train sgd|adamw MODEL DIR STEPS BATCH LR MOMENTUM WD\n");
 		return 2;
 	}
 	const char *dir = argv[3];
@@ -56,6 +57,10 @@ static int test_sgd(int argc, char **argv)
 	cfg.lr = (float)atof(argv[6]);
 	cfg.momentum = (float)atof(argv[7]);
 	cfg.weight_decay = (float)atof(argv[8]);
+	if (strcmp(argv[1], "adamw") == 0) {
+		cfg.opt = FT_OPT_ADAMW;
+		cfg.beta1 = cfg.momentum;
+	}
 	ft_trainer *t;
 	if (ft_trainer_new(argv[2], &cfg, &t)) {
 		fprintf(stderr, "FAIL: %s\n", ft_last_error());
@@ -83,8 +88,8 @@ static int test_sgd(int argc, char **argv)
 		free(y);
 	}
 	rc = worst <= 1e-4 ? 0 : 1;
-	printf("%s: %d SGD steps, worst relative loss difference %.3g (bound 1e-4)\n", rc ? "FAIL" : "PASS", steps,
-	       worst);
+	printf("%s: %d %s steps, worst relative loss difference %.3g (bound 1e-4)\n", rc ? "FAIL" : "PASS", steps,
+	       argv[1], worst);
 	free(want);
 	ft_trainer_free(t);
 	return rc;
@@ -162,7 +167,7 @@ static int test_accum(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "sgd") == 0)
+	if (argc > 1 && (strcmp(argv[1], "sgd") == 0 || strcmp(argv[1], "adamw") == 0))
 		return test_sgd(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "accum") == 0)
 		return test_accum(argc, argv);

@@ -1,6 +1,6 @@
 """PyTorch's side of the training parity test (tests/test_train.c sgd).
 
-usage: /usr/bin/python3 tests/torch_train.py MODEL OUT_DIR STEPS BATCH LR MOMENTUM WD [IMAGE_SIZE]
+usage: /usr/bin/python3 tests/torch_train.py MODEL OUT_DIR STEPS BATCH LR MOMENTUM WD [IMAGE_SIZE] [--adamw] [--no-mkldnn]
 
 Rebuilds MODEL as onnx_models/export.py exported it (same seed and randomisation), trains it
 in training mode (BatchNorm on batch statistics, Dropout and StochasticDepth off) with
@@ -28,6 +28,9 @@ def main():
     if "--no-mkldnn" in sys.argv:
         sys.argv.remove("--no-mkldnn")
         torch.backends.mkldnn.enabled = False  # PyTorch's other convolution algorithm
+    adamw = "--adamw" in sys.argv
+    if adamw:
+        sys.argv.remove("--adamw")
     name, out = sys.argv[1], sys.argv[2]
     steps, batch = int(sys.argv[3]), int(sys.argv[4])
     lr, momentum, wd = float(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7])
@@ -43,8 +46,11 @@ def main():
     model.train()
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    opt = torch.optim.SGD([{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}],
-                          lr=lr, momentum=momentum)
+    groups = [{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}]
+    if adamw:  # MOMENTUM is then beta1; beta2 0.999, eps 1e-8 (PyTorch's and ftrun's defaults)
+        opt = torch.optim.AdamW(groups, lr=lr, betas=(momentum, 0.999), eps=1e-8)
+    else:
+        opt = torch.optim.SGD(groups, lr=lr, momentum=momentum)
     os.makedirs(out, exist_ok=True)
     gen = torch.Generator().manual_seed(777)
     classes = None

@@ -124,6 +124,13 @@ resume_case() { # resume_case TAG ARGS...
 	else
 		fail "2 $tag resumed metrics.csv: one header, steps 1..6" "$(tr '\n' ' ' <"$tag-B/metrics.csv")"
 	fi
+	# the epochs' rows (the mean train loss of an epoch the resume cut through), less the time
+	a=$(cut -d, -f1-3 "$tag-A/epochs.csv") b=$(cut -d, -f1-3 "$tag-B/epochs.csv")
+	if [ -n "$a" ] && [ "$a" = "$b" ]; then
+		pass "2 $tag epochs.csv equal: $(echo $a)"
+	else
+		fail "2 $tag epochs.csv equal" "uninterrupted [$(echo $a)] resumed [$(echo $b)]"
+	fi
 	if cmp -s "$tag-A/checkpoint.ftck" "$tag-B/checkpoint.ftck"; then
 		pass "2 $tag final checkpoints identical"
 	else
@@ -134,8 +141,10 @@ resume_case synthetic --data synthetic -b 4 --lr 0.01
 # accumulation on Fashion-MNIST: 4 steps per epoch, so the resumed part crosses an epoch
 resume_case fmnist-accum2 --data fm -b 4 --grad-accum-steps 2 --lr 0.01
 
-# --- 3. SIGINT / SIGTERM: exit 130, the checkpoint named, and it resumes
+# --- 3. SIGINT / SIGTERM: exit 128 + signal (130, 143), the checkpoint named, and it resumes
 for sig in INT TERM; do
+	want=130
+	[ $sig = TERM ] && want=143
 	d=sig$sig
 	"$ftrun" train "$model" --data fm -b 4 --steps 100000 --lr 0.01 --print-every 1 --checkpoint-every 2 \
 		--output-dir $d $T >$d.out 2>$d.err &
@@ -144,7 +153,7 @@ for sig in INT TERM; do
 		kill -$sig $pid
 		wait $pid
 		rc=$?
-		expect_rc "3 SIG$sig stops the run" $d 130
+		expect_rc "3 SIG$sig stops the run" $d $want
 		expect_grep "3 SIG$sig message names the checkpoint" $d.err "stopped by signal .* checkpoint in $d/checkpoint.ftck"
 		step=$(sed -n 's/.*stopped by signal [0-9]* at step \([0-9]*\);.*/\1/p' $d.err)
 		ft $d-resume train "$model" --data fm -b 4 --steps $((${step:-0} + 1)) --lr 0.01 --resume $d/checkpoint.ftck \
@@ -160,9 +169,10 @@ done
 
 # --- 4. kill -9 while checkpoints are written: the last complete checkpoint stays loadable
 # Each round starts the run (resuming from checkpoint.ftck after round 1), lets it take
-# 1..3 steps past where it began (a checkpoint every step), then kills it: in odd rounds
-# while its next checkpoint is being written (its temp file exists) plus 0..40 ms, in
-# even rounds after a random 0..0.9 s. Stale temp files stay behind and must not matter.
+# 1..3 steps past where it began (2..4 in round 1; a checkpoint every step), then kills
+# it: in odd rounds while its next checkpoint is being written (its temp file exists)
+# plus 0..40 ms, in even rounds after a random 0..0.9 s. Stale temp files stay behind
+# and must not matter.
 d=kill9
 ck=$d/checkpoint.ftck
 step=0 # the step checkpoint.ftck holds: the first meta value, "step", at byte 20 (checkpoint.h)
@@ -175,7 +185,8 @@ for round in 1 2 3 4 5 6; do
 	pid=$!
 	what="round $round"
 	[ $round -gt 1 ] && what="$what (resumed at step $step)"
-	target=$((step + 1 + RANDOM % 3))
+	# round 1 goes past step 1, so a complete checkpoint exists before the first kill
+	target=$((step + 1 + RANDOM % 3 + (round == 1)))
 	if ! wait_for $d-$round.err "step $target/" $pid 300; then
 		kill -KILL $pid 2>/dev/null
 		wait $pid 2>/dev/null
@@ -212,6 +223,20 @@ ft $d-final train "$model" --data fm -b 4 --steps $((${step:-0} + 2)) --lr 0.01 
 	--output-dir $d $T
 expect_rc "4 after the kills ($(ls $d | grep -c '\.tmp\.') stale temp files) the run resumes and finishes" $d-final 0
 expect_grep "4 the last checkpoint resumes at its step" $d-final.err "resumed from $ck at step ${step:-x} "
+# the rows past a checkpoint that a killed run left are dropped on resume: one row per step
+want=$(seq 1 $((${step:-0} + 2)) | tr '\n' ' ')
+if [ "$(grep -c '^step,' $d/metrics.csv)" = 1 ] && [ "$(awk -F, 'NR > 1 { printf "%s ", $1 }' $d/metrics.csv)" = "$want" ]; then
+	pass "4 metrics.csv after the kills: one header, steps 1..$((${step:-0} + 2)) once each"
+else
+	fail "4 metrics.csv after the kills: one header, steps 1..$((${step:-0} + 2)) once each" \
+		"$(awk -F, '{ printf "%s ", $1 }' $d/metrics.csv)"
+fi
+want=$(seq 0 $(((${step:-0} + 2) / 8 - 1)) | tr '\n' ' ') # 8 steps per epoch
+if [ "$(awk -F, 'NR > 1 { printf "%s ", $1 }' $d/epochs.csv)" = "$want" ]; then
+	pass "4 epochs.csv after the kills: epochs ${want}once each"
+else
+	fail "4 epochs.csv after the kills: epochs ${want}once each" "$(awk -F, '{ printf "%s ", $1 }' $d/epochs.csv)"
+fi
 
 # --- 5. corrupt and truncated checkpoints: exit 2, named, the file untouched
 cp c1/checkpoint.ftck corrupt.ftck
