@@ -46,5 +46,7 @@ int ft_cmd_train(const ft_cli *c);
 int ft_cmd_eval(const ft_cli *c);
 int ft_cli_fail(int status);
 int ft_cli_bad_usage(const char *fmt, const char *arg);
+/* mkdir -p; 0 on success, -1 with errno set */
+int ft_mkdir_p(const char *dir);
 
 #endif

@@ -40,21 +40,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* linear warmup over warmup steps, then cosine to 0 at total (timm's defaults without restarts) */
 static float schedule(const ft_cli *c, int64_t step, int64_t total)
 {
@@ -236,7 +221,7 @@ int ft_cmd_train(const ft_cli *c)
 	if (c->sched && strcmp(c->sched, "cosine") && strcmp(c->sched, "none"))
 		return ft_cli_bad_usage("--sched %s: use cosine or none", c->sched);
 	const char *outdir = c->output_dir ? c->output_dir : "ftrun-out";
-	if (mkdir_p(outdir) != 0) {
+	if (ft_mkdir_p(outdir) != 0) {
 		fprintf(stderr, "ftrun: cannot create %s: %s\n", outdir, strerror(errno));
 		return 1;
 	}

@@ -301,7 +301,7 @@ static int cmd_inspect(cli *c)
 	return 0;
 }
 
-static int mkdir_p(const char *dir)
+int ft_mkdir_p(const char *dir)
 {
 	char buf[4096];
 	snprintf(buf, sizeof(buf), "%s", dir);
@@ -343,7 +343,7 @@ static int cmd_run(cli *c)
 	st = ftrun_session_run(s, in, n);
 	if (st)
 		goto out_free;
-	if (mkdir_p(c->output_dir) != 0) {
+	if (ft_mkdir_p(c->output_dir) != 0) {
 		fprintf(stderr, "ftrun: cannot create %s: %s\n", c->output_dir, strerror(errno));
 		rc = 1;
 		goto out_free;

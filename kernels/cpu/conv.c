@@ -1005,19 +1005,27 @@ AVG_POOL(avg_pool_f32, float, ID, (float))
 AVG_POOL(avg_pool_f64, double, ID, ID)
 AVG_POOL(avg_pool_f16, uint16_t, ft_f16_to_f32, F16_STORE)
 
+/* the window walk of AveragePool and its gradient: padding at the end per axis, planes N*C */
+static ft_status avg_pool_setup(const ft_graph *g, const ft_node *n, win3 *v, int64_t pe[3], int64_t *planes)
+{
+	ft_conv_geom gm;
+	FT_TRY(ft_conv_geometry(g, n, &gm));
+	win3_from(v, &gm);
+	pe[0] = pe[1] = pe[2] = 0;
+	for (int i = 0; i < gm.nsp; i++)
+		pe[3 - gm.nsp + i] = gm.pad_end[i];
+	*planes = gm.n * gm.c_in;
+	return FT_OK;
+}
+
 ft_status ft_cpu_average_pool(const ft_graph *g, ft_node *n)
 {
 	const ft_tensor *x = ft_in(g, n, 0);
 	ft_tensor *y = ft_out(g, n, 0);
 	int incl = (int)ft_attr_int(n, "count_include_pad", 0);
-	ft_conv_geom gm;
 	win3 v;
-	FT_TRY(ft_conv_geometry(g, n, &gm));
-	win3_from(&v, &gm);
-	int64_t pe[3] = { 0, 0, 0 };
-	for (int i = 0; i < gm.nsp; i++)
-		pe[3 - gm.nsp + i] = gm.pad_end[i];
-	int64_t planes = gm.n * gm.c_in;
+	int64_t pe[3], planes;
+	FT_TRY(avg_pool_setup(g, n, &v, pe, &planes));
 	switch (x->dtype) {
 	case FT_F32: avg_pool_f32(y->data, x->data, planes, &v, pe, incl); break;
 	case FT_F64: avg_pool_f64(y->data, x->data, planes, &v, pe, incl); break;
@@ -1204,14 +1212,9 @@ ft_status ft_cpu_average_pool_grad(const ft_graph *g, ft_node *n)
 	const ft_tensor *dy = ft_in(g, n, 0), *x = ft_in(g, n, 1);
 	ft_tensor *dx = ft_out(g, n, 0);
 	int incl = (int)ft_attr_int(n, "count_include_pad", 0);
-	ft_conv_geom gm;
 	win3 v;
-	FT_TRY(ft_conv_geometry(g, n, &gm));
-	win3_from(&v, &gm);
-	int64_t pe[3] = { 0, 0, 0 };
-	for (int i = 0; i < gm.nsp; i++)
-		pe[3 - gm.nsp + i] = gm.pad_end[i];
-	int64_t planes = gm.n * gm.c_in;
+	int64_t pe[3], planes;
+	FT_TRY(avg_pool_setup(g, n, &v, pe, &planes));
 	switch (x->dtype) {
 	case FT_F32: avg_pool_grad_f32(dx->data, dy->data, planes, &v, pe, incl); break;
 	case FT_F64: avg_pool_grad_f64(dx->data, dy->data, planes, &v, pe, incl); break;
