@@ -453,7 +453,7 @@ int main(int argc, char **argv)
 		     strcmp(cmd, "train") == 0 || strcmp(cmd, "eval") == 0;
 	if (!known) {
 		if (!strcmp(cmd, "bench"))
-			return bad_usage("\"%s\" is not in this build yet (inspect and run are)", cmd);
+			return bad_usage("\"%s\" is not in this build yet (inspect, run, grad, train and eval are)", cmd);
 		return bad_usage("unknown command \"%s\"", cmd);
 	}
 	cli c;
