@@ -107,6 +107,8 @@ typedef ft_status (*ft_cpu_fn)(const struct ft_graph *g, struct ft_node *n);
 	X(TILE, "Tile", 2, 2, 1, ft_import_none, ft_infer_tile, ft_cpu_tile)                                         \
 	X(PAD, "Pad", 1, 4, 1, ft_import_none, ft_infer_pad, ft_cpu_pad)                                             \
 	X(SCATTER_ND, "ScatterND", 3, 3, 1, ft_import_none, ft_infer_scatter_nd, ft_cpu_scatter_nd)          \
+	/* Einsum: runtime/einsum.c (equation, shapes) and kernels/cpu/einsum.c */                             \
+	X(EINSUM, "Einsum", 1, 8, 1, ft_import_einsum, ft_infer_einsum, ft_cpu_einsum)                         \
 	/* ---- internal ops made by passes ("ft." names; never imported) ---- */                             \
 	/* training core: runtime/shape_train.c, kernels/cpu/train.c */                                        \
 	X(SOFTMAX_CROSS_ENTROPY, "ft.SoftmaxCrossEntropy", 2, 2, 2, ft_import_none, ft_infer_softmax_cross_entropy,                  \
