@@ -489,6 +489,30 @@ out_fail:
 	return ft_node_error(g, n, FT_ERUNTIME, "oneDNN: %s failed (status %d)", what, (int)dst);
 }
 
+/*
+ * Points user at w's data and, when a reorder into oneDNN's layout exists,
+ * runs it unless the copy in to was made from the same data pointer in the
+ * same parameter generation (PARAM/CONST weights; others every call).
+ */
+static dnnl_status_t refresh_weights(dnnl_primitive_t reorder, dnnl_memory_t user, dnnl_memory_t to,
+				     const ft_tensor *w, const void **key, unsigned long *gen)
+{
+	dnnl_status_t s = dnnl_memory_set_data_handle(user, w->data);
+	if (s != dnnl_success || !reorder)
+		return s;
+	unsigned long now = atomic_load(&param_generation);
+	bool stable = w->kind == FT_TK_PARAM || w->kind == FT_TK_CONST;
+	if (stable && *key == w->data && *gen == now)
+		return dnnl_success;
+	dnnl_exec_arg_t rargs[] = { { DNNL_ARG_FROM, user }, { DNNL_ARG_TO, to } };
+	s = dnnl_primitive_execute(reorder, dnnl_strm, 2, rargs);
+	if (s == dnnl_success) {
+		*key = stable ? w->data : NULL;
+		*gen = now;
+	}
+	return s;
+}
+
 static ft_status conv_dnnl_run(const ft_graph *g, ft_node *n)
 {
 	const ft_tensor *x = ft_in(g, n, 0), *w = ft_in(g, n, 1), *b = ft_in(g, n, 2);
@@ -516,17 +540,7 @@ static ft_status conv_dnnl_run(const ft_graph *g, ft_node *n)
 		return ft_cpu_conv_ref(g, n);
 
 	/* weights: reorder when the cached copy may be stale */
-	DNNL_TRY(dnnl_memory_set_data_handle(c->wts_user, w->data));
-	if (c->wts_reorder) {
-		unsigned long gen = atomic_load(&param_generation);
-		bool stable = w->kind == FT_TK_PARAM || w->kind == FT_TK_CONST;
-		if (!stable || c->wts_key != w->data || c->wts_gen != gen) {
-			dnnl_exec_arg_t rargs[] = { { DNNL_ARG_FROM, c->wts_user }, { DNNL_ARG_TO, c->wts } };
-			DNNL_TRY(dnnl_primitive_execute(c->wts_reorder, dnnl_strm, 2, rargs));
-			c->wts_key = stable ? w->data : NULL;
-			c->wts_gen = gen;
-		}
-	}
+	DNNL_TRY(refresh_weights(c->wts_reorder, c->wts_user, c->wts, w, &c->wts_key, &c->wts_gen));
 	DNNL_TRY(dnnl_memory_set_data_handle(c->src_user, x->data));
 	DNNL_TRY(dnnl_memory_set_data_handle(c->dst_user, y->data));
 	if (c->src_bytes + c->dst_bytes) {
@@ -771,17 +785,7 @@ static ft_status conv_bwd_run(const ft_graph *g, ft_node *n, bool weights)
 		args[nargs++] = (dnnl_exec_arg_t){ c->act[i].arg, c->act[i].mem };
 	if (!weights) {
 		/* the weights: reordered again when the cached copy may be stale (as the forward) */
-		DNNL_TRY(dnnl_memory_set_data_handle(c->wts_user, other->data));
-		if (c->wts_reorder) {
-			unsigned long gen = atomic_load(&param_generation);
-			bool stable = other->kind == FT_TK_PARAM || other->kind == FT_TK_CONST;
-			if (!stable || c->wts_key != other->data || c->wts_gen != gen) {
-				dnnl_exec_arg_t rargs[] = { { DNNL_ARG_FROM, c->wts_user }, { DNNL_ARG_TO, c->wts } };
-				DNNL_TRY(dnnl_primitive_execute(c->wts_reorder, dnnl_strm, 2, rargs));
-				c->wts_key = stable ? other->data : NULL;
-				c->wts_gen = gen;
-			}
-		}
+		DNNL_TRY(refresh_weights(c->wts_reorder, c->wts_user, c->wts, other, &c->wts_key, &c->wts_gen));
 		args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_WEIGHTS, c->wts };
 	} else if (db) {
 		DNNL_TRY(dnnl_memory_set_data_handle(c->bias, db->data));
