@@ -15,12 +15,31 @@
 
 typedef struct ft_backend_iface {
 	const char *name;
+	/*
+	 * Host bytes the libraries a node calls allocate inside the call, beyond
+	 * what prepare_node reports: a bound, part of the planned peak. On the CPU
+	 * oneDNN's internal sgemm packs blocks into buffers it allocates and frees
+	 * per call and thread, its execute builds argument maps, its JIT kernels
+	 * for gemm are made on first use, libgomp allocates team structures (at
+	 * most 74 KiB per thread per call and 390 KiB once per process measured by
+	 * tests/test_memplan.c).
+	 */
+	size_t (*call_overhead)(void *ctx);
 	bool (*supports_op)(void *ctx, const ft_graph *g, const ft_node *n);
 	void *(*alloc)(void *ctx, size_t bytes);
 	void (*free)(void *ctx, void *p);
 	void (*upload)(void *ctx, void *dst, const void *src, size_t bytes);
 	void (*download)(void *ctx, void *dst, const void *src, size_t bytes);
 	ft_status (*run_node)(void *ctx, const ft_graph *g, ft_node *n);
+	/*
+	 * Optional. Prepares n for running (builds library primitives) and says
+	 * what it needs besides its tensors: *scratch bytes of workspace while it
+	 * runs, *state bytes it keeps between runs. Called once per node when the
+	 * plan is made; the executor then hands the backend one workspace of the
+	 * largest scratch (set_workspace) before every run.
+	 */
+	ft_status (*prepare_node)(void *ctx, const ft_graph *g, ft_node *n, size_t *scratch, size_t *state);
+	void (*set_workspace)(void *ctx, void *p, size_t bytes);
 	/* called before a node's backend extras are dropped (graph teardown) */
 	void (*release_node)(void *ctx, ft_node *n);
 	void (*sync)(void *ctx);

@@ -37,6 +37,7 @@ typedef struct ft_cli {
 	bool no_hflip;
 	bool pin_mem;
 	bool eval_each_epoch;
+	bool tensorboard;     /* event files in OUTDIR/tensorboard */
 	bool train;           /* inspect --train */
 	double mean[3], std[3];
 	int n_mean, n_std;

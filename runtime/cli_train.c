@@ -24,6 +24,7 @@
 #include "export.h"
 #include "import.h"
 #include "tensor_proto.h"
+#include "tensorboard.h"
 #include "train.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -245,6 +246,7 @@ int ft_cmd_train(const ft_cli *c)
 	float *images = NULL;
 	int64_t *labels = NULL;
 	FILE *csv = NULL, *ecsv = NULL;
+	ft_tb_writer *tb = NULL;
 	int rc = 0;
 	ft_status st = ft_trainer_new(c->model, &cfg, &t);
 	if (st)
@@ -297,6 +299,12 @@ int ft_cmd_train(const ft_cli *c)
 	st = open_csv(path, metrics_header, c->resume, meta.step + 1, meta.epoch, &epoch_loss, &epoch_steps, &csv);
 	if (st)
 		goto out_free;
+	if (c->tensorboard) {
+		snprintf(path, sizeof(path), "%s/tensorboard", outdir);
+		st = ft_tb_open(path, &tb);
+		if (st)
+			goto out_free;
+	}
 	size_t img = (size_t)xt->numel;
 	images = ft_xmalloc(sizeof(float) * img * (size_t)c->grad_accum);
 	labels = ft_xmalloc(sizeof(int64_t) * (size_t)(c->batch * c->grad_accum));
@@ -336,6 +344,13 @@ int ft_cmd_train(const ft_cli *c)
 		/* %.9g: the float reads back exactly (a resumed run sums an epoch's losses from it) */
 		fprintf(csv, "%lld,%lld,%.9g,%.6g,%.1f,%.3f\n", (long long)t->step, (long long)meta.epoch, loss, lr, ips,
 			now - t0);
+		if (tb) {
+			double wall = ft_tb_now();
+			if ((st = ft_tb_scalar(tb, "train/loss", t->step, wall, loss)) ||
+			    (st = ft_tb_scalar(tb, "train/lr", t->step, wall, lr)) ||
+			    (st = ft_tb_scalar(tb, "train/images_per_s", t->step, wall, (float)ips)))
+				goto out_free;
+		}
 		if (t->step % c->print_every == 0 || t->step == total || epoch_end) {
 			double eta = (now - t0) / (double)(t->step - start_step) * (double)(total - t->step);
 			fprintf(stderr, "%sepoch %lld step %lld/%lld loss %.4f lr %.4g %.1f img/s ETA %.0fs%s",
@@ -344,6 +359,8 @@ int ft_cmd_train(const ft_cli *c)
 			t_last = now;
 			images_since = 0;
 			fflush(csv);
+			if (tb && (st = ft_tb_flush(tb)))
+				goto out_free;
 		}
 		if (epoch_end) {
 			meta.epoch++;
@@ -367,6 +384,15 @@ int ft_cmd_train(const ft_cli *c)
 				fprintf(ecsv, "%lld,%.5f,%.4f,%.1f\n", (long long)meta.epoch - 1,
 					epoch_steps ? epoch_loss / (double)epoch_steps : 0.0, top1, now_s() - t0);
 				fflush(ecsv);
+				if (tb) {
+					double wall = ft_tb_now();
+					float el = epoch_steps ? (float)(epoch_loss / (double)epoch_steps) : 0.0f;
+					if ((st = ft_tb_scalar(tb, "epoch/loss", meta.epoch - 1, wall, el)) ||
+					    (top1 >= 0 && (st = ft_tb_scalar(tb, "epoch/top1", meta.epoch - 1, wall,
+									     (float)top1))) ||
+					    (st = ft_tb_flush(tb)))
+						goto out_free;
+				}
 				epoch_loss = 0;
 				epoch_steps = 0;
 			}
@@ -397,6 +423,9 @@ int ft_cmd_train(const ft_cli *c)
 	else
 		fprintf(stderr, "ftrun: no held-out evaluation: %s\n", ft_last_error());
 out_free:
+	if (tb && !st)
+		st = ft_tb_flush(tb);
+	ft_tb_close(tb);
 	if (ecsv)
 		fclose(ecsv);
 	if (csv)

@@ -11,6 +11,7 @@ struct ft_exec {
 	ft_plan plan;
 	void *block;       /* activations and inputs */
 	void *const_block; /* device copies of the constants (non-host backends) */
+	void *workspace;   /* plan.workspace bytes of node scratch */
 	bool host;         /* backend memory is host memory */
 };
 
@@ -38,6 +39,17 @@ ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 		free(x);
 		return st;
 	}
+	for (int i = 0; i < g->n_nodes && be.iface->prepare_node; i++) {
+		size_t scratch = 0, state = 0;
+		st = be.iface->prepare_node(be.ctx, g, &g->nodes[i], &scratch, &state);
+		if (st) {
+			ft_exec_free(x);
+			return st;
+		}
+		if (scratch > x->plan.workspace)
+			x->plan.workspace = scratch;
+		x->plan.kernel_state += state;
+	}
 	/*
 	 * Declared dims may pass every overflow check and still ask for terabytes;
 	 * allocation failure is fatal, so refuse a plan the machine cannot hold.
@@ -51,6 +63,8 @@ ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 		return st;
 	}
 	x->block = be.iface->alloc(be.ctx, x->plan.total ? x->plan.total : 64);
+	if (x->plan.workspace)
+		x->workspace = be.iface->alloc(be.ctx, x->plan.workspace);
 	for (int i = 0; i < g->n_tensors; i++)
 		if (x->plan.offset[i] != SIZE_MAX)
 			g->tensors[i].data = (char *)x->block + x->plan.offset[i];
@@ -87,7 +101,13 @@ void ft_exec_free(ft_exec *x)
 	for (int i = 0; i < x->g->n_tensors; i++)
 		if (x->plan.offset[i] != SIZE_MAX)
 			x->g->tensors[i].data = NULL;
-	x->be.iface->free(x->be.ctx, x->block);
+	if (x->block)
+		x->be.iface->free(x->be.ctx, x->block);
+	if (x->workspace) {
+		if (x->be.iface->set_workspace)
+			x->be.iface->set_workspace(x->be.ctx, NULL, 0);
+		x->be.iface->free(x->be.ctx, x->workspace);
+	}
 	if (x->const_block)
 		x->be.iface->free(x->be.ctx, x->const_block);
 	ft_plan_free(&x->plan);
@@ -110,6 +130,8 @@ ft_status ft_exec_set_input(ft_exec *x, int i, const void *host, size_t bytes)
 ft_status ft_exec_run_range(ft_exec *x, int from, int to)
 {
 	FT_ASSERT(from >= 0 && to <= x->g->n_nodes);
+	if (x->be.iface->set_workspace)
+		x->be.iface->set_workspace(x->be.ctx, x->workspace, x->plan.workspace);
 	for (int i = from; i < to; i++)
 		FT_TRY(x->be.iface->run_node(x->be.ctx, x->g, &x->g->nodes[i]));
 	x->be.iface->sync(x->be.ctx);
@@ -134,4 +156,14 @@ ft_status ft_exec_get_output(ft_exec *x, int i, void *host, size_t bytes)
 const ft_plan *ft_exec_plan(const ft_exec *x)
 {
 	return &x->plan;
+}
+
+size_t ft_exec_planned_bytes(const ft_exec *x, ft_plan_summary *s)
+{
+	s->persistent = ft_graph_const_bytes(x->g);
+	s->activations = x->plan.total;
+	s->workspace = x->plan.workspace;
+	s->kernel_state = x->plan.kernel_state;
+	s->library = x->be.iface->call_overhead ? x->be.iface->call_overhead(x->be.ctx) : 0;
+	return s->persistent + s->activations + s->workspace + s->kernel_state + s->library;
 }

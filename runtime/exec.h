@@ -20,7 +20,18 @@ typedef struct ft_plan {
 	size_t *offset;      /* per tensor id; SIZE_MAX for tensors not planned */
 	size_t total;        /* bytes of the block */
 	size_t unshared;     /* what the same tensors would take without reuse */
+	size_t workspace;    /* the largest scratch a node asks for (filled by ft_exec_new) */
+	size_t kernel_state; /* what the nodes keep between runs (reordered weights) */
 } ft_plan;
+
+/* Everything a run of a graph holds, by kind (the planned peak is the sum). */
+typedef struct ft_plan_summary {
+	size_t persistent;   /* parameters, state, optimizer state, constants */
+	size_t activations;  /* the block */
+	size_t workspace;
+	size_t kernel_state;
+	size_t library;      /* the backend's call_overhead */
+} ft_plan_summary;
 
 ft_status ft_plan_build(const ft_graph *g, ft_plan *p);
 void ft_plan_free(ft_plan *p);
@@ -39,5 +50,7 @@ ft_status ft_exec_run_range(ft_exec *x, int from, int to);
 /* Copies graph output i (i indexes g->outputs) to host. */
 ft_status ft_exec_get_output(ft_exec *x, int i, void *host, size_t bytes);
 const ft_plan *ft_exec_plan(const ft_exec *x);
+/* The planned memory of a run of x: fills *s and returns the sum. */
+size_t ft_exec_planned_bytes(const ft_exec *x, ft_plan_summary *s);
 
 #endif

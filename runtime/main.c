@@ -39,8 +39,9 @@ static const char usage[] =
 	"      [--warmup-steps N] [--label-smoothing X] [--clip-grad-norm X] [--grad-accum-steps K]\n"
 	"      [-j WORKERS] [--seed N] [--mean M[,M,M]] [--std S[,S,S]] [--no-hflip] [--skip-bad-images]\n"
 	"      [--output-dir DIR] [--checkpoint-every N] [--resume CHECKPOINT] [--eval-each-epoch]\n"
-	"      [-o TRAINED.onnx] [--device ...] [--threads N]\n"
-	"      trains on the CPU; metrics.csv and checkpoint.ftck go to DIR (default ftrun-out);\n"
+	"      [-o TRAINED.onnx] [--tensorboard] [--device ...] [--threads N]\n"
+	"      trains on the CPU; metrics.csv and checkpoint.ftck go to DIR (default ftrun-out),\n"
+	"      TensorBoard event files to DIR/tensorboard with --tensorboard;\n"
 	"      prints the held-out top-1 accuracy at the end\n"
 	"  eval MODEL.onnx --data PATH [-b N]      prints \"top1 0.9123\"\n"
 	"\n"
@@ -215,6 +216,8 @@ static int parse(int argc, char **argv, cli *c)
 			c->no_hflip = true;
 		} else if (strcmp(a, "--eval-each-epoch") == 0) {
 			c->eval_each_epoch = true;
+		} else if (strcmp(a, "--tensorboard") == 0) {
+			c->tensorboard = true;
 		} else if (strcmp(a, "--pin-mem") == 0) {
 			c->pin_mem = true;
 		} else if (strcmp(a, "--no-pin-mem") == 0) {
@@ -288,13 +291,16 @@ static int cmd_inspect(cli *c)
 	ft_status fs = ft_trainer_new(c->model, &cfg, &t);
 	if (fs)
 		return fail((ftrun_status)fs);
-	size_t act, persistent;
-	size_t total = ft_trainer_planned_bytes(t, &act, &persistent);
-	char b1[32], b2[32], b3[32];
+	ft_plan_summary ps;
+	size_t total = ft_trainer_planned_bytes(t, &ps);
+	char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
 	printf("train   one step at batch %lld (%s, accumulation %lld): planned peak %s = %s activations and "
-	       "gradients (one block, reused by liveness) + %s parameters, state and optimizer buffers\n",
+	       "gradients (one block, reused by liveness) + %s parameters, state and optimizer buffers + %s "
+	       "kernel workspace + %s kernel state (oneDNN's reordered weights) + %s allowance for what libraries "
+	       "allocate inside calls\n",
 	       (long long)c->batch, cfg.opt == FT_OPT_ADAMW ? "adamw" : "sgd", (long long)c->grad_accum,
-	       mib(total, b1), mib(act, b2), mib(persistent, b3));
+	       mib(total, b1), mib(ps.activations, b2), mib(ps.persistent, b3), mib(ps.workspace, b4),
+	       mib(ps.kernel_state, b5), mib(ps.library, b6));
 	printf("train   %d nodes (%d forward+backward per micro-batch), %d trained parameters\n", t->g->n_nodes,
 	       t->n_micro, t->n_params);
 	ft_trainer_free(t);

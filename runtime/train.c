@@ -454,9 +454,7 @@ ft_status ft_trainer_eval_graph(const ft_trainer *t, int64_t batch, ft_graph **o
 	return FT_OK;
 }
 
-size_t ft_trainer_planned_bytes(const ft_trainer *t, size_t *activations, size_t *persistent)
+size_t ft_trainer_planned_bytes(const ft_trainer *t, ft_plan_summary *s)
 {
-	*activations = ft_exec_plan(t->x)->total;
-	*persistent = ft_graph_const_bytes(t->g);
-	return *activations + *persistent;
+	return ft_exec_planned_bytes(t->x, s);
 }

@@ -96,7 +96,7 @@ ft_status ft_trainer_read(ft_trainer *t, int id, void *host);
  */
 ft_status ft_trainer_eval_graph(const ft_trainer *t, int64_t batch, ft_graph **out);
 
-/* planned bytes of one training step: activations block + persistent tensors */
-size_t ft_trainer_planned_bytes(const ft_trainer *t, size_t *activations, size_t *persistent);
+/* planned bytes of a training step (the sum of *s): everything it holds */
+size_t ft_trainer_planned_bytes(const ft_trainer *t, ft_plan_summary *s);
 
 #endif

@@ -125,13 +125,14 @@ ft_status ft_cpu_conv_ref(const ft_graph *g, ft_node *n)
  * Each (n, ic) plane is one thread's, accumulated in double in its scratch.
  */
 #define CONV_GRAD_INPUT_REF(NAME, T)                                                                    \
-	static void NAME(T *dx, const T *dy, const T *w, const ft_conv_geom *gm, const win3 *v)       \
+	static void NAME(T *dx, const T *dy, const T *w, const ft_conv_geom *gm, const win3 *v,       \
+			 double *scratch)                                                               \
 	{                                                                                               \
 		int64_t ocg = gm->c_out / gm->group, icg = gm->w_cin;                                   \
 		_Pragma("omp parallel for collapse(2) schedule(static)")                                \
 		for (int64_t n = 0; n < gm->n; n++) {                                                   \
 			for (int64_t ic = 0; ic < gm->c_in; ic++) {                                     \
-				double *acc = ft_cpu_scratch(sizeof(double) * (size_t)v->isz);          \
+				double *acc = scratch + (size_t)ft_cpu_thread() * (size_t)v->isz;      \
 				memset(acc, 0, sizeof(double) * (size_t)v->isz);                        \
 				int64_t oc0 = ic / icg * ocg, icl = ic % icg;                           \
 				for (int64_t oc = oc0; oc < oc0 + ocg; oc++) {                          \
@@ -228,6 +229,26 @@ CONV_GRAD_INPUT_REF(conv_grad_input_ref_f64, double)
 CONV_GRAD_WEIGHT_REF(conv_grad_weight_ref_f32, float)
 CONV_GRAD_WEIGHT_REF(conv_grad_weight_ref_f64, double)
 
+static size_t grad_input_ref_scratch(const ft_conv_geom *gm)
+{
+	size_t plane = 1;
+	for (int i = 0; i < gm->nsp; i++)
+		plane *= (size_t)gm->in[i];
+	return sizeof(double) * plane * (size_t)ft_cpu_threads();
+}
+
+/* the reference kernels' scratch: only the input gradient has any */
+static ft_status ref_memory(const ft_graph *g, const ft_node *n, size_t *scratch)
+{
+	ft_conv_geom gm;
+	*scratch = 0;
+	if (n->op != FT_OP_CONV_GRAD_INPUT)
+		return FT_OK;
+	FT_TRY(ft_conv_geometry(g, n, &gm));
+	*scratch = grad_input_ref_scratch(&gm);
+	return FT_OK;
+}
+
 ft_status ft_cpu_conv_grad_input_ref(const ft_graph *g, ft_node *n)
 {
 	const ft_tensor *dy = ft_in(g, n, 0), *w = ft_in(g, n, 1);
@@ -236,9 +257,11 @@ ft_status ft_cpu_conv_grad_input_ref(const ft_graph *g, ft_node *n)
 	win3 v;
 	FT_TRY(ft_conv_geometry(g, n, &gm));
 	win3_from(&v, &gm);
+	/* one input plane of double accumulators per thread */
+	double *scratch = ft_cpu_scratch(grad_input_ref_scratch(&gm));
 	switch (dy->dtype) {
-	case FT_F32: conv_grad_input_ref_f32(dx->data, dy->data, w->data, &gm, &v); return FT_OK;
-	case FT_F64: conv_grad_input_ref_f64(dx->data, dy->data, w->data, &gm, &v); return FT_OK;
+	case FT_F32: conv_grad_input_ref_f32(dx->data, dy->data, w->data, &gm, &v, scratch); return FT_OK;
+	case FT_F64: conv_grad_input_ref_f64(dx->data, dy->data, w->data, &gm, &v, scratch); return FT_OK;
 	default:
 		return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(dy->dtype));
 	}
@@ -281,10 +304,19 @@ static dnnl_engine_t dnnl_eng;
 static dnnl_stream_t dnnl_strm;
 static pthread_once_t dnnl_once = PTHREAD_ONCE_INIT;
 static bool dnnl_ok;
+/*
+ * Every primitive is made with a user scratchpad: oneDNN then allocates no
+ * scratchpad of its own, the node reports the size (ft_cpu_conv_memory) and
+ * gets it from the executor's planned workspace.
+ */
+static dnnl_primitive_attr_t pad_attr;
 
 static void dnnl_init(void)
 {
-	if (dnnl_engine_create(&dnnl_eng, dnnl_cpu, 0) != dnnl_success)
+	if (dnnl_primitive_attr_create(&pad_attr) != dnnl_success)
+		return;
+	if (dnnl_primitive_attr_set_scratchpad_mode(pad_attr, dnnl_scratchpad_mode_user) != dnnl_success ||
+	    dnnl_engine_create(&dnnl_eng, dnnl_cpu, 0) != dnnl_success)
 		return;
 	if (dnnl_stream_create(&dnnl_strm, dnnl_eng, dnnl_stream_default_flags) != dnnl_success) {
 		dnnl_engine_destroy(dnnl_eng);
@@ -316,6 +348,8 @@ typedef struct conv_dnnl {
 	dnnl_memory_t src, dst;    /* what the primitive reads/writes (== *_user if plain) */
 	dnnl_primitive_t src_reorder, dst_reorder; /* NULL when not needed */
 	size_t src_bytes, dst_bytes; /* scratch for blocked src/dst, 0 if plain */
+	dnnl_memory_t pad;         /* the primitive's scratchpad (NULL if it needs none) */
+	size_t pad_bytes;
 	dnnl_memory_t wts_user;    /* the weight tensor's own bytes, (g, oc/g, ic/g, k...) */
 	dnnl_memory_t wts;         /* the layout the primitive wants (== wts_user if plain) */
 	dnnl_primitive_t wts_reorder; /* NULL when no reorder is needed */
@@ -330,7 +364,7 @@ static void conv_dnnl_free(ft_cpu_extra *e)
 	for (size_t i = 0; i < FT_ARRAY_LEN(prims); i++)
 		if (prims[i])
 			dnnl_primitive_destroy(prims[i]);
-	dnnl_memory_t mems[] = { c->src_user, c->dst_user, c->bias, c->wts_user,
+	dnnl_memory_t mems[] = { c->src_user, c->dst_user, c->bias, c->wts_user, c->pad,
 				 c->src != c->src_user ? c->src : NULL, c->dst != c->dst_user ? c->dst : NULL,
 				 c->wts != c->wts_user ? c->wts : NULL };
 	for (size_t i = 0; i < FT_ARRAY_LEN(mems); i++)
@@ -377,14 +411,28 @@ static dnnl_status_t layout_pair(dnnl_memory_t *mem, dnnl_primitive_t *reorder, 
 	if ((s = dnnl_memory_create(mem, md, dnnl_eng, handle)) != dnnl_success)
 		return s;
 	if (in)
-		s = dnnl_reorder_primitive_desc_create(&rpd, user_md, dnnl_eng, md, dnnl_eng, NULL);
+		s = dnnl_reorder_primitive_desc_create(&rpd, user_md, dnnl_eng, md, dnnl_eng, pad_attr);
 	else
-		s = dnnl_reorder_primitive_desc_create(&rpd, md, dnnl_eng, user_md, dnnl_eng, NULL);
+		s = dnnl_reorder_primitive_desc_create(&rpd, md, dnnl_eng, user_md, dnnl_eng, pad_attr);
 	if (s != dnnl_success)
 		return s;
-	s = dnnl_primitive_create(reorder, rpd);
+	/* f32 layout reorders need no scratchpad; one that did would need a
+	 * workspace of its own: take the reference path instead */
+	if (dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(rpd, dnnl_query_scratchpad_md, 0)) != 0)
+		s = dnnl_unimplemented;
+	else
+		s = dnnl_primitive_create(reorder, rpd);
 	dnnl_primitive_desc_destroy(rpd);
 	return s;
+}
+
+/* The scratchpad memory of primitive descriptor pd (handle set per run), NULL when it needs none. */
+static dnnl_status_t scratchpad_of(dnnl_primitive_desc_t pd, dnnl_memory_t *pad, size_t *bytes)
+{
+	const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+	*bytes = md ? (dnnl_memory_desc_get_size(md) + 63) & ~(size_t)63 : 0;
+	*pad = NULL;
+	return *bytes ? dnnl_memory_create(pad, md, dnnl_eng, DNNL_MEMORY_NONE) : dnnl_success;
 }
 
 /* The memory descriptors and window arrays of a convolution of geometry gm. */
@@ -457,13 +505,14 @@ static ft_status conv_dnnl_build(const ft_graph *g, ft_node *n, conv_dnnl *c, co
 	DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
 							    &m.x_any, &m.w_any, has_bias ? &m.b : NULL, &m.y_any,
 							    m.strides, m.dil, m.pl, m.pr));
-	dnnl_status_t s = dnnl_primitive_desc_create(&pd, &cd, NULL, dnnl_eng, NULL);
+	dnnl_status_t s = dnnl_primitive_desc_create(&pd, &cd, pad_attr, dnnl_eng, NULL);
 	if (s == dnnl_unimplemented) {
 		c->use_ref = true;
 		return FT_OK;
 	}
 	DNNL_TRY(s);
 	DNNL_TRY(dnnl_primitive_create(&c->conv, pd));
+	DNNL_TRY(scratchpad_of(pd, &c->pad, &c->pad_bytes));
 
 	const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
 	const dnnl_memory_desc_t *dmd = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
@@ -486,6 +535,10 @@ static ft_status conv_dnnl_build(const ft_graph *g, ft_node *n, conv_dnnl *c, co
 out_fail:
 	if (pd)
 		dnnl_primitive_desc_destroy(pd);
+	if (dst == dnnl_unimplemented) {
+		c->use_ref = true; /* what was made is freed with the node */
+		return FT_OK;
+	}
 	return ft_node_error(g, n, FT_ERUNTIME, "oneDNN: %s failed (status %d)", what, (int)dst);
 }
 
@@ -513,29 +566,38 @@ static dnnl_status_t refresh_weights(dnnl_primitive_t reorder, dnnl_memory_t use
 	return s;
 }
 
-static ft_status conv_dnnl_run(const ft_graph *g, ft_node *n)
+/* n's primitive for its current geometry, built on first use (or by the plan) */
+static ft_status conv_fwd_extra(const ft_graph *g, ft_node *n, conv_dnnl **out)
 {
-	const ft_tensor *x = ft_in(g, n, 0), *w = ft_in(g, n, 1), *b = ft_in(g, n, 2);
-	ft_tensor *y = ft_out(g, n, 0);
 	conv_dnnl *c = n->extra;
 	ft_conv_geom gm;
-	const char *what = "";
-	dnnl_status_t dst = dnnl_success;
-
+	bool has_bias = ft_in(g, n, 2) != NULL;
 	FT_TRY(ft_conv_geometry(g, n, &gm));
-	if (c && (memcmp(&c->gm, &gm, sizeof(gm)) != 0 || c->has_bias != (b != NULL)))
+	if (c && (memcmp(&c->gm, &gm, sizeof(gm)) != 0 || c->has_bias != has_bias))
 		ft_cpu_release(n); /* re-specialised with other shapes */
 	if (!n->extra) {
 		c = ft_xcalloc(1, sizeof(*c));
 		c->hdr.release = conv_dnnl_free;
 		n->extra = c;
-		ft_status st = conv_dnnl_build(g, n, c, &gm, b != NULL);
+		ft_status st = conv_dnnl_build(g, n, c, &gm, has_bias);
 		if (st != FT_OK) {
 			ft_cpu_release(n);
 			return st;
 		}
 	}
-	c = n->extra;
+	*out = n->extra;
+	return FT_OK;
+}
+
+static ft_status conv_dnnl_run(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0), *w = ft_in(g, n, 1), *b = ft_in(g, n, 2);
+	ft_tensor *y = ft_out(g, n, 0);
+	conv_dnnl *c;
+	const char *what = "";
+	dnnl_status_t dst = dnnl_success;
+
+	FT_TRY(conv_fwd_extra(g, n, &c));
 	if (c->use_ref)
 		return ft_cpu_conv_ref(g, n);
 
@@ -543,23 +605,27 @@ static ft_status conv_dnnl_run(const ft_graph *g, ft_node *n)
 	DNNL_TRY(refresh_weights(c->wts_reorder, c->wts_user, c->wts, w, &c->wts_key, &c->wts_gen));
 	DNNL_TRY(dnnl_memory_set_data_handle(c->src_user, x->data));
 	DNNL_TRY(dnnl_memory_set_data_handle(c->dst_user, y->data));
-	if (c->src_bytes + c->dst_bytes) {
-		char *scratch = ft_cpu_scratch(c->src_bytes + c->dst_bytes);
+	if (c->src_bytes + c->dst_bytes + c->pad_bytes) {
+		char *scratch = ft_cpu_scratch(c->src_bytes + c->dst_bytes + c->pad_bytes);
 		if (c->src_reorder)
 			DNNL_TRY(dnnl_memory_set_data_handle(c->src, scratch));
 		if (c->dst_reorder)
 			DNNL_TRY(dnnl_memory_set_data_handle(c->dst, scratch + c->src_bytes));
+		if (c->pad)
+			DNNL_TRY(dnnl_memory_set_data_handle(c->pad, scratch + c->src_bytes + c->dst_bytes));
 	}
 	if (c->src_reorder) {
 		dnnl_exec_arg_t rargs[] = { { DNNL_ARG_FROM, c->src_user }, { DNNL_ARG_TO, c->src } };
 		DNNL_TRY(dnnl_primitive_execute(c->src_reorder, dnnl_strm, 2, rargs));
 	}
-	dnnl_exec_arg_t args[4] = {
+	dnnl_exec_arg_t args[5] = {
 		{ DNNL_ARG_SRC, c->src },
 		{ DNNL_ARG_WEIGHTS, c->wts },
 		{ DNNL_ARG_DST, c->dst },
 	};
 	int nargs = 3;
+	if (c->pad)
+		args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_SCRATCHPAD, c->pad };
 	if (b) {
 		DNNL_TRY(dnnl_memory_set_data_handle(c->bias, b->data));
 		args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, c->bias };
@@ -619,6 +685,8 @@ typedef struct conv_bwd_dnnl {
 	const void *wts_key;
 	unsigned long wts_gen;
 	dnnl_memory_t bias;         /* grad weight: db, plain (C_out) */
+	dnnl_memory_t pad;          /* the primitive's scratchpad (NULL if it needs none) */
+	size_t pad_bytes;
 } conv_bwd_dnnl;
 
 static void conv_bwd_free(ft_cpu_extra *e)
@@ -643,6 +711,8 @@ static void conv_bwd_free(ft_cpu_extra *e)
 		dnnl_memory_destroy(c->wts_user);
 	if (c->bias)
 		dnnl_memory_destroy(c->bias);
+	if (c->pad)
+		dnnl_memory_destroy(c->pad);
 	free(c);
 }
 
@@ -690,11 +760,12 @@ static ft_status conv_bwd_build(const ft_graph *g, ft_node *n, conv_bwd_dnnl *c,
 		DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &m.x_any,
 									  &m.w_any, &m.y_any, m.strides, m.dil,
 									  m.pl, m.pr));
-	s = dnnl_primitive_desc_create(&pd, &bd, NULL, dnnl_eng, hint);
+	s = dnnl_primitive_desc_create(&pd, &bd, pad_attr, dnnl_eng, hint);
 	if (s == dnnl_unimplemented)
 		goto out_ref;
 	DNNL_TRY(s);
 	DNNL_TRY(dnnl_primitive_create(&c->prim, pd));
+	DNNL_TRY(scratchpad_of(pd, &c->pad, &c->pad_bytes));
 
 	DNNL_TRY(act_init(c, DNNL_ARG_DIFF_DST, true, &m.y, dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0)));
 	if (weights) {
@@ -726,6 +797,10 @@ out_fail:
 		dnnl_primitive_desc_destroy(pd);
 	if (hint)
 		dnnl_primitive_desc_destroy(hint);
+	if (dst == dnnl_unimplemented) {
+		c->use_ref = true; /* what was made is freed with the node */
+		return FT_OK;
+	}
 	return ft_node_error(g, n, FT_ERUNTIME, "oneDNN: %s failed (status %d)", what, (int)dst);
 }
 
@@ -733,37 +808,54 @@ out_fail:
  * CONV_GRAD_INPUT (weights false): dy = in 0, w = in 1, dx = out 0.
  * CONV_GRAD_WEIGHT (weights true): dy = in 0, x = in 1, dw = out 0, db = out 1.
  */
-static ft_status conv_bwd_run(const ft_graph *g, ft_node *n, bool weights)
+/* n's backward primitive for its current geometry, built on first use (or by the plan) */
+static ft_status conv_bwd_extra(const ft_graph *g, ft_node *n, bool weights, conv_bwd_dnnl **out)
 {
-	const ft_tensor *dy = ft_in(g, n, 0), *other = ft_in(g, n, 1);
-	ft_tensor *out = ft_out(g, n, 0), *db = weights ? ft_out(g, n, 1) : NULL;
 	conv_bwd_dnnl *c = n->extra;
 	ft_conv_geom gm;
-	const char *what = "";
-	dnnl_status_t dst = dnnl_success;
-
+	bool has_bias = weights && ft_out(g, n, 1) != NULL;
 	FT_TRY(ft_conv_geometry(g, n, &gm));
-	if (c && (memcmp(&c->gm, &gm, sizeof(gm)) != 0 || c->has_bias != (db != NULL)))
+	if (c && (memcmp(&c->gm, &gm, sizeof(gm)) != 0 || c->has_bias != has_bias))
 		ft_cpu_release(n); /* re-specialised with other shapes */
 	if (!n->extra) {
 		c = ft_xcalloc(1, sizeof(*c));
 		c->hdr.release = conv_bwd_free;
 		n->extra = c;
-		ft_status st = conv_bwd_build(g, n, c, &gm, weights, db != NULL);
+		ft_status st = conv_bwd_build(g, n, c, &gm, weights, has_bias);
 		if (st != FT_OK) {
 			ft_cpu_release(n);
 			return st;
 		}
 	}
-	c = n->extra;
+	*out = n->extra;
+	return FT_OK;
+}
+
+static size_t conv_bwd_act_bytes(const conv_bwd_dnnl *c)
+{
+	size_t total = 0;
+	for (int i = 0; i < c->n_act; i++)
+		total += c->act[i].bytes;
+	return total;
+}
+
+static ft_status conv_bwd_run(const ft_graph *g, ft_node *n, bool weights)
+{
+	const ft_tensor *dy = ft_in(g, n, 0), *other = ft_in(g, n, 1);
+	ft_tensor *out = ft_out(g, n, 0), *db = weights ? ft_out(g, n, 1) : NULL;
+	conv_bwd_dnnl *c;
+	const char *what = "";
+	dnnl_status_t dst = dnnl_success;
+
+	FT_TRY(conv_bwd_extra(g, n, weights, &c));
 	if (c->use_ref)
 		return weights ? ft_cpu_conv_grad_weight_ref(g, n) : ft_cpu_conv_grad_input_ref(g, n);
 
 	void *bufs[3] = { dy->data, weights ? other->data : out->data, weights ? out->data : NULL };
-	size_t total = 0;
-	for (int i = 0; i < c->n_act; i++)
-		total += c->act[i].bytes;
-	char *scratch = total ? ft_cpu_scratch(total) : NULL;
+	size_t total = conv_bwd_act_bytes(c);
+	char *scratch = total + c->pad_bytes ? ft_cpu_scratch(total + c->pad_bytes) : NULL;
+	if (c->pad)
+		DNNL_TRY(dnnl_memory_set_data_handle(c->pad, scratch + total));
 	for (int i = 0; i < c->n_act; i++) {
 		dnnl_act *a = &c->act[i];
 		DNNL_TRY(dnnl_memory_set_data_handle(a->user, bufs[i]));
@@ -779,8 +871,10 @@ static ft_status conv_bwd_run(const ft_graph *g, ft_node *n, bool weights)
 			DNNL_TRY(dnnl_primitive_execute(a->reorder, dnnl_strm, 2, rargs));
 		}
 	}
-	dnnl_exec_arg_t args[5];
+	dnnl_exec_arg_t args[6];
 	int nargs = 0;
+	if (c->pad)
+		args[nargs++] = (dnnl_exec_arg_t){ DNNL_ARG_SCRATCHPAD, c->pad };
 	for (int i = 0; i < c->n_act; i++)
 		args[nargs++] = (dnnl_exec_arg_t){ c->act[i].arg, c->act[i].mem };
 	if (!weights) {
@@ -820,11 +914,57 @@ ft_status ft_cpu_conv_grad_weight(const ft_graph *g, ft_node *n)
 	return ft_cpu_conv_grad_weight_ref(g, n);
 }
 
+
+/* bytes of oneDNN's copy of w in the primitive's layout, 0 when it uses w as it is */
+static size_t weights_copy_bytes(dnnl_primitive_t reorder, dnnl_memory_t wts)
+{
+	const dnnl_memory_desc_t *md;
+	if (!reorder || dnnl_memory_get_memory_desc(wts, &md) != dnnl_success)
+		return 0;
+	return dnnl_memory_desc_get_size(md);
+}
+
+/*
+ * What the Conv node n needs besides its inputs and outputs, for the plan:
+ * *scratch while it runs (blocked copies of activations, the scratchpad)
+ * and *state kept between runs (oneDNN's reordered weights). Builds the
+ * primitives, so a planned run creates none.
+ */
+ft_status ft_cpu_conv_memory(const ft_graph *g, ft_node *n, size_t *scratch, size_t *state)
+{
+	*scratch = *state = 0;
+	bool fast = ft_in(g, n, 0)->dtype == FT_F32 && ft_cpu_conv_has_fast_path();
+	if (n->op == FT_OP_CONV && fast) {
+		conv_dnnl *c;
+		FT_TRY(conv_fwd_extra(g, n, &c));
+		if (!c->use_ref) {
+			*scratch = c->src_bytes + c->dst_bytes + c->pad_bytes;
+			*state = weights_copy_bytes(c->wts_reorder, c->wts);
+			return FT_OK;
+		}
+	} else if ((n->op == FT_OP_CONV_GRAD_INPUT || n->op == FT_OP_CONV_GRAD_WEIGHT) && fast) {
+		conv_bwd_dnnl *c;
+		FT_TRY(conv_bwd_extra(g, n, n->op == FT_OP_CONV_GRAD_WEIGHT, &c));
+		if (!c->use_ref) {
+			*scratch = conv_bwd_act_bytes(c) + c->pad_bytes;
+			*state = weights_copy_bytes(c->wts_reorder, c->wts);
+			return FT_OK;
+		}
+	}
+	return ref_memory(g, n, scratch);
+}
+
 #else /* !FT_HAVE_DNNL */
 
 bool ft_cpu_conv_has_fast_path(void)
 {
 	return false;
+}
+
+ft_status ft_cpu_conv_memory(const ft_graph *g, ft_node *n, size_t *scratch, size_t *state)
+{
+	*state = 0;
+	return ref_memory(g, n, scratch);
 }
 
 ft_status ft_cpu_conv(const ft_graph *g, ft_node *n)

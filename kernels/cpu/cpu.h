@@ -20,4 +20,15 @@ void ft_cpu_release(ft_node *n);
 /* Thread count for the libraries the kernels call (oneDNN, OpenBLAS). */
 void ft_cpu_set_threads(int threads);
 
+/*
+ * What node n needs besides its inputs and outputs: *scratch bytes while it
+ * runs (from ft_cpu_scratch) and *state bytes it keeps between runs. The
+ * kernels ask ft_cpu_scratch for exactly these sizes (one function computes
+ * both), so a planned workspace of the largest scratch serves every node.
+ */
+ft_status ft_cpu_conv_memory(const ft_graph *g, ft_node *n, size_t *scratch, size_t *state);
+size_t ft_cpu_norm_scratch(const ft_graph *g, const ft_node *n);
+size_t ft_cpu_matmul_scratch(const ft_graph *g, const ft_node *n);
+void ft_cpu_set_workspace(void *p, size_t size);
+
 #endif

@@ -154,15 +154,28 @@ static void mm_ref_rows(const mm_call *p, int64_t i0, int64_t i1, void *acc)
 #undef MM_ARGS
 }
 
+/* the reference kernels' scratch: one row of n double accumulators per thread */
+static size_t ref_scratch(int64_t n)
+{
+	return (size_t)ft_mm_threads() * (size_t)(n + 1) * 8;
+}
+
+size_t ft_cpu_matmul_scratch(const ft_graph *g, const ft_node *n)
+{
+	const ft_tensor *y = ft_out(g, n, 0);
+	return y->rank ? ref_scratch(y->dims[y->rank - 1]) : ref_scratch(1);
+}
+
 /* reference MatMul: every (batch, row) pair is an independent task */
 static void matmul_ref(const ft_tensor *ta, const ft_tensor *tb, ft_tensor *ty, const mm_shape *s)
 {
 	size_t es = ft_dtype_size(ty->dtype);
 	int64_t tasks = s->batch * s->m;
+	char *scratch = ft_cpu_scratch(ref_scratch(s->n));
 
 	#pragma omp parallel
 	{
-		void *acc = ft_xmalloc((size_t)(s->n + 1) * 8);
+		void *acc = scratch + (size_t)ft_cpu_thread() * (size_t)(s->n + 1) * 8;
 		#pragma omp for schedule(static)
 		for (int64_t t = 0; t < tasks; t++) {
 			int64_t bi = t / s->m, i = t % s->m, ao, bo;
@@ -179,7 +192,6 @@ static void matmul_ref(const ft_tensor *ta, const ft_tensor *tb, ft_tensor *ty, 
 			};
 			mm_ref_rows(&p, i, i + 1, acc);
 		}
-		free(acc);
 	}
 }
 
@@ -351,13 +363,13 @@ static void gemm_ref(const ft_tensor *a, const ft_tensor *b, const ft_tensor *c,
 		.csi = ga->csi, .csj = ga->csj,
 		.alpha = ga->alpha, .beta = ga->beta,
 	};
+	char *scratch = ft_cpu_scratch(ref_scratch(ga->n));
 	#pragma omp parallel
 	{
-		void *acc = ft_xmalloc((size_t)(ga->n + 1) * 8);
+		void *acc = scratch + (size_t)ft_cpu_thread() * (size_t)(ga->n + 1) * 8;
 		#pragma omp for schedule(static)
 		for (int64_t i = 0; i < ga->m; i++)
 			mm_ref_rows(&p, i, i + 1, acc);
-		free(acc);
 	}
 }
 

@@ -103,7 +103,7 @@ static void batch_norm(const ft_node *n, const ft_tensor *x, const ft_tensor *sc
 		s *= x->dims[i];
 
 	/* per channel: mean, var, then the affine map y = x * a + b */
-	double *buf = ft_xmalloc(sizeof(double) * 4 * (size_t)(c ? c : 1));
+	double *buf = ft_cpu_scratch(sizeof(double) * 4 * (size_t)(c ? c : 1));
 	double *mean = buf, *var = buf + c, *a = buf + 2 * c, *b = buf + 3 * c;
 	if (training) {
 		if (x->dtype == FT_F64)
@@ -142,7 +142,6 @@ static void batch_norm(const ft_node *n, const ft_tensor *x, const ft_tensor *sc
 			st(rvar, k, iv);
 		}
 	}
-	free(buf);
 }
 
 /*
@@ -214,10 +213,10 @@ LN_FWD(ln_fwd_f32, float)
 LN_FWD(ln_fwd_f64, double)
 
 /* p broadcast to x.dims[axis:], flattened to cols elements of x's dtype */
-static void *expand_param(const ft_tensor *p, const ft_tensor *x, int axis, int64_t cols)
+static void *expand_param(void *to, const ft_tensor *p, const ft_tensor *x, int axis, int64_t cols)
 {
 	size_t es = ft_dtype_size(x->dtype);
-	char *out = ft_xmalloc(es * (size_t)cols);
+	char *out = to;
 	int64_t strides[FT_MAX_RANK];
 	ft_broadcast_strides(p, x->rank, x->dims, strides);
 	for (int64_t j = 0; j < cols; j++) {
@@ -251,18 +250,17 @@ ft_status ft_cpu_layer_norm(const ft_graph *g, ft_node *n)
 	}
 	if (rows == 0 || cols == 0)
 		return FT_OK;
-	void *sx = NULL, *bx = NULL;
+	size_t es = ft_dtype_size(x->dtype);
+	char *scratch = ft_cpu_scratch(2 * es * (size_t)cols);
 	const void *sp = scale->data, *bp = bias ? bias->data : NULL;
 	if (scale->numel != cols)
-		sp = sx = expand_param(scale, x, axis, cols);
+		sp = expand_param(scratch, scale, x, axis, cols);
 	if (bias && bias->numel != cols)
-		bp = bx = expand_param(bias, x, axis, cols);
+		bp = expand_param(scratch + es * (size_t)cols, bias, x, axis, cols);
 	if (x->dtype == FT_F64)
 		ln_fwd_f64(y->data, mean, invstd, x->data, sp, bp, rows, cols, eps);
 	else
 		ln_fwd_f32(y->data, mean, invstd, x->data, sp, bp, rows, cols, eps);
-	free(sx);
-	free(bx);
 	return FT_OK;
 }
 
@@ -323,7 +321,7 @@ ft_status ft_cpu_batch_norm_grad(const ft_graph *g, ft_node *n)
 	int64_t nb = x->dims[0], c = x->dims[1], s = 1;
 	for (int i = 2; i < x->rank; i++)
 		s *= x->dims[i];
-	double *buf = ft_xmalloc(sizeof(double) * 5 * (size_t)(c ? c : 1));
+	double *buf = ft_cpu_scratch(sizeof(double) * 5 * (size_t)(c ? c : 1));
 	double *sc = buf, *m = buf + c, *is = buf + 2 * c, *ds = buf + 3 * c, *db = buf + 4 * c;
 	for (int64_t k = 0; k < c; k++) {
 		sc[k] = ld(scale, k);
@@ -338,7 +336,6 @@ ft_status ft_cpu_batch_norm_grad(const ft_graph *g, ft_node *n)
 		st(dscale, k, ds[k]);
 		st(dbias, k, db[k]);
 	}
-	free(buf);
 	return FT_OK;
 }
 
@@ -391,6 +388,14 @@ ft_status ft_cpu_batch_norm_grad(const ft_graph *g, ft_node *n)
 LN_GRAD(ln_grad_f32, float)
 LN_GRAD(ln_grad_f64, double)
 
+static size_t layer_norm_grad_scratch(const ft_tensor *x, const ft_tensor *scale, int64_t cols)
+{
+	size_t bytes = sizeof(double) * 2 * (size_t)(cols + scale->numel);
+	if (scale->numel != cols)
+		bytes += ft_dtype_size(x->dtype) * (size_t)cols;
+	return bytes;
+}
+
 /* LAYER_NORM_GRAD(dy, x, scale, mean, invstd), attribute axis -> dx, dscale, dbias (scale's shape) */
 ft_status ft_cpu_layer_norm_grad(const ft_graph *g, ft_node *n)
 {
@@ -413,17 +418,18 @@ ft_status ft_cpu_layer_norm_grad(const ft_graph *g, ft_node *n)
 		}
 		return FT_OK;
 	}
-	void *gx = NULL;
+	/* scratch: dscale and dbias per column, their sums per scale element, the expanded scale */
+	double *ds = ft_cpu_scratch(layer_norm_grad_scratch(x, scale, cols)), *db = ds + cols;
+	double *acc = db + cols;
+	memset(acc, 0, sizeof(double) * 2 * (size_t)scale->numel);
 	const void *gp = scale->data;
 	if (scale->numel != cols)
-		gp = gx = expand_param(scale, x, axis, cols);
-	double *ds = ft_xmalloc(sizeof(double) * 2 * (size_t)cols), *db = ds + cols;
+		gp = expand_param(acc + 2 * scale->numel, scale, x, axis, cols);
 	if (x->dtype == FT_F64)
 		ln_grad_f64(dx->data, ds, db, dy->data, x->data, gp, mean, invstd, rows, cols);
 	else
 		ln_grad_f32(dx->data, ds, db, dy->data, x->data, gp, mean, invstd, rows, cols);
 	/* back to scale's shape: columns that read the same scale element add up */
-	double *acc = ft_xcalloc((size_t)(2 * scale->numel), sizeof(double));
 	int64_t strides[FT_MAX_RANK];
 	ft_broadcast_strides(scale, x->rank, x->dims, strides);
 	for (int64_t j = 0; j < cols; j++) {
@@ -439,8 +445,30 @@ ft_status ft_cpu_layer_norm_grad(const ft_graph *g, ft_node *n)
 		st(dscale, k, acc[k]);
 		st(dbias, k, acc[scale->numel + k]);
 	}
-	free(acc);
-	free(ds);
-	free(gx);
 	return FT_OK;
+}
+
+size_t ft_cpu_norm_scratch(const ft_graph *g, const ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, n->op == FT_OP_LAYER_NORM_GRAD ? 1 : 0);
+	int axis;
+	int64_t cols = 1;
+	switch (n->op) {
+	case FT_OP_BATCH_NORM:
+	case FT_OP_BATCH_NORM_TRAIN:
+		return sizeof(double) * 4 * (size_t)(x->dims[1] ? x->dims[1] : 1);
+	case FT_OP_BATCH_NORM_GRAD:
+		return sizeof(double) * 5 * (size_t)(x->dims[1] ? x->dims[1] : 1);
+	case FT_OP_LAYER_NORM:
+	case FT_OP_LAYER_NORM_GRAD:
+		if (ft_norm_axis(g, n, ft_attr_int(n, "axis", -1), x->rank, &axis))
+			return 0; /* the kernel reports the error */
+		for (int i = axis; i < x->rank; i++)
+			cols *= x->dims[i];
+		if (n->op == FT_OP_LAYER_NORM)
+			return 2 * ft_dtype_size(x->dtype) * (size_t)cols;
+		return layer_norm_grad_scratch(x, ft_in(g, n, 2), cols);
+	default:
+		return 0;
+	}
 }

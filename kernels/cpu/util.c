@@ -41,8 +41,20 @@ static void scratch_init(void)
 	atexit(scratch_free_main);
 }
 
+/* the executor's planned workspace (ft_cpu_set_workspace), main thread only */
+static void *workspace;
+static size_t workspace_size;
+
+void ft_cpu_set_workspace(void *p, size_t size)
+{
+	workspace = p;
+	workspace_size = p ? size : 0;
+}
+
 void *ft_cpu_scratch(size_t size)
 {
+	if (size <= workspace_size && pthread_equal(pthread_self(), main_thread))
+		return workspace;
 	pthread_once(&scratch_once, scratch_init);
 	scratch_buf *b = pthread_getspecific(scratch_key);
 	if (!b) {

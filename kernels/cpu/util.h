@@ -15,9 +15,26 @@
 
 #include "ir.h"
 
-/* A scratch buffer of at least size bytes, owned by the calling thread and
- * reused by the next call on that thread (contents are not kept). */
+/*
+ * A scratch buffer of at least size bytes, reused by the next call (contents
+ * are not kept). On the main thread it is the executor's planned workspace
+ * when that is large enough (the plan sizes it from ft_cpu_node_memory, so a
+ * planned run allocates nothing); otherwise a buffer owned by the calling
+ * thread, grown on demand (kernels called outside an executor, tests).
+ * One call per kernel: the kernel carves its pieces out of the one buffer.
+ */
 void *ft_cpu_scratch(size_t size);
+void ft_cpu_set_workspace(void *p, size_t size);
+
+/* OpenMP's team size for the next parallel region, and this thread's index in it */
+#ifdef _OPENMP
+#include <omp.h>
+static inline int ft_cpu_threads(void) { return omp_get_max_threads(); }
+static inline int ft_cpu_thread(void) { return omp_get_thread_num(); }
+#else
+static inline int ft_cpu_threads(void) { return 1; }
+static inline int ft_cpu_thread(void) { return 0; }
+#endif
 
 /* row-major strides of dims[0..rank) in elements */
 void ft_strides(int rank, const int64_t *dims, int64_t *strides);
