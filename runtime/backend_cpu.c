@@ -35,15 +35,137 @@ static void cpu_copy(void *ctx, void *dst, const void *src, size_t bytes)
 		memcpy(dst, src, bytes);
 }
 
+/*
+ * fp16/bf16 on the CPU (issue 4): tensors are stored in the low type and the
+ * kernels compute in float32. A node with low-precision tensors whose kernel
+ * only moves bytes runs as it is; any other is widened: its low-precision
+ * inputs are converted into float32 copies in the workspace, the tensors are
+ * pointed at the copies (dtype float32) while the float32 kernel runs, and
+ * its outputs are rounded back (to nearest even) into their own memory. That
+ * is where PyTorch's low-precision ops round too: compute in float32, store
+ * the output in the low type.
+ */
+static bool is_low(ft_dtype t)
+{
+	return t == FT_F16 || t == FT_BF16;
+}
+
+static bool moves_bytes(ft_op op)
+{
+	ft_cpu_fn k = ft_op_table[op].cpu;
+	return k == ft_cpu_copy || k == ft_cpu_transpose || k == ft_cpu_concat || k == ft_cpu_split ||
+	       k == ft_cpu_slice || k == ft_cpu_gather || k == ft_cpu_expand || k == ft_cpu_tile || k == ft_cpu_cast;
+}
+
+#define WIDEN_MAX 64 /* tensors of one node (Concat, which can have more, moves bytes) */
+
+typedef struct widened {
+	int n;
+	int id[WIDEN_MAX];
+	bool in[WIDEN_MAX];   /* read by the node (converted before it runs) */
+	ft_dtype was[WIDEN_MAX];
+	void *data[WIDEN_MAX];
+	size_t bytes;                   /* float32 copies, 64-byte aligned each */
+} widened;
+
+static void widen_add(widened *w, const ft_graph *g, int id, bool in)
+{
+	for (int k = 0; k < w->n; k++)
+		if (w->id[k] == id)
+			return;
+	FT_ASSERT(w->n < WIDEN_MAX); /* the AMP pass makes no such node */
+	w->id[w->n] = id;
+	w->in[w->n] = in;
+	w->n++;
+	w->bytes += ((size_t)g->tensors[id].numel * 4 + 63) & ~(size_t)63;
+}
+
+/* the low-precision tensors of n; false when there are none or its kernel moves bytes */
+static bool needs_widening(const ft_graph *g, const ft_node *n, widened *w)
+{
+	w->n = 0;
+	w->bytes = 0;
+	if (moves_bytes(n->op))
+		return false;
+	for (int j = 0; j < n->n_in; j++)
+		if (n->in[j] >= 0 && is_low(g->tensors[n->in[j]].dtype))
+			widen_add(w, g, n->in[j], true);
+	for (int j = 0; j < n->n_out; j++)
+		if (n->out[j] >= 0 && is_low(g->tensors[n->out[j]].dtype))
+			widen_add(w, g, n->out[j], false);
+	return w->n > 0;
+}
+
+/* points the tensors at float32 copies in buf (converting inputs when convert), dtype float32 */
+static void widen(const ft_graph *g, widened *w, char *buf, bool convert)
+{
+	for (int k = 0; k < w->n; k++) {
+		ft_tensor *t = &g->tensors[w->id[k]];
+		w->was[k] = t->dtype;
+		w->data[k] = t->data;
+		if (buf) {
+			if (convert && w->in[k])
+				ft_cpu_widen((float *)buf, t->data, t->dtype, t->numel);
+			t->data = buf;
+			buf += ((size_t)t->numel * 4 + 63) & ~(size_t)63;
+		}
+		t->dtype = FT_F32;
+	}
+}
+
+static void narrow(const ft_graph *g, widened *w, bool convert)
+{
+	for (int k = 0; k < w->n; k++) {
+		ft_tensor *t = &g->tensors[w->id[k]];
+		if (convert && !w->in[k])
+			ft_cpu_narrow(w->data[k], w->was[k], t->data, t->numel);
+		t->dtype = w->was[k];
+		t->data = w->data[k];
+	}
+}
+
 static ft_status cpu_run_node(void *ctx, const ft_graph *g, ft_node *n)
 {
 	(void)ctx;
-	return ft_op_table[n->op].cpu(g, n);
+	widened w;
+	if (!needs_widening(g, n, &w))
+		return ft_op_table[n->op].cpu(g, n);
+	if (n->n_out == 0)
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "updates a %s tensor in place; ftrun keeps such "
+				     "tensors in float32", ft_dtype_name(g->tensors[w.id[0]].dtype));
+	void *ws;
+	size_t ws_size;
+	ft_cpu_get_workspace(&ws, &ws_size);
+	char *buf = ws, *own = NULL;
+	if (ws_size >= w.bytes)
+		ft_cpu_set_workspace((char *)ws + w.bytes, ws_size - w.bytes); /* the kernel's own scratch after the copies */
+	else
+		buf = own = ft_aligned_alloc(w.bytes); /* outside a planned run */
+	widen(g, &w, buf, true);
+	ft_status st = ft_op_table[n->op].cpu(g, n);
+	narrow(g, &w, st == FT_OK);
+	ft_cpu_set_workspace(ws, ws_size);
+	free(own);
+	return st;
 }
+
+static ft_status kernel_memory(const ft_graph *g, ft_node *n, size_t *scratch, size_t *state);
 
 static ft_status cpu_prepare_node(void *ctx, const ft_graph *g, ft_node *n, size_t *scratch, size_t *state)
 {
 	(void)ctx;
+	widened w;
+	if (!needs_widening(g, n, &w))
+		return kernel_memory(g, n, scratch, state);
+	widen(g, &w, NULL, false); /* the float32 kernel's needs, as it will run */
+	ft_status st = kernel_memory(g, n, scratch, state);
+	narrow(g, &w, false);
+	*scratch += w.bytes;
+	return st;
+}
+
+static ft_status kernel_memory(const ft_graph *g, ft_node *n, size_t *scratch, size_t *state)
+{
 	*scratch = *state = 0;
 	switch (n->op) {
 	case FT_OP_CONV:

@@ -38,12 +38,17 @@ typedef struct ft_cli {
 	bool pin_mem;
 	bool eval_each_epoch;
 	bool tensorboard;     /* event files in OUTDIR/tensorboard */
+	double amp_init_scale;
+	int64_t amp_growth_interval;
 	bool train;           /* inspect --train */
 	double mean[3], std[3];
 	int n_mean, n_std;
 } ft_cli;
 
 int ft_cmd_train(const ft_cli *c);
+/* The mixed-precision options of c into cfg (--amp, --amp-init-scale, --amp-growth-interval). */
+struct ft_train_config;
+void ft_cli_amp(const ft_cli *c, struct ft_train_config *cfg);
 int ft_cmd_eval(const ft_cli *c);
 int ft_cli_fail(int status);
 int ft_cli_bad_usage(const char *fmt, const char *arg);

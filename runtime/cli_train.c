@@ -215,8 +215,6 @@ int ft_cmd_train(const ft_cli *c)
 {
 	if (!c->data)
 		return ft_cli_bad_usage("train needs --data PATH|synthetic%s", "");
-	if (c->amp)
-		return ft_cli_bad_usage("--amp %s: mixed precision is not in this build yet", c->amp);
 	if (c->opt && strcmp(c->opt, "sgd") && strcmp(c->opt, "adamw"))
 		return ft_cli_bad_usage("--opt %s: use sgd or adamw", c->opt);
 	if (c->sched && strcmp(c->sched, "cosine") && strcmp(c->sched, "none"))
@@ -241,6 +239,7 @@ int ft_cmd_train(const ft_cli *c)
 	cfg.threads = (int)c->threads;
 	cfg.device = c->device;
 	cfg.seed = (uint64_t)c->seed;
+	ft_cli_amp(c, &cfg);
 	ft_trainer *t = NULL;
 	ft_dataset *ds = NULL;
 	float *images = NULL;

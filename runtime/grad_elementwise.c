@@ -53,6 +53,15 @@ static ft_status need_f32(ft_autodiff *ad, const ft_node *fwd, int t)
 			     ft_dtype_name(x->dtype));
 }
 
+/* rules that emit only ft.*Grad nodes: float32, or fp16/bf16 under AMP (the CPU backend widens) */
+static ft_status need_float(ft_autodiff *ad, const ft_node *fwd, int t)
+{
+	ft_dtype d = ad->g->tensors[t].dtype;
+	if (d == FT_F16 || d == FT_BF16)
+		return FT_OK;
+	return need_f32(ad, fwd, t);
+}
+
 /* ---- arithmetic ---- */
 
 /* dA = dy, dB = dy */
@@ -197,7 +206,7 @@ static ft_status fused(ft_autodiff *ad, int i, ft_op op, bool use_y, int n_attrs
 
 	if (!want(ad, &fwd, 0, &dy))
 		return FT_OK;
-	FT_TRY(need_f32(ad, &fwd, fwd.in[0]));
+	FT_TRY(need_float(ad, &fwd, fwd.in[0]));
 	int in[2] = { dy, use_y ? fwd.out[0] : fwd.in[0] };
 	ft_node *n = ft_ad_begin(ad, op, 2, in, 1);
 	for (int k = 0; k < n_attrs; k++)

@@ -115,6 +115,12 @@ typedef struct ft_graph {
 	int n_nodes, cap_nodes;
 	int *inputs, n_inputs;   /* graph inputs that are not initializers */
 	int *outputs, n_outputs;
+	/*
+	 * Nodes [loop_begin, loop_end) run several times per run (a training
+	 * step's micro-batches); a tensor made before the loop and read in it must
+	 * outlive the whole loop (runtime/plan.c). 0, 0: no loop.
+	 */
+	int loop_begin, loop_end;
 	void *model;             /* the parsed ModelProto (owns initializer bytes) */
 	void (*model_free)(void *model);
 	void *name_index;        /* private: name -> tensor id */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "amp.h"
 #include "export.h"
 #include "ftrun.h"
 #include "import.h"
@@ -127,6 +128,8 @@ static int parse(int argc, char **argv, cli *c)
 	c->print_every = 50;
 	c->sched = "cosine";
 	c->pin_mem = true;
+	c->amp_init_scale = 65536.0;
+	c->amp_growth_interval = 2000;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -218,6 +221,24 @@ static int parse(int argc, char **argv, cli *c)
 			c->eval_each_epoch = true;
 		} else if (strcmp(a, "--tensorboard") == 0) {
 			c->tensorboard = true;
+		} else if (strcmp(a, "--amp") == 0) {
+			/* --amp alone: bf16, which the CPU backend computes as well as fp16 and
+			 * needs no loss scaling */
+			c->amp = "bf16";
+			if (v && (strcmp(v, "fp16") == 0 || strcmp(v, "bf16") == 0)) {
+				c->amp = v;
+				i++;
+			} else if (v && v[0] != '-' && !strstr(v, ".onnx")) {
+				return bad_usage("--amp takes fp16 or bf16, not \"%s\"", v);
+			}
+		} else if (strcmp(a, "--amp-init-scale") == 0) {
+			NEED_VALUE();
+			if (!parse_double(v, &c->amp_init_scale) || !(c->amp_init_scale > 0) || c->amp_init_scale > 3e38)
+				return bad_usage("bad --amp-init-scale \"%s\"", v);
+		} else if (strcmp(a, "--amp-growth-interval") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 1, &c->amp_growth_interval))
+				return bad_usage("bad --amp-growth-interval \"%s\"", v);
 		} else if (strcmp(a, "--pin-mem") == 0) {
 			c->pin_mem = true;
 		} else if (strcmp(a, "--no-pin-mem") == 0) {
@@ -244,8 +265,6 @@ static int parse(int argc, char **argv, cli *c)
 		} else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
 			NEED_VALUE();
 			c->out_file = v;
-		} else if (strcmp(a, "--amp") == 0) {
-			c->amp = (v && v[0] != '-') ? argv[++i] : "auto";
 		} else if (strcmp(a, "--device") == 0) {
 			NEED_VALUE();
 			c->device = v;
@@ -273,20 +292,48 @@ static const char *mib(size_t bytes, char *buf)
 	return buf;
 }
 
-static int cmd_inspect(cli *c)
+/* the forward nodes after the AMP pass, by the type they compute in */
+static ft_status amp_report(const cli *c, ft_dtype lp)
 {
-	if (c->amp)
-		return bad_usage("--amp %s: mixed precision is not in this build yet", c->amp);
-	ftrun_status st = (ftrun_status)ft_inspect(c->model, c->batch, stdout);
-	if (st)
-		return fail(st);
-	if (!c->train)
-		return 0;
+	ft_graph *g;
+	FT_TRY(ft_import_file(c->model, &g));
+	ft_status st = ft_graph_specialise(g, c->batch, NULL, 0);
+	if (!st)
+		st = ft_amp_pass(g, lp);
+	if (st) {
+		ft_graph_free(g);
+		return st;
+	}
+	int n_low = 0, n_f32 = 0, n_cast = 0;
+	for (int i = 0; i < g->n_nodes; i++) {
+		const ft_node *n = &g->nodes[i];
+		const ft_tensor *y = ft_out(g, n, 0);
+		if (n->op == FT_OP_CAST) {
+			n_cast++;
+			continue;
+		}
+		bool low = y && y->dtype == lp;
+		if (!y || !(low || y->dtype == FT_F32))
+			continue; /* integer and shape nodes */
+		n_low += low;
+		n_f32 += !low;
+		printf("amp     %-5s %-22s %s\n", low ? ft_amp_name(lp) : "fp32", ft_op_table[n->op].name, n->name);
+	}
+	printf("amp     %d nodes in %s, %d in fp32, %d casts (weights cast once per step)\n", n_low, ft_amp_name(lp),
+	       n_f32, n_cast);
+	ft_graph_free(g);
+	return FT_OK;
+}
+
+static int plan_line(const cli *c, const char *amp)
+{
 	ft_train_config cfg;
 	ft_train_config_defaults(&cfg);
 	cfg.batch = c->batch;
 	cfg.grad_accum = (int)c->grad_accum;
 	cfg.opt = c->opt && strcmp(c->opt, "adamw") == 0 ? FT_OPT_ADAMW : FT_OPT_SGD;
+	ft_cli_amp(c, &cfg);
+	cfg.amp = !amp ? FT_UNDEF : strcmp(amp, "fp16") == 0 ? FT_F16 : FT_BF16;
 	ft_trainer *t;
 	ft_status fs = ft_trainer_new(c->model, &cfg, &t);
 	if (fs)
@@ -294,17 +341,42 @@ static int cmd_inspect(cli *c)
 	ft_plan_summary ps;
 	size_t total = ft_trainer_planned_bytes(t, &ps);
 	char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
-	printf("train   one step at batch %lld (%s, accumulation %lld): planned peak %s = %s activations and "
+	printf("train   one step at batch %lld (%s, accumulation %lld, %s): planned peak %s = %s activations and "
 	       "gradients (one block, reused by liveness) + %s parameters, state and optimizer buffers + %s "
 	       "kernel workspace + %s kernel state (oneDNN's reordered weights) + %s allowance for what libraries "
 	       "allocate inside calls\n",
 	       (long long)c->batch, cfg.opt == FT_OPT_ADAMW ? "adamw" : "sgd", (long long)c->grad_accum,
-	       mib(total, b1), mib(ps.activations, b2), mib(ps.persistent, b3), mib(ps.workspace, b4),
-	       mib(ps.kernel_state, b5), mib(ps.library, b6));
+	       amp ? amp : "fp32", mib(total, b1), mib(ps.activations, b2), mib(ps.persistent, b3),
+	       mib(ps.workspace, b4), mib(ps.kernel_state, b5), mib(ps.library, b6));
 	printf("train   %d nodes (%d forward+backward per micro-batch), %d trained parameters\n", t->g->n_nodes,
-	       t->n_micro, t->n_params);
+	       t->n_micro - t->n_pro, t->n_params);
 	ft_trainer_free(t);
 	return 0;
+}
+
+static int cmd_inspect(cli *c)
+{
+	ftrun_status st = (ftrun_status)ft_inspect(c->model, c->batch, stdout);
+	if (st)
+		return fail(st);
+	if (c->amp) {
+		st = (ftrun_status)amp_report(c, strcmp(c->amp, "fp16") == 0 ? FT_F16 : FT_BF16);
+		if (st)
+			return fail(st);
+	}
+	if (!c->train && !c->amp)
+		return 0;
+	int rc = plan_line(c, NULL);
+	if (!rc && c->amp)
+		rc = plan_line(c, c->amp);
+	return rc;
+}
+
+void ft_cli_amp(const ft_cli *c, ft_train_config *cfg)
+{
+	cfg->amp = !c->amp ? FT_UNDEF : strcmp(c->amp, "fp16") == 0 ? FT_F16 : FT_BF16;
+	cfg->amp_init_scale = (float)c->amp_init_scale;
+	cfg->amp_growth_interval = (int)c->amp_growth_interval;
 }
 
 int ft_mkdir_p(const char *dir)
@@ -377,8 +449,6 @@ static int cmd_grad(cli *c)
 {
 	if (c->n_inputs != 1 || !c->labels || !c->out_file)
 		return bad_usage("grad needs --input FILE.pb, --labels FILE.pb and -o GRADS.onnx%s", "");
-	if (c->amp)
-		return bad_usage("--amp %s: mixed precision is not in this build yet", c->amp);
 	ftrun_tensor in = { 0 }, lab = { 0 };
 	ft_dtype dt, lt;
 	ft_trainer *t = NULL;
@@ -407,6 +477,7 @@ static int cmd_grad(cli *c)
 	ft_train_config_defaults(&cfg);
 	cfg.batch = in.dims[0];
 	cfg.optimizer = false;
+	ft_cli_amp(c, &cfg);
 	cfg.device = c->device;
 	cfg.threads = (int)c->threads;
 	st = ft_trainer_new(c->model, &cfg, &t);
@@ -414,6 +485,17 @@ static int cmd_grad(cli *c)
 		goto out_free;
 	float loss;
 	st = ft_trainer_grad(t, in.data, labels, &loss);
+	/* fp16: the scale GradScaler would step with, halving after each overflow as it does */
+	for (int tries = 0; !st && t->found_inf >= 0 && tries < 128; tries++) {
+		float inf, scale;
+		if ((st = ft_trainer_read(t, t->found_inf, &inf)) || inf == 0.0f ||
+		    (st = ft_trainer_read(t, t->amp_scale, &scale)))
+			break;
+		scale *= 0.5f;
+		*(float *)t->g->tensors[t->amp_scale].data = scale;
+		fprintf(stderr, "fp16: inf/NaN gradients; loss scale halved to %g\n", scale);
+		st = ft_trainer_grad(t, in.data, labels, &loss);
+	}
 	if (st)
 		goto out_free;
 	int n = t->n_params + 1;

@@ -117,8 +117,10 @@ typedef ft_status (*ft_cpu_fn)(const struct ft_graph *g, struct ft_node *n);
 	  ft_cpu_softmax_cross_entropy_grad)                                                                    \
 	X(REDUCE_SUM_TO, "ft.ReduceSumTo", 1, 1, 1, ft_import_none, ft_infer_reduce_sum_to, ft_cpu_reduce_sum_to)            \
 	X(GRAD_ACCUM, "ft.GradAccum", 3, 3, 0, ft_import_none, ft_infer_side_effect, ft_cpu_grad_accum)                    \
-	X(SGD_STEP, "ft.SGDStep", 4, 5, 0, ft_import_none, ft_infer_side_effect, ft_cpu_sgd_step)                        \
-	X(ADAMW_STEP, "ft.AdamWStep", 6, 7, 0, ft_import_none, ft_infer_side_effect, ft_cpu_adamw_step)                    \
+	X(SGD_STEP, "ft.SGDStep", 4, 6, 0, ft_import_none, ft_infer_side_effect, ft_cpu_sgd_step)                        \
+	X(ADAMW_STEP, "ft.AdamWStep", 6, 8, 0, ft_import_none, ft_infer_side_effect, ft_cpu_adamw_step)                    \
+	X(AMP_UNSCALE, "ft.AmpUnscale", 2, 4097, 1, ft_import_none, ft_infer_grad_norm_sq, ft_cpu_amp_unscale)            \
+	X(AMP_UPDATE_SCALE, "ft.AmpUpdateScale", 3, 3, 0, ft_import_none, ft_infer_side_effect, ft_cpu_amp_update_scale)  \
 	X(GRAD_NORM_SQ, "ft.GradNormSq", 1, 4096, 1, ft_import_none, ft_infer_grad_norm_sq, ft_cpu_grad_norm_sq)            \
 	/* elementwise gradients: runtime/shape_elementwise.c, kernels/cpu/elementwise.c */                     \
 	X(RELU_GRAD, "ft.ReluGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_relu_grad)                       \

@@ -56,6 +56,10 @@ ft_status ft_plan_build(const ft_graph *g, ft_plan *p)
 	}
 	for (int i = 0; i < g->n_outputs; i++)
 		end[g->outputs[i]] = g->n_nodes;
+	/* made before the loop, read in it: kept to the loop's end, as every pass reads it */
+	for (int i = 0; i < nt && g->loop_end > g->loop_begin; i++)
+		if (start[i] >= 0 && start[i] < g->loop_begin && end[i] >= g->loop_begin && end[i] < g->loop_end - 1)
+			end[i] = g->loop_end - 1;
 
 	interval *iv = ft_xmalloc(sizeof(interval) * ((size_t)nt + 1));
 	int n_iv = 0;

@@ -244,7 +244,7 @@ static void out_dims(const ft_conv_geom *geom, int64_t *dims)
 
 ft_status ft_infer_conv(ft_graph *g, ft_node *n)
 {
-	static const ft_dtype ok[] = { FT_F32, FT_F64 };
+	static const ft_dtype ok[] = { FT_F32, FT_F64, FT_F16, FT_BF16 };
 	const ft_tensor *x = ft_in(g, n, 0), *w = ft_in(g, n, 1), *b = ft_in(g, n, 2);
 	FT_TRY(check_dtype(g, n, x, "input", ok, FT_ARRAY_LEN(ok)));
 	if (w->dtype != x->dtype || (b && b->dtype != x->dtype))
@@ -259,8 +259,8 @@ ft_status ft_infer_conv(ft_graph *g, ft_node *n)
 
 ft_status ft_infer_pool(ft_graph *g, ft_node *n)
 {
-	static const ft_dtype max_ok[] = { FT_F32, FT_F64, FT_F16, FT_U8, FT_I8 };
-	static const ft_dtype avg_ok[] = { FT_F32, FT_F64, FT_F16 };
+	static const ft_dtype max_ok[] = { FT_F32, FT_F64, FT_F16, FT_BF16, FT_U8, FT_I8 };
+	static const ft_dtype avg_ok[] = { FT_F32, FT_F64, FT_F16, FT_BF16 };
 	const ft_tensor *x = ft_in(g, n, 0);
 	if (n->op == FT_OP_MAX_POOL)
 		FT_TRY(check_dtype(g, n, x, "input", max_ok, FT_ARRAY_LEN(max_ok)));
@@ -277,7 +277,7 @@ ft_status ft_infer_pool(ft_graph *g, ft_node *n)
 
 ft_status ft_infer_global_pool(ft_graph *g, ft_node *n)
 {
-	static const ft_dtype ok[] = { FT_F32, FT_F64, FT_F16 };
+	static const ft_dtype ok[] = { FT_F32, FT_F64, FT_F16, FT_BF16 };
 	const ft_tensor *x = ft_in(g, n, 0);
 	char bx[128];
 	FT_TRY(check_dtype(g, n, x, "input", ok, FT_ARRAY_LEN(ok)));
@@ -313,7 +313,7 @@ static ft_status check_dy(ft_graph *g, ft_node *n, const ft_tensor *dy, const ft
 
 static ft_status check_float_pair(ft_graph *g, ft_node *n, const ft_tensor *a, const ft_tensor *b)
 {
-	static const ft_dtype ok[] = { FT_F32, FT_F64 };
+	static const ft_dtype ok[] = { FT_F32, FT_F64, FT_F16, FT_BF16 };
 	FT_TRY(check_dtype(g, n, a, "gradient", ok, FT_ARRAY_LEN(ok)));
 	if (a->dtype != b->dtype)
 		return ft_node_error(g, n, FT_EBADINPUT, "gradient is %s but the other input is %s",

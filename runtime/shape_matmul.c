@@ -15,7 +15,7 @@
 /* dtypes the CPU reference kernels compute in */
 static bool matmul_dtype_ok(ft_dtype t)
 {
-	return t == FT_F32 || t == FT_F64 || t == FT_I32 || t == FT_I64;
+	return t == FT_F32 || t == FT_F64 || t == FT_F16 || t == FT_BF16 || t == FT_I32 || t == FT_I64;
 }
 
 static ft_status check_dtypes(ft_graph *g, ft_node *n, const ft_tensor *a, const ft_tensor *b)

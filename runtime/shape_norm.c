@@ -23,7 +23,8 @@ static ft_status check_batch_norm(ft_graph *g, ft_node *n)
 	static const char *names[] = { "X", "scale", "B", "input_mean", "input_var" };
 	const ft_tensor *x = ft_in(g, n, 0);
 	char bx[128], bp[128];
-	if (!is_f32_or_f64(x->dtype))
+	/* X may be fp16/bf16 with float32 parameters and statistics (AMP, as cuDNN's batch norm takes it) */
+	if (!is_f32_or_f64(x->dtype) && x->dtype != FT_F16 && x->dtype != FT_BF16)
 		return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
 	if (x->rank < 2)
 		return ft_node_error(g, n, FT_EBADINPUT, "X %s must have rank >= 2 (N, C, ...)",
@@ -122,12 +123,13 @@ ft_status ft_infer_norm_grad(ft_graph *g, ft_node *n)
 	static const char *names[] = { "dy", "X", "scale", "mean", "invstd" };
 	const ft_tensor *dy = ft_in(g, n, 0), *x = ft_in(g, n, 1), *scale = ft_in(g, n, 2);
 	char bx[128], bp[128];
-	if (!is_f32_or_f64(x->dtype))
+	bool low = x->dtype == FT_F16 || x->dtype == FT_BF16; /* AMP: float32 scale and statistics */
+	if (!is_f32_or_f64(x->dtype) && !low)
 		return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
 	bool same = dy->dtype == x->dtype && dy->rank == x->rank;
 	for (int i = 0; same && i < x->rank; i++)
 		same = dy->dims[i] == x->dims[i];
-	if (!same || scale->dtype != x->dtype)
+	if (!same || scale->dtype != (low ? FT_F32 : x->dtype))
 		return ft_node_error(g, n, FT_EBADINPUT, "dy %s and scale must match X %s in dtype (and dy in shape)",
 				     ft_shape_str(dy, bp, sizeof(bp)), ft_shape_str(x, bx, sizeof(bx)));
 	int64_t stats = 1; /* values in mean and invstd */
@@ -163,6 +165,6 @@ ft_status ft_infer_norm_grad(ft_graph *g, ft_node *n)
 					     (long long)stats, ft_shape_str(x, bx, sizeof(bx)));
 	}
 	FT_TRY(ft_set_out(g, n, 0, x->dtype, x->rank, x->dims));
-	FT_TRY(ft_set_out(g, n, 1, x->dtype, scale->rank, scale->dims));
-	return ft_set_out(g, n, 2, x->dtype, scale->rank, scale->dims);
+	FT_TRY(ft_set_out(g, n, 1, scale->dtype, scale->rank, scale->dims));
+	return ft_set_out(g, n, 2, scale->dtype, scale->rank, scale->dims);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "amp.h"
 #include "autodiff.h"
 #include "import.h"
 #include "cpu/conv.h"
@@ -26,6 +27,9 @@ void ft_train_config_defaults(ft_train_config *c)
 	c->beta1 = 0.9f;
 	c->beta2 = 0.999f;
 	c->eps = 1e-8f;
+	c->amp = FT_UNDEF;
+	c->amp_init_scale = 65536.0f;
+	c->amp_growth_interval = 2000;
 }
 
 /* a persistent float32 tensor of the given shape, zeroed, owned by the graph */
@@ -165,13 +169,15 @@ static ft_status add_optimizer(ft_trainer *t)
 			snprintf(name, sizeof(name), "%.500s/momentum", pname);
 			int buf = new_buffer(g, name, rank, dims);
 			t->opt_state[k] = buf;
-			n = ft_graph_add_node(g, FT_OP_SGD_STEP, name, scale >= 0 ? 5 : 4, 0);
+			n = ft_graph_add_node(g, FT_OP_SGD_STEP, name, t->found_inf >= 0 ? 6 : scale >= 0 ? 5 : 4, 0);
 			n->in[0] = t->params[k];
 			n->in[1] = t->grads[k];
 			n->in[2] = buf;
 			n->in[3] = t->lr;
-			if (scale >= 0)
+			if (n->n_in > 4)
 				n->in[4] = scale;
+			if (t->found_inf >= 0)
+				n->in[5] = t->found_inf;
 			ft_node_set_float(g, n, "momentum", c->momentum);
 			ft_node_set_int(g, n, "nesterov", c->nesterov);
 		} else {
@@ -181,15 +187,17 @@ static ft_status add_optimizer(ft_trainer *t)
 			int v = new_buffer(g, name, rank, dims);
 			t->opt_state[2 * k] = m;
 			t->opt_state[2 * k + 1] = v;
-			n = ft_graph_add_node(g, FT_OP_ADAMW_STEP, name, scale >= 0 ? 7 : 6, 0);
+			n = ft_graph_add_node(g, FT_OP_ADAMW_STEP, name, t->found_inf >= 0 ? 8 : scale >= 0 ? 7 : 6, 0);
 			n->in[0] = t->params[k];
 			n->in[1] = t->grads[k];
 			n->in[2] = m;
 			n->in[3] = v;
 			n->in[4] = t->lr;
 			n->in[5] = t->step_t;
-			if (scale >= 0)
+			if (n->n_in > 6)
 				n->in[6] = scale;
+			if (t->found_inf >= 0)
+				n->in[7] = t->found_inf;
 			ft_node_set_float(g, n, "beta1", c->beta1);
 			ft_node_set_float(g, n, "beta2", c->beta2);
 			ft_node_set_float(g, n, "epsilon", c->eps);
@@ -197,7 +205,74 @@ static ft_status add_optimizer(ft_trainer *t)
 		ft_node_set_float(g, n, "weight_decay", wd);
 		FT_TRY(ft_op_table[n->op].infer(g, n));
 	}
+	if (t->found_inf >= 0) {
+		/* GradScaler's update, after the (possibly skipped) step */
+		ft_node *n = ft_graph_add_node(g, FT_OP_AMP_UPDATE_SCALE, "ft/amp/update_scale", 3, 0);
+		n->in[0] = t->amp_scale;
+		n->in[1] = t->amp_growth;
+		n->in[2] = t->found_inf;
+		ft_node_set_int(g, n, "growth_interval", c->amp_growth_interval);
+		FT_TRY(ft_op_table[n->op].infer(g, n));
+	}
 	return FT_OK;
+}
+
+/* fp16: the loss scaled by the scale (dLoss = scale / K), unscaled with the inf check after the backward */
+static ft_status add_unscale(ft_trainer *t)
+{
+	ft_graph *g = t->g;
+	t->unscale = g->n_nodes;
+	ft_node *n = ft_graph_add_node(g, FT_OP_AMP_UNSCALE, "ft/amp/unscale", 1 + t->n_params, 1);
+	n->in[0] = t->amp_scale;
+	for (int k = 0; k < t->n_params; k++)
+		n->in[1 + k] = t->grads[k];
+	n->out[0] = ft_graph_new_tensor(g, "ft/amp/found_inf");
+	n = &g->nodes[g->n_nodes - 1];
+	t->found_inf = n->out[0];
+	return ft_op_table[n->op].infer(g, n);
+}
+
+/*
+ * Moves the nodes of [0, end) that read only persistent tensors (or what such
+ * nodes make) to the front, keeping their order: they are the same for every
+ * micro-batch of a step (the casts of the weights under AMP), so they run once
+ * per step. Returns their count; the plan keeps their outputs for the loop.
+ */
+static int hoist_invariants(ft_graph *g, int end)
+{
+	bool *inv = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(bool));
+	bool *moved = ft_xcalloc((size_t)end + 1, sizeof(bool));
+	for (int i = 0; i < g->n_tensors; i++)
+		inv[i] = g->tensors[i].kind != FT_TK_ACT && g->tensors[i].kind != FT_TK_INPUT;
+	int n_pro = 0;
+	for (int i = 0; i < end; i++) {
+		const ft_node *n = &g->nodes[i];
+		bool ok = n->n_out > 0 && n->op != FT_OP_DROPOUT;
+		for (int j = 0; j < n->n_in && ok; j++)
+			ok = n->in[j] < 0 || inv[n->in[j]];
+		if (!ok)
+			continue;
+		moved[i] = true;
+		n_pro++;
+		for (int j = 0; j < n->n_out; j++)
+			if (n->out[j] >= 0)
+				inv[n->out[j]] = true;
+	}
+	ft_node *order = ft_xmalloc(sizeof(ft_node) * ((size_t)end + 1));
+	int k = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < end; i++)
+			if (moved[i] == (pass == 0))
+				order[k++] = g->nodes[i];
+	memcpy(g->nodes, order, sizeof(ft_node) * (size_t)end);
+	for (int i = 0; i < end; i++)
+		for (int j = 0; j < g->nodes[i].n_out; j++)
+			if (g->nodes[i].out[j] >= 0)
+				g->tensors[g->nodes[i].out[j]].producer = i;
+	free(order);
+	free(moved);
+	free(inv);
+	return n_pro;
 }
 
 static ft_status build(ft_trainer *t, const char *path)
@@ -216,6 +291,9 @@ static ft_status build(ft_trainer *t, const char *path)
 		return ft_error(FT_EUNSUPPORTED, "%s: the input \"%s\" is %s; training needs float images", path,
 				g->tensors[t->input].name, ft_dtype_name(g->tensors[t->input].dtype));
 	FT_TRY(to_training_mode(g));
+	t->unscale = t->amp_scale = t->amp_growth = t->found_inf = -1;
+	if (c->amp == FT_F16 || c->amp == FT_BF16)
+		FT_TRY(ft_amp_pass(g, c->amp));
 
 	/* the loss on the first output */
 	t->logits = g->outputs[0];
@@ -254,9 +332,22 @@ static ft_status build(ft_trainer *t, const char *path)
 	t->lr = new_buffer(g, "ft/lr", 0, NULL);
 	t->step_t = new_buffer(g, "ft/step", 0, NULL);
 	set_scalar(g, t->seed, 1.0f / (float)c->grad_accum);
+	int dloss = t->seed;
+	if (c->amp == FT_F16) {
+		t->amp_scale = new_buffer(g, "ft/amp/scale", 0, NULL);
+		t->amp_growth = new_buffer(g, "ft/amp/growth_tracker", 0, NULL);
+		set_scalar(g, t->amp_scale, c->amp_init_scale);
+		ft_node *m = ft_graph_add_node(g, FT_OP_MUL, "ft/amp/scaled_dloss", 2, 1);
+		m->in[0] = t->seed;
+		m->in[1] = t->amp_scale;
+		m->out[0] = ft_graph_new_tensor(g, "ft/amp/scaled_dloss");
+		m = &g->nodes[g->n_nodes - 1];
+		FT_TRY(ft_op_table[m->op].infer(g, m));
+		dloss = m->out[0];
+	}
 
 	int *raw = ft_xmalloc(sizeof(int) * ((size_t)t->n_params + 1));
-	ft_status st = ft_autodiff_build(g, 1, &t->loss, &t->seed, t->params, t->n_params, raw);
+	ft_status st = ft_autodiff_build(g, 1, &t->loss, &dloss, t->params, t->n_params, raw);
 	if (st) {
 		free(raw);
 		return st;
@@ -295,6 +386,11 @@ static ft_status build(ft_trainer *t, const char *path)
 	g->outputs = outs;
 	g->n_outputs = n_out;
 	t->n_micro = g->n_nodes;
+	t->n_pro = hoist_invariants(g, t->n_micro);
+	g->loop_begin = t->n_pro;
+	g->loop_end = t->n_micro;
+	if (c->amp == FT_F16)
+		FT_TRY(add_unscale(t));
 	if (c->optimizer)
 		FT_TRY(add_optimizer(t));
 	FT_TRY(ft_pick_backend(c->device, c->threads, &t->be));
@@ -345,7 +441,8 @@ static bool all_finite(const ft_tensor *t)
 static ft_status first_nonfinite(ft_trainer *t, float loss)
 {
 	ft_graph *g = t->g;
-	for (int i = 0; i < t->n_micro; i++) {
+	FT_TRY(ft_exec_run_range(t->x, 0, t->n_pro));
+	for (int i = t->n_pro; i < t->n_micro; i++) {
 		ft_node *n = &g->nodes[i];
 		for (int j = 0; j < n->n_in; j++) {
 			const ft_tensor *in = ft_in(g, n, j);
@@ -387,22 +484,28 @@ static ft_status micro_batch(ft_trainer *t, const float *images, const int64_t *
 	}
 	FT_TRY(ft_exec_set_input(t->x, 0, images, ft_tensor_bytes(x)));
 	FT_TRY(ft_exec_set_input(t->x, 1, labels, sizeof(int64_t) * (size_t)t->cfg.batch));
-	FT_TRY(ft_exec_run_range(t->x, 0, t->n_micro));
+	FT_TRY(ft_exec_run_range(t->x, t->n_pro, t->n_micro));
 	FT_TRY(ft_trainer_read(t, t->loss, loss));
-	if (!isfinite(*loss))
+	/* fp16: an overflow is the loss scaler's to handle (the step is skipped) */
+	if (!isfinite(*loss) && t->found_inf < 0)
 		return first_nonfinite(t, *loss);
 	return FT_OK;
 }
 
 ft_status ft_trainer_grad(ft_trainer *t, const float *images, const int64_t *labels, float *loss)
 {
-	return micro_batch(t, images, labels, true, loss);
+	FT_TRY(ft_exec_run_range(t->x, 0, t->n_pro));
+	FT_TRY(micro_batch(t, images, labels, true, loss));
+	if (t->unscale >= 0) /* fp16: the gradients of the loss, not of the scaled loss */
+		FT_TRY(ft_exec_run_range(t->x, t->unscale, t->unscale + 1));
+	return FT_OK;
 }
 
 ft_status ft_trainer_step(ft_trainer *t, const float *images, const int64_t *labels, float lr, float *loss)
 {
 	const ft_tensor *x = &t->g->tensors[t->input];
 	double sum = 0;
+	FT_TRY(ft_exec_run_range(t->x, 0, t->n_pro)); /* once per step: the low-precision weights */
 	for (int k = 0; k < t->cfg.grad_accum; k++) {
 		float l;
 		FT_TRY(micro_batch(t, images + (size_t)k * (size_t)x->numel, labels + (size_t)k * (size_t)t->cfg.batch,
@@ -411,8 +514,19 @@ ft_status ft_trainer_step(ft_trainer *t, const float *images, const int64_t *lab
 	}
 	t->step++;
 	set_scalar(t->g, t->lr, lr);
-	set_scalar(t->g, t->step_t, (float)t->step);
+	/* AdamW's t counts the steps applied: a skipped fp16 step does not count */
+	float applied;
+	FT_TRY(ft_trainer_read(t, t->step_t, &applied));
+	set_scalar(t->g, t->step_t, applied + 1);
 	FT_TRY(ft_exec_run_range(t->x, t->n_micro, t->g->n_nodes));
+	if (t->found_inf >= 0) {
+		float inf;
+		FT_TRY(ft_trainer_read(t, t->found_inf, &inf));
+		if (inf != 0.0f) {
+			set_scalar(t->g, t->step_t, applied);
+			t->skipped++;
+		}
+	}
 	ft_trainer_params_changed(t);
 	*loss = (float)(sum / t->cfg.grad_accum);
 	return FT_OK;

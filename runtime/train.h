@@ -40,6 +40,9 @@ typedef struct ft_train_config {
 	int threads;
 	const char *device;
 	uint64_t seed;          /* dropout masks */
+	ft_dtype amp;           /* FT_F16, FT_BF16, or FT_UNDEF: no mixed precision (amp.h) */
+	float amp_init_scale;   /* fp16 loss scale at the start (GradScaler: 2^16) */
+	int amp_growth_interval; /* clean steps before the scale doubles (2000) */
 } ft_train_config;
 
 void ft_train_config_defaults(ft_train_config *c);
@@ -60,8 +63,14 @@ typedef struct ft_trainer {
 	int seed;               /* f32 scalar buffer: dLoss (1/K) */
 	int first;              /* f32 scalar buffer: 1 on a step's first micro-batch */
 	int lr;                 /* f32 scalar buffer */
-	int step_t;             /* f32 scalar buffer: optimizer step count, 1-based */
-	int64_t step;           /* optimizer steps taken */
+	int step_t;             /* f32 scalar buffer: optimizer steps applied (AdamW's t) */
+	int64_t step;           /* optimizer steps taken (skipped fp16 steps included) */
+	int n_pro;              /* nodes [0, n_pro) run once per step: casts of the weights (AMP) */
+	int unscale;            /* fp16: the AMP_UNSCALE node, -1 without */
+	int amp_scale;          /* fp16: f32 scalar buffers: the loss scale, */
+	int amp_growth;         /*   clean steps since it last changed, */
+	int found_inf;          /*   and the step's inf/NaN flag (an activation) */
+	int64_t skipped;        /* fp16 steps skipped for an inf/NaN gradient */
 	int micro;              /* micro-batch within the step */
 	int n_state;
 	int *state;             /* BatchNorm running statistics */

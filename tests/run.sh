@@ -40,6 +40,12 @@ for m in resnet18_fmnist resnet50 vit_b_16 efficientnet_b0; do
 			--no-mkldnn >>"$build/export.log" 2>&1 || { tail -20 "$build/export.log"; exit 1; }
 	fi
 done
+# PyTorch's CPU autocast (bf16), the second oracle of `ftrun grad --amp bf16`
+if [ ! -f "$models/vit_b_16.torch_grads_bf16.onnx" ]; then
+	$py tests/torch_grads.py vit_b_16 "$models/vit_b_16.onnx" "$models/vit_b_16.ref" \
+		"$models/vit_b_16.torch_grads_bf16.onnx" --autocast bf16 >>"$build/export.log" 2>&1 ||
+		{ tail -20 "$build/export.log"; exit 1; }
+fi
 if [ ! -f "$models/adamw_efficientnet_b0/losses.pb" ]; then
 	$py tests/torch_train.py efficientnet_b0 "$models/adamw_efficientnet_b0" 10 8 0.001 0.9 0.05 --adamw \
 		>>"$build/export.log" 2>&1 || { tail -20 "$build/export.log"; exit 1; }

@@ -165,8 +165,146 @@ static int test_accum(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * a copy of the parameters and optimizer buffers (not the scaler's own, and not
+ * BatchNorm's running statistics: the forward updates those on a skipped step
+ * too, as in PyTorch, where GradScaler skips only optimizer.step())
+ */
+static char **snapshot(const ft_trainer *t)
+{
+	char **snap = calloc((size_t)t->g->n_tensors, sizeof(char *));
+	for (int i = 0; i < t->g->n_tensors; i++) {
+		const ft_tensor *x = &t->g->tensors[i];
+		if ((x->kind == FT_TK_PARAM || x->kind == FT_TK_BUFFER) && x->data &&
+		    i != t->amp_scale && i != t->amp_growth && i != t->lr && i != t->first) {
+			snap[i] = malloc(ft_tensor_bytes(x) + 1);
+			memcpy(snap[i], x->data, ft_tensor_bytes(x));
+		}
+	}
+	return snap;
+}
+
+/* the persistent tensors that differ from snap (freed) */
+static int changed(const ft_trainer *t, char **snap, const char **first)
+{
+	int n = 0;
+	*first = NULL;
+	for (int i = 0; i < t->g->n_tensors; i++) {
+		if (!snap[i])
+			continue;
+		const ft_tensor *x = &t->g->tensors[i];
+		if (memcmp(snap[i], x->data, ft_tensor_bytes(x)) != 0) {
+			n++;
+			if (!*first)
+				*first = x->name;
+		}
+		free(snap[i]);
+	}
+	free(snap);
+	return n;
+}
+
+static float scalar(const ft_trainer *t, int id)
+{
+	return *(const float *)t->g->tensors[id].data;
+}
+
+/*
+ * test_train amp MODEL.onnx BATCH: fp16 loss scaling with GradScaler's semantics.
+ *   overflow: an initial scale of 3e38 makes every scaled gradient inf; the step
+ *       must be skipped (every parameter, momentum buffer, Adam moment and AdamW's
+ *       step count byte-identical), the scale halved, the tracker reset;
+ *   growth: from scale 1 with growth interval 3, three clean steps double the
+ *       scale (2), three more double it again (4); clean steps change the weights.
+ */
+static int test_amp(int argc, char **argv)
+{
+	if (argc < 4) {
+		fprintf(stderr, "usage: test_train amp MODEL BATCH\n");
+		return 2;
+	}
+	int rc = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		ft_train_config c;
+		ft_train_config_defaults(&c);
+		c.batch = atoi(argv[3]);
+		c.amp = FT_F16;
+		c.lr = 0.01f;
+		c.weight_decay = 1e-4f;
+		c.opt = pass == 0 ? FT_OPT_SGD : FT_OPT_ADAMW;
+		c.amp_growth_interval = 3;
+		ft_trainer *t;
+		if (ft_trainer_new(argv[2], &c, &t)) {
+			fprintf(stderr, "FAIL: %s\n", ft_last_error());
+			return 1;
+		}
+		const ft_tensor *x = &t->g->tensors[t->input];
+		int64_t classes = t->g->tensors[t->logits].dims[1];
+		float *img = malloc(sizeof(float) * (size_t)x->numel);
+		int64_t *lab = malloc(sizeof(int64_t) * (size_t)c.batch);
+		uint64_t s = 7;
+		for (int64_t i = 0; i < x->numel; i++) {
+			s = s * 6364136223846793005ull + 1442695040888963407ull;
+			img[i] = (float)((double)(s >> 11) / 9007199254740992.0) - 0.5f;
+		}
+		for (int64_t i = 0; i < c.batch; i++)
+			lab[i] = i % classes;
+		const char *opt = pass == 0 ? "sgd" : "adamw", *what;
+		float loss;
+
+		/* overflow */
+		*(float *)t->g->tensors[t->amp_scale].data = 3e38f;
+		char **snap = snapshot(t);
+		if (ft_trainer_step(t, img, lab, c.lr, &loss)) {
+			fprintf(stderr, "FAIL: %s\n", ft_last_error());
+			return 1;
+		}
+		int n = changed(t, snap, &what);
+		bool ok = n == 0 && t->skipped == 1 && scalar(t, t->amp_scale) == 1.5e38f &&
+			  scalar(t, t->amp_growth) == 0 && scalar(t, t->found_inf) == 1.0f;
+		printf("%s overflow: skipped %lld, scale 3e38 -> %g, tracker %g, %d persistent tensors changed%s%s\n",
+		       opt, (long long)t->skipped, scalar(t, t->amp_scale), scalar(t, t->amp_growth), n,
+		       what ? ", first " : "", what ? what : "");
+		if (!ok) {
+			printf("FAIL: the overflow step must be skipped with the scale halved and nothing else changed\n");
+			rc = 1;
+		}
+
+		/* growth */
+		*(float *)t->g->tensors[t->amp_scale].data = 1.0f;
+		float want[6] = { 1, 1, 2, 2, 2, 4 };
+		for (int k = 0; k < 6; k++) {
+			snap = snapshot(t);
+			if (ft_trainer_step(t, img, lab, c.lr, &loss)) {
+				fprintf(stderr, "FAIL: %s\n", ft_last_error());
+				return 1;
+			}
+			n = changed(t, snap, &what);
+			printf("%s clean step %d: scale %g (want %g), tracker %g, %d persistent tensors changed\n", opt,
+			       k + 1, scalar(t, t->amp_scale), want[k], scalar(t, t->amp_growth), n);
+			if (scalar(t, t->amp_scale) != want[k] || scalar(t, t->found_inf) != 0.0f || n == 0 ||
+			    t->skipped != 1) {
+				printf("FAIL: a clean step must update the weights and grow the scale every 3 steps\n");
+				rc = 1;
+			}
+		}
+		if (scalar(t, t->step_t) != 6.0f) {
+			printf("FAIL: AdamW's step count is %g after 6 applied steps and 1 skipped\n", scalar(t, t->step_t));
+			rc = 1;
+		}
+		free(img);
+		free(lab);
+		ft_trainer_free(t);
+	}
+	if (!rc)
+		printf("ok\n");
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "amp") == 0)
+		return test_amp(argc, argv);
 	if (argc > 1 && (strcmp(argv[1], "sgd") == 0 || strcmp(argv[1], "adamw") == 0))
 		return test_sgd(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "accum") == 0)

@@ -1,6 +1,7 @@
 """PyTorch's gradients of an exported model, the oracle for `ftrun grad`.
 
-usage: /usr/bin/python3 tests/torch_grads.py MODEL ONNX_FILE REF_DIR OUT.onnx
+usage: /usr/bin/python3 tests/torch_grads.py MODEL ONNX_FILE REF_DIR OUT.onnx [--no-mkldnn]
+       [--autocast bf16|fp16]
 
 Rebuilds MODEL exactly as onnx_models/export.py made ONNX_FILE (same seed, same
 randomisation), puts it in training mode with every Dropout and StochasticDepth
@@ -52,8 +53,13 @@ def main():
             f.write(numpy_helper.from_array(lab, "labels").SerializeToString())
     lab = numpy_helper.to_array(onnx.load_tensor(labels_path))
     model.zero_grad()
-    logits = model(torch.from_numpy(x))
-    loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(lab))
+    amp = sys.argv[sys.argv.index("--autocast") + 1] if "--autocast" in sys.argv else None
+    # PyTorch's own mixed precision on the CPU: the oracle for `ftrun grad --amp` (issue 4);
+    # no loss scaling, so fp16 gradients that underflow stay zero here
+    with torch.autocast("cpu", dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[amp] if amp else None,
+                        enabled=amp is not None):
+        logits = model(torch.from_numpy(x))
+        loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(lab))
     loss.backward()
 
     proto = onnx.load(onnx_file)

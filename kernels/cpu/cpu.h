@@ -30,5 +30,8 @@ ft_status ft_cpu_conv_memory(const ft_graph *g, ft_node *n, size_t *scratch, siz
 size_t ft_cpu_norm_scratch(const ft_graph *g, const ft_node *n);
 size_t ft_cpu_matmul_scratch(const ft_graph *g, const ft_node *n);
 void ft_cpu_set_workspace(void *p, size_t size);
+void ft_cpu_get_workspace(void **p, size_t *size);
+void ft_cpu_widen(float *dst, const void *src, ft_dtype lp, int64_t n);
+void ft_cpu_narrow(void *dst, ft_dtype lp, const float *src, int64_t n);
 
 #endif

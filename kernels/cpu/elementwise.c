@@ -933,12 +933,11 @@ static bool ew_cast(void *dst, ft_dtype dt, const void *src, ft_dtype sty, int64
 {
 	/* the AMP casts, direct */
 	if (sty == FT_F32 && (dt == FT_F16 || dt == FT_BF16)) {
-		uint16_t *o = dst;
-		const float *s = src;
-		bool half = dt == FT_F16;
-#pragma omp parallel for schedule(static) if (n >= EW_PAR_MIN)
-		for (int64_t i = 0; i < n; i++)
-			o[i] = half ? ft_f32_to_f16(s[i]) : ft_f32_to_bf16(s[i]);
+		ft_cpu_narrow(dst, dt, src, n);
+		return true;
+	}
+	if (dt == FT_F32 && (sty == FT_F16 || sty == FT_BF16)) {
+		ft_cpu_widen(dst, src, sty, n);
 		return true;
 	}
 	switch (sty) {

@@ -123,13 +123,23 @@ static float grad_scale(const ft_graph *g, const ft_node *n, int i)
 	return s ? *(const float *)s->data : 1.0f;
 }
 
+/* the optional found_inf input i of an optimizer step: nonzero skips the step (AMP) */
+static bool skipped(const ft_graph *g, const ft_node *n, int i)
+{
+	const ft_tensor *f = ft_in(g, n, i);
+	return f && *(const float *)f->data != 0.0f;
+}
+
 /*
  * PyTorch's SGD: d = g*s + wd*p; buf = momentum*buf + (1-dampening)*d;
  * d = nesterov ? d + momentum*buf : buf; p -= lr*d. Inputs: param, grad,
- * momentum buffer (may be absent without momentum), lr, optional grad scale s.
+ * momentum buffer (may be absent without momentum), lr, optional grad scale s,
+ * optional found_inf (the step is skipped, nothing changes).
  */
 ft_status ft_cpu_sgd_step(const ft_graph *g, ft_node *n)
 {
+	if (skipped(g, n, 5))
+		return FT_OK;
 	const ft_tensor *pt = ft_in(g, n, 0);
 	float *p = pt->data;
 	const float *gr = ft_in(g, n, 1)->data;
@@ -155,10 +165,12 @@ ft_status ft_cpu_sgd_step(const ft_graph *g, ft_node *n)
 /*
  * PyTorch's AdamW: p *= 1 - lr*wd; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
  * p -= lr/(1-b1^t) * m / (sqrt(v/(1-b2^t)) + eps). Inputs: param, grad, m, v,
- * lr, step t (1-based, float32 scalar), optional grad scale.
+ * lr, step t (1-based, float32 scalar), optional grad scale, optional found_inf.
  */
 ft_status ft_cpu_adamw_step(const ft_graph *g, ft_node *n)
 {
+	if (skipped(g, n, 7))
+		return FT_OK;
 	const ft_tensor *pt = ft_in(g, n, 0);
 	float *p = pt->data, *m = ft_in(g, n, 2)->data, *v = ft_in(g, n, 3)->data;
 	const float *gr = ft_in(g, n, 1)->data;
@@ -194,5 +206,57 @@ ft_status ft_cpu_grad_norm_sq(const ft_graph *g, ft_node *n)
 		total += s;
 	}
 	*(float *)ft_out(g, n, 0)->data = (float)total;
+	return FT_OK;
+}
+
+/*
+ * GradScaler's unscale with the inf/NaN check fused: AMP_UNSCALE(scale,
+ * grads...) -> found_inf multiplies every gradient by 1/scale in place (in
+ * float32, as torch._amp_foreach_non_finite_check_and_unscale_) and sets
+ * found_inf to 1 if any gradient holds an inf or NaN, else 0.
+ */
+ft_status ft_cpu_amp_unscale(const ft_graph *g, ft_node *n)
+{
+	float inv = 1.0f / *(const float *)ft_in(g, n, 0)->data;
+	int found = 0;
+	for (int k = 1; k < n->n_in; k++) {
+		const ft_tensor *t = ft_in(g, n, k);
+		float *x = t->data;
+		int bad = 0;
+#pragma omp parallel for reduction(| : bad) if (t->numel > 65536)
+		for (int64_t i = 0; i < t->numel; i++) {
+			bad |= !isfinite(x[i]);
+			x[i] *= inv;
+		}
+		found |= bad;
+	}
+	*(float *)ft_out(g, n, 0)->data = found ? 1.0f : 0.0f;
+	return FT_OK;
+}
+
+/*
+ * GradScaler's update: AMP_UPDATE_SCALE(scale, growth_tracker, found_inf),
+ * in place. On an inf/NaN the scale is multiplied by backoff_factor (0.5) and
+ * the tracker reset; otherwise the tracker counts clean steps and after
+ * growth_interval of them the scale is multiplied by growth_factor (2) and the
+ * tracker reset (torch._amp_update_scale_).
+ */
+ft_status ft_cpu_amp_update_scale(const ft_graph *g, ft_node *n)
+{
+	float *scale = ft_in(g, n, 0)->data, *tracker = ft_in(g, n, 1)->data;
+	bool found = *(const float *)ft_in(g, n, 2)->data != 0.0f;
+	int64_t interval = ft_attr_int(n, "growth_interval", 2000);
+	if (found) {
+		*scale *= ft_attr_float(n, "backoff_factor", 0.5f);
+		*tracker = 0;
+		return FT_OK;
+	}
+	*tracker += 1;
+	if (*tracker >= (float)interval) {
+		float grown = *scale * ft_attr_float(n, "growth_factor", 2.0f);
+		if (isfinite(grown)) /* PyTorch keeps the scale when growing would overflow */
+			*scale = grown;
+		*tracker = 0;
+	}
 	return FT_OK;
 }

@@ -123,3 +123,27 @@ void ft_cpu_set_threads(int threads)
 	openblas_set_num_threads(1);
 #endif
 }
+
+void ft_cpu_widen(float *dst, const void *src, ft_dtype lp, int64_t n)
+{
+	const uint16_t *h = src;
+	bool half = lp == FT_F16;
+#pragma omp parallel for schedule(static) if (n >= (1 << 16))
+	for (int64_t i = 0; i < n; i++)
+		dst[i] = half ? ft_f16_to_f32(h[i]) : ft_bf16_to_f32(h[i]);
+}
+
+void ft_cpu_narrow(void *dst, ft_dtype lp, const float *src, int64_t n)
+{
+	uint16_t *h = dst;
+	bool half = lp == FT_F16;
+#pragma omp parallel for schedule(static) if (n >= (1 << 16))
+	for (int64_t i = 0; i < n; i++)
+		h[i] = half ? ft_f32_to_f16(src[i]) : ft_f32_to_bf16(src[i]);
+}
+
+void ft_cpu_get_workspace(void **p, size_t *size)
+{
+	*p = workspace;
+	*size = workspace_size;
+}

@@ -25,6 +25,11 @@
  */
 void *ft_cpu_scratch(size_t size);
 void ft_cpu_set_workspace(void *p, size_t size);
+void ft_cpu_get_workspace(void **p, size_t *size);
+
+/* fp16/bf16 (lp) <-> float32, rounding to nearest even */
+void ft_cpu_widen(float *dst, const void *src, ft_dtype lp, int64_t n);
+void ft_cpu_narrow(void *dst, ft_dtype lp, const float *src, int64_t n);
 
 /* OpenMP's team size for the next parallel region, and this thread's index in it */
 #ifdef _OPENMP
