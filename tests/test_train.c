@@ -95,6 +95,21 @@ static int test_sgd(int argc, char **argv)
 	return rc;
 }
 
+/* one micro-batch of t's input shape: values uniform in [-1, 1), labels spread over the classes */
+static void random_batch(const ft_trainer *t, uint64_t seed, float **img, int64_t **lab)
+{
+	const ft_tensor *x = &t->g->tensors[t->input];
+	int64_t classes = t->g->tensors[t->logits].dims[1], batch = t->cfg.batch;
+	*img = malloc(sizeof(float) * (size_t)x->numel);
+	*lab = malloc(sizeof(int64_t) * (size_t)batch);
+	for (int64_t i = 0; i < x->numel; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		(*img)[i] = (float)((double)(seed >> 11) / 9007199254740992.0 * 2 - 1);
+	}
+	for (int64_t i = 0; i < batch; i++)
+		(*lab)[i] = (int64_t)((i * 7 + 3) % classes);
+}
+
 static int test_accum(int argc, char **argv)
 {
 	if (argc < 5) {
@@ -114,17 +129,9 @@ static int test_accum(int argc, char **argv)
 		fprintf(stderr, "FAIL: %s\n", ft_last_error());
 		return 1;
 	}
-	const ft_tensor *x = &tb->g->tensors[tb->input];
-	int64_t classes = tb->g->tensors[tb->logits].dims[1];
-	float *img = malloc(sizeof(float) * (size_t)x->numel);
-	int64_t *lab = malloc(sizeof(int64_t) * (size_t)b.batch);
-	uint64_t s = 42;
-	for (int64_t i = 0; i < x->numel; i++) {
-		s = s * 6364136223846793005ull + 1442695040888963407ull;
-		img[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 2 - 1);
-	}
-	for (int64_t i = 0; i < b.batch; i++)
-		lab[i] = (int64_t)((i * 7 + 3) % classes);
+	float *img;
+	int64_t *lab;
+	random_batch(tb, 42, &img, &lab);
 	float la, lb;
 	if (ft_trainer_step(ta, img, lab, 0, &la) || ft_trainer_grad(tb, img, lab, &lb)) {
 		fprintf(stderr, "FAIL: %s\n", ft_last_error());
@@ -238,17 +245,9 @@ static int test_amp(int argc, char **argv)
 			fprintf(stderr, "FAIL: %s\n", ft_last_error());
 			return 1;
 		}
-		const ft_tensor *x = &t->g->tensors[t->input];
-		int64_t classes = t->g->tensors[t->logits].dims[1];
-		float *img = malloc(sizeof(float) * (size_t)x->numel);
-		int64_t *lab = malloc(sizeof(int64_t) * (size_t)c.batch);
-		uint64_t s = 7;
-		for (int64_t i = 0; i < x->numel; i++) {
-			s = s * 6364136223846793005ull + 1442695040888963407ull;
-			img[i] = (float)((double)(s >> 11) / 9007199254740992.0) - 0.5f;
-		}
-		for (int64_t i = 0; i < c.batch; i++)
-			lab[i] = i % classes;
+		float *img;
+		int64_t *lab;
+		random_batch(t, 7, &img, &lab);
 		const char *opt = pass == 0 ? "sgd" : "adamw", *what;
 		float loss;
 
