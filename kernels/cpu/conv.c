@@ -338,11 +338,16 @@ static void dnnl_init(void)
  * (conv.h). When oneDNN picks plain src/dst (first layers with 3 input
  * channels do) the reorders are skipped.
  */
-typedef struct conv_dnnl {
+/* What every Conv-family node keeps first in n->extra: what its primitives were built for. */
+typedef struct conv_head {
 	ft_cpu_extra hdr;          /* first: ft_cpu_release() calls hdr.release */
-	ft_conv_geom gm;           /* the geometry the primitive was built for */
-	bool has_bias;
+	ft_conv_geom gm;           /* the geometry the primitives were built for */
+	bool has_bias;             /* Conv: has a bias; CONV_GRAD_WEIGHT: makes db */
 	bool use_ref;              /* oneDNN has no implementation: run the reference */
+} conv_head;
+
+typedef struct conv_dnnl {
+	conv_head h;               /* first */
 	dnnl_primitive_t conv;
 	dnnl_memory_t src_user, dst_user, bias;  /* the executor's plain tensors */
 	dnnl_memory_t src, dst;    /* what the primitive reads/writes (== *_user if plain) */
@@ -482,21 +487,53 @@ static dnnl_status_t conv_mds_init(conv_mds *m, const ft_conv_geom *gm)
 	return dnnl_success;
 }
 
+typedef ft_status (*conv_build_fn)(const ft_graph *g, ft_node *n, void *extra, const ft_conv_geom *gm,
+				   bool weights, bool has_bias);
+
+/*
+ * n's extra (size bytes, starting with a conv_head) for its current geometry:
+ * the cached one when it was built for the same geometry and bias, else a new
+ * one made by build (a re-specialised graph drops the old one).
+ */
+static ft_status conv_extra(const ft_graph *g, ft_node *n, bool weights, bool has_bias, size_t size,
+			    void (*release)(ft_cpu_extra *), conv_build_fn build, void **out)
+{
+	ft_conv_geom gm;
+	FT_TRY(ft_conv_geometry(g, n, &gm));
+	conv_head *h = n->extra;
+	if (h && (memcmp(&h->gm, &gm, sizeof(gm)) != 0 || h->has_bias != has_bias))
+		ft_cpu_release(n);
+	if (!n->extra) {
+		h = ft_xcalloc(1, size);
+		h->hdr.release = release;
+		h->gm = gm;
+		h->has_bias = has_bias;
+		n->extra = h;
+		ft_status st = build(g, n, h, &gm, weights, has_bias);
+		if (st != FT_OK) {
+			ft_cpu_release(n);
+			return st;
+		}
+	}
+	*out = n->extra;
+	return FT_OK;
+}
+
 /*
  * Builds the primitive for geometry gm. On a oneDNN "unimplemented" the node
  * falls back to the reference (use_ref); other failures are errors.
  */
-static ft_status conv_dnnl_build(const ft_graph *g, ft_node *n, conv_dnnl *c, const ft_conv_geom *gm,
-				 bool has_bias)
+static ft_status conv_dnnl_build(const ft_graph *g, ft_node *n, void *extra, const ft_conv_geom *gm,
+				 bool weights, bool has_bias)
 {
+	conv_dnnl *c = extra;
+	(void)weights;
 	const char *what = "";
 	dnnl_status_t dst = dnnl_success;
 	dnnl_primitive_desc_t pd = NULL;
 	dnnl_convolution_desc_t cd;
 	conv_mds m;
 
-	c->gm = *gm;
-	c->has_bias = has_bias;
 	DNNL_TRY(conv_mds_init(&m, gm));
 	/* forward_training, as PyTorch asks: oneDNN then picks channel-blocked
 	 * src/dst (nChw16c), which reorder to and from nchw in half the time of
@@ -507,7 +544,7 @@ static ft_status conv_dnnl_build(const ft_graph *g, ft_node *n, conv_dnnl *c, co
 							    m.strides, m.dil, m.pl, m.pr));
 	dnnl_status_t s = dnnl_primitive_desc_create(&pd, &cd, pad_attr, dnnl_eng, NULL);
 	if (s == dnnl_unimplemented) {
-		c->use_ref = true;
+		c->h.use_ref = true;
 		return FT_OK;
 	}
 	DNNL_TRY(s);
@@ -536,7 +573,7 @@ out_fail:
 	if (pd)
 		dnnl_primitive_desc_destroy(pd);
 	if (dst == dnnl_unimplemented) {
-		c->use_ref = true; /* what was made is freed with the node */
+		c->h.use_ref = true; /* what was made is freed with the node */
 		return FT_OK;
 	}
 	return ft_node_error(g, n, FT_ERUNTIME, "oneDNN: %s failed (status %d)", what, (int)dst);
@@ -569,24 +606,8 @@ static dnnl_status_t refresh_weights(dnnl_primitive_t reorder, dnnl_memory_t use
 /* n's primitive for its current geometry, built on first use (or by the plan) */
 static ft_status conv_fwd_extra(const ft_graph *g, ft_node *n, conv_dnnl **out)
 {
-	conv_dnnl *c = n->extra;
-	ft_conv_geom gm;
-	bool has_bias = ft_in(g, n, 2) != NULL;
-	FT_TRY(ft_conv_geometry(g, n, &gm));
-	if (c && (memcmp(&c->gm, &gm, sizeof(gm)) != 0 || c->has_bias != has_bias))
-		ft_cpu_release(n); /* re-specialised with other shapes */
-	if (!n->extra) {
-		c = ft_xcalloc(1, sizeof(*c));
-		c->hdr.release = conv_dnnl_free;
-		n->extra = c;
-		ft_status st = conv_dnnl_build(g, n, c, &gm, has_bias);
-		if (st != FT_OK) {
-			ft_cpu_release(n);
-			return st;
-		}
-	}
-	*out = n->extra;
-	return FT_OK;
+	return conv_extra(g, n, false, ft_in(g, n, 2) != NULL, sizeof(conv_dnnl), conv_dnnl_free, conv_dnnl_build,
+			  (void **)out);
 }
 
 static ft_status conv_dnnl_run(const ft_graph *g, ft_node *n)
@@ -598,7 +619,7 @@ static ft_status conv_dnnl_run(const ft_graph *g, ft_node *n)
 	dnnl_status_t dst = dnnl_success;
 
 	FT_TRY(conv_fwd_extra(g, n, &c));
-	if (c->use_ref)
+	if (c->h.use_ref)
 		return ft_cpu_conv_ref(g, n);
 
 	/* weights: reorder when the cached copy may be stale */
@@ -672,10 +693,7 @@ typedef struct dnnl_act {
 
 /* What a CONV_GRAD_INPUT or CONV_GRAD_WEIGHT node keeps in n->extra. */
 typedef struct conv_bwd_dnnl {
-	ft_cpu_extra hdr;           /* first: ft_cpu_release() calls hdr.release */
-	ft_conv_geom gm;
-	bool has_bias;              /* CONV_GRAD_WEIGHT makes db */
-	bool use_ref;               /* oneDNN has no implementation: run the reference */
+	conv_head h;                /* first */
 	dnnl_primitive_t prim;
 	int n_act;
 	dnnl_act act[3];            /* grad input: dy, dx; grad weight: dy, x, dw */
@@ -732,17 +750,16 @@ static dnnl_status_t act_init(conv_bwd_dnnl *c, int arg, bool in, const dnnl_mem
 	return dnnl_success;
 }
 
-static ft_status conv_bwd_build(const ft_graph *g, ft_node *n, conv_bwd_dnnl *c, const ft_conv_geom *gm,
+static ft_status conv_bwd_build(const ft_graph *g, ft_node *n, void *extra, const ft_conv_geom *gm,
 				bool weights, bool has_bias)
 {
+	conv_bwd_dnnl *c = extra;
 	const char *what = "";
 	dnnl_status_t dst = dnnl_success, s;
 	dnnl_primitive_desc_t hint = NULL, pd = NULL;
 	dnnl_convolution_desc_t fd, bd;
 	conv_mds m;
 
-	c->gm = *gm;
-	c->has_bias = has_bias;
 	DNNL_TRY(conv_mds_init(&m, gm));
 	const dnnl_memory_desc_t *bmd = has_bias ? &m.b : NULL;
 	DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
@@ -787,7 +804,7 @@ static ft_status conv_bwd_build(const ft_graph *g, ft_node *n, conv_bwd_dnnl *c,
 	return FT_OK;
 
 out_ref:
-	c->use_ref = true;
+	c->h.use_ref = true;
 	if (hint)
 		dnnl_primitive_desc_destroy(hint);
 	return FT_OK;
@@ -798,7 +815,7 @@ out_fail:
 	if (hint)
 		dnnl_primitive_desc_destroy(hint);
 	if (dst == dnnl_unimplemented) {
-		c->use_ref = true; /* what was made is freed with the node */
+		c->h.use_ref = true; /* what was made is freed with the node */
 		return FT_OK;
 	}
 	return ft_node_error(g, n, FT_ERUNTIME, "oneDNN: %s failed (status %d)", what, (int)dst);
@@ -811,24 +828,8 @@ out_fail:
 /* n's backward primitive for its current geometry, built on first use (or by the plan) */
 static ft_status conv_bwd_extra(const ft_graph *g, ft_node *n, bool weights, conv_bwd_dnnl **out)
 {
-	conv_bwd_dnnl *c = n->extra;
-	ft_conv_geom gm;
-	bool has_bias = weights && ft_out(g, n, 1) != NULL;
-	FT_TRY(ft_conv_geometry(g, n, &gm));
-	if (c && (memcmp(&c->gm, &gm, sizeof(gm)) != 0 || c->has_bias != has_bias))
-		ft_cpu_release(n); /* re-specialised with other shapes */
-	if (!n->extra) {
-		c = ft_xcalloc(1, sizeof(*c));
-		c->hdr.release = conv_bwd_free;
-		n->extra = c;
-		ft_status st = conv_bwd_build(g, n, c, &gm, weights, has_bias);
-		if (st != FT_OK) {
-			ft_cpu_release(n);
-			return st;
-		}
-	}
-	*out = n->extra;
-	return FT_OK;
+	return conv_extra(g, n, weights, weights && ft_out(g, n, 1) != NULL, sizeof(conv_bwd_dnnl), conv_bwd_free,
+			  conv_bwd_build, (void **)out);
 }
 
 static size_t conv_bwd_act_bytes(const conv_bwd_dnnl *c)
@@ -848,7 +849,7 @@ static ft_status conv_bwd_run(const ft_graph *g, ft_node *n, bool weights)
 	dnnl_status_t dst = dnnl_success;
 
 	FT_TRY(conv_bwd_extra(g, n, weights, &c));
-	if (c->use_ref)
+	if (c->h.use_ref)
 		return weights ? ft_cpu_conv_grad_weight_ref(g, n) : ft_cpu_conv_grad_input_ref(g, n);
 
 	void *bufs[3] = { dy->data, weights ? other->data : out->data, weights ? out->data : NULL };
@@ -937,7 +938,7 @@ ft_status ft_cpu_conv_memory(const ft_graph *g, ft_node *n, size_t *scratch, siz
 	if (n->op == FT_OP_CONV && fast) {
 		conv_dnnl *c;
 		FT_TRY(conv_fwd_extra(g, n, &c));
-		if (!c->use_ref) {
+		if (!c->h.use_ref) {
 			*scratch = c->src_bytes + c->dst_bytes + c->pad_bytes;
 			*state = weights_copy_bytes(c->wts_reorder, c->wts);
 			return FT_OK;
@@ -945,7 +946,7 @@ ft_status ft_cpu_conv_memory(const ft_graph *g, ft_node *n, size_t *scratch, siz
 	} else if ((n->op == FT_OP_CONV_GRAD_INPUT || n->op == FT_OP_CONV_GRAD_WEIGHT) && fast) {
 		conv_bwd_dnnl *c;
 		FT_TRY(conv_bwd_extra(g, n, n->op == FT_OP_CONV_GRAD_WEIGHT, &c));
-		if (!c->use_ref) {
+		if (!c->h.use_ref) {
 			*scratch = conv_bwd_act_bytes(c) + c->pad_bytes;
 			*state = weights_copy_bytes(c->wts_reorder, c->wts);
 			return FT_OK;

@@ -230,6 +230,21 @@ static void *expand_param(void *to, const ft_tensor *p, const ft_tensor *x, int 
 	return out;
 }
 
+/* LayerNormalization's axis, and x as rows x cols: the axes before it, and it and after */
+static ft_status ln_split(const ft_graph *g, const ft_node *n, const ft_tensor *x, int *axis, int64_t *rows,
+			  int64_t *cols)
+{
+	FT_TRY(ft_norm_axis(g, n, ft_attr_int(n, "axis", -1), x->rank, axis));
+	*rows = *cols = 1;
+	for (int i = 0; i < x->rank; i++) {
+		if (i < *axis)
+			*rows *= x->dims[i];
+		else
+			*cols *= x->dims[i];
+	}
+	return FT_OK;
+}
+
 /*
  * Mean = mean(x over axes [axis, r)), InvStdDev = 1 / sqrt(var + epsilon),
  * Y = (x - Mean) * InvStdDev * Scale + B (ONNX opset 17).
@@ -240,14 +255,8 @@ ft_status ft_cpu_layer_norm(const ft_graph *g, ft_node *n)
 	ft_tensor *y = ft_out(g, n, 0), *mean = ft_out(g, n, 1), *invstd = ft_out(g, n, 2);
 	double eps = ft_attr_float(n, "epsilon", 1e-5f);
 	int axis;
-	FT_TRY(ft_norm_axis(g, n, ft_attr_int(n, "axis", -1), x->rank, &axis));
-	int64_t rows = 1, cols = 1;
-	for (int i = 0; i < x->rank; i++) {
-		if (i < axis)
-			rows *= x->dims[i];
-		else
-			cols *= x->dims[i];
-	}
+	int64_t rows, cols;
+	FT_TRY(ln_split(g, n, x, &axis, &rows, &cols));
 	if (rows == 0 || cols == 0)
 		return FT_OK;
 	size_t es = ft_dtype_size(x->dtype);
@@ -403,14 +412,8 @@ ft_status ft_cpu_layer_norm_grad(const ft_graph *g, ft_node *n)
 	const ft_tensor *mean = ft_in(g, n, 3), *invstd = ft_in(g, n, 4);
 	ft_tensor *dx = ft_out(g, n, 0), *dscale = ft_out(g, n, 1), *dbias = ft_out(g, n, 2);
 	int axis;
-	FT_TRY(ft_norm_axis(g, n, ft_attr_int(n, "axis", -1), x->rank, &axis));
-	int64_t rows = 1, cols = 1;
-	for (int i = 0; i < x->rank; i++) {
-		if (i < axis)
-			rows *= x->dims[i];
-		else
-			cols *= x->dims[i];
-	}
+	int64_t rows, cols;
+	FT_TRY(ln_split(g, n, x, &axis, &rows, &cols));
 	if (rows == 0 || cols == 0) {
 		for (int64_t k = 0; k < scale->numel; k++) {
 			st(dscale, k, 0);
@@ -452,7 +455,7 @@ size_t ft_cpu_norm_scratch(const ft_graph *g, const ft_node *n)
 {
 	const ft_tensor *x = ft_in(g, n, n->op == FT_OP_LAYER_NORM_GRAD ? 1 : 0);
 	int axis;
-	int64_t cols = 1;
+	int64_t rows, cols;
 	switch (n->op) {
 	case FT_OP_BATCH_NORM:
 	case FT_OP_BATCH_NORM_TRAIN:
@@ -461,10 +464,8 @@ size_t ft_cpu_norm_scratch(const ft_graph *g, const ft_node *n)
 		return sizeof(double) * 5 * (size_t)(x->dims[1] ? x->dims[1] : 1);
 	case FT_OP_LAYER_NORM:
 	case FT_OP_LAYER_NORM_GRAD:
-		if (ft_norm_axis(g, n, ft_attr_int(n, "axis", -1), x->rank, &axis))
+		if (ln_split(g, n, x, &axis, &rows, &cols))
 			return 0; /* the kernel reports the error */
-		for (int i = axis; i < x->rank; i++)
-			cols *= x->dims[i];
 		if (n->op == FT_OP_LAYER_NORM)
 			return 2 * ft_dtype_size(x->dtype) * (size_t)cols;
 		return layer_norm_grad_scratch(x, ft_in(g, n, 2), cols);
