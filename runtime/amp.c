@@ -159,19 +159,11 @@ static ft_status amp_node(ft_graph *g, cast_cache *c, int i, ft_dtype lp)
 		const ft_tensor *t = ft_in(g, n, j);
 		if (!t || !is_float(t->dtype) || t->dtype == want)
 			continue;
-		/* BatchNorm's running statistics are state updated in place: they stay float32 */
 		int id = n->in[j], to;
 		FT_TRY(cast_to(g, c, id, want, lp, &to));
 		g->nodes[i].in[j] = to;
 	}
 	n = &g->nodes[i];
-	return ft_op_table[n->op].infer(g, n);
-}
-
-/* re-infers node i when an input's type changed (an op of class KEEP after a low one) */
-static ft_status refresh(ft_graph *g, int i)
-{
-	ft_node *n = &g->nodes[i];
 	return ft_op_table[n->op].infer(g, n);
 }
 
@@ -187,8 +179,8 @@ ft_status ft_amp_pass(ft_graph *g, ft_dtype lp)
 	ft_status st = FT_OK;
 	int n_orig = g->n_nodes;
 	for (int i = 0; i < n_orig && !st; i++) {
-		const ft_node *n = &g->nodes[i];
-		bool touched = false;
+		ft_node *n = &g->nodes[i];
+		bool touched = false; /* an input's type changed: re-infer (an op of class KEEP after a low one) */
 		for (int j = 0; j < n->n_in; j++) {
 			const ft_tensor *t = ft_in(g, n, j);
 			touched |= t && (t->dtype == FT_F16 || t->dtype == FT_BF16);
@@ -196,7 +188,7 @@ ft_status ft_amp_pass(ft_graph *g, ft_dtype lp)
 		if (ft_amp_class_of(n->op) != FT_AMP_KEEP)
 			st = amp_node(g, &c, i, lp);
 		else if (touched)
-			st = refresh(g, i);
+			st = ft_op_table[n->op].infer(g, n);
 	}
 	/* the outputs in float32: the loss and its gradient are fp32 */
 	for (int k = 0; k < g->n_outputs && !st; k++) {

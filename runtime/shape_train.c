@@ -50,7 +50,8 @@ ft_status ft_infer_reduce_sum_to(ft_graph *g, ft_node *n)
 	return ft_set_out(g, n, 0, x->dtype, rank, shape);
 }
 
-ft_status ft_infer_grad_norm_sq(ft_graph *g, ft_node *n)
+/* one float32 scalar: GradNormSq's squared norm, AmpUnscale's found_inf */
+ft_status ft_infer_scalar_f32(ft_graph *g, ft_node *n)
 {
 	return ft_set_out(g, n, 0, FT_F32, 0, NULL);
 }
