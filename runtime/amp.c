@@ -13,8 +13,6 @@ ft_amp_class ft_amp_class_of(ft_op op)
 	case FT_OP_MATMUL:
 	case FT_OP_GEMM:
 		return FT_AMP_LOW;
-	case FT_OP_BATCH_NORM:
-	case FT_OP_BATCH_NORM_TRAIN:
 	case FT_OP_LAYER_NORM:
 	case FT_OP_SOFTMAX:
 	case FT_OP_LOG_SOFTMAX:

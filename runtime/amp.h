@@ -4,12 +4,13 @@
  * ft_amp_pass() rewrites a forward graph the way PyTorch's autocast runs it:
  *   low      Conv, MatMul, Gemm: every float input cast to the low type
  *            (fp16 or bf16), so they compute on low-precision operands;
- *   fp32     BatchNorm, LayerNorm, Softmax, LogSoftmax, the reductions and
- *            global pooling, Exp, Log, Pow, Sqrt, Reciprocal, the loss:
- *            low-precision inputs cast to float32 (PyTorch's CUDA autocast
- *            runs BatchNorm on the low-precision input with float32
- *            statistics; here its output is float32 too, which costs a cast
- *            and memory: docs/amp.md);
+ *   fp32     LayerNorm, Softmax, LogSoftmax, the reductions and global
+ *            pooling, Exp, Log, Pow, Sqrt, Reciprocal, the loss:
+ *            low-precision inputs cast to float32;
+ *   BatchNorm (class other) takes the low-precision input with its float32
+ *            parameters and running statistics, computes the batch
+ *            statistics in float32 and writes its output in the input's type,
+ *            as cuDNN's batch norm does under PyTorch's autocast;
  *   promote  ops of several float inputs (Add, Mul, Concat, Where...): when
  *            the inputs disagree, the narrower ones are cast to the widest,
  *            except that a constant of one element takes the other inputs'

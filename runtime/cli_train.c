@@ -352,9 +352,13 @@ int ft_cmd_train(const ft_cli *c)
 		}
 		if (t->step % c->print_every == 0 || t->step == total || epoch_end) {
 			double eta = (now - t0) / (double)(t->step - start_step) * (double)(total - t->step);
-			fprintf(stderr, "%sepoch %lld step %lld/%lld loss %.4f lr %.4g %.1f img/s ETA %.0fs%s",
+			char scaler[64] = "";
+			if (t->amp_scale >= 0) /* fp16: GradScaler's state */
+				snprintf(scaler, sizeof(scaler), " scale %g skipped %lld",
+					 *(const float *)t->g->tensors[t->amp_scale].data, (long long)t->skipped);
+			fprintf(stderr, "%sepoch %lld step %lld/%lld loss %.4f lr %.4g%s %.1f img/s ETA %.0fs%s",
 				tty ? "\r" : "", (long long)meta.epoch, (long long)t->step, (long long)total, loss, lr,
-				ips, eta, tty ? "   " : "\n");
+				scaler, ips, eta, tty ? "   " : "\n");
 			t_last = now;
 			images_since = 0;
 			fflush(csv);

@@ -3,7 +3,7 @@
  * the process really allocates (issue 3: "the measured peak never exceeds
  * the planned peak").
  *
- *   test_memplan MODEL.onnx BATCH ACCUM sgd|adamw STEPS
+ *   test_memplan MODEL.onnx BATCH ACCUM sgd|adamw STEPS [fp16|bf16]
  *
  * Measured with AddressSanitizer's allocator hooks, which see every
  * malloc/calloc/realloc/posix_memalign/free of the process - ftrun's own and
@@ -86,7 +86,7 @@ static double mib(long long b)
 int main(int argc, char **argv)
 {
 	if (argc < 6) {
-		fprintf(stderr, "usage: test_memplan MODEL.onnx BATCH ACCUM sgd|adamw STEPS\n");
+		fprintf(stderr, "usage: test_memplan MODEL.onnx BATCH ACCUM sgd|adamw STEPS [fp16|bf16]\n");
 		return 2;
 	}
 	ft_train_config cfg;
@@ -97,6 +97,8 @@ int main(int argc, char **argv)
 		cfg.opt = FT_OPT_ADAMW;
 	cfg.weight_decay = 1e-4f;
 	int steps = atoi(argv[5]);
+	if (argc > 6) /* mixed precision: the widened kernels' float32 copies come from the workspace */
+		cfg.amp = strcmp(argv[6], "fp16") == 0 ? FT_F16 : FT_BF16;
 
 	__sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
 	long long before = atomic_load(&live);
@@ -149,10 +151,11 @@ int main(int argc, char **argv)
 		printf("step %d: peak %+lld bytes over its start, %+lld bytes held after it\n", k + 1, step_peak[k],
 		       step_held[k]);
 	long long extra = built - before - (long long)(planned - ps.library);
-	printf("%s batch %lld x %d %s: planned %.2f MiB (persistent %.2f, activations %.2f, workspace %.2f, "
+	printf("%s batch %lld x %d %s%s%s: planned %.2f MiB (persistent %.2f, activations %.2f, workspace %.2f, "
 	       "kernel state %.2f); built %.2f MiB (IR and library objects %.2f MiB); a step grew the heap by "
 	       "%lld bytes\n",
-	       argv[1], (long long)cfg.batch, cfg.grad_accum, argv[4], mib((long long)planned),
+	       argv[1], (long long)cfg.batch, cfg.grad_accum, argv[4], argc > 6 ? " " : "", argc > 6 ? argv[6] : "",
+	       mib((long long)planned),
 	       mib((long long)ps.persistent), mib((long long)ps.activations), mib((long long)ps.workspace),
 	       mib((long long)ps.kernel_state), mib(built - before), mib(extra), grown);
 	int rc = 0;
