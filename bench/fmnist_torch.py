@@ -50,9 +50,7 @@ def main():
     torch.set_num_threads(threads)
     xtr, ytr = prep(idx("train-images-idx3-ubyte.gz")), torch.from_numpy(idx("train-labels-idx1-ubyte.gz"))
     xte, yte = prep(idx("t10k-images-idx3-ubyte.gz")), torch.from_numpy(idx("t10k-labels-idx1-ubyte.gz"))
-    torch.manual_seed(export.SEED)
-    model = export.MODELS["resnet18_fmnist"][0]()
-    export.randomize(model)
+    model = export.build("resnet18_fmnist")
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
     opt = torch.optim.SGD([{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}],

@@ -28,10 +28,8 @@ def main():
         sys.exit(__doc__)
     name, batch, iters, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
-    torch.manual_seed(export.SEED)
-    builder, shape, _ = export.MODELS[name]
-    model = builder()
-    export.randomize(model)
+    shape = export.MODELS[name][1]
+    model = export.build(name)
     for m in model.modules():
         if isinstance(m, torch.nn.Dropout) or type(m).__name__ == "StochasticDepth":
             m.p = 0.0

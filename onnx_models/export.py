@@ -70,6 +70,11 @@ MODELS = {
     # design asks ("images are adapted to the model's input by the loader").
     "resnet18_fmnist": (_tv("resnet18", num_classes=10), (3, 32, 32),
                         "ResNet-18, 10 classes, 3x32x32 input (Fashion-MNIST via the loader)"),
+    # ResNet-50 the same way: tests/pretrain.py trains it briefly on Fashion-MNIST so that
+    # the AMP gradient checks have a ResNet-50 whose gradients are not dominated by the
+    # chaos of random-weight BatchNorm nets (docs/amp.md).
+    "resnet50_fmnist": (_tv("resnet50", num_classes=10), (3, 32, 32),
+                        "ResNet-50, 10 classes, 3x32x32 input (Fashion-MNIST via the loader)"),
     # Small, cheap models for CI (ops coverage: hardswish/hardsigmoid, squeeze-excite, channel
     # shuffle, ceil-mode max-pool, concat, LayerNorm over channels, ...).
     "mobilenet_v3_small": (_tv("mobilenet_v3_small"), (3, 224, 224),
@@ -200,13 +205,21 @@ def try_onnxruntime(path, x, ref):
                float(np.abs(out2[len(x)] - ref[0]).max()))
 
 
-def export_one(name, out_dir, batch, ref, image_size=None):
-    builder, shape, _ = MODELS[name]
+def build(name, state=None):
+    """MODEL with export.py's weights: seed SEED, randomize(); then the trained state if given."""
+    torch.manual_seed(SEED)
+    model = MODELS[name][0]()
+    randomize(model)
+    if state:
+        model.load_state_dict(torch.load(state))
+    return model
+
+
+def export_one(name, out_dir, batch, ref, image_size=None, state=None, stem=None):
+    _, shape, _ = MODELS[name]
     if image_size:
         shape = (shape[0], image_size, image_size)
-    torch.manual_seed(SEED)
-    model = builder()
-    randomize(model)
+    model = build(name, state)
     model.eval()
 
     gen = torch.Generator().manual_seed(INPUT_SEED)
@@ -214,7 +227,8 @@ def export_one(name, out_dir, batch, ref, image_size=None):
     with torch.no_grad():
         y = model(x)
 
-    path = os.path.join(out_dir, name + ".onnx")
+    stem = stem or name
+    path = os.path.join(out_dir, stem + ".onnx")
     t0 = time.time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -247,10 +261,10 @@ def export_one(name, out_dir, batch, ref, image_size=None):
                    f"{str(w.message).splitlines()[0][:90]}" for w in caught})
     for m in msgs:
         print(f"  export warning: {m}")
-    check_initializers(name, model, proto)
+    check_initializers(stem, model, proto)
 
     if ref:
-        d = os.path.join(out_dir, name + ".ref", "test_data_set_0")
+        d = os.path.join(out_dir, stem + ".ref", "test_data_set_0")
         os.makedirs(d, exist_ok=True)
         xn = x.numpy().astype(np.float32)
         yn = y.numpy().astype(np.float32)

@@ -40,6 +40,15 @@ for m in resnet18_fmnist resnet50 vit_b_16 efficientnet_b0; do
 			--no-mkldnn >>"$build/export.log" 2>&1 || { tail -20 "$build/export.log"; exit 1; }
 	fi
 done
+# A ResNet-50 trained for 300 steps on Fashion-MNIST (tests/pretrain.py, about 2 minutes) and
+# PyTorch's gradients on 32 of its test images: the well-conditioned ResNet-50 gradient case
+m=resnet50_fmnist_trained
+if [ ! -f "$models/$m.torch_grads_bf16.onnx" ]; then
+	tg() { $py tests/torch_grads.py resnet50_fmnist "$models/$m.onnx" "$models/$m.ref" "$models/$m.$1.onnx" \
+		--state "$models/resnet50_fmnist.trained.pt" "${@:2}"; }
+	{ $py tests/pretrain.py resnet50_fmnist "$models" 300 32 && tg torch_grads && tg torch_grads2 --no-mkldnn &&
+		tg torch_grads_bf16 --autocast bf16; } >>"$build/export.log" 2>&1 || { tail -20 "$build/export.log"; exit 1; }
+fi
 # PyTorch's CPU autocast (bf16), the second oracle of `ftrun grad --amp bf16`
 if [ ! -f "$models/vit_b_16.torch_grads_bf16.onnx" ]; then
 	$py tests/torch_grads.py vit_b_16 "$models/vit_b_16.onnx" "$models/vit_b_16.ref" \

@@ -1,7 +1,7 @@
 """PyTorch's gradients of an exported model, the oracle for `ftrun grad`.
 
 usage: /usr/bin/python3 tests/torch_grads.py MODEL ONNX_FILE REF_DIR OUT.onnx [--no-mkldnn]
-       [--autocast bf16|fp16]
+       [--autocast bf16|fp16] [--state TRAINED.pt]
 
 Rebuilds MODEL exactly as onnx_models/export.py made ONNX_FILE (same seed, same
 randomisation), puts it in training mode with every Dropout and StochasticDepth
@@ -31,10 +31,9 @@ def main():
         # a second oracle: PyTorch with its other convolution algorithm, to measure how far
         # PyTorch's own gradients move when only float32 summation orders change
         torch.backends.mkldnn.enabled = False
-    torch.manual_seed(export.SEED)
-    builder = export.MODELS[name][0]
-    model = builder()
-    export.randomize(model)
+    # a model trained by tests/pretrain.py: its state dict
+    state = sys.argv[sys.argv.index("--state") + 1] if "--state" in sys.argv else None
+    model = export.build(name, state)
     for m in model.modules():
         if isinstance(m, torch.nn.Dropout) or type(m).__name__ == "StochasticDepth":
             m.p = 0.0

@@ -34,12 +34,10 @@ def main():
     name, out = sys.argv[1], sys.argv[2]
     steps, batch = int(sys.argv[3]), int(sys.argv[4])
     lr, momentum, wd = float(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7])
-    torch.manual_seed(export.SEED)
-    builder, shape, _ = export.MODELS[name]
+    shape = export.MODELS[name][1]
     if len(sys.argv) > 8:
         shape = (shape[0], int(sys.argv[8]), int(sys.argv[8]))
-    model = builder()
-    export.randomize(model)
+    model = export.build(name)
     for m in model.modules():
         if isinstance(m, torch.nn.Dropout) or type(m).__name__ == "StochasticDepth":
             m.p = 0.0
