@@ -70,6 +70,9 @@ void *ft_xrealloc(void *p, size_t size);
 /* 64-byte aligned, zeroed; free with free(). */
 void *ft_aligned_alloc(size_t size);
 
+/* seconds on the monotonic clock (for durations) */
+double ft_now_s(void);
+
 /* checked size arithmetic for untrusted dims: false on overflow */
 static inline bool ft_mul_ok(int64_t a, int64_t b, int64_t *out)
 {

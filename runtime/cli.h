@@ -18,6 +18,7 @@ typedef struct ft_cli {
 	const char *amp;
 	const char *device;
 	int64_t batch;
+	bool batch_set;       /* -b given */
 	int64_t threads;
 	/* train / eval */
 	const char *data;
@@ -28,6 +29,9 @@ typedef struct ft_cli {
 	const char *sched;    /* cosine | none */
 	int64_t warmup_steps;
 	int64_t grad_accum;
+	bool accum_set;       /* --grad-accum-steps given */
+	int64_t global_batch; /* --global-batch, 0: none */
+	size_t max_memory;    /* --max-memory in bytes, 0: none */
 	int64_t workers;
 	int64_t seed;
 	int64_t checkpoint_every;
@@ -41,15 +45,33 @@ typedef struct ft_cli {
 	double amp_init_scale;
 	int64_t amp_growth_interval;
 	bool train;           /* inspect --train */
+	const char *configs;  /* bench --configs: comma-separated subset */
 	double mean[3], std[3];
 	int n_mean, n_std;
 } ft_cli;
 
 int ft_cmd_train(const ft_cli *c);
-/* The mixed-precision options of c into cfg (--amp, --amp-init-scale, --amp-growth-interval). */
 struct ft_train_config;
+/* The mixed-precision options of c into cfg (--amp, --amp-init-scale, --amp-growth-interval). */
 void ft_cli_amp(const ft_cli *c, struct ft_train_config *cfg);
+/* The training options of c into cfg (batch, accumulation, optimizer, threads, device, seed, AMP). */
+void ft_cli_train_config(const ft_cli *c, struct ft_train_config *cfg);
+/*
+ * --global-batch G and --max-memory SIZE: with both, the largest micro-batch
+ * whose planned step fits SIZE and the accumulation that reaches G
+ * (ft_trainer_fit_batch), printed; with G alone, accumulation G / -b; with
+ * SIZE alone, a refusal when the step's plan exceeds it. Updates c->batch,
+ * c->grad_accum and cfg. FT_EBADINPUT for combinations that cannot hold.
+ */
+int ft_cli_fit_batch(ft_cli *c, struct ft_train_config *cfg);
+/* "123.4 MiB" into buf */
+const char *ft_cli_mib(size_t bytes, char buf[32]);
 int ft_cmd_eval(const ft_cli *c);
+int ft_cmd_bench(const ft_cli *c);
+/* The dataset options of c for a model input x (N, C, H, W), the training or held-out split. */
+struct ft_data_config;
+struct ft_tensor;
+void ft_cli_data_config(const ft_cli *c, const struct ft_tensor *x, bool train, struct ft_data_config *d);
 int ft_cli_fail(int status);
 int ft_cli_bad_usage(const char *fmt, const char *arg);
 /* mkdir -p; 0 on success, -1 with errno set */

@@ -34,13 +34,6 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* linear warmup over warmup steps, then cosine to 0 at total (timm's defaults without restarts) */
 static float schedule(const ft_cli *c, int64_t step, int64_t total)
 {
@@ -53,7 +46,7 @@ static float schedule(const ft_cli *c, int64_t step, int64_t total)
 	return (float)(base * 0.5 * (1.0 + cos(M_PI * t)));
 }
 
-static void data_config(const ft_cli *c, const ft_tensor *x, bool train, ft_data_config *d)
+void ft_cli_data_config(const ft_cli *c, const ft_tensor *x, bool train, ft_data_config *d)
 {
 	ft_data_config_defaults(d);
 	d->path = c->data;
@@ -100,7 +93,7 @@ static ft_status evaluate(const ft_cli *c, const char *path, const ft_trainer *t
 		goto out_free;
 	}
 	ft_data_config dc;
-	data_config(c, xt, false, &dc);
+	ft_cli_data_config(c, xt, false, &dc);
 	st = ft_dataset_open(&dc, &ds);
 	if (st)
 		goto out_free;
@@ -211,8 +204,80 @@ static ft_status open_csv(const char *path, const char *header, bool resume, int
 	return FT_OK;
 }
 
-int ft_cmd_train(const ft_cli *c)
+void ft_cli_train_config(const ft_cli *c, ft_train_config *cfg)
 {
+	ft_train_config_defaults(cfg);
+	cfg->batch = c->batch;
+	cfg->grad_accum = (int)c->grad_accum;
+	cfg->opt = c->opt && strcmp(c->opt, "adamw") == 0 ? FT_OPT_ADAMW : FT_OPT_SGD;
+	cfg->lr = (float)c->lr;
+	cfg->momentum = (float)c->momentum;
+	cfg->nesterov = c->nesterov;
+	cfg->weight_decay = (float)c->wd;
+	cfg->decay_all = c->decay_all;
+	cfg->label_smoothing = (float)c->label_smoothing;
+	cfg->clip_grad_norm = (float)c->clip_grad_norm;
+	cfg->threads = (int)c->threads;
+	cfg->device = c->device;
+	cfg->seed = (uint64_t)c->seed;
+	ft_cli_amp(c, cfg);
+}
+
+const char *ft_cli_mib(size_t bytes, char buf[32])
+{
+	snprintf(buf, 32, "%.1f MiB", (double)bytes / (1 << 20));
+	return buf;
+}
+
+int ft_cli_fit_batch(ft_cli *c, ft_train_config *cfg)
+{
+	char b1[32], b2[32], b3[32];
+	if (c->global_batch && c->max_memory) {
+		if (c->batch_set || c->accum_set)
+			return ft_cli_bad_usage("--global-batch with --max-memory chooses the micro-batch and the "
+						"accumulation steps%s: drop -b and --grad-accum-steps", "");
+		ft_batch_fit fit;
+		ft_status st = ft_trainer_fit_batch(c->model, cfg, c->global_batch, c->max_memory, &fit);
+		if (st)
+			return ft_cli_fail(st);
+		fprintf(stderr, "global batch %lld within --max-memory %s: micro-batch %lld x %lld accumulation steps, "
+			"planned peak %s", (long long)c->global_batch, ft_cli_mib(c->max_memory, b1), (long long)fit.micro,
+			(long long)fit.accum, ft_cli_mib(fit.planned, b2));
+		if (fit.larger)
+			fprintf(stderr, "; micro-batch %lld would plan %s", (long long)fit.larger,
+				ft_cli_mib(fit.larger_planned, b3));
+		fprintf(stderr, "; %d plans built\n", fit.probes);
+		c->batch = fit.micro;
+		c->grad_accum = fit.accum;
+	} else if (c->global_batch) {
+		if (c->accum_set)
+			return ft_cli_bad_usage("--global-batch sets the accumulation steps%s: drop --grad-accum-steps "
+						"(or add --max-memory to have the micro-batch chosen too)", "");
+		if (c->global_batch % c->batch)
+			return ft_cli_fail(ft_error(FT_EBADINPUT, "--global-batch %lld is not a multiple of the micro-batch "
+						    "%lld (-b)", (long long)c->global_batch, (long long)c->batch));
+		c->grad_accum = c->global_batch / c->batch;
+		fprintf(stderr, "global batch %lld: micro-batch %lld x %lld accumulation steps\n",
+			(long long)c->global_batch, (long long)c->batch, (long long)c->grad_accum);
+	} else if (c->max_memory) {
+		size_t planned;
+		ft_status st = ft_trainer_plan(c->model, cfg, &planned);
+		if (st)
+			return ft_cli_fail(st);
+		if (planned > c->max_memory)
+			return ft_cli_fail(ft_error(FT_EBADINPUT, "one step of micro-batch %lld x %lld accumulation steps "
+						    "plans %s, more than --max-memory %s: lower -b, or give "
+						    "--global-batch to have ftrun choose", (long long)c->batch,
+						    (long long)c->grad_accum, ft_cli_mib(planned, b1), ft_cli_mib(c->max_memory, b2)));
+	}
+	cfg->batch = c->batch;
+	cfg->grad_accum = (int)c->grad_accum;
+	return 0;
+}
+
+int ft_cmd_train(const ft_cli *args)
+{
+	ft_cli cl = *args, *c = &cl; /* --global-batch / --max-memory settle the batch */
 	if (!c->data)
 		return ft_cli_bad_usage("train needs --data PATH|synthetic%s", "");
 	if (c->opt && strcmp(c->opt, "sgd") && strcmp(c->opt, "adamw"))
@@ -225,21 +290,10 @@ int ft_cmd_train(const ft_cli *c)
 		return 1;
 	}
 	ft_train_config cfg;
-	ft_train_config_defaults(&cfg);
-	cfg.batch = c->batch;
-	cfg.grad_accum = (int)c->grad_accum;
-	cfg.opt = c->opt && strcmp(c->opt, "adamw") == 0 ? FT_OPT_ADAMW : FT_OPT_SGD;
-	cfg.lr = (float)c->lr;
-	cfg.momentum = (float)c->momentum;
-	cfg.nesterov = c->nesterov;
-	cfg.weight_decay = (float)c->wd;
-	cfg.decay_all = c->decay_all;
-	cfg.label_smoothing = (float)c->label_smoothing;
-	cfg.clip_grad_norm = (float)c->clip_grad_norm;
-	cfg.threads = (int)c->threads;
-	cfg.device = c->device;
-	cfg.seed = (uint64_t)c->seed;
-	ft_cli_amp(c, &cfg);
+	ft_cli_train_config(c, &cfg);
+	int fit = ft_cli_fit_batch(c, &cfg);
+	if (fit)
+		return fit;
 	ft_trainer *t = NULL;
 	ft_dataset *ds = NULL;
 	float *images = NULL;
@@ -256,7 +310,7 @@ int ft_cmd_train(const ft_cli *c)
 		goto out_free;
 	}
 	ft_data_config dc;
-	data_config(c, xt, true, &dc);
+	ft_cli_data_config(c, xt, true, &dc);
 	st = ft_dataset_open(&dc, &ds);
 	if (st)
 		goto out_free;
@@ -314,7 +368,7 @@ int ft_cmd_train(const ft_cli *c)
 		"%s, lr %g\n", c->model, c->data, (long long)ft_dataset_size(ds), (long long)c->batch,
 		(long long)c->grad_accum, (long long)total, (long long)steps_per_epoch,
 		cfg.opt == FT_OPT_ADAMW ? "adamw" : "sgd", c->lr);
-	double t0 = now_s(), t_last = t0;
+	double t0 = ft_now_s(), t_last = t0;
 	int64_t images_since = 0, start_step = t->step;
 	snprintf(path, sizeof(path), "%s/epochs.csv", outdir);
 	st = open_csv(path, epochs_header, c->resume, meta.epoch, 0, NULL, NULL, &ecsv);
@@ -338,7 +392,7 @@ int ft_cmd_train(const ft_cli *c)
 		epoch_steps++;
 		images_since += c->batch * c->grad_accum;
 		bool epoch_end = meta.batch + c->grad_accum > per_epoch;
-		double now = now_s();
+		double now = ft_now_s();
 		double ips = images_since / (now - t_last > 1e-9 ? now - t_last : 1e-9);
 		/* %.9g: the float reads back exactly (a resumed run sums an epoch's losses from it) */
 		fprintf(csv, "%lld,%lld,%.9g,%.6g,%.1f,%.3f\n", (long long)t->step, (long long)meta.epoch, loss, lr, ips,
@@ -385,7 +439,7 @@ int ft_cmd_train(const ft_cli *c)
 						top1);
 				}
 				fprintf(ecsv, "%lld,%.5f,%.4f,%.1f\n", (long long)meta.epoch - 1,
-					epoch_steps ? epoch_loss / (double)epoch_steps : 0.0, top1, now_s() - t0);
+					epoch_steps ? epoch_loss / (double)epoch_steps : 0.0, top1, ft_now_s() - t0);
 				fflush(ecsv);
 				if (tb) {
 					double wall = ft_tb_now();

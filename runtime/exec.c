@@ -24,8 +24,10 @@ static size_t host_memory_bytes(void)
 	return (size_t)pages * (size_t)size;
 }
 
-ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
+/* The plan of g on be: offsets, then every node prepared (its scratch and kept state counted). */
+ft_status ft_exec_plan_only(ft_graph *g, ft_backend be, ft_exec **out)
 {
+	*out = NULL;
 	for (int i = 0; i < g->n_nodes; i++)
 		if (!be.iface->supports_op(be.ctx, g, &g->nodes[i]))
 			return ft_node_error(g, &g->nodes[i], FT_EUNSUPPORTED, "the %s backend does not support this op",
@@ -50,16 +52,24 @@ ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 			x->plan.workspace = scratch;
 		x->plan.kernel_state += state;
 	}
+	*out = x;
+	return FT_OK;
+}
+
+ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
+{
+	ft_exec *x;
+	FT_TRY(ft_exec_plan_only(g, be, &x));
 	/*
 	 * Declared dims may pass every overflow check and still ask for terabytes;
 	 * allocation failure is fatal, so refuse a plan the machine cannot hold.
 	 */
 	size_t phys = host_memory_bytes();
 	if (x->host && phys && x->plan.total > phys) {
-		st = ft_error(FT_EBADINPUT, "%s: the activations need %zu bytes of memory, more than this machine has "
-			      "(%zu); check the input dims and the batch size", g->path, x->plan.total, phys);
-		ft_plan_free(&x->plan);
-		free(x);
+		ft_status st = ft_error(FT_EBADINPUT, "%s: the activations need %zu bytes of memory, more than this "
+					"machine has (%zu); check the input dims and the batch size", g->path,
+					x->plan.total, phys);
+		ft_exec_free(x);
 		return st;
 	}
 	x->block = be.iface->alloc(be.ctx, x->plan.total ? x->plan.total : 64);
@@ -129,7 +139,7 @@ ft_status ft_exec_set_input(ft_exec *x, int i, const void *host, size_t bytes)
 
 ft_status ft_exec_run_range(ft_exec *x, int from, int to)
 {
-	FT_ASSERT(from >= 0 && to <= x->g->n_nodes);
+	FT_ASSERT(from >= 0 && to <= x->g->n_nodes && x->block);
 	if (x->be.iface->set_workspace)
 		x->be.iface->set_workspace(x->be.ctx, x->workspace, x->plan.workspace);
 	for (int i = from; i < to; i++)

@@ -41,6 +41,12 @@ size_t ft_graph_const_bytes(const ft_graph *g);
 typedef struct ft_exec ft_exec;
 
 ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out);
+/*
+ * The plan of a run without its memory: every node prepared as ft_exec_new
+ * prepares it (so ft_exec_planned_bytes is exact), nothing allocated for the
+ * activations or the workspace. Such an executor cannot run; free it.
+ */
+ft_status ft_exec_plan_only(ft_graph *g, ft_backend be, ft_exec **out);
 void ft_exec_free(ft_exec *x);
 /* Copies host bytes into graph input i (i indexes g->inputs). */
 ft_status ft_exec_set_input(ft_exec *x, int i, const void *host, size_t bytes);

@@ -2,7 +2,9 @@
  * main.c - the `ftrun` command line: a thin layer over include/ftrun.h and the
  * inspection helpers. Exit codes: 0 success, 1 runtime failure, 2 bad input.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,8 @@ static const char usage[] =
 	"usage: ftrun COMMAND MODEL.onnx [options]\n"
 	"\n"
 	"commands:\n"
-	"  inspect MODEL.onnx [-b N] [--train [--opt sgd|adamw] [--grad-accum-steps K]]\n"
+	"  inspect MODEL.onnx [-b N] [--train [--opt sgd|adamw] [--grad-accum-steps K]\n"
+	"      [--global-batch G] [--max-memory SIZE]]\n"
 	"      ops, parameters, FLOPs and planned memory for batch N (default 1); with --train\n"
 	"      the planned peak memory of one training step\n"
 	"  run MODEL.onnx --input FILE.pb [--input FILE.pb ...] --output-dir DIR\n"
@@ -38,16 +41,23 @@ static const char usage[] =
 	"  train MODEL.onnx --data PATH|synthetic [-b N] [--epochs E | --steps S] [--lr LR]\n"
 	"      [--opt sgd|adamw] [--momentum M] [--nesterov] [--wd WD] [--wd-all] [--sched cosine|none]\n"
 	"      [--warmup-steps N] [--label-smoothing X] [--clip-grad-norm X] [--grad-accum-steps K]\n"
+	"      [--global-batch G [--max-memory SIZE]]\n"
 	"      [-j WORKERS] [--seed N] [--mean M[,M,M]] [--std S[,S,S]] [--no-hflip] [--skip-bad-images]\n"
 	"      [--output-dir DIR] [--checkpoint-every N] [--resume CHECKPOINT] [--eval-each-epoch]\n"
 	"      [-o TRAINED.onnx] [--tensorboard] [--amp [fp16|bf16]] [--amp-init-scale S]\n"
 	"      [--amp-growth-interval N] [--device ...] [--threads N]\n"
 	"      trains on the CPU; metrics.csv and checkpoint.ftck go to DIR (default ftrun-out),\n"
 	"      TensorBoard event files to DIR/tensorboard with --tensorboard;\n"
-	"      prints the held-out top-1 accuracy at the end\n"
+	"      prints the held-out top-1 accuracy at the end; --global-batch G --max-memory SIZE\n"
+	"      picks the largest micro-batch whose planned step fits SIZE (8G, 512M; binary units)\n"
+	"      and the accumulation steps that make G; --max-memory alone refuses a step that does not fit\n"
 	"  eval MODEL.onnx --data PATH [-b N]      prints \"top1 0.9123\"\n"
-	"\n"
-	"bench is not in this build yet.\n";
+	"  bench MODEL.onnx [--data PATH|synthetic] [-b N] [--steps S] [--grad-accum-steps K]\n"
+	"      [--amp fp16|bf16] [--configs baseline,ga,amp,pm,ga+amp+pm] [--output-dir DIR] [--threads N]\n"
+	"      the ablation: fp32 baseline, gradient accumulation (N as K micro-batches, K = 4),\n"
+	"      mixed precision, reused (pinned on a GPU) staging buffers, and all three; one row each\n"
+	"      with images/s, step time, planned and measured peak memory, copy rate and data wait;\n"
+	"      DIR/bench.csv and DIR/bench.png (default DIR ftrun-bench)\n";
 
 static int exit_code(ftrun_status st)
 {
@@ -78,6 +88,36 @@ static int bad_usage(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n(ftrun --help for usage)\n");
 	return EXIT_BAD;
+}
+
+/*
+ * A memory size: a number with an optional unit K, M, G or T (also KB/KiB,
+ * MB/MiB, ...; any case), all binary: 1K = 1024 bytes. No unit: bytes.
+ */
+static bool parse_size(const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !(v > 0))
+		return false;
+	static const char units[] = "KMGT";
+	double scale = 1;
+	if (*end) {
+		const char *u = strchr(units, toupper((unsigned char)*end));
+		if (!u)
+			return false;
+		scale = ldexp(1.0, 10 * (int)(u - units + 1));
+		end++;
+		if (*end == 'i' || *end == 'I')
+			end++;
+		if (*end == 'b' || *end == 'B')
+			end++;
+	}
+	if (*end || v * scale >= 0x1p63)
+		return false;
+	*out = (size_t)(v * scale);
+	return *out > 0;
 }
 
 static bool parse_int(const char *s, int64_t min, int64_t *out)
@@ -119,7 +159,7 @@ static int parse_triple(const char *s, double *out)
 static int parse(int argc, char **argv, cli *c)
 {
 	memset(c, 0, sizeof(*c));
-	bool training = strcmp(argv[1], "train") == 0 || strcmp(argv[1], "eval") == 0;
+	bool training = strcmp(argv[1], "train") == 0 || strcmp(argv[1], "eval") == 0 || strcmp(argv[1], "bench") == 0;
 	c->cmd = argv[1];
 	c->batch = training ? 32 : 1;
 	c->epochs = 1;
@@ -144,6 +184,7 @@ static int parse(int argc, char **argv, cli *c)
 			NEED_VALUE();
 			if (!parse_int(v, 1, &c->batch))
 				return bad_usage("bad batch size \"%s\"", v);
+			c->batch_set = true;
 		} else if (strcmp(a, "--data") == 0) {
 			NEED_VALUE();
 			c->data = v;
@@ -195,6 +236,18 @@ static int parse(int argc, char **argv, cli *c)
 			NEED_VALUE();
 			if (!parse_int(v, 1, &c->grad_accum))
 				return bad_usage("bad --grad-accum-steps \"%s\"", v);
+			c->accum_set = true;
+		} else if (strcmp(a, "--configs") == 0) {
+			NEED_VALUE();
+			c->configs = v;
+		} else if (strcmp(a, "--global-batch") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 1, &c->global_batch))
+				return bad_usage("bad --global-batch \"%s\"", v);
+		} else if (strcmp(a, "--max-memory") == 0) {
+			NEED_VALUE();
+			if (!parse_size(v, &c->max_memory))
+				return bad_usage("bad --max-memory \"%s\": a size such as 8G, 512M, 2.5GiB or 1073741824", v);
 		} else if (strcmp(a, "-j") == 0 || strcmp(a, "--workers") == 0) {
 			NEED_VALUE();
 			if (!parse_int(v, 0, &c->workers))
@@ -287,11 +340,6 @@ static int parse(int argc, char **argv, cli *c)
 	return 0;
 }
 
-static const char *mib(size_t bytes, char *buf)
-{
-	snprintf(buf, 32, "%.1f MiB", (double)bytes / (1 << 20));
-	return buf;
-}
 
 /* the forward nodes after the AMP pass, by the type they compute in */
 static ft_status amp_report(const cli *c, ft_dtype lp)
@@ -329,12 +377,9 @@ static ft_status amp_report(const cli *c, ft_dtype lp)
 static int plan_line(const cli *c, const char *amp)
 {
 	ft_train_config cfg;
-	ft_train_config_defaults(&cfg);
-	cfg.batch = c->batch;
-	cfg.grad_accum = (int)c->grad_accum;
-	cfg.opt = c->opt && strcmp(c->opt, "adamw") == 0 ? FT_OPT_ADAMW : FT_OPT_SGD;
-	ft_cli_amp(c, &cfg);
+	ft_cli_train_config(c, &cfg);
 	cfg.amp = !amp ? FT_UNDEF : strcmp(amp, "fp16") == 0 ? FT_F16 : FT_BF16;
+	cfg.plan_only = true;
 	ft_trainer *t;
 	ft_status fs = ft_trainer_new(c->model, &cfg, &t);
 	if (fs)
@@ -347,8 +392,8 @@ static int plan_line(const cli *c, const char *amp)
 	       "kernel workspace + %s kernel state (oneDNN's reordered weights) + %s allowance for what libraries "
 	       "allocate inside calls\n",
 	       (long long)c->batch, cfg.opt == FT_OPT_ADAMW ? "adamw" : "sgd", (long long)c->grad_accum,
-	       amp ? amp : "fp32", mib(total, b1), mib(ps.activations, b2), mib(ps.persistent, b3),
-	       mib(ps.workspace, b4), mib(ps.kernel_state, b5), mib(ps.library, b6));
+	       amp ? amp : "fp32", ft_cli_mib(total, b1), ft_cli_mib(ps.activations, b2), ft_cli_mib(ps.persistent, b3),
+	       ft_cli_mib(ps.workspace, b4), ft_cli_mib(ps.kernel_state, b5), ft_cli_mib(ps.library, b6));
 	printf("train   %d nodes (%d forward+backward per micro-batch), %d trained parameters\n", t->g->n_nodes,
 	       t->n_micro - t->n_pro, t->n_params);
 	ft_trainer_free(t);
@@ -357,6 +402,15 @@ static int plan_line(const cli *c, const char *amp)
 
 static int cmd_inspect(cli *c)
 {
+	if ((c->global_batch || c->max_memory) && !c->train && !c->amp)
+		return bad_usage("--global-batch and --max-memory are about a training step: add --train%s", "");
+	if (c->global_batch || c->max_memory) {
+		ft_train_config cfg;
+		ft_cli_train_config(c, &cfg);
+		int rc = ft_cli_fit_batch(c, &cfg);
+		if (rc)
+			return rc;
+	}
 	ftrun_status st = (ftrun_status)ft_inspect(c->model, c->batch, stdout);
 	if (st)
 		return fail(st);
@@ -539,12 +593,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	bool known = strcmp(cmd, "inspect") == 0 || strcmp(cmd, "run") == 0 || strcmp(cmd, "grad") == 0 ||
-		     strcmp(cmd, "train") == 0 || strcmp(cmd, "eval") == 0;
-	if (!known) {
-		if (!strcmp(cmd, "bench"))
-			return bad_usage("\"%s\" is not in this build yet (inspect, run, grad, train and eval are)", cmd);
+		     strcmp(cmd, "train") == 0 || strcmp(cmd, "eval") == 0 || strcmp(cmd, "bench") == 0;
+	if (!known)
 		return bad_usage("unknown command \"%s\"", cmd);
-	}
 	cli c;
 	int rc = parse(argc, argv, &c);
 	if (rc)
@@ -557,5 +608,12 @@ int main(int argc, char **argv)
 		return ft_cmd_train(&c);
 	if (strcmp(cmd, "eval") == 0)
 		return ft_cmd_eval(&c);
+	if (strcmp(cmd, "bench") == 0) {
+		if (!c.data)
+			c.data = "synthetic";
+		if (c.steps <= 0)
+			c.steps = 10;
+		return ft_cmd_bench(&c);
+	}
 	return cmd_run(&c);
 }

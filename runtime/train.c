@@ -394,7 +394,7 @@ static ft_status build(ft_trainer *t, const char *path)
 	if (c->optimizer)
 		FT_TRY(add_optimizer(t));
 	FT_TRY(ft_pick_backend(c->device, c->threads, &t->be));
-	return ft_exec_new(g, t->be, &t->x);
+	return c->plan_only ? ft_exec_plan_only(g, t->be, &t->x) : ft_exec_new(g, t->be, &t->x);
 }
 
 ft_status ft_trainer_new(const char *model_path, const ft_train_config *cfg, ft_trainer **out)
@@ -482,7 +482,10 @@ static ft_status micro_batch(ft_trainer *t, const float *images, const int64_t *
 			return ft_error(FT_EBADINPUT, "label %lld (batch index %lld) is out of range for a model with "
 					"%lld classes", (long long)labels[i], (long long)i, (long long)classes);
 	}
+	double t0 = ft_now_s();
 	FT_TRY(ft_exec_set_input(t->x, 0, images, ft_tensor_bytes(x)));
+	t->input_seconds += ft_now_s() - t0;
+	t->input_bytes += (int64_t)ft_tensor_bytes(x);
 	FT_TRY(ft_exec_set_input(t->x, 1, labels, sizeof(int64_t) * (size_t)t->cfg.batch));
 	FT_TRY(ft_exec_run_range(t->x, t->n_pro, t->n_micro));
 	FT_TRY(ft_trainer_read(t, t->loss, loss));
@@ -571,4 +574,79 @@ ft_status ft_trainer_eval_graph(const ft_trainer *t, int64_t batch, ft_graph **o
 size_t ft_trainer_planned_bytes(const ft_trainer *t, ft_plan_summary *s)
 {
 	return ft_exec_planned_bytes(t->x, s);
+}
+
+ft_status ft_trainer_plan(const char *model_path, const ft_train_config *cfg, size_t *planned)
+{
+	ft_train_config c = *cfg;
+	c.plan_only = true;
+	ft_trainer *t;
+	FT_TRY(ft_trainer_new(model_path, &c, &t));
+	ft_plan_summary s;
+	*planned = ft_trainer_planned_bytes(t, &s);
+	ft_trainer_free(t);
+	return FT_OK;
+}
+
+ft_status ft_trainer_fit_batch(const char *model_path, const ft_train_config *cfg, int64_t global, size_t max_bytes,
+			       ft_batch_fit *fit)
+{
+	memset(fit, 0, sizeof(*fit));
+	if (global < 1 || global > (1 << 24))
+		return ft_error(FT_EBADINPUT, "--global-batch %lld: use 1 to %d", (long long)global, 1 << 24);
+	/* the divisors in ascending order; a number up to 2^24 has at most 448 */
+	int64_t small[512], large[512];
+	int ns = 0, nl = 0;
+	for (int64_t d = 1; d <= global / d; d++)
+		if (global % d == 0) {
+			small[ns++] = d;
+			if (d != global / d)
+				large[nl++] = global / d;
+		}
+	int n = ns + nl;
+	int64_t *div = ft_xmalloc(sizeof(int64_t) * (size_t)n);
+	memcpy(div, small, sizeof(int64_t) * (size_t)ns);
+	for (int k = 0; k < nl; k++)
+		div[ns + k] = large[nl - 1 - k];
+	size_t *plan = ft_xcalloc((size_t)n, sizeof(size_t));
+	ft_status st = FT_OK;
+	/*
+	 * Without accumulation there are no accumulated-gradient buffers, so the
+	 * whole batch in one micro-batch can plan less than half of it in two:
+	 * that one is tried first, then bisection over the others, where the plan
+	 * grows with the micro-batch: div[lo] fits (-1: none known), div[hi] does not.
+	 */
+	int whole = n - 1, lo = -1, hi = whole;
+	for (int k = whole;; k = lo + (hi - lo) / 2) {
+		ft_train_config c = *cfg;
+		c.batch = div[k];
+		c.grad_accum = (int)(global / div[k]);
+		st = ft_trainer_plan(model_path, &c, &plan[k]);
+		if (st)
+			goto out;
+		fit->probes++;
+		if (plan[k] <= max_bytes)
+			lo = k;
+		else
+			hi = k;
+		if (lo == whole || hi - lo <= 1)
+			break;
+	}
+	if (lo < 0) {
+		st = ft_error(FT_EBADINPUT, "%s: no micro-batch fits --max-memory %.1f MiB: at micro-batch 1 (x %lld "
+			      "accumulation steps) the step plans %.1f MiB", model_path, max_bytes / 1048576.0,
+			      (long long)global, plan[0] / 1048576.0);
+		goto out;
+	}
+	fit->micro = div[lo];
+	fit->accum = global / div[lo];
+	fit->planned = plan[lo];
+	if (lo < whole) {
+		fit->larger = div[hi];
+		fit->larger_planned = plan[hi];
+	}
+out:
+	free(plan);
+	free(div);
+	return st;
 }

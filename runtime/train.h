@@ -43,6 +43,8 @@ typedef struct ft_train_config {
 	ft_dtype amp;           /* FT_F16, FT_BF16, or FT_UNDEF: no mixed precision (amp.h) */
 	float amp_init_scale;   /* fp16 loss scale at the start (GradScaler: 2^16) */
 	int amp_growth_interval; /* clean steps before the scale doubles (2000) */
+	bool plan_only;         /* build the step and its memory plan, allocate no step memory:
+				   only ft_trainer_planned_bytes may be asked (ft_exec_plan_only) */
 } ft_train_config;
 
 void ft_train_config_defaults(ft_train_config *c);
@@ -76,6 +78,8 @@ typedef struct ft_trainer {
 	int *state;             /* BatchNorm running statistics */
 	int n_opt_state;
 	int *opt_state;         /* momentum buffers / Adam moments, in parameter order */
+	int64_t input_bytes;    /* image bytes copied into the input tensor, all steps */
+	double input_seconds;   /*   and the time those copies took (host-to-device on a GPU) */
 } ft_trainer;
 
 ft_status ft_trainer_new(const char *model_path, const ft_train_config *cfg, ft_trainer **out);
@@ -107,5 +111,27 @@ ft_status ft_trainer_eval_graph(const ft_trainer *t, int64_t batch, ft_graph **o
 
 /* planned bytes of a training step (the sum of *s): everything it holds */
 size_t ft_trainer_planned_bytes(const ft_trainer *t, ft_plan_summary *s);
+
+/* The planned peak of one step of cfg (cfg->batch, cfg->grad_accum, ...) without allocating it. */
+ft_status ft_trainer_plan(const char *model_path, const ft_train_config *cfg, size_t *planned);
+
+typedef struct ft_batch_fit {
+	int64_t micro;          /* the chosen micro-batch */
+	int64_t accum;          /* accumulation steps: micro * accum = the global batch */
+	size_t planned;         /* its planned peak */
+	int64_t larger;         /* the next larger micro-batch tried (a divisor of the global batch), 0 if none */
+	size_t larger_planned;  /* and its planned peak (> the limit) */
+	int probes;             /* plans built */
+} ft_batch_fit;
+
+/*
+ * `--global-batch G --max-memory SIZE`: the largest micro-batch b dividing
+ * `global` whose step (cfg with batch b and accumulation G / b) plans at most
+ * max_bytes, found by bisection over the divisors (the planned peak grows with
+ * the micro-batch). FT_EBADINPUT naming the smallest plan when not even
+ * micro-batch 1 fits.
+ */
+ft_status ft_trainer_fit_batch(const char *model_path, const ft_train_config *cfg, int64_t global, size_t max_bytes,
+			       ft_batch_fit *fit);
 
 #endif
