@@ -1,6 +1,7 @@
 /* api.c - include/ftrun.h over the importer, the passes and the executor. */
 #include "ftrun.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,16 +24,75 @@ const char *ftrun_last_error(void)
 	return ft_last_error();
 }
 
-ft_status ft_pick_backend(const char *device, int threads, ft_backend *be)
+#ifdef FT_HAVE_CUDA
+/* "N ops: Conv (first: node \"conv1\"), ..." for the nodes of g that be does not run; 0 if none */
+static int unsupported(ft_backend be, const ft_graph *g, char *buf, size_t len)
 {
-	if (!device || strcmp(device, "auto") == 0 || strcmp(device, "cpu") == 0) {
+	int n_bad = 0, n_ops = 0;
+	bool *seen = ft_xcalloc(FT_OP_COUNT, sizeof(bool));
+	size_t used = 0;
+	buf[0] = 0;
+	for (int i = 0; i < g->n_nodes; i++) {
+		const ft_node *n = &g->nodes[i];
+		if (be.iface->supports_op(be.ctx, g, n))
+			continue;
+		n_bad++;
+		if (seen[n->op])
+			continue;
+		seen[n->op] = true;
+		n_ops++;
+		if (used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s (first: node \"%s\")", n_ops > 1 ? ", " : "",
+						 ft_op_table[n->op].name, n->name ? n->name : "");
+	}
+	free(seen);
+	return n_bad;
+}
+#endif
+
+ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft_backend *be)
+{
+	bool automatic = !device || strcmp(device, "auto") == 0;
+	if (!automatic && strcmp(device, "cpu") == 0) {
 		*be = ft_backend_cpu_new(threads);
 		return FT_OK;
 	}
-	if (strcmp(device, "cuda") == 0)
-		return ft_error(FT_EBADINPUT, "--device cuda: this build of ftrun has no CUDA backend yet; "
-				"use --device cpu or auto");
-	return ft_error(FT_EBADINPUT, "unknown device \"%s\" (cpu, cuda or auto)", device);
+	if (!automatic && strncmp(device, "cuda", 4) && strncmp(device, "cuda:", 5))
+		return ft_error(FT_EBADINPUT, "unknown device \"%s\" (cpu, cuda, cuda:N or auto)", device);
+#ifdef FT_HAVE_CUDA
+	char list[1024];
+	if (!automatic) {
+		char *end;
+		long id = device[4] == ':' ? strtol(device + 5, &end, 10) : 0;
+		if (device[4] && (device[4] != ':' || *end || end == device + 5))
+			return ft_error(FT_EBADINPUT, "unknown device \"%s\" (cpu, cuda, cuda:N or auto)", device);
+		FT_TRY(ft_backend_cuda_new((int)id, be));
+		int bad = g ? unsupported(*be, g, list, sizeof(list)) : 0;
+		if (bad) {
+			be->iface->destroy(be->ctx);
+			be->iface = NULL;
+			return ft_error(FT_EUNSUPPORTED, "%s: the cuda backend does not run %d node%s of this model yet: %s; "
+					"use --device cpu or auto", g->path, bad, bad == 1 ? "" : "s", list);
+		}
+		return FT_OK;
+	}
+	char why[256];
+	if (g && ft_cuda_device_count(why, sizeof(why)) > 0 && ft_backend_cuda_new(0, be) == FT_OK) {
+		int bad = unsupported(*be, g, list, sizeof(list));
+		if (!bad)
+			return FT_OK;
+		fprintf(stderr, "ftrun: --device auto: running on the CPU; the cuda backend does not run %d node%s of "
+			"this model yet: %s\n", bad, bad == 1 ? "" : "s", list);
+		be->iface->destroy(be->ctx);
+	}
+	ft_clear_error();
+#else
+	if (!automatic)
+		return ft_error(FT_EBADINPUT, "--device %s: this build of ftrun has no CUDA backend (the CUDA toolkit was "
+				"not found when it was built); use --device cpu or auto", device);
+#endif
+	*be = ft_backend_cpu_new(threads);
+	return FT_OK;
 }
 
 void ftrun_session_free(ftrun_session *s)
@@ -59,10 +119,7 @@ ftrun_status ftrun_session_new(const char *model_path, const ftrun_tensor *input
 	*out = NULL;
 	ftrun_session *s = ft_xcalloc(1, sizeof(*s));
 	ft_bind *binds = ft_xcalloc((size_t)n_inputs + 1, sizeof(ft_bind));
-	ft_status st = ft_pick_backend(opt->device, opt->threads, &s->be);
-	if (st)
-		goto out_free;
-	st = ft_import_file(model_path, &s->g);
+	ft_status st = ft_import_file(model_path, &s->g);
 	if (st)
 		goto out_free;
 	int64_t batch = opt->batch;
@@ -91,6 +148,9 @@ ftrun_status ftrun_session_new(const char *model_path, const ftrun_tensor *input
 			batch = t->dims[0];
 	}
 	st = ft_graph_specialise(s->g, batch > 0 ? batch : 1, binds, n_inputs);
+	if (st)
+		goto out_free;
+	st = ft_pick_backend(opt->device, opt->threads, s->g, &s->be);
 	if (st)
 		goto out_free;
 	st = ft_exec_new(s->g, s->be, &s->x);

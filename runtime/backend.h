@@ -53,6 +53,22 @@ typedef struct ft_backend {
 
 ft_backend ft_backend_cpu_new(int threads);
 
+/*
+ * The CUDA backend on GPU `device` (runtime/backend_cuda.c; only in builds
+ * with FT_HAVE_CUDA). FT_EBADINPUT with the reason when no GPU can be used.
+ */
+ft_status ft_backend_cuda_new(int device, ft_backend *out);
+/* CUDA devices usable here; 0 with the reason in why (no driver, no device) */
+int ft_cuda_device_count(char *why, size_t why_len);
+
+/*
+ * The backend for --device: "cpu"; "cuda" or "cuda:N" (an error without a
+ * usable GPU, or when g has nodes the CUDA backend does not run, all listed);
+ * "auto" or NULL: CUDA when a GPU is there and runs every node of g, else the
+ * CPU (saying why on stderr when a GPU was there).
+ */
+ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft_backend *be);
+
 /* Sets the thread count of ftrun's kernels and of the libraries they use
  * (OpenMP, oneDNN, OpenBLAS). 0 keeps the default (all cores). */
 void ft_set_threads(int threads);

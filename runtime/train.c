@@ -12,7 +12,6 @@
 #include "cpu/conv.h"
 #include "cpu/elementwise.h"
 
-ft_status ft_pick_backend(const char *device, int threads, ft_backend *be);
 
 void ft_train_config_defaults(ft_train_config *c)
 {
@@ -393,7 +392,7 @@ static ft_status build(ft_trainer *t, const char *path)
 		FT_TRY(add_unscale(t));
 	if (c->optimizer)
 		FT_TRY(add_optimizer(t));
-	FT_TRY(ft_pick_backend(c->device, c->threads, &t->be));
+	FT_TRY(ft_pick_backend(c->device, c->threads, g, &t->be));
 	return c->plan_only ? ft_exec_plan_only(g, t->be, &t->x) : ft_exec_new(g, t->be, &t->x);
 }
 

@@ -1,0 +1,82 @@
+/*
+ * ft_cuda.h - the CUDA kernels' C interface (the .cu files of kernels/cuda, compiled by
+ * nvcc; called by runtime/backend_cuda.c).
+ *
+ * Launchers queue work on the stream given (a cudaStream_t passed as void *)
+ * and return 0, or the cudaError_t of the launch. Elementwise semantics are the
+ * CPU kernels' (kernels/cpu/elementwise.c): numpy broadcasting through
+ * per-input element strides (0 on broadcast axes), float32 arithmetic, NaN
+ * propagated. Only this header is shared with C; it needs no CUDA headers.
+ */
+#ifndef FT_CUDA_H
+#define FT_CUDA_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { FT_CU_MAX_RANK = 8 };
+
+/* the output's shape and, per input, its element strides broadcast to it */
+typedef struct ft_cu_bcast {
+	int rank;
+	int64_t dims[FT_CU_MAX_RANK];
+	int64_t st[2][FT_CU_MAX_RANK];
+} ft_cu_bcast;
+
+typedef enum ft_cu_binary {
+	FT_CU_ADD,
+	FT_CU_SUB,
+	FT_CU_MUL,
+	FT_CU_DIV,
+	FT_CU_BINARY_COUNT
+} ft_cu_binary;
+
+typedef enum ft_cu_unary {
+	FT_CU_RELU,
+	FT_CU_LEAKY_RELU, /* alpha */
+	FT_CU_SIGMOID,
+	FT_CU_TANH,
+	FT_CU_ERF,
+	FT_CU_SQRT,
+	FT_CU_EXP,
+	FT_CU_LOG,
+	FT_CU_NEG,
+	FT_CU_ABS,
+	FT_CU_RECIPROCAL,
+	FT_CU_HARD_SIGMOID, /* alpha, beta */
+	FT_CU_HARD_SWISH,
+	FT_CU_IDENTITY,
+	FT_CU_UNARY_COUNT
+} ft_cu_unary;
+
+/* the gradient of a unary op, dx from dy and the saved tensor s: the forward
+ * output y for Relu, Sigmoid and Tanh, the forward input x for the others */
+typedef enum ft_cu_unary_grad {
+	FT_CU_RELU_GRAD,
+	FT_CU_LEAKY_RELU_GRAD, /* alpha */
+	FT_CU_SIGMOID_GRAD,
+	FT_CU_TANH_GRAD,
+	FT_CU_ERF_GRAD,
+	FT_CU_HARD_SIGMOID_GRAD, /* alpha, beta */
+	FT_CU_HARD_SWISH_GRAD,
+	FT_CU_UNARY_GRAD_COUNT
+} ft_cu_unary_grad;
+
+/* storage types of ft_cu_cast */
+typedef enum ft_cu_dtype { FT_CU_F32, FT_CU_F16, FT_CU_BF16 } ft_cu_dtype;
+
+int ft_cu_binary_f32(ft_cu_binary op, const float *a, const float *b, float *y, int64_t n, const ft_cu_bcast *bc,
+		     void *stream);
+int ft_cu_unary_f32(ft_cu_unary op, const float *x, float *y, int64_t n, float alpha, float beta, void *stream);
+int ft_cu_unary_grad_f32(ft_cu_unary_grad op, const float *dy, const float *s, float *dx, int64_t n, float alpha,
+			 float beta, void *stream);
+/* y = x converted, rounding to nearest even (as the CPU's Cast) */
+int ft_cu_cast(const void *x, ft_cu_dtype from, void *y, ft_cu_dtype to, int64_t n, void *stream);
+#ifdef __cplusplus
+}
+#endif
+
+#endif

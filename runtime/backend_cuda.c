@@ -1,0 +1,265 @@
+/*
+ * backend_cuda.c - the CUDA backend (issue 5), built when the CUDA toolkit is
+ * found (meson option cuda, FT_HAVE_CUDA).
+ *
+ * Memory is device memory from cudaMalloc in the executor's few planned
+ * blocks; nodes are queued on one stream and sync() waits for it. This is the
+ * first slice of the backend: elementwise arithmetic with broadcasting, the
+ * unary activations and their gradients, Cast between float32/float16/
+ * bfloat16 and the shape ops that move bytes unchanged, in float32.
+ * supports_op says exactly that, so a graph with any other node is refused
+ * (`--device cuda` lists every such node), and `--device auto` stays on the
+ * CPU for it (ft_pick_backend). tests/test_cuda_ops.c compares every op here
+ * with the CPU kernels on a GPU.
+ */
+#include "backend.h"
+
+#include <cuda_runtime_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/util.h"
+#include "cuda/ft_cuda.h"
+
+typedef struct cuda_ctx {
+	int device;
+	cudaStream_t stream;
+} cuda_ctx;
+
+static ft_status cuda_check(cudaError_t e, const char *what)
+{
+	if (e == cudaSuccess)
+		return FT_OK;
+	return ft_error(FT_ERUNTIME, "CUDA: %s: %s", what, cudaGetErrorString(e));
+}
+
+static bool all_f32(const ft_graph *g, const ft_node *n)
+{
+	for (int i = 0; i < n->n_in; i++)
+		if (n->in[i] >= 0 && g->tensors[n->in[i]].dtype != FT_F32)
+			return false;
+	for (int i = 0; i < n->n_out; i++)
+		if (n->out[i] >= 0 && g->tensors[n->out[i]].dtype != FT_F32)
+			return false;
+	return true;
+}
+
+static int binary_op(ft_op op)
+{
+	switch (op) {
+	case FT_OP_ADD: return FT_CU_ADD;
+	case FT_OP_SUB: return FT_CU_SUB;
+	case FT_OP_MUL: return FT_CU_MUL;
+	case FT_OP_DIV: return FT_CU_DIV;
+	default: return -1;
+	}
+}
+
+static int unary_op(ft_op op)
+{
+	switch (op) {
+	case FT_OP_RELU: return FT_CU_RELU;
+	case FT_OP_LEAKY_RELU: return FT_CU_LEAKY_RELU;
+	case FT_OP_SIGMOID: return FT_CU_SIGMOID;
+	case FT_OP_TANH: return FT_CU_TANH;
+	case FT_OP_ERF: return FT_CU_ERF;
+	case FT_OP_SQRT: return FT_CU_SQRT;
+	case FT_OP_EXP: return FT_CU_EXP;
+	case FT_OP_LOG: return FT_CU_LOG;
+	case FT_OP_NEG: return FT_CU_NEG;
+	case FT_OP_ABS: return FT_CU_ABS;
+	case FT_OP_RECIPROCAL: return FT_CU_RECIPROCAL;
+	case FT_OP_HARD_SIGMOID: return FT_CU_HARD_SIGMOID;
+	case FT_OP_HARD_SWISH: return FT_CU_HARD_SWISH;
+	case FT_OP_IDENTITY: return FT_CU_IDENTITY;
+	default: return -1;
+	}
+}
+
+static int unary_grad_op(ft_op op)
+{
+	switch (op) {
+	case FT_OP_RELU_GRAD: return FT_CU_RELU_GRAD;
+	case FT_OP_LEAKY_RELU_GRAD: return FT_CU_LEAKY_RELU_GRAD;
+	case FT_OP_SIGMOID_GRAD: return FT_CU_SIGMOID_GRAD;
+	case FT_OP_TANH_GRAD: return FT_CU_TANH_GRAD;
+	case FT_OP_ERF_GRAD: return FT_CU_ERF_GRAD;
+	case FT_OP_HARD_SIGMOID_GRAD: return FT_CU_HARD_SIGMOID_GRAD;
+	case FT_OP_HARD_SWISH_GRAD: return FT_CU_HARD_SWISH_GRAD;
+	default: return -1;
+	}
+}
+
+static int cu_dtype(ft_dtype t)
+{
+	return t == FT_F32 ? FT_CU_F32 : t == FT_F16 ? FT_CU_F16 : t == FT_BF16 ? FT_CU_BF16 : -1;
+}
+
+/* the shape ops that only move bytes (their output is their first input's bytes) */
+static bool is_byte_copy(ft_op op)
+{
+	return op == FT_OP_RESHAPE || op == FT_OP_FLATTEN || op == FT_OP_SQUEEZE || op == FT_OP_UNSQUEEZE;
+}
+
+static bool cuda_supports_op(void *ctx, const ft_graph *g, const ft_node *n)
+{
+	(void)ctx;
+	if (binary_op(n->op) >= 0)
+		return all_f32(g, n) && ft_out(g, n, 0)->rank <= FT_CU_MAX_RANK;
+	if (unary_op(n->op) >= 0 || unary_grad_op(n->op) >= 0)
+		return all_f32(g, n);
+	if (n->op == FT_OP_CAST)
+		return cu_dtype(ft_in(g, n, 0)->dtype) >= 0 && cu_dtype(ft_out(g, n, 0)->dtype) >= 0;
+	if (is_byte_copy(n->op))
+		return true;
+	return false;
+}
+
+static void *cuda_alloc(void *ctx, size_t bytes)
+{
+	(void)ctx;
+	void *p = NULL;
+	cudaError_t e = cudaMalloc(&p, bytes ? bytes : 1);
+	if (e != cudaSuccess)
+		ft_fatal(__FILE__, __LINE__, "cudaMalloc of %zu bytes: %s", bytes, cudaGetErrorString(e));
+	return p;
+}
+
+static void cuda_free(void *ctx, void *p)
+{
+	(void)ctx;
+	cudaFree(p);
+}
+
+static void cuda_upload(void *ctx, void *dst, const void *src, size_t bytes)
+{
+	cuda_ctx *c = ctx;
+	cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, c->stream);
+	if (e == cudaSuccess)
+		e = cudaStreamSynchronize(c->stream); /* the host buffer may be reused at once */
+	if (e != cudaSuccess)
+		ft_fatal(__FILE__, __LINE__, "host-to-device copy of %zu bytes: %s", bytes, cudaGetErrorString(e));
+}
+
+static void cuda_download(void *ctx, void *dst, const void *src, size_t bytes)
+{
+	cuda_ctx *c = ctx;
+	cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, c->stream);
+	if (e == cudaSuccess)
+		e = cudaStreamSynchronize(c->stream);
+	if (e != cudaSuccess)
+		ft_fatal(__FILE__, __LINE__, "device-to-host copy of %zu bytes: %s", bytes, cudaGetErrorString(e));
+}
+
+static float attr(const ft_node *n, const char *name, float def)
+{
+	return ft_attr_float(n, name, def);
+}
+
+static ft_status cuda_run_node(void *ctx, const ft_graph *g, ft_node *n)
+{
+	cuda_ctx *c = ctx;
+	ft_tensor *y = n->n_out > 0 && n->out[0] >= 0 ? &g->tensors[n->out[0]] : NULL;
+	int k;
+	if ((k = binary_op(n->op)) >= 0) {
+		const ft_tensor *a = ft_in(g, n, 0), *b = ft_in(g, n, 1);
+		ft_cu_bcast bc = { .rank = y->rank };
+		memcpy(bc.dims, y->dims, sizeof(int64_t) * (size_t)y->rank);
+		ft_broadcast_strides(a, y->rank, y->dims, bc.st[0]);
+		ft_broadcast_strides(b, y->rank, y->dims, bc.st[1]);
+		return cuda_check(ft_cu_binary_f32(k, a->data, b->data, y->data, y->numel, &bc, c->stream),
+				  ft_op_table[n->op].name);
+	}
+	if ((k = unary_op(n->op)) >= 0) {
+		float alpha = n->op == FT_OP_LEAKY_RELU ? attr(n, "alpha", 0.01f) : attr(n, "alpha", 0.2f);
+		return cuda_check(ft_cu_unary_f32(k, ft_in(g, n, 0)->data, y->data, y->numel, alpha,
+						  attr(n, "beta", 0.5f), c->stream),
+				  ft_op_table[n->op].name);
+	}
+	if ((k = unary_grad_op(n->op)) >= 0) {
+		float alpha = n->op == FT_OP_LEAKY_RELU_GRAD ? attr(n, "alpha", 0.01f) : attr(n, "alpha", 0.2f);
+		return cuda_check(ft_cu_unary_grad_f32(k, ft_in(g, n, 0)->data, ft_in(g, n, 1)->data, y->data,
+						       y->numel, alpha, attr(n, "beta", 0.5f), c->stream),
+				  ft_op_table[n->op].name);
+	}
+	if (n->op == FT_OP_CAST) {
+		const ft_tensor *x = ft_in(g, n, 0);
+		return cuda_check(ft_cu_cast(x->data, cu_dtype(x->dtype), y->data, cu_dtype(y->dtype), y->numel,
+					     c->stream),
+				  "Cast");
+	}
+	if (is_byte_copy(n->op)) {
+		const ft_tensor *x = ft_in(g, n, 0);
+		if (x->data == y->data)
+			return FT_OK;
+		return cuda_check(cudaMemcpyAsync(y->data, x->data, ft_tensor_bytes(y), cudaMemcpyDeviceToDevice,
+						  c->stream),
+				  ft_op_table[n->op].name);
+	}
+	return ft_node_error(g, n, FT_EUNSUPPORTED, "the cuda backend does not run this op yet");
+}
+
+static void cuda_sync(void *ctx)
+{
+	cuda_ctx *c = ctx;
+	cudaError_t e = cudaStreamSynchronize(c->stream);
+	if (e != cudaSuccess)
+		ft_fatal(__FILE__, __LINE__, "CUDA stream: %s", cudaGetErrorString(e));
+}
+
+static void cuda_destroy(void *ctx)
+{
+	cuda_ctx *c = ctx;
+	cudaStreamDestroy(c->stream);
+	free(c);
+}
+
+static const ft_backend_iface cuda_iface = {
+	.name = "cuda",
+	.supports_op = cuda_supports_op,
+	.alloc = cuda_alloc,
+	.free = cuda_free,
+	.upload = cuda_upload,
+	.download = cuda_download,
+	.run_node = cuda_run_node,
+	.sync = cuda_sync,
+	.destroy = cuda_destroy,
+};
+
+int ft_cuda_device_count(char *why, size_t why_len)
+{
+	int count = 0;
+	cudaError_t e = cudaGetDeviceCount(&count);
+	if (e != cudaSuccess) {
+		snprintf(why, why_len, "%s", cudaGetErrorString(e));
+		cudaGetLastError(); /* clear it */
+		return 0;
+	}
+	if (count == 0)
+		snprintf(why, why_len, "no CUDA device");
+	return count;
+}
+
+ft_status ft_backend_cuda_new(int device, ft_backend *out)
+{
+	char why[256] = "";
+	int count = ft_cuda_device_count(why, sizeof(why));
+	if (count == 0)
+		return ft_error(FT_EBADINPUT, "--device cuda: no GPU can be used here (%s); use --device cpu or auto",
+				why);
+	if (device < 0 || device >= count)
+		return ft_error(FT_EBADINPUT, "--device cuda:%d: this machine has %d CUDA device%s", device, count,
+				count == 1 ? "" : "s");
+	FT_TRY(cuda_check(cudaSetDevice(device), "cudaSetDevice"));
+	cuda_ctx *c = ft_xcalloc(1, sizeof(*c));
+	c->device = device;
+	ft_status st = cuda_check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+	if (st) {
+		free(c);
+		return st;
+	}
+	out->iface = &cuda_iface;
+	out->ctx = c;
+	return FT_OK;
+}
