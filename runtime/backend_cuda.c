@@ -6,7 +6,10 @@
  * blocks; nodes are queued on one stream and sync() waits for it. This is the
  * first slice of the backend: elementwise arithmetic with broadcasting, the
  * unary activations and their gradients, Cast between float32/float16/
- * bfloat16 and the shape ops that move bytes unchanged, in float32.
+ * bfloat16, the shape ops that move bytes unchanged, Gemm/MatMul/ft.MatMulT
+ * through cuBLAS (float32, TF32 off), the loss and its gradient, the
+ * reduction of broadcast gradients, gradient accumulation and the SGD and
+ * AdamW steps, in float32.
  * supports_op says exactly that, so a graph with any other node is refused
  * (`--device cuda` lists every such node), and `--device auto` stays on the
  * CPU for it (ft_pick_backend). tests/test_cuda_ops.c compares every op here
@@ -14,17 +17,22 @@
  */
 #include "backend.h"
 
+#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/matmul.h"
 #include "cpu/util.h"
 #include "cuda/ft_cuda.h"
 
 typedef struct cuda_ctx {
 	int device;
 	cudaStream_t stream;
+	cublasHandle_t blas;
+	void *workspace; /* the executor's, for the nodes' scratch */
+	size_t workspace_bytes;
 } cuda_ctx;
 
 static ft_status cuda_check(cudaError_t e, const char *what)
@@ -102,9 +110,42 @@ static bool is_byte_copy(ft_op op)
 	return op == FT_OP_RESHAPE || op == FT_OP_FLATTEN || op == FT_OP_SQUEEZE || op == FT_OP_UNSQUEEZE;
 }
 
+static ft_status blas_check(cublasStatus_t e, const char *what)
+{
+	if (e == CUBLAS_STATUS_SUCCESS)
+		return FT_OK;
+	return ft_error(FT_ERUNTIME, "cuBLAS: %s: status %d", what, (int)e);
+}
+
+/* the training ops of the first slice, all float32 but the labels (int64) */
+static bool train_op_ok(const ft_graph *g, const ft_node *n)
+{
+	switch (n->op) {
+	case FT_OP_SOFTMAX_CROSS_ENTROPY:
+		return ft_in(g, n, 0)->dtype == FT_F32 && ft_in(g, n, 0)->rank == 2 && ft_in(g, n, 1)->dtype == FT_I64 &&
+		       ft_in(g, n, 0)->dims[0] > 0;
+	case FT_OP_SOFTMAX_CROSS_ENTROPY_GRAD:
+		return ft_in(g, n, 0)->dtype == FT_F32 && ft_in(g, n, 1)->dtype == FT_F32 && ft_in(g, n, 1)->rank == 2 &&
+		       ft_in(g, n, 2)->dtype == FT_I64;
+	case FT_OP_REDUCE_SUM_TO:
+		return all_f32(g, n) && ft_in(g, n, 0)->rank <= FT_CU_MAX_RANK;
+	case FT_OP_GRAD_ACCUM:
+	case FT_OP_SGD_STEP:
+	case FT_OP_ADAMW_STEP:
+	case FT_OP_GEMM:
+	case FT_OP_MATMUL:
+	case FT_OP_MATMUL_T:
+		return all_f32(g, n);
+	default:
+		return false;
+	}
+}
+
 static bool cuda_supports_op(void *ctx, const ft_graph *g, const ft_node *n)
 {
 	(void)ctx;
+	if (train_op_ok(g, n))
+		return true;
 	if (binary_op(n->op) >= 0)
 		return all_f32(g, n) && ft_out(g, n, 0)->rank <= FT_CU_MAX_RANK;
 	if (unary_op(n->op) >= 0 || unary_grad_op(n->op) >= 0)
@@ -157,6 +198,132 @@ static float attr(const ft_node *n, const char *name, float def)
 	return ft_attr_float(n, name, def);
 }
 
+/* y (row-major) = alpha op(A) op(B) + beta y, op(A) (m,k), op(B) (k,n): cuBLAS is column-major, so it
+ * computes y^T = op(B)^T op(A)^T on the same bytes */
+static ft_status sgemm(cuda_ctx *c, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+		       const float *b, float beta, float *y)
+{
+	if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX)
+		return ft_error(FT_EUNSUPPORTED, "a matrix product of %lld x %lld x %lld is beyond cuBLAS's int sizes",
+				(long long)m, (long long)n, (long long)k);
+	return blas_check(cublasSgemm(c->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+				      (int)n, (int)m, (int)k, &alpha, b, (int)(tb ? k : n), a, (int)(ta ? m : k), &beta,
+				      y, (int)n),
+			  "sgemm");
+}
+
+static const void *data_or_null(const ft_graph *g, const ft_node *n, int i)
+{
+	const ft_tensor *t = ft_in(g, n, i);
+	return t ? t->data : NULL;
+}
+
+static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
+{
+	const char *name = ft_op_table[n->op].name;
+	ft_tensor *y = n->n_out > 0 && n->out[0] >= 0 ? &g->tensors[n->out[0]] : NULL;
+	switch (n->op) {
+	case FT_OP_SOFTMAX_CROSS_ENTROPY: {
+		const ft_tensor *x = ft_in(g, n, 0);
+		if (c->workspace_bytes < sizeof(double) * (size_t)x->dims[0])
+			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
+		return cuda_check(ft_cu_softmax_cross_entropy(x->data, ft_in(g, n, 1)->data, y->data,
+							     ft_out(g, n, 1)->data, c->workspace, x->dims[0],
+							     x->dims[1], attr(n, "label_smoothing", 0.0f), c->stream),
+				  name);
+	}
+	case FT_OP_SOFTMAX_CROSS_ENTROPY_GRAD: {
+		const ft_tensor *p = ft_in(g, n, 1);
+		return cuda_check(ft_cu_softmax_cross_entropy_grad(ft_in(g, n, 0)->data, p->data, ft_in(g, n, 2)->data,
+								  y->data, p->dims[0], p->dims[1],
+								  attr(n, "label_smoothing", 0.0f), c->stream),
+				  name);
+	}
+	case FT_OP_REDUCE_SUM_TO: {
+		const ft_tensor *x = ft_in(g, n, 0);
+		ft_cu_bcast bc = { .rank = x->rank };
+		memcpy(bc.dims, x->dims, sizeof(int64_t) * (size_t)x->rank);
+		ft_broadcast_strides(y, x->rank, x->dims, bc.st[0]);
+		return cuda_check(ft_cu_reduce_sum_to(x->data, y->data, x->numel, y->numel, &bc, c->stream), name);
+	}
+	case FT_OP_GRAD_ACCUM: {
+		const ft_tensor *acc = ft_in(g, n, 0);
+		return cuda_check(ft_cu_grad_accum(acc->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data, acc->numel,
+						   c->stream),
+				  name);
+	}
+	case FT_OP_SGD_STEP: {
+		const ft_tensor *p = ft_in(g, n, 0);
+		return cuda_check(ft_cu_sgd_step(p->data, ft_in(g, n, 1)->data, (float *)data_or_null(g, n, 2),
+						 p->numel, ft_in(g, n, 3)->data, data_or_null(g, n, 4),
+						 data_or_null(g, n, 5), attr(n, "momentum", 0.0f),
+						 attr(n, "dampening", 0.0f), attr(n, "weight_decay", 0.0f),
+						 ft_attr_int(n, "nesterov", 0) != 0, c->stream),
+				  name);
+	}
+	case FT_OP_ADAMW_STEP: {
+		const ft_tensor *p = ft_in(g, n, 0);
+		return cuda_check(ft_cu_adamw_step(p->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data,
+						   ft_in(g, n, 3)->data, p->numel, ft_in(g, n, 4)->data,
+						   ft_in(g, n, 5)->data, data_or_null(g, n, 6), data_or_null(g, n, 7),
+						   attr(n, "beta1", 0.9f), attr(n, "beta2", 0.999f),
+						   attr(n, "epsilon", 1e-8f), attr(n, "weight_decay", 0.0f), c->stream),
+				  name);
+	}
+	case FT_OP_GEMM: {
+		const ft_tensor *a = ft_in(g, n, 0), *b = ft_in(g, n, 1), *cb = ft_in(g, n, 2);
+		bool ta = ft_attr_int(n, "transA", 0) != 0, tb = ft_attr_int(n, "transB", 0) != 0;
+		int64_t m = ta ? a->dims[1] : a->dims[0], k = ta ? a->dims[0] : a->dims[1];
+		int64_t nn = tb ? b->dims[0] : b->dims[1];
+		float beta = 0;
+		if (cb) { /* C is (), (N), (1,N), (M,1), (M,N) or with 1s in place of M/N */
+			int64_t cm = cb->rank == 2 ? cb->dims[0] : 1, cn = cb->rank >= 1 ? cb->dims[cb->rank - 1] : 1;
+			beta = 1;
+			FT_TRY(cuda_check(ft_cu_gemm_bias(y->data, cb->data, m, nn, cm == 1 ? 0 : cn, cn == 1 ? 0 : 1,
+							  attr(n, "beta", 1.0f), c->stream),
+					  name));
+		}
+		if (y->numel == 0)
+			return FT_OK;
+		return sgemm(c, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, beta, y->data);
+	}
+	case FT_OP_MATMUL:
+	case FT_OP_MATMUL_T: {
+		const ft_tensor *a = ft_in(g, n, 0), *b = ft_in(g, n, 1);
+		bool t = n->op == FT_OP_MATMUL_T;
+		ft_mm_shape s;
+		ft_mm_shape_of(a, b, t && ft_attr_int(n, "transA", 0) != 0, t && ft_attr_int(n, "transB", 0) != 0,
+			       t ? attr(n, "alpha", 1.0f) : 1.0, &s);
+		if (y->numel == 0)
+			return FT_OK;
+		for (int64_t bi = 0; bi < s.batch; bi++) {
+			int64_t ao, bo;
+			ft_mm_offsets(&s, bi, &ao, &bo);
+			FT_TRY(sgemm(c, s.ta, s.tb, s.m, s.n, s.k, (float)s.alpha, (const float *)a->data + ao,
+				     (const float *)b->data + bo, 0.0f, (float *)y->data + bi * s.m * s.n));
+		}
+		return FT_OK;
+	}
+	default:
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "the cuda backend does not run this op yet");
+	}
+}
+
+static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, size_t *scratch, size_t *state)
+{
+	(void)ctx;
+	*state = 0;
+	*scratch = n->op == FT_OP_SOFTMAX_CROSS_ENTROPY ? sizeof(double) * (size_t)ft_in(g, n, 0)->dims[0] : 0;
+	return FT_OK;
+}
+
+static void cuda_set_workspace(void *ctx, void *p, size_t bytes)
+{
+	cuda_ctx *c = ctx;
+	c->workspace = p;
+	c->workspace_bytes = bytes;
+}
+
 static ft_status cuda_run_node(void *ctx, const ft_graph *g, ft_node *n)
 {
 	cuda_ctx *c = ctx;
@@ -197,7 +364,7 @@ static ft_status cuda_run_node(void *ctx, const ft_graph *g, ft_node *n)
 						  c->stream),
 				  ft_op_table[n->op].name);
 	}
-	return ft_node_error(g, n, FT_EUNSUPPORTED, "the cuda backend does not run this op yet");
+	return run_train_op(c, g, n);
 }
 
 static void cuda_sync(void *ctx)
@@ -211,6 +378,7 @@ static void cuda_sync(void *ctx)
 static void cuda_destroy(void *ctx)
 {
 	cuda_ctx *c = ctx;
+	cublasDestroy(c->blas);
 	cudaStreamDestroy(c->stream);
 	free(c);
 }
@@ -223,6 +391,8 @@ static const ft_backend_iface cuda_iface = {
 	.upload = cuda_upload,
 	.download = cuda_download,
 	.run_node = cuda_run_node,
+	.prepare_node = cuda_prepare_node,
+	.set_workspace = cuda_set_workspace,
 	.sync = cuda_sync,
 	.destroy = cuda_destroy,
 };
@@ -256,6 +426,17 @@ ft_status ft_backend_cuda_new(int device, ft_backend *out)
 	c->device = device;
 	ft_status st = cuda_check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreate");
 	if (st) {
+		free(c);
+		return st;
+	}
+	/* float32 products stay float32: no TF32 unless asked (issue 5 compares in plain fp32) */
+	st = blas_check(cublasCreate(&c->blas), "cublasCreate");
+	if (!st)
+		st = blas_check(cublasSetStream(c->blas, c->stream), "cublasSetStream");
+	if (!st)
+		st = blas_check(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+	if (st) {
+		cudaStreamDestroy(c->stream);
 		free(c);
 		return st;
 	}

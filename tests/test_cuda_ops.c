@@ -4,10 +4,12 @@
  *
  *   test_cuda_ops [--op NAME]
  *
- * For each case: random inputs (shapes with broadcasting for the binary ops,
- * ranges inside each function's domain, plus NaN and +-inf in a few elements
- * to check they propagate alike), the CPU kernel on host copies, the CUDA
- * backend's run_node on device copies. Every device output is followed by
+ * For each case: random inputs (shapes with broadcasting for the binary ops
+ * and the batched products, ranges inside each function's domain, plus NaN and
+ * +-inf in a few elements to check they propagate alike), the CPU kernel on
+ * host copies, the CUDA backend's prepare_node and run_node on device copies;
+ * for the ops that update their inputs (accumulation, optimizer steps) those
+ * inputs are compared too. Every device output is followed by
  * sentinel bytes, set before the run and checked after it (a stray write past
  * the end fails). Compared:
  *   - non-finite positions: NaN where the CPU has NaN, the same infinity where
@@ -17,8 +19,10 @@
  *   - the rest: max |cuda - cpu| / max(1, max |cpu|) <= 1e-5. Both sides are
  *     float32 implementations of the function within a few ulp (CUDA's expf,
  *     tanhf, erff: <= 2 ulp; the CPU's vectorised approximations: ~1e-7
- *     relative), so 1e-5 is two orders above what they may differ by, and a
- *     wrong formula or a wrong broadcast is off by O(1).
+ *     relative), and the products and sums differ only in summation order
+ *     (K <= 129 terms of |x| <= 4: ~1e-6 of the largest output), so 1e-5 is
+ *     an order or two above what they may differ by, and a wrong formula, a
+ *     wrong transpose or a wrong broadcast is off by O(1).
  * Without a usable GPU the test prints why and exits 77 (skipped).
  */
 #include <math.h>
@@ -88,10 +92,171 @@ static double value(const ft_tensor *t, const void *data, int64_t i)
 	}
 }
 
-static void run_case(ft_backend cu, const tcase *c)
+/* compares one tensor's CUDA result with the CPU's; returns the number of failures */
+static int compare(const char *name, const char *what, const ft_tensor *t, const void *got, const void *want,
+		   bool exact, double *err_out)
+{
+	int bad = 0;
+	double err = 0, scale = 1;
+	int64_t at = -1;
+	size_t es = ft_dtype_size(t->dtype);
+	for (int64_t i = 0; i < t->numel; i++) {
+		double a = value(t, got, i), b = value(t, want, i);
+		if (!isfinite(b) || !isfinite(a)) {
+			bool same = isnan(b) ? isnan(a) : a == b;
+			if (!same && bad++ < 3)
+				printf("FAIL %s %s: element %lld: cuda %g, cpu %g\n", name, what, (long long)i, a, b);
+			continue;
+		}
+		if (exact) {
+			if (memcmp((const char *)got + (size_t)i * es, (const char *)want + (size_t)i * es, es) &&
+			    bad++ < 3)
+				printf("FAIL %s %s: element %lld: cuda %.9g, cpu %.9g (exact op)\n", name, what, (long long)i,
+				       a, b);
+			continue;
+		}
+		if (fabs(b) > scale)
+			scale = fabs(b);
+		if (fabs(a - b) > err) {
+			err = fabs(a - b);
+			at = i;
+		}
+	}
+	if (!exact && err / scale > 1e-5) {
+		printf("FAIL %s %s: normalised error %.3g at element %lld, bound 1e-5\n", name, what, err / scale,
+		       (long long)at);
+		bad++;
+	}
+	if (err / scale > *err_out)
+		*err_out = err / scale;
+	return bad;
+}
+
+/*
+ * Runs node n of g (inputs hold host data, outputs are shaped) on the CPU and
+ * on the GPU and compares every output, and the inputs in `inplace` (bit i:
+ * input i, which side-effect ops such as the optimizer steps update).
+ */
+static void run_node_case(ft_backend cu, ft_graph *g, ft_node *n, const char *label, bool exact, unsigned inplace)
 {
 	cases++;
-	const char *name = ft_op_table[c->op].name;
+	const char *name = label ? label : ft_op_table[n->op].name;
+	int bad = 0;
+	double err = 0;
+	if (!cu.iface->supports_op(cu.ctx, g, n)) {
+		printf("FAIL %s: the cuda backend does not take this case\n", name);
+		failures++;
+		return;
+	}
+	enum { MAXT = 8 };
+	void *host_in[MAXT] = { 0 }, *saved[MAXT] = { 0 }, *want_in[MAXT] = { 0 }, *want_out[MAXT] = { 0 };
+	FT_ASSERT(n->n_in <= MAXT && n->n_out <= MAXT);
+	for (int i = 0; i < n->n_in; i++) {
+		ft_tensor *x = ft_in(g, n, i);
+		if (!x)
+			continue;
+		host_in[i] = x->data;
+		saved[i] = ft_xmalloc(ft_tensor_bytes(x) + 1);
+		memcpy(saved[i], x->data, ft_tensor_bytes(x));
+	}
+	for (int i = 0; i < n->n_out; i++) {
+		ft_tensor *y = ft_out(g, n, i);
+		want_out[i] = ft_graph_own(g, ft_aligned_alloc(ft_tensor_bytes(y) + 1));
+		y->data = want_out[i];
+	}
+	ft_status st = ft_op_table[n->op].cpu(g, n);
+	if (st) {
+		printf("FAIL %s: cpu: %s\n", name, ft_last_error());
+		failures++;
+		goto out;
+	}
+	for (int i = 0; i < n->n_in; i++) /* the CPU's results in place, then the inputs as they were */
+		if (host_in[i] && (inplace >> i & 1)) {
+			size_t bytes = ft_tensor_bytes(ft_in(g, n, i));
+			want_in[i] = ft_xmalloc(bytes + 1);
+			memcpy(want_in[i], host_in[i], bytes);
+			memcpy(host_in[i], saved[i], bytes);
+		}
+	for (int i = 0; i < n->n_in; i++) {
+		ft_tensor *x = ft_in(g, n, i);
+		if (!x)
+			continue;
+		void *d = cu.iface->alloc(cu.ctx, ft_tensor_bytes(x) + 1);
+		cu.iface->upload(cu.ctx, d, x->data, ft_tensor_bytes(x));
+		x->data = d;
+	}
+	unsigned char *got[MAXT] = { 0 };
+	void *dev_out[MAXT] = { 0 };
+	for (int i = 0; i < n->n_out; i++) {
+		ft_tensor *y = ft_out(g, n, i);
+		size_t bytes = ft_tensor_bytes(y);
+		got[i] = ft_xmalloc(bytes + SENTINEL);
+		memset(got[i], 0xa5, bytes + SENTINEL);
+		dev_out[i] = cu.iface->alloc(cu.ctx, bytes + SENTINEL);
+		cu.iface->upload(cu.ctx, dev_out[i], got[i], bytes + SENTINEL);
+		y->data = dev_out[i];
+	}
+	size_t scratch = 0, state = 0;
+	void *ws = NULL;
+	st = cu.iface->prepare_node(cu.ctx, g, n, &scratch, &state);
+	if (!st && scratch) {
+		ws = cu.iface->alloc(cu.ctx, scratch);
+		cu.iface->set_workspace(cu.ctx, ws, scratch);
+	}
+	if (!st)
+		st = cu.iface->run_node(cu.ctx, g, n);
+	if (!st)
+		cu.iface->sync(cu.ctx);
+	if (st) {
+		printf("FAIL %s: cuda: %s\n", name, ft_last_error());
+		bad++;
+	}
+	for (int i = 0; i < n->n_out; i++) {
+		ft_tensor *y = ft_out(g, n, i);
+		size_t bytes = ft_tensor_bytes(y);
+		cu.iface->download(cu.ctx, got[i], dev_out[i], bytes + SENTINEL);
+		cu.iface->free(cu.ctx, dev_out[i]);
+		y->data = want_out[i];
+		for (int k = 0; k < SENTINEL && !st; k++)
+			if (got[i][bytes + k] != 0xa5) {
+				printf("FAIL %s: a write past output %d's end (byte %d after it)\n", name, i, k);
+				bad++;
+				break;
+			}
+		if (!st)
+			bad += compare(name, "output", y, got[i], want_out[i], exact, &err);
+		free(got[i]);
+	}
+	for (int i = 0; i < n->n_in; i++) {
+		ft_tensor *x = ft_in(g, n, i);
+		if (!x)
+			continue;
+		if (want_in[i] && !st) {
+			void *back = ft_xmalloc(ft_tensor_bytes(x) + 1);
+			cu.iface->download(cu.ctx, back, x->data, ft_tensor_bytes(x));
+			char what[32];
+			snprintf(what, sizeof(what), "input %d in place", i);
+			bad += compare(name, what, x, back, want_in[i], exact, &err);
+			free(back);
+		}
+		cu.iface->free(cu.ctx, x->data);
+		x->data = host_in[i];
+	}
+	if (ws) {
+		cu.iface->set_workspace(cu.ctx, NULL, 0);
+		cu.iface->free(cu.ctx, ws);
+	}
+	printf("%s %-28s %s, normalised error %.3g\n", bad ? "FAIL" : "ok  ", name, exact ? "exact" : "", err);
+	failures += bad != 0;
+out:
+	for (int i = 0; i < MAXT; i++) {
+		free(saved[i]);
+		free(want_in[i]);
+	}
+}
+
+static void run_case(ft_backend cu, const tcase *c)
+{
 	ft_graph *g = ft_graph_new("test_cuda_ops");
 	ft_node *n = ft_graph_add_node(g, c->op, "n", c->n_in, 1);
 	for (int i = 0; i < c->n_in; i++)
@@ -107,97 +272,188 @@ static void run_case(ft_backend cu, const tcase *c)
 		st = ft_op_table[c->op].infer(g, n);
 	}
 	if (st) {
-		printf("FAIL %s: infer: %s\n", name, ft_last_error());
+		cases++;
+		printf("FAIL %s: infer: %s\n", ft_op_table[c->op].name, ft_last_error());
 		failures++;
-		ft_graph_free(g);
-		return;
+	} else {
+		run_node_case(cu, g, n, NULL, c->exact, 0);
 	}
-	ft_tensor *y = ft_out(g, n, 0);
-	size_t bytes = ft_tensor_bytes(y);
-	void *want = ft_graph_own(g, ft_aligned_alloc(bytes));
-	y->data = want;
-	st = ft_op_table[c->op].cpu(g, n);
-	if (st) {
-		printf("FAIL %s: cpu: %s\n", name, ft_last_error());
-		failures++;
-		ft_graph_free(g);
-		return;
-	}
-	if (!cu.iface->supports_op(cu.ctx, g, n)) {
-		printf("FAIL %s: the cuda backend does not take this case\n", name);
-		failures++;
-		ft_graph_free(g);
-		return;
-	}
-	/* device copies */
-	void *host_in[2] = { 0 };
-	for (int i = 0; i < c->n_in; i++) {
-		ft_tensor *x = &g->tensors[n->in[i]];
-		host_in[i] = x->data;
-		void *d = cu.iface->alloc(cu.ctx, ft_tensor_bytes(x));
-		cu.iface->upload(cu.ctx, d, x->data, ft_tensor_bytes(x));
-		x->data = d;
-	}
-	unsigned char *got = ft_xmalloc(bytes + SENTINEL);
-	memset(got, 0xa5, bytes + SENTINEL);
-	void *dy = cu.iface->alloc(cu.ctx, bytes + SENTINEL);
-	cu.iface->upload(cu.ctx, dy, got, bytes + SENTINEL);
-	y->data = dy;
-	st = cu.iface->run_node(cu.ctx, g, n);
-	if (!st)
-		cu.iface->sync(cu.ctx);
-	cu.iface->download(cu.ctx, got, dy, bytes + SENTINEL);
-	cu.iface->free(cu.ctx, dy);
-	for (int i = 0; i < c->n_in; i++) {
-		ft_tensor *x = &g->tensors[n->in[i]];
-		cu.iface->free(cu.ctx, x->data);
-		x->data = host_in[i];
-	}
-	y->data = want;
-	int bad = 0;
-	if (st) {
-		printf("FAIL %s: cuda: %s\n", name, ft_last_error());
-		bad++;
-	}
-	for (int k = 0; k < SENTINEL && !st; k++)
-		if (got[bytes + k] != 0xa5) {
-			printf("FAIL %s: a write past the output's end (byte %d after it)\n", name, k);
-			bad++;
-			break;
-		}
-	double err = 0, scale = 1;
-	int64_t at = -1;
-	for (int64_t i = 0; i < y->numel && !st; i++) {
-		double a = value(y, got, i), b = value(y, want, i);
-		if (!isfinite(b) || !isfinite(a)) {
-			bool same = isnan(b) ? isnan(a) : a == b;
-			if (!same && bad++ < 3)
-				printf("FAIL %s: element %lld: cuda %g, cpu %g\n", name, (long long)i, a, b);
-			continue;
-		}
-		if (c->exact) {
-			if (memcmp((const char *)got + i * (int64_t)ft_dtype_size(y->dtype),
-				   (const char *)want + i * (int64_t)ft_dtype_size(y->dtype), ft_dtype_size(y->dtype)) &&
-			    bad++ < 3)
-				printf("FAIL %s: element %lld: cuda %.9g, cpu %.9g (exact op)\n", name, (long long)i, a, b);
-			continue;
-		}
-		if (fabs(b) > scale)
-			scale = fabs(b);
-		if (fabs(a - b) > err) {
-			err = fabs(a - b);
-			at = i;
-		}
-	}
-	if (!c->exact && err / scale > 1e-5) {
-		printf("FAIL %s: normalised error %.3g at element %lld, bound 1e-5\n", name, err / scale, (long long)at);
-		bad++;
-	}
-	printf("%s %-18s %lld elements%s, normalised error %.3g\n", bad ? "FAIL" : "ok  ", name, (long long)y->numel,
-	       c->exact ? " (exact)" : "", err / scale);
-	failures += bad != 0;
-	free(got);
 	ft_graph_free(g);
+}
+
+/* a float32 input of the given shape, uniform in [lo, hi) */
+static int f32_input(ft_graph *g, int rank, const int64_t *dims, float lo, float hi)
+{
+	return new_input(g, FT_F32, rank, dims, lo, hi, false);
+}
+
+/* int64 labels in [0, classes) */
+static int labels_input(ft_graph *g, int64_t n, int64_t classes)
+{
+	int id = ft_graph_new_tensor(g, "labels");
+	ft_tensor *t = &g->tensors[id];
+	ft_tensor_set_shape(t, FT_I64, 1, &n);
+	t->data = ft_graph_own(g, ft_aligned_alloc(ft_tensor_bytes(t)));
+	for (int64_t i = 0; i < n; i++)
+		((int64_t *)t->data)[i] = (int64_t)frand(0, (float)classes) % classes;
+	t->kind = FT_TK_INPUT;
+	return id;
+}
+
+/* a float32 scalar input holding v */
+static int scalar_input(ft_graph *g, float v)
+{
+	int id = ft_graph_new_tensor(g, "s");
+	ft_tensor *t = &g->tensors[id];
+	ft_tensor_set_shape(t, FT_F32, 0, NULL);
+	t->data = ft_graph_own(g, ft_aligned_alloc(sizeof(float)));
+	*(float *)t->data = v;
+	t->kind = FT_TK_INPUT;
+	return id;
+}
+
+/* node op over inputs in[0..n_in) with n_out inferred outputs */
+static ft_node *node(ft_graph *g, ft_op op, int n_in, const int *in, int n_out)
+{
+	ft_node *n = ft_graph_add_node(g, op, "n", n_in, n_out);
+	for (int i = 0; i < n_in; i++)
+		n->in[i] = in[i];
+	for (int i = 0; i < n_out; i++)
+		n->out[i] = ft_graph_new_tensor(g, "y");
+	return n;
+}
+
+static bool wanted(const char *only, ft_op op)
+{
+	return !only || strcmp(only, ft_op_table[op].name) == 0;
+}
+
+static void infer_and_run(ft_backend cu, ft_graph *g, ft_node *n, const char *label, bool exact, unsigned inplace)
+{
+	ft_status st = ft_op_table[n->op].infer(g, n);
+	if (st) {
+		cases++;
+		failures++;
+		printf("FAIL %s: infer: %s\n", label, ft_last_error());
+	} else {
+		run_node_case(cu, g, n, label, exact, inplace);
+	}
+	ft_graph_free(g);
+}
+
+/* products, the loss, gradient reduction, accumulation and the optimizer steps */
+static void train_cases(ft_backend cu, const char *only)
+{
+	/* Gemm: transposes, alpha/beta, every bias shape */
+	static const struct {
+		int ta, tb, c_rank;
+		int64_t c_dims[2];
+	} gemms[] = { { 0, 0, 1, { 70, 0 } }, { 1, 0, 2, { 33, 1 } }, { 0, 1, 2, { 33, 70 } }, { 1, 1, 0, { 0, 0 } },
+		      { 0, 1, -1, { 0, 0 } } };
+	for (size_t k = 0; k < sizeof(gemms) / sizeof(gemms[0]) && wanted(only, FT_OP_GEMM); k++) {
+		ft_graph *g = ft_graph_new("gemm");
+		int64_t ad[2] = { gemms[k].ta ? 129 : 33, gemms[k].ta ? 33 : 129 };
+		int64_t bd[2] = { gemms[k].tb ? 70 : 129, gemms[k].tb ? 129 : 70 };
+		int in[3] = { f32_input(g, 2, ad, -2, 2), f32_input(g, 2, bd, -2, 2), -1 };
+		if (gemms[k].c_rank >= 0)
+			in[2] = f32_input(g, gemms[k].c_rank, gemms[k].c_dims, -2, 2);
+		ft_node *n = node(g, FT_OP_GEMM, gemms[k].c_rank >= 0 ? 3 : 2, in, 1);
+		ft_node_set_int(g, n, "transA", gemms[k].ta);
+		ft_node_set_int(g, n, "transB", gemms[k].tb);
+		ft_node_set_float(g, n, "alpha", 0.75f);
+		ft_node_set_float(g, n, "beta", 1.5f);
+		char label[64];
+		snprintf(label, sizeof(label), "Gemm tA%d tB%d C rank %d", gemms[k].ta, gemms[k].tb, gemms[k].c_rank);
+		infer_and_run(cu, g, n, label, false, 0);
+	}
+	if (wanted(only, FT_OP_MATMUL)) { /* batch broadcast both ways, and a 1-D operand */
+		static const int64_t shapes[][2][4] = { { { 2, 3, 17, 40 }, { 1, 3, 40, 9 } }, { { 5, 1, 17, 40 }, { 40, 9 } } };
+		for (int k = 0; k < 2; k++) {
+			ft_graph *g = ft_graph_new("matmul");
+			int in[2] = { f32_input(g, 4, shapes[k][0], -2, 2), f32_input(g, k ? 2 : 4, shapes[k][1], -2, 2) };
+			infer_and_run(cu, g, node(g, FT_OP_MATMUL, 2, in, 1), "MatMul batched", false, 0);
+		}
+		ft_graph *g = ft_graph_new("matmul1d");
+		int64_t ad[1] = { 40 }, bd[3] = { 3, 40, 9 };
+		int in[2] = { f32_input(g, 1, ad, -2, 2), f32_input(g, 3, bd, -2, 2) };
+		infer_and_run(cu, g, node(g, FT_OP_MATMUL, 2, in, 1), "MatMul 1-D A", false, 0);
+	}
+	for (int k = 0; k < 4 && wanted(only, FT_OP_MATMUL_T); k++) {
+		int ta = k & 1, tb = k >> 1;
+		ft_graph *g = ft_graph_new("matmul_t");
+		int64_t ad[3] = { 4, ta ? 40 : 17, ta ? 17 : 40 }, bd[3] = { 4, tb ? 9 : 40, tb ? 40 : 9 };
+		int in[2] = { f32_input(g, 3, ad, -2, 2), f32_input(g, 3, bd, -2, 2) };
+		ft_node *n = node(g, FT_OP_MATMUL_T, 2, in, 1);
+		ft_node_set_int(g, n, "transA", ta);
+		ft_node_set_int(g, n, "transB", tb);
+		ft_node_set_float(g, n, "alpha", 0.5f);
+		char label[64];
+		snprintf(label, sizeof(label), "MatMulT tA%d tB%d", ta, tb);
+		infer_and_run(cu, g, n, label, false, 0);
+	}
+	if (wanted(only, FT_OP_SOFTMAX_CROSS_ENTROPY)) {
+		for (int ls = 0; ls < 2; ls++) {
+			ft_graph *g = ft_graph_new("sce");
+			int64_t d[2] = { 37, 1000 };
+			int in[2] = { f32_input(g, 2, d, -8, 8), labels_input(g, 37, 1000) };
+			ft_node *n = node(g, FT_OP_SOFTMAX_CROSS_ENTROPY, 2, in, 2);
+			ft_node_set_float(g, n, "label_smoothing", ls ? 0.1f : 0.0f);
+			infer_and_run(cu, g, n, ls ? "SoftmaxCrossEntropy ls 0.1" : "SoftmaxCrossEntropy", false, 0);
+		}
+	}
+	if (wanted(only, FT_OP_SOFTMAX_CROSS_ENTROPY_GRAD)) {
+		ft_graph *g = ft_graph_new("sce_grad");
+		int64_t d[2] = { 37, 1000 };
+		int in[3] = { scalar_input(g, 0.25f), f32_input(g, 2, d, 0, 1e-3f), labels_input(g, 37, 1000) };
+		ft_node *n = node(g, FT_OP_SOFTMAX_CROSS_ENTROPY_GRAD, 3, in, 1);
+		ft_node_set_float(g, n, "label_smoothing", 0.1f);
+		infer_and_run(cu, g, n, NULL, false, 0);
+	}
+	if (wanted(only, FT_OP_REDUCE_SUM_TO)) {
+		static const int64_t to[][4] = { { 1, 64, 1, 1 }, { 64, 1, 1 }, { 1 } };
+		static const int ranks[] = { 4, 3, 1 };
+		for (int k = 0; k < 3; k++) {
+			ft_graph *g = ft_graph_new("reduce_sum_to");
+			int64_t d[4] = { 8, 64, 7, 7 };
+			int in[1] = { f32_input(g, 4, d, -1, 1) };
+			ft_node *n = node(g, FT_OP_REDUCE_SUM_TO, 1, in, 1);
+			ft_node_set_ints(g, n, "shape", to[k], ranks[k]);
+			infer_and_run(cu, g, n, "ReduceSumTo", false, 0);
+		}
+	}
+	for (int first = 0; first < 2 && wanted(only, FT_OP_GRAD_ACCUM); first++) {
+		ft_graph *g = ft_graph_new("grad_accum");
+		int64_t d[1] = { 100003 };
+		int in[3] = { f32_input(g, 1, d, -1, 1), f32_input(g, 1, d, -1, 1), scalar_input(g, (float)first) };
+		infer_and_run(cu, g, node(g, FT_OP_GRAD_ACCUM, 3, in, 0), first ? "GradAccum first" : "GradAccum",
+			      false, 1);
+	}
+	/* SGD: plain, momentum, nesterov with a gradient scale, and a step skipped for an overflow */
+	for (int k = 0; k < 4 && wanted(only, FT_OP_SGD_STEP); k++) {
+		ft_graph *g = ft_graph_new("sgd");
+		int64_t d[1] = { 100003 };
+		int in[6] = { f32_input(g, 1, d, -1, 1), f32_input(g, 1, d, -1, 1), f32_input(g, 1, d, -1, 1),
+			      scalar_input(g, 0.05f), scalar_input(g, 1.0f / 1024), scalar_input(g, k == 3) };
+		ft_node *n = node(g, FT_OP_SGD_STEP, k >= 2 ? 6 : 4, in, 0);
+		if (k == 0)
+			n->in[2] = -1;
+		ft_node_set_float(g, n, "momentum", k ? 0.9f : 0.0f);
+		ft_node_set_float(g, n, "weight_decay", 1e-4f);
+		ft_node_set_int(g, n, "nesterov", k >= 2);
+		static const char *labels[] = { "SGDStep", "SGDStep momentum", "SGDStep nesterov scaled",
+						"SGDStep skipped" };
+		infer_and_run(cu, g, n, labels[k], false, 1 | 4);
+	}
+	for (int k = 0; k < 2 && wanted(only, FT_OP_ADAMW_STEP); k++) {
+		ft_graph *g = ft_graph_new("adamw");
+		int64_t d[1] = { 100003 };
+		int in[8] = { f32_input(g, 1, d, -1, 1), f32_input(g, 1, d, -1, 1), f32_input(g, 1, d, -0.1f, 0.1f),
+			      f32_input(g, 1, d, 0, 0.01f), scalar_input(g, 1e-3f), scalar_input(g, 7.0f),
+			      scalar_input(g, 0.5f), scalar_input(g, (float)k) };
+		ft_node *n = node(g, FT_OP_ADAMW_STEP, 8, in, 0);
+		ft_node_set_float(g, n, "weight_decay", 0.05f);
+		infer_and_run(cu, g, n, k ? "AdamWStep skipped" : "AdamWStep scaled", false, 1 | 4 | 8);
+	}
 }
 
 #define S4(a, b, c, d) { a, b, c, d }
@@ -266,8 +522,9 @@ int main(int argc, char **argv)
 		{ FT_OP_CAST, 1, { 1 }, { S4(100000, 0, 0, 0) }, { -1e30f }, { 1e30f }, FT_BF16, FT_F32, true, false, NULL, 0 },
 	};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (!only || strcmp(only, ft_op_table[all[i].op].name) == 0)
+		if (wanted(only, all[i].op))
 			run_case(cu, &all[i]);
+	train_cases(cu, only);
 	cu.iface->destroy(cu.ctx);
 	printf("%d cases, %d failed\n", cases, failures);
 	return failures ? 1 : cases ? 0 : 1;

@@ -26,18 +26,9 @@
  * A MatMul as a batch of 2-D products: output batch index b (row-major over
  * bdims) multiplies the A matrix at a_off(b) with the B matrix at b_off(b).
  */
-typedef struct mm_shape {
-	int64_t batch, m, k, n;
-	int brank;
-	int64_t bdims[FT_MAX_RANK];
-	int64_t astep[FT_MAX_RANK], bstep[FT_MAX_RANK]; /* elements per batch index; 0 when broadcast */
-	bool b_shared;                                  /* B has no batch dims */
-	bool ta, tb;                                    /* A stored (...,K,M), B stored (...,N,K) */
-	double alpha;                                   /* y = alpha * op(A) op(B) */
-} mm_shape;
 
 // t is (...,R,C) (or (C) for A / (R) for B when 1-D); its batch dims right-aligned to s->brank
-static void batch_steps(const ft_tensor *t, int64_t mat, const mm_shape *s, int64_t *step)
+static void batch_steps(const ft_tensor *t, int64_t mat, const ft_mm_shape *s, int64_t *step)
 {
 	int tbr = t->rank > 2 ? t->rank - 2 : 0, off = s->brank - tbr;
 	int64_t st = mat;
@@ -52,7 +43,7 @@ static void batch_steps(const ft_tensor *t, int64_t mat, const mm_shape *s, int6
 }
 
 // op(A) is (...,M,K), op(B) is (...,K,N); a transposed operand has rank >= 2 (checked by infer)
-static void mm_shape_of(const ft_tensor *a, const ft_tensor *b, bool ta, bool tb, double alpha, mm_shape *s)
+void ft_mm_shape_of(const ft_tensor *a, const ft_tensor *b, bool ta, bool tb, double alpha, ft_mm_shape *s)
 {
 	s->ta = ta;
 	s->tb = tb;
@@ -74,7 +65,7 @@ static void mm_shape_of(const ft_tensor *a, const ft_tensor *b, bool ta, bool tb
 	s->b_shared = bbr == 0;
 }
 
-static void mm_offsets(const mm_shape *s, int64_t bi, int64_t *aoff, int64_t *boff)
+void ft_mm_offsets(const ft_mm_shape *s, int64_t bi, int64_t *aoff, int64_t *boff)
 {
 	int64_t ao = 0, bo = 0;
 	for (int d = s->brank - 1; d >= 0; d--) {
@@ -167,7 +158,7 @@ size_t ft_cpu_matmul_scratch(const ft_graph *g, const ft_node *n)
 }
 
 /* reference MatMul: every (batch, row) pair is an independent task */
-static void matmul_ref(const ft_tensor *ta, const ft_tensor *tb, ft_tensor *ty, const mm_shape *s)
+static void matmul_ref(const ft_tensor *ta, const ft_tensor *tb, ft_tensor *ty, const ft_mm_shape *s)
 {
 	size_t es = ft_dtype_size(ty->dtype);
 	int64_t tasks = s->batch * s->m;
@@ -179,7 +170,7 @@ static void matmul_ref(const ft_tensor *ta, const ft_tensor *tb, ft_tensor *ty, 
 		#pragma omp for schedule(static)
 		for (int64_t t = 0; t < tasks; t++) {
 			int64_t bi = t / s->m, i = t % s->m, ao, bo;
-			mm_offsets(s, bi, &ao, &bo);
+			ft_mm_offsets(s, bi, &ao, &bo);
 			mm_call p = {
 				.dtype = ty->dtype,
 				.y = (char *)ty->data + (size_t)(bi * s->m * s->n) * es,
@@ -216,7 +207,7 @@ typedef struct sgemm_job {
 	float alpha, beta;
 	const float *a, *b;
 	float *c;
-	const mm_shape *s; /* batch offsets of A and B; NULL for one product */
+	const ft_mm_shape *s; /* batch offsets of A and B; NULL for one product */
 } sgemm_job;
 
 /* Below this many multiply-adds a job runs on the calling thread alone. */
@@ -227,7 +218,7 @@ static void sgemm_part(const sgemm_job *j, int64_t bi, int64_t i0, int64_t i1, i
 {
 	int64_t ao = 0, bo = 0;
 	if (j->s)
-		mm_offsets(j->s, bi, &ao, &bo);
+		ft_mm_offsets(j->s, bi, &ao, &bo);
 	const float *a = j->a + ao + (j->ta ? i0 : i0 * j->lda);
 	const float *b = j->b + bo + (j->tb ? j0 * j->ldb : j0);
 	float *c = j->c + bi * j->m * j->ldc + i0 * j->ldc + j0;
@@ -258,7 +249,7 @@ static void sgemm_run(const sgemm_job *j, int64_t batch)
 }
 
 /* f32 MatMul through sgemm; false when the shape is not one it takes */
-static bool matmul_blas(const ft_tensor *ta, const ft_tensor *tb, ft_tensor *ty, const mm_shape *s)
+static bool matmul_blas(const ft_tensor *ta, const ft_tensor *tb, ft_tensor *ty, const ft_mm_shape *s)
 {
 	if (!ft_have_blas || ty->dtype != FT_F32 || s->k == 0)
 		return false;
@@ -293,10 +284,10 @@ static ft_status matmul(const ft_graph *g, ft_node *n, bool transposed, bool fas
 	bool ta = transposed && ft_attr_int(n, "transA", 0) != 0;
 	bool tb = transposed && ft_attr_int(n, "transB", 0) != 0;
 	double alpha = transposed ? ft_attr_float(n, "alpha", 1.0f) : 1.0;
-	mm_shape s;
+	ft_mm_shape s;
 
 	// op(A) is (...,M,K) or (K), op(B) is (...,K,N) or (K), y is (batch...,M,N) less promoted dims
-	mm_shape_of(a, b, ta, tb, alpha, &s);
+	ft_mm_shape_of(a, b, ta, tb, alpha, &s);
 	if (y->numel == 0)
 		return FT_OK;
 	if (!fast || !matmul_blas(a, b, y, &s))

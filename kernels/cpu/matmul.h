@@ -24,6 +24,22 @@ ft_status ft_cpu_matmul_t_ref(const ft_graph *g, ft_node *n);
 /* true when ft_cpu_matmul/ft_cpu_gemm have a faster path than the reference */
 bool ft_cpu_matmul_has_fast(void);
 
+/* A batched product y = alpha op(A) op(B) with numpy batch broadcasting (MatMul, ft.MatMulT). */
+typedef struct ft_mm_shape {
+	int64_t batch, m, k, n;
+	int brank;
+	int64_t bdims[FT_MAX_RANK];
+	int64_t astep[FT_MAX_RANK], bstep[FT_MAX_RANK]; /* elements per batch index; 0 when broadcast */
+	bool b_shared;                                  /* B has no batch dims */
+	bool ta, tb;                                    /* A stored (...,K,M), B stored (...,N,K) */
+	double alpha;                                   /* y = alpha * op(A) op(B) */
+} ft_mm_shape;
+
+/* op(A) is (...,M,K) or (K), op(B) is (...,K,N) or (K); y is the broadcast batch of (M,N) */
+void ft_mm_shape_of(const ft_tensor *a, const ft_tensor *b, bool ta, bool tb, double alpha, ft_mm_shape *s);
+/* the element offsets of batch index bi's A and B matrices */
+void ft_mm_offsets(const ft_mm_shape *s, int64_t bi, int64_t *aoff, int64_t *boff);
+
 #ifdef FT_MATMUL_INTERNAL /* for kernels/cpu/matmul.c only */
 
 #ifdef _OPENMP

@@ -75,6 +75,36 @@ int ft_cu_unary_grad_f32(ft_cu_unary_grad op, const float *dy, const float *s, f
 			 float beta, void *stream);
 /* y = x converted, rounding to nearest even (as the CPU's Cast) */
 int ft_cu_cast(const void *x, ft_cu_dtype from, void *y, ft_cu_dtype to, int64_t n, void *stream);
+/*
+ * ft.SoftmaxCrossEntropy over (N, C) logits with int64 labels (checked on the
+ * host before they are copied), as kernels/cpu/train.c: probs = softmax per
+ * row, loss = mean over rows of -sum(target * log p) with label smoothing ls;
+ * each row's loss in double into row_loss (N doubles of workspace), then
+ * their mean into *loss.
+ */
+int ft_cu_softmax_cross_entropy(const float *logits, const int64_t *labels, float *loss, float *probs,
+				double *row_loss, int64_t n, int64_t c, float ls, void *stream);
+/* dlogits = *dloss / N * (probs - target) */
+int ft_cu_softmax_cross_entropy_grad(const float *dloss, const float *probs, const int64_t *labels, float *dx,
+				     int64_t n, int64_t c, float ls, void *stream);
+/* y (ny elements) = x summed over the broadcast axes: x's element i adds into y[offset of i in y] */
+int ft_cu_reduce_sum_to(const float *x, float *y, int64_t nx, int64_t ny, const ft_cu_bcast *bc, void *stream);
+/* acc = *first != 0 ? g : acc + g */
+int ft_cu_grad_accum(float *acc, const float *g, const float *first, int64_t n, void *stream);
+/*
+ * ft.SGDStep / ft.AdamWStep on n floats, as kernels/cpu/train.c; lr, the step
+ * count t (AdamW), the gradient scale (NULL: 1) and found_inf (NULL: never;
+ * nonzero skips the step) are device scalars.
+ */
+int ft_cu_sgd_step(float *p, const float *g, float *v, int64_t n, const float *lr, const float *scale,
+		   const float *found_inf, float momentum, float dampening, float wd, int nesterov, void *stream);
+int ft_cu_adamw_step(float *p, const float *g, float *m, float *v, int64_t n, const float *lr, const float *t,
+		     const float *scale, const float *found_inf, float beta1, float beta2, float eps, float wd,
+		     void *stream);
+/* y (m, n) = beta * C broadcast through strides (csi, csj): Gemm's bias before the product adds in */
+int ft_cu_gemm_bias(float *y, const float *c, int64_t m, int64_t n, int64_t csi, int64_t csj, float beta,
+		    void *stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,232 @@
+// train.cu - the loss, the reduction of broadcast gradients, gradient accumulation, the
+// optimizer steps and Gemm's bias (kernels/cuda/ft_cuda.h), with kernels/cpu/train.c's
+// formulas.
+#include "ft_cuda.h"
+
+#include <cuda_runtime.h>
+
+namespace {
+
+constexpr int kThreads = 256;
+
+inline int blocks_for(int64_t n)
+{
+	int64_t b = (n + kThreads - 1) / kThreads;
+	return (int)(b < 65535 * 8 ? (b > 0 ? b : 1) : 65535 * 8);
+}
+
+inline int launched(void)
+{
+	return (int)cudaGetLastError();
+}
+
+#define GRID_LOOP(i, n) \
+	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+
+// block-wide reductions over kThreads threads
+__device__ double block_sum(double v, double *shared)
+{
+	shared[threadIdx.x] = v;
+	__syncthreads();
+	for (int s = kThreads / 2; s > 0; s >>= 1) {
+		if ((int)threadIdx.x < s)
+			shared[threadIdx.x] += shared[threadIdx.x + s];
+		__syncthreads();
+	}
+	double r = shared[0];
+	__syncthreads();
+	return r;
+}
+
+__device__ float block_max(float v, float *shared)
+{
+	shared[threadIdx.x] = v;
+	__syncthreads();
+	for (int s = kThreads / 2; s > 0; s >>= 1) {
+		if ((int)threadIdx.x < s)
+			shared[threadIdx.x] = fmaxf(shared[threadIdx.x], shared[threadIdx.x + s]);
+		__syncthreads();
+	}
+	float r = shared[0];
+	__syncthreads();
+	return r;
+}
+
+// one block per row
+__global__ void sce_rows(const float *logits, const int64_t *labels, float *probs, double *row_loss, int64_t c,
+			 float ls)
+{
+	__shared__ double dsh[kThreads];
+	__shared__ float fsh[kThreads];
+	int64_t i = blockIdx.x;
+	const float *row = logits + i * c;
+	float *p = probs + i * c;
+	float mx = -INFINITY;
+	for (int64_t k = threadIdx.x; k < c; k += kThreads)
+		mx = fmaxf(mx, row[k]);
+	mx = block_max(mx, fsh);
+	double sum = 0;
+	for (int64_t k = threadIdx.x; k < c; k += kThreads)
+		sum += exp((double)row[k] - mx);
+	sum = block_sum(sum, dsh);
+	double lse = log(sum) + mx;
+	int64_t y = labels[i];
+	double loss = 0;
+	for (int64_t k = threadIdx.x; k < c; k += kThreads) {
+		double logp = (double)row[k] - lse;
+		p[k] = (float)exp(logp);
+		double target = (k == y ? 1.0 - ls : 0.0) + ls / (double)c;
+		loss -= target * logp;
+	}
+	loss = block_sum(loss, dsh);
+	if (threadIdx.x == 0)
+		row_loss[i] = loss;
+}
+
+__global__ void sce_mean(const double *row_loss, int64_t n, float *loss)
+{
+	__shared__ double dsh[kThreads];
+	double s = 0;
+	for (int64_t i = threadIdx.x; i < n; i += kThreads)
+		s += row_loss[i];
+	s = block_sum(s, dsh);
+	if (threadIdx.x == 0)
+		*loss = (float)(s / (double)n);
+}
+
+__global__ void sce_grad(const float *dloss, const float *probs, const int64_t *labels, float *dx, int64_t n,
+			 int64_t c, float ls)
+{
+	float scale = *dloss / (float)n;
+	GRID_LOOP(idx, n * c)
+	{
+		int64_t i = idx / c, k = idx - i * c;
+		float target = (k == labels[i] ? 1.0f - ls : 0.0f) + ls / (float)c;
+		dx[idx] = scale * (probs[idx] - target);
+	}
+}
+
+__global__ void reduce_sum_to(const float *x, float *y, int64_t nx, ft_cu_bcast bc)
+{
+	GRID_LOOP(i, nx)
+	{
+		int64_t off = 0, r = i;
+		for (int d = bc.rank - 1; d >= 0; d--) {
+			int64_t q = r / bc.dims[d];
+			off += (r - q * bc.dims[d]) * bc.st[0][d];
+			r = q;
+		}
+		atomicAdd(y + off, x[i]);
+	}
+}
+
+__global__ void grad_accum(float *acc, const float *g, const float *first, int64_t n)
+{
+	bool f = *first != 0.0f;
+	GRID_LOOP(i, n)
+	acc[i] = f ? g[i] : acc[i] + g[i];
+}
+
+__global__ void sgd(float *p, const float *g, float *v, int64_t n, const float *lr, const float *scale,
+		    const float *found_inf, float mom, float damp, float wd, bool nesterov)
+{
+	if (found_inf && *found_inf != 0.0f)
+		return;
+	float rate = *lr, s = scale ? *scale : 1.0f;
+	GRID_LOOP(i, n)
+	{
+		float d = g[i] * s + wd * p[i];
+		if (v && mom != 0.0f) {
+			v[i] = mom * v[i] + (1.0f - damp) * d;
+			d = nesterov ? d + mom * v[i] : v[i];
+		}
+		p[i] -= rate * d;
+	}
+}
+
+__global__ void adamw(float *p, const float *g, float *m, float *v, int64_t n, const float *lr_, const float *t_,
+		      const float *scale, const float *found_inf, float b1, float b2, float eps, float wd)
+{
+	if (found_inf && *found_inf != 0.0f)
+		return;
+	float lr = *lr_, t = *t_, s = scale ? *scale : 1.0f;
+	float bc1 = 1.0f - powf(b1, t), bc2 = 1.0f - powf(b2, t);
+	float step = lr / bc1, bc2_sqrt = sqrtf(bc2);
+	GRID_LOOP(i, n)
+	{
+		float gi = g[i] * s;
+		p[i] *= 1.0f - lr * wd;
+		m[i] = b1 * m[i] + (1.0f - b1) * gi;
+		v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+		p[i] -= step * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
+	}
+}
+
+__global__ void gemm_bias(float *y, const float *c, int64_t m, int64_t n, int64_t csi, int64_t csj, float beta)
+{
+	GRID_LOOP(idx, m * n)
+	{
+		int64_t i = idx / n, j = idx - i * n;
+		y[idx] = beta * c[i * csi + j * csj];
+	}
+}
+
+} // namespace
+
+extern "C" int ft_cu_softmax_cross_entropy(const float *logits, const int64_t *labels, float *loss, float *probs,
+					   double *row_loss, int64_t n, int64_t c, float ls, void *stream)
+{
+	cudaStream_t s = (cudaStream_t)stream;
+	sce_rows<<<(unsigned)n, kThreads, 0, s>>>(logits, labels, probs, row_loss, c, ls);
+	sce_mean<<<1, kThreads, 0, s>>>(row_loss, n, loss);
+	return launched();
+}
+
+extern "C" int ft_cu_softmax_cross_entropy_grad(const float *dloss, const float *probs, const int64_t *labels,
+						float *dx, int64_t n, int64_t c, float ls, void *stream)
+{
+	sce_grad<<<blocks_for(n * c), kThreads, 0, (cudaStream_t)stream>>>(dloss, probs, labels, dx, n, c, ls);
+	return launched();
+}
+
+extern "C" int ft_cu_reduce_sum_to(const float *x, float *y, int64_t nx, int64_t ny, const ft_cu_bcast *bc,
+				   void *stream)
+{
+	cudaStream_t s = (cudaStream_t)stream;
+	cudaError_t e = cudaMemsetAsync(y, 0, sizeof(float) * (size_t)ny, s);
+	if (e != cudaSuccess)
+		return (int)e;
+	reduce_sum_to<<<blocks_for(nx), kThreads, 0, s>>>(x, y, nx, *bc);
+	return launched();
+}
+
+extern "C" int ft_cu_grad_accum(float *acc, const float *g, const float *first, int64_t n, void *stream)
+{
+	grad_accum<<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(acc, g, first, n);
+	return launched();
+}
+
+extern "C" int ft_cu_sgd_step(float *p, const float *g, float *v, int64_t n, const float *lr, const float *scale,
+			      const float *found_inf, float momentum, float dampening, float wd, int nesterov,
+			      void *stream)
+{
+	sgd<<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(p, g, v, n, lr, scale, found_inf, momentum, dampening,
+								  wd, nesterov != 0);
+	return launched();
+}
+
+extern "C" int ft_cu_adamw_step(float *p, const float *g, float *m, float *v, int64_t n, const float *lr,
+				const float *t, const float *scale, const float *found_inf, float beta1, float beta2,
+				float eps, float wd, void *stream)
+{
+	adamw<<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(p, g, m, v, n, lr, t, scale, found_inf, beta1, beta2,
+								    eps, wd);
+	return launched();
+}
+
+extern "C" int ft_cu_gemm_bias(float *y, const float *c, int64_t m, int64_t n, int64_t csi, int64_t csj, float beta,
+			       void *stream)
+{
+	gemm_bias<<<blocks_for(m * n), kThreads, 0, (cudaStream_t)stream>>>(y, c, m, n, csi, csj, beta);
+	return launched();
+}
