@@ -6,8 +6,10 @@
  * blocks; nodes are queued on one stream and sync() waits for it. This is the
  * first slice of the backend: elementwise arithmetic with broadcasting, the
  * unary activations and their gradients, Cast between float32/float16/
- * bfloat16, the shape ops that move bytes unchanged, Gemm/MatMul/ft.MatMulT
- * through cuBLAS (float32, TF32 off), the loss and its gradient, the
+ * bfloat16, the shape ops that move bytes unchanged, 2-D convolutions and
+ * their gradients through cuDNN (runtime/cuda_conv.c), BatchNorm in training
+ * and its backward, MaxPool and GlobalAveragePool and their backward,
+ * Gemm/MatMul/ft.MatMulT through cuBLAS (float32, TF32 off), the loss and its gradient, the
  * reduction of broadcast gradients, gradient accumulation and the SGD and
  * AdamW steps, in float32.
  * supports_op says exactly that, so a graph with any other node is refused
@@ -19,6 +21,7 @@
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
+#include <cudnn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +29,14 @@
 #include "cpu/matmul.h"
 #include "cpu/util.h"
 #include "cuda/ft_cuda.h"
+#include "cuda_conv.h"
+#include "shape_conv.h"
 
 typedef struct cuda_ctx {
 	int device;
 	cudaStream_t stream;
 	cublasHandle_t blas;
+	cudnnHandle_t dnn;
 	void *workspace; /* the executor's, for the nodes' scratch */
 	size_t workspace_bytes;
 } cuda_ctx;
@@ -129,6 +135,15 @@ static bool train_op_ok(const ft_graph *g, const ft_node *n)
 		       ft_in(g, n, 2)->dtype == FT_I64;
 	case FT_OP_REDUCE_SUM_TO:
 		return all_f32(g, n) && ft_in(g, n, 0)->rank <= FT_CU_MAX_RANK;
+	case FT_OP_BATCH_NORM_TRAIN:
+	case FT_OP_BATCH_NORM_GRAD:
+	case FT_OP_GLOBAL_AVERAGE_POOL:
+	case FT_OP_MAX_POOL_GRAD:
+		return all_f32(g, n);
+	case FT_OP_MAX_POOL: /* without the Indices output */
+		return all_f32(g, n) && (n->n_out < 2 || n->out[1] < 0);
+	case FT_OP_GLOBAL_POOL_GRAD:
+		return all_f32(g, n) && strcmp(ft_attr_string(n, "mode", "avg"), "max") != 0;
 	case FT_OP_GRAD_ACCUM:
 	case FT_OP_SGD_STEP:
 	case FT_OP_ADAMW_STEP:
@@ -144,7 +159,7 @@ static bool train_op_ok(const ft_graph *g, const ft_node *n)
 static bool cuda_supports_op(void *ctx, const ft_graph *g, const ft_node *n)
 {
 	(void)ctx;
-	if (train_op_ok(g, n))
+	if (train_op_ok(g, n) || ft_cuda_conv_supported(g, n))
 		return true;
 	if (binary_op(n->op) >= 0)
 		return all_f32(g, n) && ft_out(g, n, 0)->rank <= FT_CU_MAX_RANK;
@@ -216,6 +231,104 @@ static const void *data_or_null(const ft_graph *g, const ft_node *n, int i)
 {
 	const ft_tensor *t = ft_in(g, n, i);
 	return t ? t->data : NULL;
+}
+
+/* the pooling window of a MaxPool / MaxPoolGrad node (depth 1 and height 1 for fewer spatial dims) */
+static ft_status window_of(const ft_graph *g, const ft_node *n, ft_cu_win *w)
+{
+	ft_conv_geom gm;
+	FT_TRY(ft_conv_geometry(g, n, &gm));
+	w->planes = gm.n * gm.c_in;
+	int off = 3 - gm.nsp;
+	for (int i = 0; i < 3; i++) {
+		int j = i - off;
+		w->in[i] = j >= 0 ? gm.in[j] : 1;
+		w->out[i] = j >= 0 ? gm.out[j] : 1;
+		w->k[i] = j >= 0 ? gm.kernel[j] : 1;
+		w->s[i] = j >= 0 ? gm.stride[j] : 1;
+		w->d[i] = j >= 0 ? gm.dil[j] : 1;
+		w->p[i] = j >= 0 ? gm.pad_begin[j] : 0;
+	}
+	return FT_OK;
+}
+
+/* (N, C, S) of a BatchNorm input */
+static void ncs(const ft_tensor *x, int64_t *nb, int64_t *ch, int64_t *sp)
+{
+	*nb = x->dims[0];
+	*ch = x->dims[1];
+	*sp = 1;
+	for (int i = 2; i < x->rank; i++)
+		*sp *= x->dims[i];
+}
+
+static float *scratch(cuda_ctx *c, size_t bytes)
+{
+	return c->workspace_bytes >= bytes ? c->workspace : NULL;
+}
+
+static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
+{
+	const char *name = ft_op_table[n->op].name;
+	ft_tensor *y = n->n_out > 0 && n->out[0] >= 0 ? &g->tensors[n->out[0]] : NULL;
+	int64_t nb, ch, sp;
+	switch (n->op) {
+	case FT_OP_BATCH_NORM_TRAIN: {
+		const ft_tensor *x = ft_in(g, n, 0), *rm = ft_in(g, n, 3), *rv = ft_in(g, n, 4);
+		bool upd = rm->kind == FT_TK_STATE && rv->kind == FT_TK_STATE; /* as the CPU kernel */
+		ncs(x, &nb, &ch, &sp);
+		float *ab = scratch(c, 2 * sizeof(float) * (size_t)ch);
+		if (!ab)
+			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
+		return cuda_check(ft_cu_batch_norm_train(x->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data,
+							 upd ? rm->data : NULL, upd ? rv->data : NULL, y->data,
+							 ft_out(g, n, 1)->data, ft_out(g, n, 2)->data, ab, nb, ch, sp,
+							 attr(n, "epsilon", 1e-5f), attr(n, "momentum", 0.9f), c->stream),
+				  name);
+	}
+	case FT_OP_BATCH_NORM_GRAD: {
+		const ft_tensor *x = ft_in(g, n, 1);
+		ncs(x, &nb, &ch, &sp);
+		float *coef = scratch(c, 3 * sizeof(float) * (size_t)ch);
+		if (!coef)
+			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
+		return cuda_check(ft_cu_batch_norm_grad(ft_in(g, n, 0)->data, x->data, ft_in(g, n, 2)->data,
+							ft_in(g, n, 3)->data, ft_in(g, n, 4)->data, y ? y->data : NULL,
+							ft_out(g, n, 1)->data, ft_out(g, n, 2)->data, coef, nb, ch, sp,
+							c->stream),
+				  name);
+	}
+	case FT_OP_MAX_POOL: {
+		ft_cu_win w;
+		FT_TRY(window_of(g, n, &w));
+		return cuda_check(ft_cu_max_pool(ft_in(g, n, 0)->data, y->data, &w, c->stream), name);
+	}
+	case FT_OP_MAX_POOL_GRAD: {
+		ft_cu_win w;
+		FT_TRY(window_of(g, n, &w));
+		return cuda_check(ft_cu_max_pool_grad(ft_in(g, n, 0)->data, ft_in(g, n, 1)->data, y->data, &w,
+						      c->stream),
+				  name);
+	}
+	case FT_OP_GLOBAL_AVERAGE_POOL: {
+		const ft_tensor *x = ft_in(g, n, 0);
+		int64_t planes = x->dims[0] * x->dims[1];
+		if (!planes || !x->numel)
+			return FT_OK;
+		return cuda_check(ft_cu_global_avg_pool(x->data, y->data, planes, x->numel / planes, c->stream), name);
+	}
+	case FT_OP_GLOBAL_POOL_GRAD: {
+		const ft_tensor *x = ft_in(g, n, 1);
+		int64_t planes = x->dims[0] * x->dims[1];
+		if (!planes || !x->numel)
+			return FT_OK;
+		return cuda_check(ft_cu_global_avg_pool_grad(ft_in(g, n, 0)->data, y->data, planes, x->numel / planes,
+							     c->stream),
+				  name);
+	}
+	default:
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "the cuda backend does not run this op yet");
+	}
 }
 
 static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
@@ -305,16 +418,30 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		return FT_OK;
 	}
 	default:
-		return ft_node_error(g, n, FT_EUNSUPPORTED, "the cuda backend does not run this op yet");
+		return run_norm_pool_op(c, g, n);
 	}
 }
 
 static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, size_t *scratch, size_t *state)
 {
-	(void)ctx;
+	cuda_ctx *c = ctx;
 	*state = 0;
-	*scratch = n->op == FT_OP_SOFTMAX_CROSS_ENTROPY ? sizeof(double) * (size_t)ft_in(g, n, 0)->dims[0] : 0;
+	*scratch = 0;
+	if (ft_cuda_conv_supported(g, n))
+		return ft_cuda_conv_prepare(c->dnn, g, n, scratch);
+	if (n->op == FT_OP_SOFTMAX_CROSS_ENTROPY)
+		*scratch = sizeof(double) * (size_t)ft_in(g, n, 0)->dims[0];
+	else if (n->op == FT_OP_BATCH_NORM_TRAIN)
+		*scratch = 2 * sizeof(float) * (size_t)ft_in(g, n, 0)->dims[1];
+	else if (n->op == FT_OP_BATCH_NORM_GRAD)
+		*scratch = 3 * sizeof(float) * (size_t)ft_in(g, n, 1)->dims[1];
 	return FT_OK;
+}
+
+static void cuda_release_node(void *ctx, ft_node *n)
+{
+	(void)ctx;
+	ft_cuda_conv_release(n);
 }
 
 static void cuda_set_workspace(void *ctx, void *p, size_t bytes)
@@ -329,6 +456,8 @@ static ft_status cuda_run_node(void *ctx, const ft_graph *g, ft_node *n)
 	cuda_ctx *c = ctx;
 	ft_tensor *y = n->n_out > 0 && n->out[0] >= 0 ? &g->tensors[n->out[0]] : NULL;
 	int k;
+	if (n->extra && (n->op == FT_OP_CONV || n->op == FT_OP_CONV_GRAD_INPUT || n->op == FT_OP_CONV_GRAD_WEIGHT))
+		return ft_cuda_conv_run(c->dnn, g, n, c->workspace, c->workspace_bytes);
 	if ((k = binary_op(n->op)) >= 0) {
 		const ft_tensor *a = ft_in(g, n, 0), *b = ft_in(g, n, 1);
 		ft_cu_bcast bc = { .rank = y->rank };
@@ -378,6 +507,7 @@ static void cuda_sync(void *ctx)
 static void cuda_destroy(void *ctx)
 {
 	cuda_ctx *c = ctx;
+	cudnnDestroy(c->dnn);
 	cublasDestroy(c->blas);
 	cudaStreamDestroy(c->stream);
 	free(c);
@@ -393,6 +523,7 @@ static const ft_backend_iface cuda_iface = {
 	.run_node = cuda_run_node,
 	.prepare_node = cuda_prepare_node,
 	.set_workspace = cuda_set_workspace,
+	.release_node = cuda_release_node,
 	.sync = cuda_sync,
 	.destroy = cuda_destroy,
 };
@@ -439,6 +570,15 @@ ft_status ft_backend_cuda_new(int device, ft_backend *out)
 		cudaStreamDestroy(c->stream);
 		free(c);
 		return st;
+	}
+	cudnnStatus_t ds = cudnnCreate(&c->dnn);
+	if (ds == CUDNN_STATUS_SUCCESS)
+		ds = cudnnSetStream(c->dnn, c->stream);
+	if (ds != CUDNN_STATUS_SUCCESS) {
+		cublasDestroy(c->blas);
+		cudaStreamDestroy(c->stream);
+		free(c);
+		return ft_error(FT_ERUNTIME, "cuDNN: cudnnCreate: %s", cudnnGetErrorString(ds));
 	}
 	out->iface = &cuda_iface;
 	out->ctx = c;

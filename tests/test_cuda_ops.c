@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "cpu/cpu.h"
 #include "cpu/util.h"
 #include "ir.h"
 
@@ -165,6 +166,7 @@ static void run_node_case(ft_backend cu, ft_graph *g, ft_node *n, const char *la
 		y->data = want_out[i];
 	}
 	ft_status st = ft_op_table[n->op].cpu(g, n);
+	ft_cpu_release(n); /* the CPU kernel's prepared primitives: n->extra is the CUDA backend's next */
 	if (st) {
 		printf("FAIL %s: cpu: %s\n", name, ft_last_error());
 		failures++;
@@ -246,6 +248,7 @@ static void run_node_case(ft_backend cu, ft_graph *g, ft_node *n, const char *la
 		cu.iface->set_workspace(cu.ctx, NULL, 0);
 		cu.iface->free(cu.ctx, ws);
 	}
+	cu.iface->release_node(cu.ctx, n);
 	printf("%s %-28s %s, normalised error %.3g\n", bad ? "FAIL" : "ok  ", name, exact ? "exact" : "", err);
 	failures += bad != 0;
 out:
@@ -339,6 +342,127 @@ static void infer_and_run(ft_backend cu, ft_graph *g, ft_node *n, const char *la
 		run_node_case(cu, g, n, label, exact, inplace);
 	}
 	ft_graph_free(g);
+}
+
+/* 2-D convolutions forward and backward, with a bias, strides, padding, dilation and groups */
+static void conv_cases(ft_backend cu, const char *only)
+{
+	static const struct {
+		int64_t n, c, h, w, k, kh, stride, pad, dil, group;
+	} convs[] = { { 2, 3, 33, 31, 16, 7, 2, 3, 1, 1 }, { 4, 16, 14, 14, 32, 3, 1, 1, 1, 1 },
+		      { 2, 32, 12, 12, 32, 3, 1, 2, 2, 32 }, { 3, 8, 9, 9, 12, 1, 1, 0, 1, 4 } };
+	for (size_t k = 0; k < sizeof(convs) / sizeof(convs[0]); k++) {
+		int64_t xd[4] = { convs[k].n, convs[k].c, convs[k].h, convs[k].w };
+		int64_t wd[4] = { convs[k].k, convs[k].c / convs[k].group, convs[k].kh, convs[k].kh };
+		int64_t kern[2] = { convs[k].kh, convs[k].kh }, st[2] = { convs[k].stride, convs[k].stride };
+		int64_t pads[4] = { convs[k].pad, convs[k].pad, convs[k].pad, convs[k].pad };
+		int64_t dil[2] = { convs[k].dil, convs[k].dil };
+		for (int which = 0; which < 3; which++) {
+			static const ft_op ops[3] = { FT_OP_CONV, FT_OP_CONV_GRAD_INPUT, FT_OP_CONV_GRAD_WEIGHT };
+			if (!wanted(only, ops[which]))
+				continue;
+			ft_graph *g = ft_graph_new("conv");
+			/* the forward first, to know dy's shape */
+			int x = f32_input(g, 4, xd, -1, 1), w = f32_input(g, 4, wd, -1, 1), b = f32_input(g, 1, wd, -1, 1);
+			int fin[3] = { x, w, b };
+			ft_node *f = node(g, FT_OP_CONV, 3, fin, 1);
+			ft_node_set_ints(g, f, "kernel_shape", kern, 2);
+			ft_node_set_ints(g, f, "strides", st, 2);
+			ft_node_set_ints(g, f, "pads", pads, 4);
+			ft_node_set_ints(g, f, "dilations", dil, 2);
+			ft_node_set_int(g, f, "group", convs[k].group);
+			if (ft_op_table[FT_OP_CONV].infer(g, f)) {
+				printf("FAIL conv case %zu: infer: %s\n", k, ft_last_error());
+				failures++;
+				ft_graph_free(g);
+				continue;
+			}
+			ft_node *n = f;
+			if (which) {
+				const ft_tensor *y = ft_out(g, f, 0);
+				int dy = f32_input(g, y->rank, y->dims, -1, 1);
+				int in[2] = { dy, which == 1 ? w : x };
+				n = node(g, ops[which], 2, in, which == 1 ? 1 : 2);
+				ft_node_set_ints(g, n, "kernel_shape", kern, 2);
+				ft_node_set_ints(g, n, "strides", st, 2);
+				ft_node_set_ints(g, n, "pads", pads, 4);
+				ft_node_set_ints(g, n, "dilations", dil, 2);
+				ft_node_set_int(g, n, "group", convs[k].group);
+				ft_node_set_ints(g, n, which == 1 ? "x_shape" : "w_shape", which == 1 ? xd : wd, 4);
+				if (ft_op_table[n->op].infer(g, n)) {
+					printf("FAIL conv case %zu: infer: %s\n", k, ft_last_error());
+					failures++;
+					ft_graph_free(g);
+					continue;
+				}
+			}
+			char label[96];
+			snprintf(label, sizeof(label), "%s k%lld s%lld p%lld d%lld g%lld", ft_op_table[ops[which]].name,
+				 (long long)convs[k].kh, (long long)convs[k].stride, (long long)convs[k].pad,
+				 (long long)convs[k].dil, (long long)convs[k].group);
+			run_node_case(cu, g, n, label, false, 0);
+			ft_graph_free(g);
+		}
+	}
+}
+
+/* BatchNorm in training (running statistics updated in place) and its backward; pooling */
+static void norm_pool_cases(ft_backend cu, const char *only)
+{
+	int64_t xd[4] = { 8, 24, 9, 11 }, cd[1] = { 24 };
+	if (wanted(only, FT_OP_BATCH_NORM_TRAIN)) {
+		ft_graph *g = ft_graph_new("bn");
+		int in[5] = { f32_input(g, 4, xd, -3, 5), f32_input(g, 1, cd, 0.5f, 1.5f), f32_input(g, 1, cd, -1, 1),
+			      f32_input(g, 1, cd, -0.1f, 0.1f), f32_input(g, 1, cd, 0.5f, 1.5f) };
+		g->tensors[in[3]].kind = g->tensors[in[4]].kind = FT_TK_STATE;
+		ft_node *n = node(g, FT_OP_BATCH_NORM_TRAIN, 5, in, 3);
+		ft_node_set_float(g, n, "epsilon", 1e-5f);
+		ft_node_set_float(g, n, "momentum", 0.9f);
+		infer_and_run(cu, g, n, NULL, false, 8 | 16);
+	}
+	if (wanted(only, FT_OP_BATCH_NORM_GRAD)) {
+		ft_graph *g = ft_graph_new("bn_grad");
+		int in[5] = { f32_input(g, 4, xd, -1, 1), f32_input(g, 4, xd, -3, 5), f32_input(g, 1, cd, 0.5f, 1.5f),
+			      f32_input(g, 1, cd, 0.5f, 1.5f), f32_input(g, 1, cd, 0.2f, 1) };
+		infer_and_run(cu, g, node(g, FT_OP_BATCH_NORM_GRAD, 5, in, 3), NULL, false, 0);
+	}
+	int64_t pd[4] = { 4, 16, 56, 56 }, kern[2] = { 3, 3 }, st[2] = { 2, 2 }, pads[4] = { 1, 1, 1, 1 };
+	for (int grad = 0; grad < 2; grad++) {
+		if (!wanted(only, grad ? FT_OP_MAX_POOL_GRAD : FT_OP_MAX_POOL))
+			continue;
+		ft_graph *g = ft_graph_new("max_pool");
+		int x = new_input(g, FT_F32, 4, pd, -4, 4, true);
+		ft_node *n = node(g, FT_OP_MAX_POOL, 1, &x, 1);
+		ft_node_set_ints(g, n, "kernel_shape", kern, 2);
+		ft_node_set_ints(g, n, "strides", st, 2);
+		ft_node_set_ints(g, n, "pads", pads, 4);
+		if (grad) {
+			if (ft_op_table[FT_OP_MAX_POOL].infer(g, n)) {
+				printf("FAIL MaxPool: infer: %s\n", ft_last_error());
+				failures++;
+				ft_graph_free(g);
+				continue;
+			}
+			const ft_tensor *y = ft_out(g, n, 0);
+			int in[2] = { f32_input(g, y->rank, y->dims, -1, 1), x };
+			n = node(g, FT_OP_MAX_POOL_GRAD, 2, in, 1);
+			ft_node_set_ints(g, n, "kernel_shape", kern, 2);
+			ft_node_set_ints(g, n, "strides", st, 2);
+			ft_node_set_ints(g, n, "pads", pads, 4);
+		}
+		infer_and_run(cu, g, n, NULL, !grad, 0);
+	}
+	int64_t gd[4] = { 8, 64, 7, 7 }, yd[4] = { 8, 64, 1, 1 };
+	if (wanted(only, FT_OP_GLOBAL_AVERAGE_POOL)) {
+		ft_graph *g = ft_graph_new("gap");
+		int x = f32_input(g, 4, gd, -4, 4);
+		infer_and_run(cu, g, node(g, FT_OP_GLOBAL_AVERAGE_POOL, 1, &x, 1), NULL, false, 0);
+	}
+	if (wanted(only, FT_OP_GLOBAL_POOL_GRAD)) {
+		ft_graph *g = ft_graph_new("gap_grad");
+		int in[2] = { f32_input(g, 4, yd, -1, 1), f32_input(g, 4, gd, -4, 4) };
+		infer_and_run(cu, g, node(g, FT_OP_GLOBAL_POOL_GRAD, 2, in, 1), NULL, false, 0);
+	}
 }
 
 /* products, the loss, gradient reduction, accumulation and the optimizer steps */
@@ -525,6 +649,8 @@ int main(int argc, char **argv)
 		if (wanted(only, all[i].op))
 			run_case(cu, &all[i]);
 	train_cases(cu, only);
+	conv_cases(cu, only);
+	norm_pool_cases(cu, only);
 	cu.iface->destroy(cu.ctx);
 	printf("%d cases, %d failed\n", cases, failures);
 	return failures ? 1 : cases ? 0 : 1;

@@ -105,6 +105,41 @@ int ft_cu_adamw_step(float *p, const float *g, float *m, float *v, int64_t n, co
 int ft_cu_gemm_bias(float *y, const float *c, int64_t m, int64_t n, int64_t csi, int64_t csj, float beta,
 		    void *stream);
 
+/*
+ * BatchNorm in training over x (nb, c, s), as kernels/cpu/norm.c: per channel
+ * the batch mean and population variance (sums in double), y = x * a + b with
+ * a = scale / sqrt(var + eps), b = bias - mean * a; saved mean and
+ * 1 / sqrt(var + eps) for the backward; the running statistics (NULL: left
+ * alone) become r * momentum + batch * (1 - momentum), the variance unbiased
+ * (count / (count - 1)) as PyTorch's. ab is 2 * c floats of workspace.
+ */
+int ft_cu_batch_norm_train(const float *x, const float *scale, const float *bias, float *run_mean, float *run_var,
+			   float *y, float *saved_mean, float *saved_invstd, float *ab, int64_t nb, int64_t c, int64_t s,
+			   float eps, float momentum, void *stream);
+/*
+ * Its backward (dy, x, scale, saved mean, saved invstd) -> dx, dscale, dbias:
+ * per channel dbias = sum dy, dscale = sum dy * xhat, dx = scale * invstd *
+ * (dy - dbias / M - xhat * dscale / M), in double per channel. coef is 3 * c
+ * floats of workspace.
+ */
+int ft_cu_batch_norm_grad(const float *dy, const float *x, const float *scale, const float *mean,
+			  const float *invstd, float *dx, float *dscale, float *dbias, float *coef, int64_t nb,
+			  int64_t c, int64_t s, void *stream);
+
+/* a pooling window over (depth, height, width); 2-D pools have depth 1 */
+typedef struct ft_cu_win {
+	int64_t planes; /* N * C */
+	int64_t in[3], out[3], k[3], s[3], d[3], p[3];
+} ft_cu_win;
+
+/* MaxPool without indices: padding never wins, NaN propagates, a window of padding only is -inf */
+int ft_cu_max_pool(const float *x, float *y, const ft_cu_win *w, void *stream);
+/* each window's dy to the first of its maxima (the first NaN), as the CPU finds it */
+int ft_cu_max_pool_grad(const float *dy, const float *x, float *dx, const ft_cu_win *w, void *stream);
+/* GlobalAveragePool over planes of s values (sums in double), and its gradient dy / s */
+int ft_cu_global_avg_pool(const float *x, float *y, int64_t planes, int64_t s, void *stream);
+int ft_cu_global_avg_pool_grad(const float *dy, float *dx, int64_t planes, int64_t s, void *stream);
+
 #ifdef __cplusplus
 }
 #endif

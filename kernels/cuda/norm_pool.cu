@@ -1,0 +1,250 @@
+// norm_pool.cu - BatchNorm in training and its backward, MaxPool and its backward,
+// GlobalAveragePool and its backward (kernels/cuda/ft_cuda.h), with the formulas and the
+// tie-breaking of kernels/cpu/norm.c and kernels/cpu/conv.c.
+#include "ft_cuda.h"
+
+#include <cuda_runtime.h>
+
+namespace {
+
+constexpr int kThreads = 256;
+
+inline int blocks_for(int64_t n)
+{
+	int64_t b = (n + kThreads - 1) / kThreads;
+	return (int)(b < 65535 * 8 ? (b > 0 ? b : 1) : 65535 * 8);
+}
+
+inline int launched(void)
+{
+	return (int)cudaGetLastError();
+}
+
+#define GRID_LOOP(i, n) \
+	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+
+__device__ void block_sum2(double &a, double &b, double *sa, double *sb)
+{
+	sa[threadIdx.x] = a;
+	sb[threadIdx.x] = b;
+	__syncthreads();
+	for (int s = kThreads / 2; s > 0; s >>= 1) {
+		if ((int)threadIdx.x < s) {
+			sa[threadIdx.x] += sa[threadIdx.x + s];
+			sb[threadIdx.x] += sb[threadIdx.x + s];
+		}
+		__syncthreads();
+	}
+	a = sa[0];
+	b = sb[0];
+	__syncthreads();
+}
+
+// one block per channel k: the batch statistics and the affine map
+__global__ void bn_stats(const float *x, const float *scale, const float *bias, float *run_mean, float *run_var,
+			 float *saved_mean, float *saved_invstd, float *ab, int64_t nb, int64_t c, int64_t s, float eps,
+			 float momentum)
+{
+	__shared__ double sa[kThreads], sb[kThreads];
+	int64_t k = blockIdx.x, m = nb * s;
+	double sum = 0, sq = 0;
+	for (int64_t i = threadIdx.x; i < m; i += kThreads) {
+		double v = x[(i / s * c + k) * s + i % s];
+		sum += v;
+		sq += v * v;
+	}
+	block_sum2(sum, sq, sa, sb);
+	if (threadIdx.x != 0)
+		return;
+	double cnt = (double)m;
+	double mean = cnt > 0 ? sum / cnt : 0.0, var = cnt > 0 ? sq / cnt - mean * mean : 0.0;
+	var = var > 0 ? var : 0.0;
+	double invstd = 1.0 / sqrt(var + (double)eps);
+	double a = scale[k] * invstd;
+	ab[k] = (float)a;
+	ab[c + k] = (float)(bias[k] - mean * a);
+	saved_mean[k] = (float)mean;
+	saved_invstd[k] = (float)invstd;
+	if (run_mean && run_var) {
+		double unbias = cnt > 1 ? cnt / (cnt - 1) : 1.0;
+		run_mean[k] = (float)(run_mean[k] * (double)momentum + mean * (1 - (double)momentum));
+		run_var[k] = (float)(run_var[k] * (double)momentum + var * unbias * (1 - (double)momentum));
+	}
+}
+
+__global__ void bn_apply(const float *x, const float *ab, float *y, int64_t n, int64_t c, int64_t s)
+{
+	GRID_LOOP(i, n)
+	{
+		int64_t k = i / s % c;
+		y[i] = x[i] * ab[k] + ab[c + k];
+	}
+}
+
+__global__ void bn_grad_sums(const float *dy, const float *x, const float *scale, const float *mean,
+			     const float *invstd, float *dscale, float *dbias, float *coef, int64_t nb, int64_t c,
+			     int64_t s)
+{
+	__shared__ double sa[kThreads], sb[kThreads];
+	int64_t k = blockIdx.x, m = nb * s;
+	double mk = mean[k], sum = 0, dot = 0;
+	for (int64_t i = threadIdx.x; i < m; i += kThreads) {
+		int64_t at = (i / s * c + k) * s + i % s;
+		sum += dy[at];
+		dot += (double)dy[at] * ((double)x[at] - mk);
+	}
+	block_sum2(sum, dot, sa, sb);
+	if (threadIdx.x != 0)
+		return;
+	double is = invstd[k], cnt = (double)m;
+	dbias[k] = (float)sum;
+	dscale[k] = (float)(dot * is);
+	double a = scale[k] * is, gm = cnt > 0 ? sum / cnt : 0.0;
+	double b = cnt > 0 ? -a * is * is * dot / cnt : 0.0;
+	coef[k] = (float)a;
+	coef[c + k] = (float)b;
+	coef[2 * c + k] = (float)(-a * gm - b * mk);
+}
+
+__global__ void bn_grad_apply(const float *dy, const float *x, const float *coef, float *dx, int64_t n, int64_t c,
+			      int64_t s)
+{
+	GRID_LOOP(i, n)
+	{
+		int64_t k = i / s % c;
+		dx[i] = coef[k] * dy[i] + coef[c + k] * x[i] + coef[2 * c + k];
+	}
+}
+
+// taps t in [lo, hi) of a window starting at `start` with dilation d inside [0, in)
+__device__ inline void tap_range(int64_t start, int64_t k, int64_t d, int64_t in, int64_t &lo, int64_t &hi)
+{
+	int64_t a = start < 0 ? (-start + d - 1) / d : 0;
+	int64_t b = start >= in ? 0 : (in - 1 - start) / d + 1;
+	if (b > k)
+		b = k;
+	lo = a;
+	hi = b > a ? b : a;
+}
+
+// the input offset (within its plane) of the window's maximum for output o of plane p, -1 for none
+__device__ inline int64_t window_max(const float *xp, const ft_cu_win &w, int64_t o, float &best)
+{
+	int64_t ow = o % w.out[2], oh = o / w.out[2] % w.out[1], od = o / (w.out[2] * w.out[1]);
+	int64_t sd = od * w.s[0] - w.p[0], sh = oh * w.s[1] - w.p[1], sw = ow * w.s[2] - w.p[2];
+	int64_t d0, d1, h0, h1, w0, w1;
+	tap_range(sd, w.k[0], w.d[0], w.in[0], d0, d1);
+	tap_range(sh, w.k[1], w.d[1], w.in[1], h0, h1);
+	tap_range(sw, w.k[2], w.d[2], w.in[2], w0, w1);
+	int64_t at = -1;
+	best = -INFINITY;
+	for (int64_t kd = d0; kd < d1; kd++)
+		for (int64_t kh = h0; kh < h1; kh++) {
+			int64_t row = ((sd + kd * w.d[0]) * w.in[1] + sh + kh * w.d[1]) * w.in[2];
+			for (int64_t kw = w0; kw < w1; kw++) {
+				float e = xp[row + sw + kw * w.d[2]];
+				if (at < 0 || e > best || (e != e && best == best)) {
+					best = e;
+					at = row + sw + kw * w.d[2];
+				}
+			}
+		}
+	return at;
+}
+
+__global__ void max_pool(const float *x, float *y, ft_cu_win w)
+{
+	int64_t osz = w.out[0] * w.out[1] * w.out[2], isz = w.in[0] * w.in[1] * w.in[2];
+	GRID_LOOP(i, w.planes * osz)
+	{
+		float best;
+		window_max(x + i / osz * isz, w, i % osz, best);
+		y[i] = best;
+	}
+}
+
+__global__ void max_pool_grad(const float *dy, const float *x, float *dx, ft_cu_win w)
+{
+	int64_t osz = w.out[0] * w.out[1] * w.out[2], isz = w.in[0] * w.in[1] * w.in[2];
+	GRID_LOOP(i, w.planes * osz)
+	{
+		float best;
+		int64_t p = i / osz, at = window_max(x + p * isz, w, i % osz, best);
+		if (at >= 0)
+			atomicAdd(dx + p * isz + at, dy[i]);
+	}
+}
+
+// one block per plane
+__global__ void global_avg(const float *x, float *y, int64_t s)
+{
+	__shared__ double sa[kThreads], sb[kThreads];
+	const float *xp = x + blockIdx.x * s;
+	double sum = 0, unused = 0;
+	for (int64_t i = threadIdx.x; i < s; i += kThreads)
+		sum += xp[i];
+	block_sum2(sum, unused, sa, sb);
+	if (threadIdx.x == 0)
+		y[blockIdx.x] = (float)(sum / (double)s);
+}
+
+__global__ void global_avg_grad(const float *dy, float *dx, int64_t n, int64_t s)
+{
+	GRID_LOOP(i, n)
+	dx[i] = (float)((double)dy[i / s] / (double)s);
+}
+
+} // namespace
+
+extern "C" int ft_cu_batch_norm_train(const float *x, const float *scale, const float *bias, float *run_mean,
+				      float *run_var, float *y, float *saved_mean, float *saved_invstd, float *ab,
+				      int64_t nb, int64_t c, int64_t s, float eps, float momentum, void *stream)
+{
+	cudaStream_t st = (cudaStream_t)stream;
+	bn_stats<<<(unsigned)c, kThreads, 0, st>>>(x, scale, bias, run_mean, run_var, saved_mean, saved_invstd, ab, nb,
+						   c, s, eps, momentum);
+	bn_apply<<<blocks_for(nb * c * s), kThreads, 0, st>>>(x, ab, y, nb * c * s, c, s);
+	return launched();
+}
+
+extern "C" int ft_cu_batch_norm_grad(const float *dy, const float *x, const float *scale, const float *mean,
+				     const float *invstd, float *dx, float *dscale, float *dbias, float *coef, int64_t nb,
+				     int64_t c, int64_t s, void *stream)
+{
+	cudaStream_t st = (cudaStream_t)stream;
+	bn_grad_sums<<<(unsigned)c, kThreads, 0, st>>>(dy, x, scale, mean, invstd, dscale, dbias, coef, nb, c, s);
+	if (dx)
+		bn_grad_apply<<<blocks_for(nb * c * s), kThreads, 0, st>>>(dy, x, coef, dx, nb * c * s, c, s);
+	return launched();
+}
+
+extern "C" int ft_cu_max_pool(const float *x, float *y, const ft_cu_win *w, void *stream)
+{
+	int64_t n = w->planes * w->out[0] * w->out[1] * w->out[2];
+	max_pool<<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(x, y, *w);
+	return launched();
+}
+
+extern "C" int ft_cu_max_pool_grad(const float *dy, const float *x, float *dx, const ft_cu_win *w, void *stream)
+{
+	cudaStream_t st = (cudaStream_t)stream;
+	size_t bytes = sizeof(float) * (size_t)(w->planes * w->in[0] * w->in[1] * w->in[2]);
+	cudaError_t e = cudaMemsetAsync(dx, 0, bytes, st);
+	if (e != cudaSuccess)
+		return (int)e;
+	int64_t n = w->planes * w->out[0] * w->out[1] * w->out[2];
+	max_pool_grad<<<blocks_for(n), kThreads, 0, st>>>(dy, x, dx, *w);
+	return launched();
+}
+
+extern "C" int ft_cu_global_avg_pool(const float *x, float *y, int64_t planes, int64_t s, void *stream)
+{
+	global_avg<<<(unsigned)planes, kThreads, 0, (cudaStream_t)stream>>>(x, y, s);
+	return launched();
+}
+
+extern "C" int ft_cu_global_avg_pool_grad(const float *dy, float *dx, int64_t planes, int64_t s, void *stream)
+{
+	global_avg_grad<<<blocks_for(planes * s), kThreads, 0, (cudaStream_t)stream>>>(dy, dx, planes * s, s);
+	return launched();
+}

@@ -1,0 +1,203 @@
+/*
+ * cuda_conv.c - Conv, ft.ConvGradInput and ft.ConvGradWeight on the CUDA
+ * backend through cuDNN (its descriptor API), 2-D, float32.
+ *
+ * prepare builds the node's descriptors once and picks cuDNN's first
+ * heuristic algorithm that computes in plain float32 FMA (CUDNN_FMA_MATH: no
+ * TF32, so the results are comparable with the CPU's to float32 rounding);
+ * its workspace becomes the node's scratch in the plan, so a run allocates
+ * nothing. Asymmetric padding (cuDNN takes one pad per axis) is not taken.
+ */
+#include "cuda_conv.h"
+
+#include <cudnn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shape_conv.h"
+
+typedef struct conv_extra {
+	cudnnTensorDescriptor_t x, y, bias; /* y: the output side (dy for the gradients) */
+	cudnnFilterDescriptor_t w;
+	cudnnConvolutionDescriptor_t conv;
+	int algo;
+	size_t workspace;
+} conv_extra;
+
+static ft_status dnn_check(cudnnStatus_t e, const char *what)
+{
+	if (e == CUDNN_STATUS_SUCCESS)
+		return FT_OK;
+	return ft_error(FT_ERUNTIME, "cuDNN: %s: %s", what, cudnnGetErrorString(e));
+}
+
+static bool is_conv(ft_op op)
+{
+	return op == FT_OP_CONV || op == FT_OP_CONV_GRAD_INPUT || op == FT_OP_CONV_GRAD_WEIGHT;
+}
+
+bool ft_cuda_conv_supported(const ft_graph *g, const ft_node *n)
+{
+	if (!is_conv(n->op))
+		return false;
+	for (int i = 0; i < n->n_in; i++)
+		if (n->in[i] >= 0 && g->tensors[n->in[i]].dtype != FT_F32)
+			return false;
+	ft_conv_geom gm;
+	if (ft_conv_geometry(g, n, &gm) != FT_OK) {
+		ft_clear_error();
+		return false;
+	}
+	if (gm.nsp != 2)
+		return false;
+	for (int i = 0; i < 2; i++)
+		if (gm.pad_begin[i] != gm.pad_end[i])
+			return false;
+	return true;
+}
+
+static void release(conv_extra *e)
+{
+	if (!e)
+		return;
+	if (e->x)
+		cudnnDestroyTensorDescriptor(e->x);
+	if (e->y)
+		cudnnDestroyTensorDescriptor(e->y);
+	if (e->bias)
+		cudnnDestroyTensorDescriptor(e->bias);
+	if (e->w)
+		cudnnDestroyFilterDescriptor(e->w);
+	if (e->conv)
+		cudnnDestroyConvolutionDescriptor(e->conv);
+	free(e);
+}
+
+void ft_cuda_conv_release(ft_node *n)
+{
+	if (is_conv(n->op)) {
+		release(n->extra);
+		n->extra = NULL;
+	}
+}
+
+static ft_status describe(const ft_graph *g, const ft_node *n, conv_extra *e)
+{
+	ft_conv_geom gm;
+	FT_TRY(ft_conv_geometry(g, n, &gm));
+	FT_TRY(dnn_check(cudnnCreateTensorDescriptor(&e->x), "tensor descriptor"));
+	FT_TRY(dnn_check(cudnnCreateTensorDescriptor(&e->y), "tensor descriptor"));
+	FT_TRY(dnn_check(cudnnCreateTensorDescriptor(&e->bias), "tensor descriptor"));
+	FT_TRY(dnn_check(cudnnCreateFilterDescriptor(&e->w), "filter descriptor"));
+	FT_TRY(dnn_check(cudnnCreateConvolutionDescriptor(&e->conv), "convolution descriptor"));
+	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)gm.n, (int)gm.c_in,
+						    (int)gm.in[0], (int)gm.in[1]),
+			 "x descriptor"));
+	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)gm.n, (int)gm.c_out,
+						    (int)gm.out[0], (int)gm.out[1]),
+			 "y descriptor"));
+	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, (int)gm.c_out, 1, 1),
+			 "bias descriptor"));
+	FT_TRY(dnn_check(cudnnSetFilter4dDescriptor(e->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)gm.c_out,
+						    (int)gm.w_cin, (int)gm.kernel[0], (int)gm.kernel[1]),
+			 "filter descriptor"));
+	FT_TRY(dnn_check(cudnnSetConvolution2dDescriptor(e->conv, (int)gm.pad_begin[0], (int)gm.pad_begin[1],
+							 (int)gm.stride[0], (int)gm.stride[1], (int)gm.dil[0],
+							 (int)gm.dil[1], CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
+			 "convolution descriptor"));
+	FT_TRY(dnn_check(cudnnSetConvolutionGroupCount(e->conv, (int)gm.group), "group count"));
+	return dnn_check(cudnnSetConvolutionMathType(e->conv, CUDNN_FMA_MATH), "math type");
+}
+
+enum { MAX_ALGOS = 16 };
+
+/* the first heuristic choice that succeeds in FMA math: *algo and its workspace */
+#define PICK(PERF_T, CALL, ...)                                                                 \
+	do {                                                                                    \
+		PERF_T perf[MAX_ALGOS];                                                         \
+		int got = 0;                                                                    \
+		FT_TRY(dnn_check(CALL(h, __VA_ARGS__, MAX_ALGOS, &got, perf), #CALL));          \
+		for (int i = 0; i < got; i++)                                                   \
+			if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].mathType == CUDNN_FMA_MATH) { \
+				e->algo = (int)perf[i].algo;                                    \
+				e->workspace = perf[i].memory;                                  \
+				return FT_OK;                                                   \
+			}                                                                       \
+	} while (0)
+
+static ft_status pick(void *handle, ft_op op, conv_extra *e)
+{
+	cudnnHandle_t h = handle;
+	switch (op) {
+	case FT_OP_CONV:
+		PICK(cudnnConvolutionFwdAlgoPerf_t, cudnnGetConvolutionForwardAlgorithm_v7, e->x, e->w, e->conv, e->y);
+		break;
+	case FT_OP_CONV_GRAD_INPUT:
+		PICK(cudnnConvolutionBwdDataAlgoPerf_t, cudnnGetConvolutionBackwardDataAlgorithm_v7, e->w, e->y, e->conv,
+		     e->x);
+		break;
+	default:
+		PICK(cudnnConvolutionBwdFilterAlgoPerf_t, cudnnGetConvolutionBackwardFilterAlgorithm_v7, e->x, e->y,
+		     e->conv, e->w);
+		break;
+	}
+	return ft_error(FT_EUNSUPPORTED, "cuDNN offers no float32 (FMA) algorithm for this convolution");
+}
+
+ft_status ft_cuda_conv_prepare(void *handle, const ft_graph *g, ft_node *n, size_t *scratch)
+{
+	ft_cuda_conv_release(n);
+	conv_extra *e = ft_xcalloc(1, sizeof(*e));
+	ft_status st = describe(g, n, e);
+	if (!st)
+		st = pick(handle, n->op, e);
+	if (st) {
+		release(e);
+		return ft_node_error(g, n, st, "%s", ft_last_error());
+	}
+	n->extra = e;
+	*scratch = e->workspace;
+	return FT_OK;
+}
+
+ft_status ft_cuda_conv_run(void *handle, const ft_graph *g, ft_node *n, void *workspace, size_t workspace_bytes)
+{
+	cudnnHandle_t h = handle;
+	conv_extra *e = n->extra;
+	if (!e || workspace_bytes < e->workspace)
+		return ft_node_error(g, n, FT_ERUNTIME, "convolution not prepared, or its workspace is smaller than planned");
+	const float one = 1.0f, zero = 0.0f;
+	void *ws = e->workspace ? workspace : NULL;
+	switch (n->op) {
+	case FT_OP_CONV: {
+		const ft_tensor *b = ft_in(g, n, 2);
+		FT_TRY(dnn_check(cudnnConvolutionForward(h, &one, e->x, ft_in(g, n, 0)->data, e->w, ft_in(g, n, 1)->data,
+							 e->conv, (cudnnConvolutionFwdAlgo_t)e->algo, ws, e->workspace,
+							 &zero, e->y, ft_out(g, n, 0)->data),
+				 "convolution forward"));
+		if (b)
+			FT_TRY(dnn_check(cudnnAddTensor(h, &one, e->bias, b->data, &one, e->y, ft_out(g, n, 0)->data),
+					 "convolution bias"));
+		return FT_OK;
+	}
+	case FT_OP_CONV_GRAD_INPUT: /* (dy, w) -> dx */
+		return dnn_check(cudnnConvolutionBackwardData(h, &one, e->w, ft_in(g, n, 1)->data, e->y,
+							      ft_in(g, n, 0)->data, e->conv,
+							      (cudnnConvolutionBwdDataAlgo_t)e->algo, ws, e->workspace,
+							      &zero, e->x, ft_out(g, n, 0)->data),
+				 "convolution backward data");
+	default: { /* (dy, x) -> dw [, db] */
+		FT_TRY(dnn_check(cudnnConvolutionBackwardFilter(h, &one, e->x, ft_in(g, n, 1)->data, e->y,
+								ft_in(g, n, 0)->data, e->conv,
+								(cudnnConvolutionBwdFilterAlgo_t)e->algo, ws, e->workspace,
+								&zero, e->w, ft_out(g, n, 0)->data),
+				 "convolution backward filter"));
+		const ft_tensor *db = n->n_out > 1 ? ft_out(g, n, 1) : NULL;
+		if (db && db->data)
+			FT_TRY(dnn_check(cudnnConvolutionBackwardBias(h, &one, e->y, ft_in(g, n, 0)->data, &zero, e->bias,
+								      db->data),
+					 "convolution backward bias"));
+		return FT_OK;
+	}
+	}
+}
