@@ -116,13 +116,18 @@ ftrun_status ftrun_trainer_save(ftrun_trainer *tr, const char *path)
 {
 	ft_ckpt_meta m = { .step = tr->t->step, .seed = (int64_t)tr->t->cfg.seed, .micro_batch = tr->t->cfg.batch,
 			   .grad_accum = tr->t->cfg.grad_accum };
-	return (ftrun_status)ft_checkpoint_save(tr->t->g, &m, path);
+	ft_trainer_host_view(tr->t, true); /* device memory on a GPU: read through host copies */
+	ft_status st = ft_checkpoint_save(tr->t->g, &m, path);
+	ft_trainer_host_view(tr->t, false);
+	return (ftrun_status)st;
 }
 
 ftrun_status ftrun_trainer_load(ftrun_trainer *tr, const char *path)
 {
 	ft_ckpt_meta m;
+	ft_trainer_host_view(tr->t, true);
 	ft_status st = ft_checkpoint_load(tr->t->g, &m, path);
+	ft_trainer_host_view(tr->t, false);
 	if (st)
 		return (ftrun_status)st;
 	tr->t->step = m.step;
@@ -137,5 +142,8 @@ static const void *host_value(void *ctx, int id)
 
 ftrun_status ftrun_trainer_export(ftrun_trainer *tr, const char *path)
 {
-	return (ftrun_status)ft_export_model(tr->t->g, path, host_value, tr->t);
+	ft_trainer_host_view(tr->t, true);
+	ft_status st = ft_export_model(tr->t->g, path, host_value, tr->t);
+	ft_trainer_host_view(tr->t, false);
+	return (ftrun_status)st;
 }

@@ -46,6 +46,7 @@ enum { N_CONFIGS = sizeof(configs) / sizeof(configs[0]) };
 
 typedef struct bench_result {
 	int ok;
+	char device[16]; /* the backend the configuration ran on */
 	int64_t micro, accum;
 	double images_per_s, step_ms, planned_mib, copy_gbps, wait_share, loss_first, loss_last;
 } bench_result;
@@ -75,6 +76,7 @@ static int run_config(const ft_cli *c, const bench_config *bc, int64_t accum, in
 	ft_status st = ft_trainer_new(c->model, &cfg, &t);
 	if (st)
 		goto out;
+	snprintf(r->device, sizeof(r->device), "%s", t->be.iface->name);
 	const ft_tensor *xt = &t->g->tensors[t->input];
 	ft_data_config dc;
 	ft_cli_data_config(&cl, xt, true, &dc);
@@ -262,8 +264,8 @@ int ft_cmd_bench(const ft_cli *c)
 	static const char *const panels[] = { "images/s", "planned peak MiB", "waiting for data %" };
 	const char *base = strrchr(c->model, '/');
 	char title[256];
-	snprintf(title, sizeof(title), "ftrun bench %s, batch %lld, cpu", base ? base + 1 : c->model,
-		 (long long)c->batch);
+	snprintf(title, sizeof(title), "ftrun bench %s, batch %lld, %s", base ? base + 1 : c->model,
+		 (long long)c->batch, res[0].device);
 	snprintf(path, sizeof(path), "%s/bench.png", outdir);
 	ft_status st = ft_chart_bars(path, title, n, names, 3, panels, values);
 	if (st)

@@ -330,7 +330,9 @@ int ft_cmd_train(const ft_cli *args)
 	int64_t total = c->steps > 0 ? c->steps : c->epochs * steps_per_epoch;
 	ft_ckpt_meta meta = { .seed = c->seed, .micro_batch = c->batch, .grad_accum = c->grad_accum };
 	if (c->resume) {
+		ft_trainer_host_view(t, true); /* the checkpoint's values go to host memory, then the device */
 		st = ft_checkpoint_load(t->g, &meta, c->resume);
+		ft_trainer_host_view(t, false);
 		if (st)
 			goto out_free;
 		if (meta.seed != c->seed || meta.micro_batch != c->batch || meta.grad_accum != c->grad_accum) {
@@ -407,9 +409,9 @@ int ft_cmd_train(const ft_cli *args)
 		if (t->step % c->print_every == 0 || t->step == total || epoch_end) {
 			double eta = (now - t0) / (double)(t->step - start_step) * (double)(total - t->step);
 			char scaler[64] = "";
-			if (t->amp_scale >= 0) /* fp16: GradScaler's state */
-				snprintf(scaler, sizeof(scaler), " scale %g skipped %lld",
-					 *(const float *)t->g->tensors[t->amp_scale].data, (long long)t->skipped);
+			float scale;
+			if (t->amp_scale >= 0 && ft_trainer_read(t, t->amp_scale, &scale) == FT_OK) /* fp16: GradScaler */
+				snprintf(scaler, sizeof(scaler), " scale %g skipped %lld", scale, (long long)t->skipped);
 			fprintf(stderr, "%sepoch %lld step %lld/%lld loss %.4f lr %.4g%s %.1f img/s ETA %.0fs%s",
 				tty ? "\r" : "", (long long)meta.epoch, (long long)t->step, (long long)total, loss, lr,
 				scaler, ips, eta, tty ? "   " : "\n");
@@ -425,6 +427,7 @@ int ft_cmd_train(const ft_cli *args)
 		}
 		if (epoch_end || (c->checkpoint_every > 0 && t->step % c->checkpoint_every == 0)) {
 			fflush(csv); /* the rows up to the checkpoint are in the file before it is */
+			ft_trainer_host_view(t, true); /* checkpoint and evaluation read host memory */
 			st = ft_checkpoint_save(t->g, &meta, path);
 			if (st)
 				goto out_free;
@@ -453,10 +456,12 @@ int ft_cmd_train(const ft_cli *args)
 				epoch_loss = 0;
 				epoch_steps = 0;
 			}
+			ft_trainer_host_view(t, false);
 		}
 	}
 	if (tty)
 		fputc('\n', stderr);
+	ft_trainer_host_view(t, true); /* from here on host code reads the trained values */
 	st = ft_checkpoint_save(t->g, &meta, path);
 	if (st)
 		goto out_free;

@@ -13,6 +13,9 @@ struct ft_exec {
 	void *const_block; /* device copies of the constants (non-host backends) */
 	void *workspace;   /* plan.workspace bytes of node scratch */
 	bool host;         /* backend memory is host memory */
+	void **host_data;  /* non-host backends: per tensor, the host bytes of an uploaded constant */
+	void **dev_data;   /*   and its device copy */
+	bool host_view;    /* the constants' data pointers are the host copies (ft_exec_host_view) */
 };
 
 /* physical memory of this machine, 0 if unknown */
@@ -86,6 +89,8 @@ ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 				total += (ft_tensor_bytes(t) + 63) & ~(size_t)63;
 		}
 		x->const_block = be.iface->alloc(be.ctx, total ? total : 64);
+		x->host_data = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(void *));
+		x->dev_data = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(void *));
 		size_t off = 0;
 		for (int i = 0; i < g->n_tensors; i++) {
 			ft_tensor *t = &g->tensors[i];
@@ -93,7 +98,8 @@ ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 				continue;
 			void *dst = (char *)x->const_block + off;
 			be.iface->upload(be.ctx, dst, t->data, ft_tensor_bytes(t));
-			t->data = dst; /* host bytes stay owned by the graph */
+			x->host_data[i] = t->data; /* host bytes stay owned by the graph */
+			x->dev_data[i] = t->data = dst;
 			off += (ft_tensor_bytes(t) + 63) & ~(size_t)63;
 		}
 	}
@@ -108,9 +114,14 @@ void ft_exec_free(ft_exec *x)
 	for (int i = 0; i < x->g->n_nodes; i++)
 		if (x->be.iface->release_node)
 			x->be.iface->release_node(x->be.ctx, &x->g->nodes[i]);
-	for (int i = 0; i < x->g->n_tensors; i++)
+	for (int i = 0; i < x->g->n_tensors; i++) {
 		if (x->plan.offset[i] != SIZE_MAX)
 			x->g->tensors[i].data = NULL;
+		else if (x->host_data && x->host_data[i])
+			x->g->tensors[i].data = x->host_data[i]; /* the graph's own bytes again */
+	}
+	free(x->host_data);
+	free(x->dev_data);
 	if (x->block)
 		x->be.iface->free(x->be.ctx, x->block);
 	if (x->workspace) {
@@ -176,4 +187,23 @@ size_t ft_exec_planned_bytes(const ft_exec *x, ft_plan_summary *s)
 	s->kernel_state = x->plan.kernel_state;
 	s->library = x->be.iface->call_overhead ? x->be.iface->call_overhead(x->be.ctx) : 0;
 	return s->persistent + s->activations + s->workspace + s->kernel_state + s->library;
+}
+
+void ft_exec_host_view(ft_exec *x, bool host)
+{
+	if (x->host || !x->host_data || x->host_view == host)
+		return;
+	for (int i = 0; i < x->g->n_tensors; i++) {
+		ft_tensor *t = &x->g->tensors[i];
+		if (!x->host_data[i])
+			continue;
+		if (host) {
+			x->be.iface->download(x->be.ctx, x->host_data[i], x->dev_data[i], ft_tensor_bytes(t));
+			t->data = x->host_data[i];
+		} else {
+			x->be.iface->upload(x->be.ctx, x->dev_data[i], x->host_data[i], ft_tensor_bytes(t));
+			t->data = x->dev_data[i];
+		}
+	}
+	x->host_view = host;
 }

@@ -56,6 +56,15 @@ ft_status ft_exec_run_range(ft_exec *x, int from, int to);
 /* Copies graph output i (i indexes g->outputs) to host. */
 ft_status ft_exec_get_output(ft_exec *x, int i, void *host, size_t bytes);
 const ft_plan *ft_exec_plan(const ft_exec *x);
+/*
+ * With a backend whose memory is not host memory: host=true copies every
+ * constant (parameters, state, optimizer buffers) back to its host bytes and
+ * points the tensors there, so host code may read and write them (a
+ * checkpoint, an export, the CPU evaluation of a trained graph); host=false
+ * copies them up again and points the tensors at the device copies, as a
+ * run needs. Nothing to do on the CPU backend.
+ */
+void ft_exec_host_view(ft_exec *x, bool host);
 /* The planned memory of a run of x: fills *s and returns the sum. */
 size_t ft_exec_planned_bytes(const ft_exec *x, ft_plan_summary *s);
 

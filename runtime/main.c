@@ -547,7 +547,7 @@ static int cmd_grad(cli *c)
 		    (st = ft_trainer_read(t, t->amp_scale, &scale)))
 			break;
 		scale *= 0.5f;
-		*(float *)t->g->tensors[t->amp_scale].data = scale;
+		ft_trainer_write(t, t->amp_scale, &scale);
 		fprintf(stderr, "fp16: inf/NaN gradients; loss scale halved to %g\n", scale);
 		st = ft_trainer_grad(t, in.data, labels, &loss);
 	}
@@ -557,16 +557,20 @@ static int cmd_grad(cli *c)
 	const char **names = ft_xcalloc((size_t)n, sizeof(char *));
 	const ft_tensor **ts = ft_xcalloc((size_t)n, sizeof(ft_tensor *));
 	void **data = ft_xcalloc((size_t)n, sizeof(void *));
-	for (int k = 0; k < t->n_params; k++) {
+	for (int k = 0; k < t->n_params && !st; k++) { /* to host memory (from the device on a GPU) */
 		names[k] = t->g->tensors[t->params[k]].name;
 		ts[k] = &t->g->tensors[t->grads[k]];
-		data[k] = ts[k]->data;
+		data[k] = ft_xmalloc(ft_tensor_bytes(ts[k]) + 1);
+		st = ft_trainer_read(t, t->grads[k], data[k]);
 	}
 	ft_tensor loss_t = { .dtype = FT_F32, .rank = 0, .numel = 1 };
 	names[n - 1] = "loss";
 	ts[n - 1] = &loss_t;
 	data[n - 1] = &loss;
-	st = ft_write_tensors_onnx(c->out_file, "grads", n, names, ts, data);
+	if (!st)
+		st = ft_write_tensors_onnx(c->out_file, "grads", n, names, ts, data);
+	for (int k = 0; k < t->n_params; k++)
+		free(data[k]);
 	free(data);
 	free(ts);
 	free(names);

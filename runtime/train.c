@@ -42,9 +42,16 @@ static int new_buffer(ft_graph *g, const char *name, int rank, const int64_t *di
 	return id;
 }
 
+/* while the graph is built, before the executor has the memory */
 static void set_scalar(ft_graph *g, int id, float v)
 {
 	*(float *)g->tensors[id].data = v;
+}
+
+/* once the executor runs it: through the backend (device memory on a GPU) */
+static void put_scalar(ft_trainer *t, int id, float v)
+{
+	ft_trainer_write(t, id, &v);
 }
 
 /* Training mode: BatchNorm on batch statistics; Dropout with ratio > 0 is refused for now. */
@@ -421,15 +428,17 @@ void ft_trainer_free(ft_trainer *t)
 	free(t);
 }
 
-static bool all_finite(const ft_tensor *t)
+static bool all_finite(ft_trainer *tr, const ft_tensor *t)
 {
 	if (t->dtype != FT_F32 || !t->data)
 		return true;
-	const float *v = t->data;
-	for (int64_t i = 0; i < t->numel; i++)
-		if (!isfinite(v[i]))
-			return false;
-	return true;
+	float *v = ft_xmalloc(sizeof(float) * (size_t)t->numel + 1);
+	tr->be.iface->download(tr->be.ctx, v, t->data, ft_tensor_bytes(t));
+	bool ok = true;
+	for (int64_t i = 0; i < t->numel && ok; i++)
+		ok = isfinite(v[i]);
+	free(v);
+	return ok;
 }
 
 /*
@@ -445,7 +454,7 @@ static ft_status first_nonfinite(ft_trainer *t, float loss)
 		ft_node *n = &g->nodes[i];
 		for (int j = 0; j < n->n_in; j++) {
 			const ft_tensor *in = ft_in(g, n, j);
-			if (in && in->kind == FT_TK_PARAM && !all_finite(in))
+			if (in && in->kind == FT_TK_PARAM && !all_finite(t, in))
 				return ft_error(FT_ERUNTIME,
 						"the loss is %g at step %lld: parameter \"%s\" of node \"%s\" (%s) is no "
 						"longer finite after the previous update; lower the learning rate or clip "
@@ -455,7 +464,7 @@ static ft_status first_nonfinite(ft_trainer *t, float loss)
 		FT_TRY(ft_exec_run_range(t->x, i, i + 1));
 		for (int j = 0; j < n->n_out; j++) {
 			const ft_tensor *o = ft_out(g, n, j);
-			if (o && !all_finite(o))
+			if (o && !all_finite(t, o))
 				return ft_error(FT_ERUNTIME,
 						"the loss is %g at step %lld: the first non-finite value comes from node "
 						"\"%s\" (%s), output \"%s\"; lower the learning rate or check the data",
@@ -473,7 +482,7 @@ static ft_status micro_batch(ft_trainer *t, const float *images, const int64_t *
 	 * the masks an uninterrupted one would */
 	t->micro = first ? 0 : t->micro + 1;
 	ft_cpu_dropout_seed(t->cfg.seed * 0x9e3779b97f4a7c15ull ^ ((uint64_t)t->step << 20) ^ (uint64_t)t->micro);
-	set_scalar(g, t->first, first ? 1.0f : 0.0f);
+	put_scalar(t, t->first, first ? 1.0f : 0.0f);
 	const ft_tensor *x = &g->tensors[t->input];
 	for (int64_t i = 0; i < t->cfg.batch; i++) {
 		int64_t classes = g->tensors[t->logits].dims[1];
@@ -515,17 +524,17 @@ ft_status ft_trainer_step(ft_trainer *t, const float *images, const int64_t *lab
 		sum += l;
 	}
 	t->step++;
-	set_scalar(t->g, t->lr, lr);
+	put_scalar(t, t->lr, lr);
 	/* AdamW's t counts the steps applied: a skipped fp16 step does not count */
 	float applied;
 	FT_TRY(ft_trainer_read(t, t->step_t, &applied));
-	set_scalar(t->g, t->step_t, applied + 1);
+	put_scalar(t, t->step_t, applied + 1);
 	FT_TRY(ft_exec_run_range(t->x, t->n_micro, t->g->n_nodes));
 	if (t->found_inf >= 0) {
 		float inf;
 		FT_TRY(ft_trainer_read(t, t->found_inf, &inf));
 		if (inf != 0.0f) {
-			set_scalar(t->g, t->step_t, applied);
+			put_scalar(t, t->step_t, applied);
 			t->skipped++;
 		}
 	}
@@ -545,6 +554,17 @@ ft_status ft_trainer_read(ft_trainer *t, int id, void *host)
 	const ft_tensor *tt = &t->g->tensors[id];
 	t->be.iface->download(t->be.ctx, host, tt->data, ft_tensor_bytes(tt));
 	return FT_OK;
+}
+
+void ft_trainer_write(ft_trainer *t, int id, const void *host)
+{
+	const ft_tensor *tt = &t->g->tensors[id];
+	t->be.iface->upload(t->be.ctx, tt->data, host, ft_tensor_bytes(tt));
+}
+
+void ft_trainer_host_view(ft_trainer *t, bool host)
+{
+	ft_exec_host_view(t->x, host);
 }
 
 ft_status ft_trainer_eval_graph(const ft_trainer *t, int64_t batch, ft_graph **out)

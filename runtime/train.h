@@ -101,6 +101,14 @@ void ft_trainer_params_changed(ft_trainer *t);
 
 /* Copies device data of tensor id to host (no-op copy on the CPU). */
 ft_status ft_trainer_read(ft_trainer *t, int id, void *host);
+/* Tensor id's bytes from host memory (through the backend: device memory on a GPU). */
+void ft_trainer_write(ft_trainer *t, int id, const void *host);
+/*
+ * Parameters, state and optimizer buffers readable and writable in host
+ * memory (host = true: checkpoints, export, the CPU evaluation), or back on
+ * the device for the next step (false). See ft_exec_host_view.
+ */
+void ft_trainer_host_view(ft_trainer *t, bool host);
 
 /*
  * The model's inference graph for batch, specialised, whose parameters and
