@@ -9,7 +9,9 @@
  * bfloat16, the shape ops that move bytes unchanged, 2-D convolutions and
  * their gradients through cuDNN (runtime/cuda_conv.c), BatchNorm in training
  * and its backward, MaxPool and GlobalAveragePool and their backward,
- * Gemm/MatMul/ft.MatMulT through cuBLAS (float32, TF32 off), the loss and its gradient, the
+ * Gemm/MatMul/ft.MatMulT through cuBLAS (float32, TF32 off), Transpose,
+ * Slice, Expand, Concat, Gather, Softmax, LayerNormalization and their
+ * gradients, the loss and its gradient, the
  * reduction of broadcast gradients, gradient accumulation and the SGD and
  * AdamW steps, in float32.
  * supports_op says exactly that, so a graph with any other node is refused
@@ -26,7 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/cpu.h"
 #include "cpu/matmul.h"
+#include "cpu/reduce.h"
+#include "cpu/shape.h"
 #include "cpu/util.h"
 #include "cuda/ft_cuda.h"
 #include "cuda_conv.h"
@@ -123,6 +128,57 @@ static ft_status blas_check(cublasStatus_t e, const char *what)
 	return ft_error(FT_ERUNTIME, "cuBLAS: %s: status %d", what, (int)e);
 }
 
+static bool byte_size_ok(const ft_tensor *t)
+{
+	size_t es = ft_dtype_size(t->dtype);
+	return t->rank <= FT_CU_MAX_RANK && (es == 1 || es == 2 || es == 4 || es == 8);
+}
+
+/* the LayerNorm view of x and whether scale (and bias) are one value per column */
+static bool ln_view(const ft_graph *g, const ft_node *n, const ft_tensor *x, const ft_tensor *scale,
+		    const ft_tensor *bias, int64_t *rows, int64_t *cols)
+{
+	int axis;
+	if (ft_ln_split(g, n, x, &axis, rows, cols) != FT_OK) {
+		ft_clear_error();
+		return false;
+	}
+	return scale && scale->numel == *cols && (!bias || bias->numel == *cols);
+}
+
+/* what the Vision Transformer adds: data movement, Gather, Softmax, LayerNorm and their gradients */
+static bool attn_op_ok(const ft_graph *g, const ft_node *n)
+{
+	int64_t rows, cols;
+	switch (n->op) {
+	case FT_OP_TRANSPOSE:
+	case FT_OP_EXPAND:
+		return byte_size_ok(ft_in(g, n, 0)) && ft_out(g, n, 0)->rank <= FT_CU_MAX_RANK;
+	case FT_OP_SLICE: /* starts/ends/axes/steps read once, at prepare, from constants */
+		for (int i = 1; i < n->n_in; i++)
+			if (ft_in(g, n, i) && ft_in(g, n, i)->kind != FT_TK_CONST)
+				return false;
+		return byte_size_ok(ft_in(g, n, 0));
+	case FT_OP_CONCAT:
+		return true;
+	case FT_OP_GATHER:
+		return byte_size_ok(ft_in(g, n, 0)) && ft_in(g, n, 1)->dtype == FT_I64;
+	case FT_OP_SLICE_GRAD:
+		return all_f32(g, n) && ft_out(g, n, 0)->rank <= FT_CU_MAX_RANK;
+	case FT_OP_GATHER_GRAD:
+		return ft_in(g, n, 0)->dtype == FT_F32 && ft_in(g, n, 1)->dtype == FT_I64;
+	case FT_OP_SOFTMAX:
+	case FT_OP_SOFTMAX_GRAD:
+		return all_f32(g, n);
+	case FT_OP_LAYER_NORM:
+		return all_f32(g, n) && ln_view(g, n, ft_in(g, n, 0), ft_in(g, n, 1), ft_in(g, n, 2), &rows, &cols);
+	case FT_OP_LAYER_NORM_GRAD:
+		return all_f32(g, n) && ln_view(g, n, ft_in(g, n, 1), ft_in(g, n, 2), NULL, &rows, &cols);
+	default:
+		return false;
+	}
+}
+
 /* the training ops of the first slice, all float32 but the labels (int64) */
 static bool train_op_ok(const ft_graph *g, const ft_node *n)
 {
@@ -135,6 +191,8 @@ static bool train_op_ok(const ft_graph *g, const ft_node *n)
 		       ft_in(g, n, 2)->dtype == FT_I64;
 	case FT_OP_REDUCE_SUM_TO:
 		return all_f32(g, n) && ft_in(g, n, 0)->rank <= FT_CU_MAX_RANK;
+	case FT_OP_BATCH_NORM: /* inference: Y only */
+		return all_f32(g, n) && (n->n_out < 2 || n->out[1] < 0) && ft_attr_int(n, "training_mode", 0) == 0;
 	case FT_OP_BATCH_NORM_TRAIN:
 	case FT_OP_BATCH_NORM_GRAD:
 	case FT_OP_GLOBAL_AVERAGE_POOL:
@@ -144,6 +202,8 @@ static bool train_op_ok(const ft_graph *g, const ft_node *n)
 		return all_f32(g, n) && (n->n_out < 2 || n->out[1] < 0);
 	case FT_OP_GLOBAL_POOL_GRAD:
 		return all_f32(g, n) && strcmp(ft_attr_string(n, "mode", "avg"), "max") != 0;
+	default:
+		return attn_op_ok(g, n);
 	case FT_OP_GRAD_ACCUM:
 	case FT_OP_SGD_STEP:
 	case FT_OP_ADAMW_STEP:
@@ -151,8 +211,6 @@ static bool train_op_ok(const ft_graph *g, const ft_node *n)
 	case FT_OP_MATMUL:
 	case FT_OP_MATMUL_T:
 		return all_f32(g, n);
-	default:
-		return false;
 	}
 }
 
@@ -233,6 +291,160 @@ static const void *data_or_null(const ft_graph *g, const ft_node *n, int i)
 	return t ? t->data : NULL;
 }
 
+/* the strides of x walked in y's order: bc for ft_cu_strided_copy */
+static void copy_plan(const ft_tensor *y, const int64_t *st, ft_cu_bcast *bc)
+{
+	memset(bc, 0, sizeof(*bc));
+	bc->rank = y->rank;
+	for (int d = 0; d < y->rank; d++) {
+		bc->dims[d] = y->dims[d];
+		bc->st[0][d] = st[d];
+	}
+}
+
+/* (outer, dim, inner) of a Gather / GatherGrad over x along the node's axis */
+static void gather_view(const ft_node *n, const ft_tensor *x, int64_t *outer, int64_t *dim, int64_t *inner)
+{
+	*dim = x->dims[ft_axis_view(n, 0, x, outer, inner)];
+}
+
+static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
+{
+	const char *name = ft_op_table[n->op].name;
+	ft_tensor *y = n->n_out > 0 && n->out[0] >= 0 ? &g->tensors[n->out[0]] : NULL;
+	int64_t xs[FT_MAX_RANK], st[FT_MAX_RANK];
+	ft_cu_bcast bc;
+	switch (n->op) {
+	case FT_OP_TRANSPOSE: {
+		const ft_tensor *x = ft_in(g, n, 0);
+		int perm[FT_MAX_RANK];
+		FT_TRY(ft_transpose_perm(g, n, x->rank, perm));
+		if (!y->numel)
+			return FT_OK;
+		ft_strides(x->rank, x->dims, xs);
+		for (int i = 0; i < x->rank; i++)
+			st[i] = xs[perm[i]];
+		copy_plan(y, st, &bc);
+		return cuda_check(ft_cu_strided_copy(x->data, 0, y->data, &bc, (int)ft_dtype_size(x->dtype), c->stream),
+				  name);
+	}
+	case FT_OP_EXPAND: {
+		const ft_tensor *x = ft_in(g, n, 0);
+		if (!y->numel)
+			return FT_OK;
+		ft_broadcast_strides(x, y->rank, y->dims, st);
+		copy_plan(y, st, &bc);
+		return cuda_check(ft_cu_strided_copy(x->data, 0, y->data, &bc, (int)ft_dtype_size(x->dtype), c->stream),
+				  name);
+	}
+	case FT_OP_SLICE: {
+		const ft_tensor *x = ft_in(g, n, 0);
+		const ft_slice_params *p = n->extra;
+		if (!p)
+			return ft_node_error(g, n, FT_ERUNTIME, "Slice not prepared");
+		if (!y->numel)
+			return FT_OK;
+		int64_t off = 0;
+		ft_strides(x->rank, x->dims, xs);
+		for (int i = 0; i < x->rank; i++) {
+			off += p->start[i] * xs[i];
+			st[i] = p->step[i] * xs[i];
+		}
+		copy_plan(y, st, &bc);
+		return cuda_check(ft_cu_strided_copy(x->data, off, y->data, &bc, (int)ft_dtype_size(x->dtype),
+						     c->stream),
+				  name);
+	}
+	case FT_OP_SLICE_GRAD: { /* as kernels/cpu/shape.c: dy written into zeros at start, with step */
+		const ft_tensor *dy = ft_in(g, n, 0);
+		const int64_t *starts, *steps;
+		ft_attr_ints(n, "starts", &starts);
+		ft_attr_ints(n, "steps", &steps);
+		int64_t off = 0;
+		ft_strides(y->rank, y->dims, xs);
+		for (int i = 0; i < y->rank; i++) {
+			off += starts[i] * xs[i];
+			st[i] = (dy->dims[i] > 1 ? steps[i] : 1) * xs[i];
+		}
+		copy_plan(dy, st, &bc);
+		return cuda_check(ft_cu_strided_scatter(dy->data, y->data, y->numel, off, &bc, c->stream), name);
+	}
+	case FT_OP_CONCAT: { /* y is (outer, sum of the axis dims, inner): one 2-D copy per input */
+		int64_t outer, inner;
+		int axis = ft_axis_view(n, 0, y, &outer, &inner);
+		inner *= (int64_t)ft_dtype_size(y->dtype);
+		if (!y->numel)
+			return FT_OK;
+		size_t row = (size_t)(y->dims[axis] * inner), at = 0;
+		for (int i = 0; i < n->n_in; i++) {
+			const ft_tensor *x = ft_in(g, n, i);
+			size_t chunk = (size_t)(x->dims[axis] * inner);
+			if (chunk)
+				FT_TRY(cuda_check(cudaMemcpy2DAsync((char *)y->data + at, row, x->data, chunk, chunk,
+								    (size_t)outer, cudaMemcpyDeviceToDevice, c->stream),
+						  name));
+			at += chunk;
+		}
+		return FT_OK;
+	}
+	case FT_OP_GATHER: {
+		const ft_tensor *x = ft_in(g, n, 0), *idx = ft_in(g, n, 1);
+		int64_t outer, dim, inner;
+		gather_view(n, x, &outer, &dim, &inner);
+		if (!y->numel)
+			return FT_OK;
+		return cuda_check(ft_cu_gather(x->data, idx->data, y->data, outer, dim, inner, idx->numel,
+					       (int)ft_dtype_size(x->dtype), c->stream),
+				  name);
+	}
+	case FT_OP_GATHER_GRAD: {
+		const ft_tensor *dy = ft_in(g, n, 0), *idx = ft_in(g, n, 1);
+		int64_t outer, dim, inner;
+		gather_view(n, y, &outer, &dim, &inner);
+		return cuda_check(ft_cu_gather_grad(dy->data, idx->data, y->data, outer, dim, inner, idx->numel,
+						    c->stream),
+				  name);
+	}
+	case FT_OP_SOFTMAX:
+	case FT_OP_SOFTMAX_GRAD: {
+		const ft_tensor *x = ft_in(g, n, 0);
+		int64_t outer, len, inner;
+		FT_TRY(ft_softmax_view(g, n, x, &outer, &len, &inner));
+		if (!x->numel)
+			return FT_OK;
+		if (n->op == FT_OP_SOFTMAX)
+			return cuda_check(ft_cu_softmax(x->data, y->data, outer, len, inner, c->stream), name);
+		return cuda_check(ft_cu_softmax_grad(x->data, ft_in(g, n, 1)->data, y->data, outer, len, inner,
+						     c->stream),
+				  name);
+	}
+	case FT_OP_LAYER_NORM: {
+		const ft_tensor *x = ft_in(g, n, 0), *scale = ft_in(g, n, 1), *bias = ft_in(g, n, 2);
+		int64_t rows, cols;
+		if (!ln_view(g, n, x, scale, bias, &rows, &cols))
+			return ft_node_error(g, n, FT_EUNSUPPORTED, "scale or bias not one value per column");
+		const ft_tensor *mean = n->n_out > 1 ? ft_out(g, n, 1) : NULL, *inv = n->n_out > 2 ? ft_out(g, n, 2) : NULL;
+		return cuda_check(ft_cu_layer_norm(x->data, scale->data, bias ? bias->data : NULL, y->data,
+						   mean ? mean->data : NULL, inv ? inv->data : NULL, rows, cols,
+						   attr(n, "epsilon", 1e-5f), c->stream),
+				  name);
+	}
+	case FT_OP_LAYER_NORM_GRAD: {
+		const ft_tensor *x = ft_in(g, n, 1), *scale = ft_in(g, n, 2);
+		int64_t rows, cols;
+		if (!ln_view(g, n, x, scale, NULL, &rows, &cols))
+			return ft_node_error(g, n, FT_EUNSUPPORTED, "scale not one value per column");
+		return cuda_check(ft_cu_layer_norm_grad(ft_in(g, n, 0)->data, x->data, scale->data, ft_in(g, n, 3)->data,
+							ft_in(g, n, 4)->data, y ? y->data : NULL,
+							ft_out(g, n, 1)->data, ft_out(g, n, 2)->data, rows, cols,
+							c->stream),
+				  name);
+	}
+	default:
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "the cuda backend does not run this op yet");
+	}
+}
+
 /* the pooling window of a MaxPool / MaxPoolGrad node (depth 1 and height 1 for fewer spatial dims) */
 static ft_status window_of(const ft_graph *g, const ft_node *n, ft_cu_win *w)
 {
@@ -286,6 +498,17 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 							 attr(n, "epsilon", 1e-5f), attr(n, "momentum", 0.9f), c->stream),
 				  name);
 	}
+	case FT_OP_BATCH_NORM: {
+		const ft_tensor *x = ft_in(g, n, 0);
+		ncs(x, &nb, &ch, &sp);
+		float *ab = scratch(c, 2 * sizeof(float) * (size_t)ch);
+		if (!ab)
+			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
+		return cuda_check(ft_cu_batch_norm_infer(x->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data,
+							 ft_in(g, n, 3)->data, ft_in(g, n, 4)->data, y->data, ab, nb, ch,
+							 sp, attr(n, "epsilon", 1e-5f), c->stream),
+				  name);
+	}
 	case FT_OP_BATCH_NORM_GRAD: {
 		const ft_tensor *x = ft_in(g, n, 1);
 		ncs(x, &nb, &ch, &sp);
@@ -327,7 +550,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 				  name);
 	}
 	default:
-		return ft_node_error(g, n, FT_EUNSUPPORTED, "the cuda backend does not run this op yet");
+		return run_attn_op(c, g, n);
 	}
 }
 
@@ -429,9 +652,31 @@ static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, siz
 	*scratch = 0;
 	if (ft_cuda_conv_supported(g, n))
 		return ft_cuda_conv_prepare(c->dnn, g, n, scratch);
+	if (n->op == FT_OP_SLICE) { /* its constant inputs are host memory until the executor uploads them */
+		ft_slice_params *p = ft_xcalloc(1, sizeof(*p));
+		ft_status st = ft_slice_params_get(g, n, p);
+		if (st) {
+			free(p);
+			return st;
+		}
+		free(n->extra);
+		n->extra = p;
+		return FT_OK;
+	}
+	if (n->op == FT_OP_GATHER && ft_in(g, n, 1)->kind == FT_TK_CONST) { /* check constant indices once */
+		const ft_tensor *x = ft_in(g, n, 0), *idx = ft_in(g, n, 1);
+		int64_t outer, dim, inner;
+		gather_view(n, x, &outer, &dim, &inner);
+		for (int64_t j = 0; j < idx->numel; j++) {
+			int64_t v = ((const int64_t *)idx->data)[j];
+			if (v < -dim || v >= dim)
+				return ft_node_error(g, n, FT_EBADINPUT, "index %lld is out of range for a dimension of %lld",
+						     (long long)v, (long long)dim);
+		}
+	}
 	if (n->op == FT_OP_SOFTMAX_CROSS_ENTROPY)
 		*scratch = sizeof(double) * (size_t)ft_in(g, n, 0)->dims[0];
-	else if (n->op == FT_OP_BATCH_NORM_TRAIN)
+	else if (n->op == FT_OP_BATCH_NORM_TRAIN || n->op == FT_OP_BATCH_NORM)
 		*scratch = 2 * sizeof(float) * (size_t)ft_in(g, n, 0)->dims[1];
 	else if (n->op == FT_OP_BATCH_NORM_GRAD)
 		*scratch = 3 * sizeof(float) * (size_t)ft_in(g, n, 1)->dims[1];
@@ -442,6 +687,10 @@ static void cuda_release_node(void *ctx, ft_node *n)
 {
 	(void)ctx;
 	ft_cuda_conv_release(n);
+	if (n->op == FT_OP_SLICE) {
+		free(n->extra);
+		n->extra = NULL;
+	}
 }
 
 static void cuda_set_workspace(void *ctx, void *p, size_t bytes)

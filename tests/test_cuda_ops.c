@@ -2,7 +2,7 @@
  * test_cuda_ops.c - every op the CUDA backend runs, against the CPU kernels on
  * the same random inputs (issue 5).
  *
- *   test_cuda_ops [--op NAME]
+ *   test_cuda_ops [--op NAME] [--self-check]
  *
  * For each case: random inputs (shapes with broadcasting for the binary ops
  * and the batched products, ranges inside each function's domain, plus NaN and
@@ -179,6 +179,10 @@ static void run_node_case(ft_backend cu, ft_graph *g, ft_node *n, const char *la
 			memcpy(want_in[i], host_in[i], bytes);
 			memcpy(host_in[i], saved[i], bytes);
 		}
+	/* prepared as the executor prepares it: before the inputs move to the device */
+	size_t scratch = 0, state = 0;
+	void *ws = NULL;
+	st = cu.iface->prepare_node(cu.ctx, g, n, &scratch, &state);
 	for (int i = 0; i < n->n_in; i++) {
 		ft_tensor *x = ft_in(g, n, i);
 		if (!x)
@@ -198,9 +202,6 @@ static void run_node_case(ft_backend cu, ft_graph *g, ft_node *n, const char *la
 		cu.iface->upload(cu.ctx, dev_out[i], got[i], bytes + SENTINEL);
 		y->data = dev_out[i];
 	}
-	size_t scratch = 0, state = 0;
-	void *ws = NULL;
-	st = cu.iface->prepare_node(cu.ctx, g, n, &scratch, &state);
 	if (!st && scratch) {
 		ws = cu.iface->alloc(cu.ctx, scratch);
 		cu.iface->set_workspace(cu.ctx, ws, scratch);
@@ -465,6 +466,113 @@ static void norm_pool_cases(ft_backend cu, const char *only)
 	}
 }
 
+/* an int64 constant (a shape, starts/ends, indices) */
+static int i64_const(ft_graph *g, int64_t n, const int64_t *v)
+{
+	int id = ft_graph_new_tensor(g, "k");
+	ft_tensor *t = &g->tensors[id];
+	ft_tensor_set_shape(t, FT_I64, 1, &n);
+	t->data = ft_graph_own(g, ft_aligned_alloc(ft_tensor_bytes(t) + 1));
+	memcpy(t->data, v, sizeof(int64_t) * (size_t)n);
+	t->kind = FT_TK_CONST;
+	return id;
+}
+
+/* what the Vision Transformer adds: data movement, Gather, Softmax, LayerNorm, and BatchNorm inference */
+static void attn_cases(ft_backend cu, const char *only)
+{
+	int64_t xd[4] = { 2, 12, 197, 64 };
+	if (wanted(only, FT_OP_TRANSPOSE)) {
+		static const int64_t perms[][4] = { { 0, 2, 1, 3 }, { 0, 1, 3, 2 }, { 3, 2, 1, 0 } };
+		for (int k = 0; k < 3; k++) {
+			ft_graph *g = ft_graph_new("transpose");
+			int x = new_input(g, FT_F32, 4, xd, -4, 4, true);
+			ft_node *n = node(g, FT_OP_TRANSPOSE, 1, &x, 1);
+			ft_node_set_ints(g, n, "perm", perms[k], 4);
+			infer_and_run(cu, g, n, "Transpose", true, 0);
+		}
+	}
+	if (wanted(only, FT_OP_SLICE)) {
+		ft_graph *g = ft_graph_new("slice");
+		int64_t st[2] = { 1, 3 }, en[2] = { 197, 60 }, ax[2] = { 2, 3 }, sp[2] = { 1, 2 };
+		int in[5] = { new_input(g, FT_F32, 4, xd, -4, 4, true), i64_const(g, 2, st), i64_const(g, 2, en),
+			      i64_const(g, 2, ax), i64_const(g, 2, sp) };
+		infer_and_run(cu, g, node(g, FT_OP_SLICE, 5, in, 1), "Slice", true, 0);
+	}
+	if (wanted(only, FT_OP_SLICE_GRAD)) {
+		ft_graph *g = ft_graph_new("slice_grad");
+		int64_t dyd[4] = { 2, 12, 196, 29 }, st[4] = { 0, 0, 1, 3 }, sp[4] = { 1, 1, 1, 2 };
+		int dy = f32_input(g, 4, dyd, -1, 1);
+		ft_node *n = node(g, FT_OP_SLICE_GRAD, 1, &dy, 1);
+		ft_node_set_ints(g, n, "starts", st, 4);
+		ft_node_set_ints(g, n, "steps", sp, 4);
+		ft_node_set_ints(g, n, "shape", xd, 4);
+		infer_and_run(cu, g, n, "SliceGrad", true, 0);
+	}
+	if (wanted(only, FT_OP_EXPAND)) {
+		ft_graph *g = ft_graph_new("expand");
+		int64_t cd[3] = { 1, 1, 768 }, to[3] = { 8, 1, 768 };
+		int in[2] = { f32_input(g, 3, cd, -1, 1), i64_const(g, 3, to) };
+		infer_and_run(cu, g, node(g, FT_OP_EXPAND, 2, in, 1), "Expand", true, 0);
+	}
+	if (wanted(only, FT_OP_CONCAT)) {
+		ft_graph *g = ft_graph_new("concat");
+		int64_t a[3] = { 8, 1, 768 }, b[3] = { 8, 196, 768 }, c3[3] = { 8, 3, 768 };
+		int in[3] = { f32_input(g, 3, a, -1, 1), f32_input(g, 3, b, -1, 1), f32_input(g, 3, c3, -1, 1) };
+		ft_node *n = node(g, FT_OP_CONCAT, 3, in, 1);
+		ft_node_set_int(g, n, "axis", 1);
+		infer_and_run(cu, g, n, "Concat", true, 0);
+	}
+	for (int grad = 0; grad < 2; grad++) {
+		if (!wanted(only, grad ? FT_OP_GATHER_GRAD : FT_OP_GATHER))
+			continue;
+		ft_graph *g = ft_graph_new("gather");
+		int64_t d[3] = { 8, 197, 768 }, idx[4] = { 0, -1, 5, 0 }, yd[3] = { 8, 4, 768 };
+		int in[2] = { grad ? f32_input(g, 3, yd, -1, 1) : f32_input(g, 3, d, -1, 1), i64_const(g, 4, idx) };
+		ft_node *n = node(g, grad ? FT_OP_GATHER_GRAD : FT_OP_GATHER, 2, in, 1);
+		ft_node_set_int(g, n, "axis", 1);
+		if (grad)
+			ft_node_set_ints(g, n, "shape", d, 3);
+		infer_and_run(cu, g, n, NULL, !grad, 0);
+	}
+	for (int grad = 0; grad < 2; grad++) {
+		if (!wanted(only, grad ? FT_OP_SOFTMAX_GRAD : FT_OP_SOFTMAX))
+			continue;
+		for (int axis = -1; axis >= -2; axis--) {
+			ft_graph *g = ft_graph_new("softmax");
+			int64_t d[4] = { 2, 12, 197, 197 };
+			int in[2] = { f32_input(g, 4, d, grad ? -1 : -10, grad ? 1 : 10), f32_input(g, 4, d, 0, 0.02f) };
+			ft_node *n = node(g, grad ? FT_OP_SOFTMAX_GRAD : FT_OP_SOFTMAX, grad ? 2 : 1, in, 1);
+			ft_node_set_int(g, n, "axis", axis);
+			infer_and_run(cu, g, n, grad ? "SoftmaxGrad" : "Softmax", false, 0);
+		}
+	}
+	int64_t ld[3] = { 8, 197, 768 }, cd[1] = { 768 }, rd[2] = { 8, 197 };
+	if (wanted(only, FT_OP_LAYER_NORM)) {
+		ft_graph *g = ft_graph_new("ln");
+		int in[3] = { f32_input(g, 3, ld, -3, 5), f32_input(g, 1, cd, 0.5f, 1.5f), f32_input(g, 1, cd, -1, 1) };
+		ft_node *n = node(g, FT_OP_LAYER_NORM, 3, in, 3);
+		ft_node_set_int(g, n, "axis", -1);
+		ft_node_set_float(g, n, "epsilon", 1e-6f);
+		infer_and_run(cu, g, n, NULL, false, 0);
+	}
+	if (wanted(only, FT_OP_LAYER_NORM_GRAD)) {
+		ft_graph *g = ft_graph_new("ln_grad");
+		int in[5] = { f32_input(g, 3, ld, -1, 1), f32_input(g, 3, ld, -3, 5), f32_input(g, 1, cd, 0.5f, 1.5f),
+			      f32_input(g, 2, rd, 0.5f, 1.5f), f32_input(g, 2, rd, 0.2f, 1) };
+		ft_node *n = node(g, FT_OP_LAYER_NORM_GRAD, 5, in, 3);
+		ft_node_set_int(g, n, "axis", -1);
+		infer_and_run(cu, g, n, NULL, false, 0);
+	}
+	if (wanted(only, FT_OP_BATCH_NORM)) {
+		ft_graph *g = ft_graph_new("bn_infer");
+		int64_t bd[4] = { 4, 32, 14, 14 }, c32[1] = { 32 };
+		int in[5] = { f32_input(g, 4, bd, -3, 5), f32_input(g, 1, c32, 0.5f, 1.5f), f32_input(g, 1, c32, -1, 1),
+			      f32_input(g, 1, c32, -0.1f, 0.1f), f32_input(g, 1, c32, 0.5f, 1.5f) };
+		infer_and_run(cu, g, node(g, FT_OP_BATCH_NORM, 5, in, 1), "BatchNormalization (inference)", false, 0);
+	}
+}
+
 /* products, the loss, gradient reduction, accumulation and the optimizer steps */
 static void train_cases(ft_backend cu, const char *only)
 {
@@ -584,17 +692,34 @@ static void train_cases(ft_backend cu, const char *only)
 
 int main(int argc, char **argv)
 {
-	const char *only = argc > 2 && strcmp(argv[1], "--op") == 0 ? argv[2] : NULL;
-	char why[256] = "";
-	if (ft_cuda_device_count(why, sizeof(why)) == 0) {
-		printf("SKIP: no usable GPU (%s); the CUDA kernels are compared with the CPU on a machine with one "
-		       "(scripts/device_check.sh)\n", why);
-		return 77;
+	const char *only = NULL;
+	bool self_check = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--op") == 0 && i + 1 < argc)
+			only = argv[++i];
+		else if (strcmp(argv[i], "--self-check") == 0)
+			self_check = true;
 	}
 	ft_backend cu;
-	if (ft_backend_cuda_new(0, &cu)) {
-		printf("FAIL: %s\n", ft_last_error());
-		return 1;
+	if (self_check) {
+		/*
+		 * Every case with the CPU backend in the device's place: checks the cases
+		 * themselves (shapes, attributes, constant inputs, the harness's copies and
+		 * comparisons) on a machine without a GPU, so that device time is not spent
+		 * on a broken case. It says nothing about the CUDA kernels.
+		 */
+		cu = ft_backend_cpu_new(0);
+	} else {
+		char why[256] = "";
+		if (ft_cuda_device_count(why, sizeof(why)) == 0) {
+			printf("SKIP: no usable GPU (%s); the CUDA kernels are compared with the CPU on a machine with one "
+			       "(scripts/device_check.sh)\n", why);
+			return 77;
+		}
+		if (ft_backend_cuda_new(0, &cu)) {
+			printf("FAIL: %s\n", ft_last_error());
+			return 1;
+		}
 	}
 	static const tcase all[] = {
 		/* binary: same shape, and broadcast both ways */
@@ -651,6 +776,7 @@ int main(int argc, char **argv)
 	train_cases(cu, only);
 	conv_cases(cu, only);
 	norm_pool_cases(cu, only);
+	attn_cases(cu, only);
 	cu.iface->destroy(cu.ctx);
 	printf("%d cases, %d failed\n", cases, failures);
 	return failures ? 1 : cases ? 0 : 1;

@@ -28,6 +28,9 @@ void ft_cpu_set_threads(int threads);
  */
 ft_status ft_cpu_conv_memory(const ft_graph *g, ft_node *n, size_t *scratch, size_t *state);
 size_t ft_cpu_norm_scratch(const ft_graph *g, const ft_node *n);
+/* LayerNormalization's view of x: rows = product of dims[:axis], cols = product of dims[axis:] */
+ft_status ft_ln_split(const ft_graph *g, const ft_node *n, const ft_tensor *x, int *axis, int64_t *rows,
+		      int64_t *cols);
 size_t ft_cpu_matmul_scratch(const ft_graph *g, const ft_node *n);
 void ft_cpu_set_workspace(void *p, size_t size);
 void ft_cpu_get_workspace(void **p, size_t *size);

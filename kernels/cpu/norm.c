@@ -231,8 +231,8 @@ static void *expand_param(void *to, const ft_tensor *p, const ft_tensor *x, int 
 }
 
 /* LayerNormalization's axis, and x as rows x cols: the axes before it, and it and after */
-static ft_status ln_split(const ft_graph *g, const ft_node *n, const ft_tensor *x, int *axis, int64_t *rows,
-			  int64_t *cols)
+ft_status ft_ln_split(const ft_graph *g, const ft_node *n, const ft_tensor *x, int *axis, int64_t *rows,
+		    int64_t *cols)
 {
 	FT_TRY(ft_norm_axis(g, n, ft_attr_int(n, "axis", -1), x->rank, axis));
 	*rows = *cols = 1;
@@ -256,7 +256,7 @@ ft_status ft_cpu_layer_norm(const ft_graph *g, ft_node *n)
 	double eps = ft_attr_float(n, "epsilon", 1e-5f);
 	int axis;
 	int64_t rows, cols;
-	FT_TRY(ln_split(g, n, x, &axis, &rows, &cols));
+	FT_TRY(ft_ln_split(g, n, x, &axis, &rows, &cols));
 	if (rows == 0 || cols == 0)
 		return FT_OK;
 	size_t es = ft_dtype_size(x->dtype);
@@ -413,7 +413,7 @@ ft_status ft_cpu_layer_norm_grad(const ft_graph *g, ft_node *n)
 	ft_tensor *dx = ft_out(g, n, 0), *dscale = ft_out(g, n, 1), *dbias = ft_out(g, n, 2);
 	int axis;
 	int64_t rows, cols;
-	FT_TRY(ln_split(g, n, x, &axis, &rows, &cols));
+	FT_TRY(ft_ln_split(g, n, x, &axis, &rows, &cols));
 	if (rows == 0 || cols == 0) {
 		for (int64_t k = 0; k < scale->numel; k++) {
 			st(dscale, k, 0);
@@ -464,7 +464,7 @@ size_t ft_cpu_norm_scratch(const ft_graph *g, const ft_node *n)
 		return sizeof(double) * 5 * (size_t)(x->dims[1] ? x->dims[1] : 1);
 	case FT_OP_LAYER_NORM:
 	case FT_OP_LAYER_NORM_GRAD:
-		if (ln_split(g, n, x, &axis, &rows, &cols))
+		if (ft_ln_split(g, n, x, &axis, &rows, &cols))
 			return 0; /* the kernel reports the error */
 		if (n->op == FT_OP_LAYER_NORM)
 			return 2 * ft_dtype_size(x->dtype) * (size_t)cols;

@@ -318,14 +318,9 @@ ft_status ft_cpu_concat(const ft_graph *g, ft_node *n)
 {
 	ft_tensor *y = ft_out(g, n, 0);
 	size_t es = ft_dtype_size(y->dtype);
-	int axis = (int)ft_attr_int(n, "axis", 0);
-	if (axis < 0)
-		axis += y->rank;
-	int64_t outer = 1, inner = (int64_t)es;
-	for (int i = 0; i < axis; i++)
-		outer *= y->dims[i];
-	for (int i = axis + 1; i < y->rank; i++)
-		inner *= y->dims[i];
+	int64_t outer, inner;
+	int axis = ft_axis_view(n, 0, y, &outer, &inner);
+	inner *= (int64_t)es;
 	if (y->numel == 0)
 		return FT_OK;
 	/* y is (outer, sum of the inputs' axis dims, inner) */

@@ -80,6 +80,19 @@ void ft_strides(int rank, const int64_t *dims, int64_t *strides)
 	}
 }
 
+int ft_axis_view(const ft_node *n, int64_t def, const ft_tensor *t, int64_t *outer, int64_t *inner)
+{
+	int axis = (int)ft_attr_int(n, "axis", def);
+	if (axis < 0)
+		axis += t->rank;
+	*outer = *inner = 1;
+	for (int i = 0; i < axis; i++)
+		*outer *= t->dims[i];
+	for (int i = axis + 1; i < t->rank; i++)
+		*inner *= t->dims[i];
+	return axis;
+}
+
 void ft_broadcast_strides(const ft_tensor *t, int rank, const int64_t *dims, int64_t *strides)
 {
 	int64_t own[FT_MAX_RANK];

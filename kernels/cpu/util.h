@@ -44,6 +44,13 @@ static inline int ft_cpu_thread(void) { return 0; }
 /* row-major strides of dims[0..rank) in elements */
 void ft_strides(int rank, const int64_t *dims, int64_t *strides);
 
+/*
+ * t seen as (outer, dims[axis], inner) along the node's "axis" attribute
+ * (default def, negative from the end): returns the axis; inner counts
+ * elements (multiply by the element size for bytes).
+ */
+int ft_axis_view(const ft_node *n, int64_t def, const ft_tensor *t, int64_t *outer, int64_t *inner);
+
 /* Strides of t when broadcast to (rank, dims): 0 on broadcast axes. */
 void ft_broadcast_strides(const ft_tensor *t, int rank, const int64_t *dims, int64_t *strides);
 

@@ -2,6 +2,7 @@
 // (kernels/cuda/ft_cuda.h). Grid-stride loops over int64 indices; float32
 // arithmetic with the same formulas as kernels/cpu/elementwise.c.
 #include "ft_cuda.h"
+#include "launch.cuh"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -9,18 +10,7 @@
 
 namespace {
 
-constexpr int kThreads = 256;
-
-inline int blocks_for(int64_t n)
-{
-	int64_t b = (n + kThreads - 1) / kThreads;
-	return (int)(b < 65535 * 8 ? (b > 0 ? b : 1) : 65535 * 8);
-}
-
-inline int launched(void)
-{
-	return (int)cudaGetLastError();
-}
+using namespace ftcu;
 
 // the offset of output element i in input j: the broadcast walk of the CPU walker
 __device__ inline int64_t bcast_offset(const ft_cu_bcast &bc, int j, int64_t i)

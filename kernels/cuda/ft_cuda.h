@@ -116,6 +116,10 @@ int ft_cu_gemm_bias(float *y, const float *c, int64_t m, int64_t n, int64_t csi,
 int ft_cu_batch_norm_train(const float *x, const float *scale, const float *bias, float *run_mean, float *run_var,
 			   float *y, float *saved_mean, float *saved_invstd, float *ab, int64_t nb, int64_t c, int64_t s,
 			   float eps, float momentum, void *stream);
+/* BatchNorm in inference: y = x * a + b from the running statistics; ab is 2 * c floats of workspace */
+int ft_cu_batch_norm_infer(const float *x, const float *scale, const float *bias, const float *mean,
+			   const float *var, float *y, float *ab, int64_t nb, int64_t c, int64_t s, float eps,
+			   void *stream);
 /*
  * Its backward (dy, x, scale, saved mean, saved invstd) -> dx, dscale, dbias:
  * per channel dbias = sum dy, dscale = sum dy * xhat, dx = scale * invstd *
@@ -139,6 +143,42 @@ int ft_cu_max_pool_grad(const float *dy, const float *x, float *dx, const ft_cu_
 /* GlobalAveragePool over planes of s values (sums in double), and its gradient dy / s */
 int ft_cu_global_avg_pool(const float *x, float *y, int64_t planes, int64_t s, void *stream);
 int ft_cu_global_avg_pool_grad(const float *dy, float *dx, int64_t planes, int64_t s, void *stream);
+
+/*
+ * y (rank, dims) = x[off + sum_d i_d * st[d]] (elements of es bytes, 1, 2, 4 or 8):
+ * Transpose, Slice and Expand are this copy with their strides. bc.st[0] holds
+ * the strides; bc.st[1] is unused.
+ */
+int ft_cu_strided_copy(const void *x, int64_t off, void *y, const ft_cu_bcast *bc, int es, void *stream);
+/* the inverse: dx (nx elements) zeroed, then dx[off + sum_d i_d * st[d]] = dy[i] (ft.SliceGrad) */
+int ft_cu_strided_scatter(const float *dy, float *dx, int64_t nx, int64_t off, const ft_cu_bcast *bc,
+			  void *stream);
+/*
+ * Gather along an axis of x seen as (outer, dim, inner elements of es bytes):
+ * y (outer, ni, inner) with int64 indices (negative from the end; out of range
+ * gives zeros, the host checked constant indices).
+ */
+int ft_cu_gather(const void *x, const int64_t *idx, void *y, int64_t outer, int64_t dim, int64_t inner, int64_t ni,
+		 int es, void *stream);
+/* its gradient: dx (outer, dim, inner) zeroed, dy's rows added at their indices */
+int ft_cu_gather_grad(const float *dy, const int64_t *idx, float *dx, int64_t outer, int64_t dim, int64_t inner,
+		      int64_t ni, void *stream);
+/* Softmax along len of (outer, len, inner), as kernels/cpu/reduce.c (max subtracted, sum in double) */
+int ft_cu_softmax(const float *x, float *y, int64_t outer, int64_t len, int64_t inner, void *stream);
+/* dx = y * (dy - sum dy * y) along len (the sum in double) */
+int ft_cu_softmax_grad(const float *dy, const float *y, float *dx, int64_t outer, int64_t len, int64_t inner,
+		       void *stream);
+/*
+ * LayerNormalization over rows of cols: mean and variance in double (two
+ * passes, as the CPU), y = (x - mean) * invstd * scale + bias (bias NULL:
+ * none); mean and invstd per row (either NULL).
+ */
+int ft_cu_layer_norm(const float *x, const float *scale, const float *bias, float *y, float *mean, float *invstd,
+		     int64_t rows, int64_t cols, float eps, void *stream);
+/* its backward: dx per row; dscale = sum_r dy * xhat and dbias = sum_r dy per column (in double) */
+int ft_cu_layer_norm_grad(const float *dy, const float *x, const float *scale, const float *mean,
+			  const float *invstd, float *dx, float *dscale, float *dbias, int64_t rows, int64_t cols,
+			  void *stream);
 
 #ifdef __cplusplus
 }

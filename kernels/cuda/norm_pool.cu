@@ -2,26 +2,13 @@
 // GlobalAveragePool and its backward (kernels/cuda/ft_cuda.h), with the formulas and the
 // tie-breaking of kernels/cpu/norm.c and kernels/cpu/conv.c.
 #include "ft_cuda.h"
+#include "launch.cuh"
 
 #include <cuda_runtime.h>
 
 namespace {
 
-constexpr int kThreads = 256;
-
-inline int blocks_for(int64_t n)
-{
-	int64_t b = (n + kThreads - 1) / kThreads;
-	return (int)(b < 65535 * 8 ? (b > 0 ? b : 1) : 65535 * 8);
-}
-
-inline int launched(void)
-{
-	return (int)cudaGetLastError();
-}
-
-#define GRID_LOOP(i, n) \
-	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+using namespace ftcu;
 
 __device__ void block_sum2(double &a, double &b, double *sa, double *sb)
 {
@@ -72,9 +59,20 @@ __global__ void bn_stats(const float *x, const float *scale, const float *bias, 
 	}
 }
 
+__global__ void bn_infer_coef(const float *scale, const float *bias, const float *mean, const float *var, float *ab,
+			      int64_t c, float eps)
+{
+	FTCU_GRID_LOOP(k, c)
+	{
+		double invstd = 1.0 / sqrt((double)var[k] + (double)eps), a = scale[k] * invstd;
+		ab[k] = (float)a;
+		ab[c + k] = (float)(bias[k] - mean[k] * a);
+	}
+}
+
 __global__ void bn_apply(const float *x, const float *ab, float *y, int64_t n, int64_t c, int64_t s)
 {
-	GRID_LOOP(i, n)
+	FTCU_GRID_LOOP(i, n)
 	{
 		int64_t k = i / s % c;
 		y[i] = x[i] * ab[k] + ab[c + k];
@@ -109,7 +107,7 @@ __global__ void bn_grad_sums(const float *dy, const float *x, const float *scale
 __global__ void bn_grad_apply(const float *dy, const float *x, const float *coef, float *dx, int64_t n, int64_t c,
 			      int64_t s)
 {
-	GRID_LOOP(i, n)
+	FTCU_GRID_LOOP(i, n)
 	{
 		int64_t k = i / s % c;
 		dx[i] = coef[k] * dy[i] + coef[c + k] * x[i] + coef[2 * c + k];
@@ -155,7 +153,7 @@ __device__ inline int64_t window_max(const float *xp, const ft_cu_win &w, int64_
 __global__ void max_pool(const float *x, float *y, ft_cu_win w)
 {
 	int64_t osz = w.out[0] * w.out[1] * w.out[2], isz = w.in[0] * w.in[1] * w.in[2];
-	GRID_LOOP(i, w.planes * osz)
+	FTCU_GRID_LOOP(i, w.planes * osz)
 	{
 		float best;
 		window_max(x + i / osz * isz, w, i % osz, best);
@@ -166,7 +164,7 @@ __global__ void max_pool(const float *x, float *y, ft_cu_win w)
 __global__ void max_pool_grad(const float *dy, const float *x, float *dx, ft_cu_win w)
 {
 	int64_t osz = w.out[0] * w.out[1] * w.out[2], isz = w.in[0] * w.in[1] * w.in[2];
-	GRID_LOOP(i, w.planes * osz)
+	FTCU_GRID_LOOP(i, w.planes * osz)
 	{
 		float best;
 		int64_t p = i / osz, at = window_max(x + p * isz, w, i % osz, best);
@@ -178,19 +176,19 @@ __global__ void max_pool_grad(const float *dy, const float *x, float *dx, ft_cu_
 // one block per plane
 __global__ void global_avg(const float *x, float *y, int64_t s)
 {
-	__shared__ double sa[kThreads], sb[kThreads];
+	__shared__ double sh[kThreads];
 	const float *xp = x + blockIdx.x * s;
-	double sum = 0, unused = 0;
+	double sum = 0;
 	for (int64_t i = threadIdx.x; i < s; i += kThreads)
 		sum += xp[i];
-	block_sum2(sum, unused, sa, sb);
+	sum = block_sum(sum, sh);
 	if (threadIdx.x == 0)
 		y[blockIdx.x] = (float)(sum / (double)s);
 }
 
 __global__ void global_avg_grad(const float *dy, float *dx, int64_t n, int64_t s)
 {
-	GRID_LOOP(i, n)
+	FTCU_GRID_LOOP(i, n)
 	dx[i] = (float)((double)dy[i / s] / (double)s);
 }
 
@@ -203,6 +201,16 @@ extern "C" int ft_cu_batch_norm_train(const float *x, const float *scale, const 
 	cudaStream_t st = (cudaStream_t)stream;
 	bn_stats<<<(unsigned)c, kThreads, 0, st>>>(x, scale, bias, run_mean, run_var, saved_mean, saved_invstd, ab, nb,
 						   c, s, eps, momentum);
+	bn_apply<<<blocks_for(nb * c * s), kThreads, 0, st>>>(x, ab, y, nb * c * s, c, s);
+	return launched();
+}
+
+extern "C" int ft_cu_batch_norm_infer(const float *x, const float *scale, const float *bias, const float *mean,
+				      const float *var, float *y, float *ab, int64_t nb, int64_t c, int64_t s, float eps,
+				      void *stream)
+{
+	cudaStream_t st = (cudaStream_t)stream;
+	bn_infer_coef<<<blocks_for(c), kThreads, 0, st>>>(scale, bias, mean, var, ab, c, eps);
 	bn_apply<<<blocks_for(nb * c * s), kThreads, 0, st>>>(x, ab, y, nb * c * s, c, s);
 	return launched();
 }

@@ -2,41 +2,13 @@
 // optimizer steps and Gemm's bias (kernels/cuda/ft_cuda.h), with kernels/cpu/train.c's
 // formulas.
 #include "ft_cuda.h"
+#include "launch.cuh"
 
 #include <cuda_runtime.h>
 
 namespace {
 
-constexpr int kThreads = 256;
-
-inline int blocks_for(int64_t n)
-{
-	int64_t b = (n + kThreads - 1) / kThreads;
-	return (int)(b < 65535 * 8 ? (b > 0 ? b : 1) : 65535 * 8);
-}
-
-inline int launched(void)
-{
-	return (int)cudaGetLastError();
-}
-
-#define GRID_LOOP(i, n) \
-	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
-
-// block-wide reductions over kThreads threads
-__device__ double block_sum(double v, double *shared)
-{
-	shared[threadIdx.x] = v;
-	__syncthreads();
-	for (int s = kThreads / 2; s > 0; s >>= 1) {
-		if ((int)threadIdx.x < s)
-			shared[threadIdx.x] += shared[threadIdx.x + s];
-		__syncthreads();
-	}
-	double r = shared[0];
-	__syncthreads();
-	return r;
-}
+using namespace ftcu;
 
 __device__ float block_max(float v, float *shared)
 {
@@ -98,7 +70,7 @@ __global__ void sce_grad(const float *dloss, const float *probs, const int64_t *
 			 int64_t c, float ls)
 {
 	float scale = *dloss / (float)n;
-	GRID_LOOP(idx, n * c)
+	FTCU_GRID_LOOP(idx, n * c)
 	{
 		int64_t i = idx / c, k = idx - i * c;
 		float target = (k == labels[i] ? 1.0f - ls : 0.0f) + ls / (float)c;
@@ -108,7 +80,7 @@ __global__ void sce_grad(const float *dloss, const float *probs, const int64_t *
 
 __global__ void reduce_sum_to(const float *x, float *y, int64_t nx, ft_cu_bcast bc)
 {
-	GRID_LOOP(i, nx)
+	FTCU_GRID_LOOP(i, nx)
 	{
 		int64_t off = 0, r = i;
 		for (int d = bc.rank - 1; d >= 0; d--) {
@@ -123,7 +95,7 @@ __global__ void reduce_sum_to(const float *x, float *y, int64_t nx, ft_cu_bcast 
 __global__ void grad_accum(float *acc, const float *g, const float *first, int64_t n)
 {
 	bool f = *first != 0.0f;
-	GRID_LOOP(i, n)
+	FTCU_GRID_LOOP(i, n)
 	acc[i] = f ? g[i] : acc[i] + g[i];
 }
 
@@ -133,7 +105,7 @@ __global__ void sgd(float *p, const float *g, float *v, int64_t n, const float *
 	if (found_inf && *found_inf != 0.0f)
 		return;
 	float rate = *lr, s = scale ? *scale : 1.0f;
-	GRID_LOOP(i, n)
+	FTCU_GRID_LOOP(i, n)
 	{
 		float d = g[i] * s + wd * p[i];
 		if (v && mom != 0.0f) {
@@ -152,7 +124,7 @@ __global__ void adamw(float *p, const float *g, float *m, float *v, int64_t n, c
 	float lr = *lr_, t = *t_, s = scale ? *scale : 1.0f;
 	float bc1 = 1.0f - powf(b1, t), bc2 = 1.0f - powf(b2, t);
 	float step = lr / bc1, bc2_sqrt = sqrtf(bc2);
-	GRID_LOOP(i, n)
+	FTCU_GRID_LOOP(i, n)
 	{
 		float gi = g[i] * s;
 		p[i] *= 1.0f - lr * wd;
@@ -164,7 +136,7 @@ __global__ void adamw(float *p, const float *g, float *m, float *v, int64_t n, c
 
 __global__ void gemm_bias(float *y, const float *c, int64_t m, int64_t n, int64_t csi, int64_t csj, float beta)
 {
-	GRID_LOOP(idx, m * n)
+	FTCU_GRID_LOOP(idx, m * n)
 	{
 		int64_t i = idx / n, j = idx - i * n;
 		y[idx] = beta * c[i * csi + j * csj];

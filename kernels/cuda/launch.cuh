@@ -1,0 +1,46 @@
+// launch.cuh - what every kernel file of kernels/cuda shares: the block size, grid sizing,
+// the grid-stride loop, the launch status and block-wide sums (C++, for nvcc only).
+#ifndef FT_CUDA_LAUNCH_CUH
+#define FT_CUDA_LAUNCH_CUH
+
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+namespace ftcu {
+
+constexpr int kThreads = 256;
+
+// blocks for n elements in a grid-stride loop (at most 8 x 65535: the loop covers the rest)
+inline int blocks_for(int64_t n)
+{
+	int64_t b = (n + kThreads - 1) / kThreads;
+	return (int)(b < 65535 * 8 ? (b > 0 ? b : 1) : 65535 * 8);
+}
+
+// the status of the last launch (0: queued)
+inline int launched(void)
+{
+	return (int)cudaGetLastError();
+}
+
+// the sum of v over the kThreads threads of a block, in every thread; sh: kThreads doubles of shared memory
+__device__ inline double block_sum(double v, double *sh)
+{
+	sh[threadIdx.x] = v;
+	__syncthreads();
+	for (int s = kThreads / 2; s > 0; s >>= 1) {
+		if ((int)threadIdx.x < s)
+			sh[threadIdx.x] += sh[threadIdx.x + s];
+		__syncthreads();
+	}
+	double r = sh[0];
+	__syncthreads();
+	return r;
+}
+
+} // namespace ftcu
+
+#define FTCU_GRID_LOOP(i, n) \
+	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+
+#endif
