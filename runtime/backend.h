@@ -58,6 +58,8 @@ ft_backend ft_backend_cpu_new(int threads);
  * with FT_HAVE_CUDA). FT_EBADINPUT with the reason when no GPU can be used.
  */
 ft_status ft_backend_cuda_new(int device, ft_backend *out);
+/* whether the CUDA backend runs node n of g (no GPU needed to ask) */
+bool ft_cuda_supports(const ft_graph *g, const ft_node *n);
 /* CUDA devices usable here; 0 with the reason in why (no driver, no device) */
 int ft_cuda_device_count(char *why, size_t why_len);
 

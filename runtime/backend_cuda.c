@@ -230,6 +230,11 @@ static bool cuda_supports_op(void *ctx, const ft_graph *g, const ft_node *n)
 	return false;
 }
 
+bool ft_cuda_supports(const ft_graph *g, const ft_node *n)
+{
+	return cuda_supports_op(NULL, g, n);
+}
+
 static void *cuda_alloc(void *ctx, size_t bytes)
 {
 	(void)ctx;

@@ -374,16 +374,48 @@ static ft_status amp_report(const cli *c, ft_dtype lp)
 	return FT_OK;
 }
 
+/* which nodes of a training step the CUDA backend runs (inspect --train --device cuda) */
+static void cuda_line(const ft_graph *g)
+{
+#ifdef FT_HAVE_CUDA
+	int missing = 0;
+	char list[1024] = "";
+	size_t used = 0;
+	bool *seen = ft_xcalloc(FT_OP_COUNT, sizeof(bool));
+	for (int i = 0; i < g->n_nodes; i++) {
+		const ft_node *n = &g->nodes[i];
+		if (ft_cuda_supports(g, n))
+			continue;
+		missing++;
+		if (!seen[n->op] && used < sizeof(list))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, " %s (node \"%s\")",
+						 ft_op_table[n->op].name, n->name ? n->name : "");
+		seen[n->op] = true;
+	}
+	free(seen);
+	printf("cuda    %d of %d nodes of the step run on the CUDA backend%s%s\n", g->n_nodes - missing, g->n_nodes,
+	       missing ? "; not yet:" : "", list);
+#else
+	(void)g;
+	printf("cuda    this build has no CUDA backend (the CUDA toolkit was not found when it was built)\n");
+#endif
+}
+
 static int plan_line(const cli *c, const char *amp)
 {
 	ft_train_config cfg;
 	ft_cli_train_config(c, &cfg);
 	cfg.amp = !amp ? FT_UNDEF : strcmp(amp, "fp16") == 0 ? FT_F16 : FT_BF16;
 	cfg.plan_only = true;
+	bool cuda = c->device && strncmp(c->device, "cuda", 4) == 0;
+	if (cuda)
+		cfg.device = "cpu"; /* the plan below is the CPU's; the CUDA line needs no GPU */
 	ft_trainer *t;
 	ft_status fs = ft_trainer_new(c->model, &cfg, &t);
 	if (fs)
 		return fail((ftrun_status)fs);
+	if (cuda)
+		cuda_line(t->g);
 	ft_plan_summary ps;
 	size_t total = ft_trainer_planned_bytes(t, &ps);
 	char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];

@@ -27,4 +27,16 @@ else
 	bad "--device auto did not run"
 	cat "$work/o"
 fi
+# which nodes of a training step the CUDA backend runs: asked without a GPU
+for model in resnet18_fmnist squeezenet1_0; do
+	line=$("$ftrun" inspect "$dir/$model.onnx" --train -b 2 --device cuda 2>&1 | grep '^cuda ')
+	case $line in
+	*"no CUDA backend"*) echo "skip: $line" ;;
+	*) if echo "$line" | grep -Eq '^cuda +([0-9]+) of \1 nodes'; then
+		echo "ok: $model: $line"
+	else
+		bad "$model: the CUDA backend should run every node of its fp32 training step: $line"
+	fi ;;
+	esac
+done
 exit $fail
