@@ -24,31 +24,6 @@ const char *ftrun_last_error(void)
 	return ft_last_error();
 }
 
-#ifdef FT_HAVE_CUDA
-/* "N ops: Conv (first: node \"conv1\"), ..." for the nodes of g that be does not run; 0 if none */
-static int unsupported(ft_backend be, const ft_graph *g, char *buf, size_t len)
-{
-	int n_bad = 0, n_ops = 0;
-	bool *seen = ft_xcalloc(FT_OP_COUNT, sizeof(bool));
-	size_t used = 0;
-	buf[0] = 0;
-	for (int i = 0; i < g->n_nodes; i++) {
-		const ft_node *n = &g->nodes[i];
-		if (be.iface->supports_op(be.ctx, g, n))
-			continue;
-		n_bad++;
-		if (seen[n->op])
-			continue;
-		seen[n->op] = true;
-		n_ops++;
-		if (used < len)
-			used += (size_t)snprintf(buf + used, len - used, "%s%s (first: node \"%s\")", n_ops > 1 ? ", " : "",
-						 ft_op_table[n->op].name, n->name ? n->name : "");
-	}
-	free(seen);
-	return n_bad;
-}
-#endif
 
 ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft_backend *be)
 {
@@ -67,7 +42,7 @@ ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft
 		if (device[4] && (device[4] != ':' || *end || end == device + 5))
 			return ft_error(FT_EBADINPUT, "unknown device \"%s\" (cpu, cuda, cuda:N or auto)", device);
 		FT_TRY(ft_backend_cuda_new((int)id, be));
-		int bad = g ? unsupported(*be, g, list, sizeof(list)) : 0;
+		int bad = g ? ft_unsupported_nodes(g, be->iface->supports_op, be->ctx, list, sizeof(list)) : 0;
 		if (bad) {
 			be->iface->destroy(be->ctx);
 			be->iface = NULL;
@@ -78,7 +53,7 @@ ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft
 	}
 	char why[256];
 	if (g && ft_cuda_device_count(why, sizeof(why)) > 0 && ft_backend_cuda_new(0, be) == FT_OK) {
-		int bad = unsupported(*be, g, list, sizeof(list));
+		int bad = ft_unsupported_nodes(g, be->iface->supports_op, be->ctx, list, sizeof(list));
 		if (!bad)
 			return FT_OK;
 		fprintf(stderr, "ftrun: --device auto: running on the CPU; the cuda backend does not run %d node%s of "

@@ -1,6 +1,7 @@
 /* exec.c - runs a specialised graph on a backend from one planned block. */
 #include "exec.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,27 @@ static size_t host_memory_bytes(void)
 	if (pages <= 0 || size <= 0)
 		return 0;
 	return (size_t)pages * (size_t)size;
+}
+
+int ft_unsupported_nodes(const ft_graph *g, bool (*supports)(void *ctx, const ft_graph *g, const ft_node *n),
+			 void *ctx, char *buf, size_t len)
+{
+	int missing = 0;
+	size_t used = 0;
+	bool *seen = ft_xcalloc(FT_OP_COUNT, sizeof(bool));
+	buf[0] = 0;
+	for (int i = 0; i < g->n_nodes; i++) {
+		const ft_node *n = &g->nodes[i];
+		if (supports(ctx, g, n))
+			continue;
+		missing++;
+		if (!seen[n->op] && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s (first: node \"%s\")", used ? ", " : "",
+						 ft_op_table[n->op].name, n->name ? n->name : "");
+		seen[n->op] = true;
+	}
+	free(seen);
+	return missing;
 }
 
 /* The plan of g on be: offsets, then every node prepared (its scratch and kept state counted). */

@@ -42,6 +42,12 @@ typedef struct ft_exec ft_exec;
 
 ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out);
 /*
+ * The nodes of g that supports() refuses: their count, and in buf each op
+ * once with its first node ("Conv (first: node \"conv1\"), ...").
+ */
+int ft_unsupported_nodes(const ft_graph *g, bool (*supports)(void *ctx, const ft_graph *g, const ft_node *n),
+			 void *ctx, char *buf, size_t len);
+/*
  * The plan of a run without its memory: every node prepared as ft_exec_new
  * prepares it (so ft_exec_planned_bytes is exact), nothing allocated for the
  * activations or the workspace. Such an executor cannot run; free it.

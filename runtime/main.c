@@ -374,27 +374,22 @@ static ft_status amp_report(const cli *c, ft_dtype lp)
 	return FT_OK;
 }
 
+#ifdef FT_HAVE_CUDA
+static bool cuda_supports(void *ctx, const ft_graph *g, const ft_node *n)
+{
+	(void)ctx;
+	return ft_cuda_supports(g, n);
+}
+#endif
+
 /* which nodes of a training step the CUDA backend runs (inspect --train --device cuda) */
 static void cuda_line(const ft_graph *g)
 {
 #ifdef FT_HAVE_CUDA
-	int missing = 0;
-	char list[1024] = "";
-	size_t used = 0;
-	bool *seen = ft_xcalloc(FT_OP_COUNT, sizeof(bool));
-	for (int i = 0; i < g->n_nodes; i++) {
-		const ft_node *n = &g->nodes[i];
-		if (ft_cuda_supports(g, n))
-			continue;
-		missing++;
-		if (!seen[n->op] && used < sizeof(list))
-			used += (size_t)snprintf(list + used, sizeof(list) - used, " %s (node \"%s\")",
-						 ft_op_table[n->op].name, n->name ? n->name : "");
-		seen[n->op] = true;
-	}
-	free(seen);
+	char list[1024];
+	int missing = ft_unsupported_nodes(g, cuda_supports, NULL, list, sizeof(list));
 	printf("cuda    %d of %d nodes of the step run on the CUDA backend%s%s\n", g->n_nodes - missing, g->n_nodes,
-	       missing ? "; not yet:" : "", list);
+	       missing ? "; not yet: " : "", list);
 #else
 	(void)g;
 	printf("cuda    this build has no CUDA backend (the CUDA toolkit was not found when it was built)\n");
