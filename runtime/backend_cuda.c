@@ -64,6 +64,22 @@ static bool all_f32(const ft_graph *g, const ft_node *n)
 	return true;
 }
 
+/* every float tensor of n in one storage type the kernels take (float32, float16, bfloat16) */
+static bool same_float_type(const ft_graph *g, const ft_node *n)
+{
+	ft_dtype dt = FT_UNDEF;
+	for (int i = 0; i < n->n_in + n->n_out; i++) {
+		int id = i < n->n_in ? n->in[i] : n->out[i - n->n_in];
+		if (id < 0)
+			continue;
+		ft_dtype t = g->tensors[id].dtype;
+		if ((t != FT_F32 && t != FT_F16 && t != FT_BF16) || (dt != FT_UNDEF && t != dt))
+			return false;
+		dt = t;
+	}
+	return true;
+}
+
 static int binary_op(ft_op op)
 {
 	switch (op) {
@@ -210,6 +226,9 @@ static bool train_op_ok(const ft_graph *g, const ft_node *n)
 	case FT_OP_GEMM:
 	case FT_OP_MATMUL:
 	case FT_OP_MATMUL_T:
+		return same_float_type(g, n);
+	case FT_OP_AMP_UNSCALE:
+	case FT_OP_AMP_UPDATE_SCALE:
 		return all_f32(g, n);
 	}
 }
@@ -220,9 +239,9 @@ static bool cuda_supports_op(void *ctx, const ft_graph *g, const ft_node *n)
 	if (train_op_ok(g, n) || ft_cuda_conv_supported(g, n))
 		return true;
 	if (binary_op(n->op) >= 0)
-		return all_f32(g, n) && ft_out(g, n, 0)->rank <= FT_CU_MAX_RANK;
+		return same_float_type(g, n) && ft_out(g, n, 0)->rank <= FT_CU_MAX_RANK;
 	if (unary_op(n->op) >= 0 || unary_grad_op(n->op) >= 0)
-		return all_f32(g, n);
+		return same_float_type(g, n);
 	if (n->op == FT_OP_CAST)
 		return cu_dtype(ft_in(g, n, 0)->dtype) >= 0 && cu_dtype(ft_out(g, n, 0)->dtype) >= 0;
 	if (is_byte_copy(n->op))
@@ -276,18 +295,28 @@ static float attr(const ft_node *n, const char *name, float def)
 	return ft_attr_float(n, name, def);
 }
 
-/* y (row-major) = alpha op(A) op(B) + beta y, op(A) (m,k), op(B) (k,n): cuBLAS is column-major, so it
- * computes y^T = op(B)^T op(A)^T on the same bytes */
-static ft_status sgemm(cuda_ctx *c, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-		       const float *b, float beta, float *y)
+/*
+ * y (row-major) = alpha op(A) op(B) + beta y, op(A) (m,k), op(B) (k,n), all of
+ * storage type dt: cuBLAS is column-major, so it computes y^T = op(B)^T op(A)^T
+ * on the same bytes. float32: sgemm (no TF32); float16/bfloat16: gemmEx with
+ * float32 accumulation and one rounding of the result, autocast's product.
+ */
+static ft_status gemm(cuda_ctx *c, ft_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+		      const void *a, const void *b, float beta, void *y)
 {
 	if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX)
 		return ft_error(FT_EUNSUPPORTED, "a matrix product of %lld x %lld x %lld is beyond cuBLAS's int sizes",
 				(long long)m, (long long)n, (long long)k);
-	return blas_check(cublasSgemm(c->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
-				      (int)n, (int)m, (int)k, &alpha, b, (int)(tb ? k : n), a, (int)(ta ? m : k), &beta,
-				      y, (int)n),
-			  "sgemm");
+	cublasOperation_t opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+	int ldb = (int)(tb ? k : n), lda = (int)(ta ? m : k);
+	if (dt == FT_F32)
+		return blas_check(cublasSgemm(c->blas, opb, opa, (int)n, (int)m, (int)k, &alpha, b, ldb, a, lda, &beta, y,
+					      (int)n),
+				  "sgemm");
+	cudaDataType_t t = dt == FT_F16 ? CUDA_R_16F : CUDA_R_16BF;
+	return blas_check(cublasGemmEx(c->blas, opb, opa, (int)n, (int)m, (int)k, &alpha, b, t, ldb, a, t, lda, &beta, y,
+				       t, (int)n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+			  "gemmEx");
 }
 
 static const void *data_or_null(const ft_graph *g, const ft_node *n, int i)
@@ -620,13 +649,13 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		if (cb) { /* C is (), (N), (1,N), (M,1), (M,N) or with 1s in place of M/N */
 			int64_t cm = cb->rank == 2 ? cb->dims[0] : 1, cn = cb->rank >= 1 ? cb->dims[cb->rank - 1] : 1;
 			beta = 1;
-			FT_TRY(cuda_check(ft_cu_gemm_bias(y->data, cb->data, m, nn, cm == 1 ? 0 : cn, cn == 1 ? 0 : 1,
-							  attr(n, "beta", 1.0f), c->stream),
+			FT_TRY(cuda_check(ft_cu_gemm_bias(cu_dtype(y->dtype), y->data, cb->data, m, nn, cm == 1 ? 0 : cn,
+							  cn == 1 ? 0 : 1, attr(n, "beta", 1.0f), c->stream),
 					  name));
 		}
 		if (y->numel == 0)
 			return FT_OK;
-		return sgemm(c, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, beta, y->data);
+		return gemm(c, y->dtype, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, beta, y->data);
 	}
 	case FT_OP_MATMUL:
 	case FT_OP_MATMUL_T: {
@@ -637,14 +666,35 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 			       t ? attr(n, "alpha", 1.0f) : 1.0, &s);
 		if (y->numel == 0)
 			return FT_OK;
+		size_t es = ft_dtype_size(y->dtype);
 		for (int64_t bi = 0; bi < s.batch; bi++) {
 			int64_t ao, bo;
 			ft_mm_offsets(&s, bi, &ao, &bo);
-			FT_TRY(sgemm(c, s.ta, s.tb, s.m, s.n, s.k, (float)s.alpha, (const float *)a->data + ao,
-				     (const float *)b->data + bo, 0.0f, (float *)y->data + bi * s.m * s.n));
+			FT_TRY(gemm(c, y->dtype, s.ta, s.tb, s.m, s.n, s.k, (float)s.alpha, (const char *)a->data + ao * es,
+				    (const char *)b->data + bo * es, 0.0f, (char *)y->data + (size_t)(bi * s.m * s.n) * es));
 		}
 		return FT_OK;
 	}
+	case FT_OP_AMP_UNSCALE: { /* (scale, grads...) -> found_inf; the gradients in place */
+		int k = n->n_in - 1;
+		float **grads = ft_xmalloc(sizeof(float *) * (size_t)(k + 1));
+		int64_t *counts = ft_xmalloc(sizeof(int64_t) * (size_t)(k + 1));
+		for (int i = 0; i < k; i++) {
+			grads[i] = ft_in(g, n, i + 1)->data;
+			counts[i] = ft_in(g, n, i + 1)->numel;
+		}
+		ft_status st = cuda_check(ft_cu_amp_unscale(ft_in(g, n, 0)->data, grads, counts, k, y->data, c->stream),
+					  name);
+		free(grads);
+		free(counts);
+		return st;
+	}
+	case FT_OP_AMP_UPDATE_SCALE:
+		return cuda_check(ft_cu_amp_update_scale(ft_in(g, n, 0)->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data,
+							 (float)ft_attr_int(n, "growth_interval", 2000),
+							 attr(n, "backoff_factor", 0.5f), attr(n, "growth_factor", 2.0f),
+							 c->stream),
+				  name);
 	default:
 		return run_norm_pool_op(c, g, n);
 	}
@@ -718,19 +768,20 @@ static ft_status cuda_run_node(void *ctx, const ft_graph *g, ft_node *n)
 		memcpy(bc.dims, y->dims, sizeof(int64_t) * (size_t)y->rank);
 		ft_broadcast_strides(a, y->rank, y->dims, bc.st[0]);
 		ft_broadcast_strides(b, y->rank, y->dims, bc.st[1]);
-		return cuda_check(ft_cu_binary_f32(k, a->data, b->data, y->data, y->numel, &bc, c->stream),
+		return cuda_check(ft_cu_apply_binary(k, cu_dtype(y->dtype), a->data, b->data, y->data, y->numel, &bc,
+						     c->stream),
 				  ft_op_table[n->op].name);
 	}
 	if ((k = unary_op(n->op)) >= 0) {
 		float alpha = n->op == FT_OP_LEAKY_RELU ? attr(n, "alpha", 0.01f) : attr(n, "alpha", 0.2f);
-		return cuda_check(ft_cu_unary_f32(k, ft_in(g, n, 0)->data, y->data, y->numel, alpha,
-						  attr(n, "beta", 0.5f), c->stream),
+		return cuda_check(ft_cu_apply_unary(k, cu_dtype(y->dtype), ft_in(g, n, 0)->data, y->data, y->numel, alpha,
+						    attr(n, "beta", 0.5f), c->stream),
 				  ft_op_table[n->op].name);
 	}
 	if ((k = unary_grad_op(n->op)) >= 0) {
 		float alpha = n->op == FT_OP_LEAKY_RELU_GRAD ? attr(n, "alpha", 0.01f) : attr(n, "alpha", 0.2f);
-		return cuda_check(ft_cu_unary_grad_f32(k, ft_in(g, n, 0)->data, ft_in(g, n, 1)->data, y->data,
-						       y->numel, alpha, attr(n, "beta", 0.5f), c->stream),
+		return cuda_check(ft_cu_apply_unary_grad(k, cu_dtype(y->dtype), ft_in(g, n, 0)->data, ft_in(g, n, 1)->data,
+							 y->data, y->numel, alpha, attr(n, "beta", 0.5f), c->stream),
 				  ft_op_table[n->op].name);
 	}
 	if (n->op == FT_OP_CAST) {

@@ -1,6 +1,8 @@
-// elementwise.cu - elementwise kernels, their gradients and Cast
-// (kernels/cuda/ft_cuda.h). Grid-stride loops over int64 indices; float32
-// arithmetic with the same formulas as kernels/cpu/elementwise.c.
+// elementwise.cu - elementwise kernels, their gradients, Cast and the loss scaler's
+// unscale and update (kernels/cuda/ft_cuda.h). Grid-stride loops over int64 indices;
+// float32 arithmetic with the same formulas as kernels/cpu/elementwise.c, on float32,
+// float16 or bfloat16 storage (loaded to float32, stored rounded to nearest even, as the
+// CPU backend's widened kernels do).
 #include "ft_cuda.h"
 #include "launch.cuh"
 
@@ -34,13 +36,13 @@ __device__ inline float binary(ft_cu_binary op, float a, float b)
 	}
 }
 
-__global__ void binary_kernel(ft_cu_binary op, const float *a, const float *b, float *y, int64_t n, ft_cu_bcast bc,
-			      bool same)
+template <typename T>
+__global__ void binary_kernel(ft_cu_binary op, const T *a, const T *b, T *y, int64_t n, ft_cu_bcast bc, bool same)
 {
 	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-		float x0 = same ? a[i] : a[bcast_offset(bc, 0, i)];
-		float x1 = same ? b[i] : b[bcast_offset(bc, 1, i)];
-		y[i] = binary(op, x0, x1);
+		float x0 = ld(same ? a[i] : a[bcast_offset(bc, 0, i)]);
+		float x1 = ld(same ? b[i] : b[bcast_offset(bc, 1, i)]);
+		y[i] = st<T>(binary(op, x0, x1));
 	}
 }
 
@@ -69,10 +71,11 @@ __device__ inline float unary(ft_cu_unary op, float x, float alpha, float beta)
 	}
 }
 
-__global__ void unary_kernel(ft_cu_unary op, const float *x, float *y, int64_t n, float alpha, float beta)
+template <typename T>
+__global__ void unary_kernel(ft_cu_unary op, const T *x, T *y, int64_t n, float alpha, float beta)
 {
 	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-		y[i] = unary(op, x[i], alpha, beta);
+		y[i] = st<T>(unary(op, ld(x[i]), alpha, beta));
 }
 
 __device__ inline float unary_grad(ft_cu_unary_grad op, float d, float v, float p0, float p1)
@@ -89,11 +92,42 @@ __device__ inline float unary_grad(ft_cu_unary_grad op, float d, float v, float 
 	}
 }
 
-__global__ void unary_grad_kernel(ft_cu_unary_grad op, const float *dy, const float *s, float *dx, int64_t n,
-				  float p0, float p1)
+template <typename T>
+__global__ void unary_grad_kernel(ft_cu_unary_grad op, const T *dy, const T *s, T *dx, int64_t n, float p0, float p1)
 {
 	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-		dx[i] = unary_grad(op, dy[i], s[i], p0, p1);
+		dx[i] = st<T>(unary_grad(op, ld(dy[i]), ld(s[i]), p0, p1));
+}
+
+// the loss scaler: x *= 1 / scale, found = 1 where x was not finite (found zeroed before)
+__global__ void unscale_kernel(float *x, int64_t n, const float *scale, float *found)
+{
+	float inv = 1.0f / *scale;
+	bool bad = false;
+	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+		bad |= !isfinite(x[i]);
+		x[i] *= inv;
+	}
+	if (bad)
+		*found = 1.0f;
+}
+
+// GradScaler's update (torch._amp_update_scale_), one thread
+__global__ void update_scale_kernel(float *scale, float *tracker, const float *found, float interval, float backoff,
+				    float growth)
+{
+	if (*found != 0.0f) {
+		*scale *= backoff;
+		*tracker = 0;
+		return;
+	}
+	*tracker += 1;
+	if (*tracker >= interval) {
+		float grown = *scale * growth;
+		if (isfinite(grown))
+			*scale = grown;
+		*tracker = 0;
+	}
 }
 
 __device__ inline float load(const void *p, ft_cu_dtype t, int64_t i)
@@ -119,8 +153,8 @@ __global__ void cast_kernel(const void *x, ft_cu_dtype from, void *y, ft_cu_dtyp
 
 } // namespace
 
-extern "C" int ft_cu_binary_f32(ft_cu_binary op, const float *a, const float *b, float *y, int64_t n,
-				const ft_cu_bcast *bc, void *stream)
+extern "C" int ft_cu_apply_binary(ft_cu_binary op, ft_cu_dtype dt, const void *a, const void *b, void *y, int64_t n,
+			    const ft_cu_bcast *bc, void *stream)
 {
 	bool same = true;
 	for (int j = 0; j < 2; j++) {
@@ -130,21 +164,52 @@ extern "C" int ft_cu_binary_f32(ft_cu_binary op, const float *a, const float *b,
 			expect *= bc->dims[d];
 		}
 	}
-	binary_kernel<<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(op, a, b, y, n, *bc, same);
+#define L(T) \
+	binary_kernel<T><<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(op, (const T *)a, (const T *)b, (T *)y, \
+									     n, *bc, same)
+	FTCU_BY_TYPE(dt, L)
+#undef L
 	return launched();
 }
 
-extern "C" int ft_cu_unary_f32(ft_cu_unary op, const float *x, float *y, int64_t n, float alpha, float beta,
-			       void *stream)
+extern "C" int ft_cu_apply_unary(ft_cu_unary op, ft_cu_dtype dt, const void *x, void *y, int64_t n, float alpha, float beta,
+			   void *stream)
 {
-	unary_kernel<<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(op, x, y, n, alpha, beta);
+#define L(T) \
+	unary_kernel<T><<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(op, (const T *)x, (T *)y, n, alpha, beta)
+	FTCU_BY_TYPE(dt, L)
+#undef L
 	return launched();
 }
 
-extern "C" int ft_cu_unary_grad_f32(ft_cu_unary_grad op, const float *dy, const float *s, float *dx, int64_t n,
-				    float alpha, float beta, void *stream)
+extern "C" int ft_cu_apply_unary_grad(ft_cu_unary_grad op, ft_cu_dtype dt, const void *dy, const void *s, void *dx,
+				int64_t n, float alpha, float beta, void *stream)
 {
-	unary_grad_kernel<<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(op, dy, s, dx, n, alpha, beta);
+#define L(T)                                                                                                       \
+	unary_grad_kernel<T><<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(op, (const T *)dy, (const T *)s, \
+										   (T *)dx, n, alpha, beta)
+	FTCU_BY_TYPE(dt, L)
+#undef L
+	return launched();
+}
+
+extern "C" int ft_cu_amp_unscale(const float *scale, float *const *grads, const int64_t *counts, int n_grads,
+				 float *found, void *stream)
+{
+	cudaStream_t s = (cudaStream_t)stream;
+	cudaError_t e = cudaMemsetAsync(found, 0, sizeof(float), s);
+	if (e != cudaSuccess)
+		return (int)e;
+	for (int k = 0; k < n_grads; k++)
+		if (counts[k])
+			unscale_kernel<<<blocks_for(counts[k]), kThreads, 0, s>>>(grads[k], counts[k], scale, found);
+	return launched();
+}
+
+extern "C" int ft_cu_amp_update_scale(float *scale, float *tracker, const float *found, float interval,
+				      float backoff, float growth, void *stream)
+{
+	update_scale_kernel<<<1, 1, 0, (cudaStream_t)stream>>>(scale, tracker, found, interval, backoff, growth);
 	return launched();
 }
 

@@ -65,14 +65,26 @@ typedef enum ft_cu_unary_grad {
 	FT_CU_UNARY_GRAD_COUNT
 } ft_cu_unary_grad;
 
-/* storage types of ft_cu_cast */
+/* storage types (the kernels compute in float32) */
 typedef enum ft_cu_dtype { FT_CU_F32, FT_CU_F16, FT_CU_BF16 } ft_cu_dtype;
 
-int ft_cu_binary_f32(ft_cu_binary op, const float *a, const float *b, float *y, int64_t n, const ft_cu_bcast *bc,
-		     void *stream);
-int ft_cu_unary_f32(ft_cu_unary op, const float *x, float *y, int64_t n, float alpha, float beta, void *stream);
-int ft_cu_unary_grad_f32(ft_cu_unary_grad op, const float *dy, const float *s, float *dx, int64_t n, float alpha,
-			 float beta, void *stream);
+/* on float32, float16 or bfloat16 storage dt (all operands alike), computed in float32 */
+int ft_cu_apply_binary(ft_cu_binary op, ft_cu_dtype dt, const void *a, const void *b, void *y, int64_t n,
+		 const ft_cu_bcast *bc, void *stream);
+int ft_cu_apply_unary(ft_cu_unary op, ft_cu_dtype dt, const void *x, void *y, int64_t n, float alpha, float beta,
+		void *stream);
+int ft_cu_apply_unary_grad(ft_cu_unary_grad op, ft_cu_dtype dt, const void *dy, const void *s, void *dx, int64_t n,
+		     float alpha, float beta, void *stream);
+/*
+ * The loss scaler (kernels/cpu/train.c): every float32 gradient multiplied by
+ * 1 / *scale in place, *found = 1 if any value was not finite, else 0
+ * (grads and counts: n_grads device pointers and element counts, on the host).
+ */
+int ft_cu_amp_unscale(const float *scale, float *const *grads, const int64_t *counts, int n_grads, float *found,
+		      void *stream);
+/* GradScaler's update: backoff on found, else growth after `interval` clean steps (finite only) */
+int ft_cu_amp_update_scale(float *scale, float *tracker, const float *found, float interval, float backoff,
+			   float growth, void *stream);
 /* y = x converted, rounding to nearest even (as the CPU's Cast) */
 int ft_cu_cast(const void *x, ft_cu_dtype from, void *y, ft_cu_dtype to, int64_t n, void *stream);
 /*
@@ -102,8 +114,8 @@ int ft_cu_adamw_step(float *p, const float *g, float *m, float *v, int64_t n, co
 		     const float *scale, const float *found_inf, float beta1, float beta2, float eps, float wd,
 		     void *stream);
 /* y (m, n) = beta * C broadcast through strides (csi, csj): Gemm's bias before the product adds in */
-int ft_cu_gemm_bias(float *y, const float *c, int64_t m, int64_t n, int64_t csi, int64_t csj, float beta,
-		    void *stream);
+int ft_cu_gemm_bias(ft_cu_dtype dt, void *y, const void *c, int64_t m, int64_t n, int64_t csi, int64_t csj,
+		    float beta, void *stream);
 
 /*
  * BatchNorm in training over x (nb, c, s), as kernels/cpu/norm.c: per channel

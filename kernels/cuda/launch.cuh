@@ -3,6 +3,8 @@
 #ifndef FT_CUDA_LAUNCH_CUH
 #define FT_CUDA_LAUNCH_CUH
 
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
 
@@ -38,7 +40,24 @@ __device__ inline double block_sum(double v, double *sh)
 	return r;
 }
 
+// storage <-> float32: loads widen, stores round to nearest even (the CPU's ft_cpu_widen/narrow)
+__device__ inline float ld(float v) { return v; }
+__device__ inline float ld(__half v) { return __half2float(v); }
+__device__ inline float ld(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <typename T> __device__ inline T st(float v);
+template <> __device__ inline float st<float>(float v) { return v; }
+template <> __device__ inline __half st<__half>(float v) { return __float2half_rn(v); }
+template <> __device__ inline __nv_bfloat16 st<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+
 } // namespace ftcu
+
+// a launch of LAUNCH(T) for the storage type dt (ft_cu_dtype)
+#define FTCU_BY_TYPE(dt, LAUNCH)                       \
+	switch (dt) {                                  \
+	case FT_CU_F16: LAUNCH(__half); break;         \
+	case FT_CU_BF16: LAUNCH(__nv_bfloat16); break; \
+	default: LAUNCH(float);                        \
+	}
 
 #define FTCU_GRID_LOOP(i, n) \
 	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
