@@ -64,6 +64,23 @@ static bool all_f32(const ft_graph *g, const ft_node *n)
 	return true;
 }
 
+static bool is_storage(ft_dtype t)
+{
+	return t == FT_F32 || t == FT_F16 || t == FT_BF16;
+}
+
+/* inputs from `in` on and outputs from `out` on (-1: none) are float32, except input skip_in (-1: none) */
+static bool f32_except(const ft_graph *g, const ft_node *n, int in, int out, int skip_in)
+{
+	for (int i = in; i < n->n_in; i++)
+		if (i != skip_in && n->in[i] >= 0 && g->tensors[n->in[i]].dtype != FT_F32)
+			return false;
+	for (int i = out < 0 ? n->n_out : out; i < n->n_out; i++)
+		if (n->out[i] >= 0 && g->tensors[n->out[i]].dtype != FT_F32)
+			return false;
+	return true;
+}
+
 /* every float tensor of n in one storage type the kernels take (float32, float16, bfloat16) */
 static bool same_float_type(const ft_graph *g, const ft_node *n)
 {
@@ -206,16 +223,21 @@ static bool train_op_ok(const ft_graph *g, const ft_node *n)
 		return ft_in(g, n, 0)->dtype == FT_F32 && ft_in(g, n, 1)->dtype == FT_F32 && ft_in(g, n, 1)->rank == 2 &&
 		       ft_in(g, n, 2)->dtype == FT_I64;
 	case FT_OP_REDUCE_SUM_TO:
-		return all_f32(g, n) && ft_in(g, n, 0)->rank <= FT_CU_MAX_RANK;
+		return same_float_type(g, n) && ft_in(g, n, 0)->rank <= FT_CU_MAX_RANK;
 	case FT_OP_BATCH_NORM: /* inference: Y only */
 		return all_f32(g, n) && (n->n_out < 2 || n->out[1] < 0) && ft_attr_int(n, "training_mode", 0) == 0;
-	case FT_OP_BATCH_NORM_TRAIN:
-	case FT_OP_BATCH_NORM_GRAD:
+	case FT_OP_BATCH_NORM_TRAIN: /* x and y in one storage type, the rest float32 */
+		return is_storage(ft_in(g, n, 0)->dtype) && ft_out(g, n, 0)->dtype == ft_in(g, n, 0)->dtype &&
+		       f32_except(g, n, 1, 1, -1);
+	case FT_OP_BATCH_NORM_GRAD: /* dy, x, dx in one storage type */
+		return is_storage(ft_in(g, n, 0)->dtype) && ft_in(g, n, 1)->dtype == ft_in(g, n, 0)->dtype &&
+		       (!ft_out(g, n, 0) || ft_out(g, n, 0)->dtype == ft_in(g, n, 0)->dtype) && f32_except(g, n, 2, 1, 0);
 	case FT_OP_GLOBAL_AVERAGE_POOL:
-	case FT_OP_MAX_POOL_GRAD:
 		return all_f32(g, n);
+	case FT_OP_MAX_POOL_GRAD:
+		return same_float_type(g, n);
 	case FT_OP_MAX_POOL: /* without the Indices output */
-		return all_f32(g, n) && (n->n_out < 2 || n->out[1] < 0);
+		return same_float_type(g, n) && (n->n_out < 2 || n->out[1] < 0);
 	case FT_OP_GLOBAL_POOL_GRAD:
 		return all_f32(g, n) && strcmp(ft_attr_string(n, "mode", "avg"), "max") != 0;
 	default:
@@ -526,7 +548,8 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		float *ab = scratch(c, 2 * sizeof(float) * (size_t)ch);
 		if (!ab)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		return cuda_check(ft_cu_batch_norm_train(x->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data,
+		return cuda_check(ft_cu_batch_norm_train(cu_dtype(x->dtype), x->data, ft_in(g, n, 1)->data,
+							 ft_in(g, n, 2)->data,
 							 upd ? rm->data : NULL, upd ? rv->data : NULL, y->data,
 							 ft_out(g, n, 1)->data, ft_out(g, n, 2)->data, ab, nb, ch, sp,
 							 attr(n, "epsilon", 1e-5f), attr(n, "momentum", 0.9f), c->stream),
@@ -549,7 +572,8 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		float *coef = scratch(c, 3 * sizeof(float) * (size_t)ch);
 		if (!coef)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		return cuda_check(ft_cu_batch_norm_grad(ft_in(g, n, 0)->data, x->data, ft_in(g, n, 2)->data,
+		return cuda_check(ft_cu_batch_norm_grad(cu_dtype(x->dtype), ft_in(g, n, 0)->data, x->data,
+							ft_in(g, n, 2)->data,
 							ft_in(g, n, 3)->data, ft_in(g, n, 4)->data, y ? y->data : NULL,
 							ft_out(g, n, 1)->data, ft_out(g, n, 2)->data, coef, nb, ch, sp,
 							c->stream),
@@ -558,13 +582,16 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 	case FT_OP_MAX_POOL: {
 		ft_cu_win w;
 		FT_TRY(window_of(g, n, &w));
-		return cuda_check(ft_cu_max_pool(ft_in(g, n, 0)->data, y->data, &w, c->stream), name);
+		return cuda_check(ft_cu_max_pool(cu_dtype(y->dtype), ft_in(g, n, 0)->data, y->data, &w, c->stream), name);
 	}
 	case FT_OP_MAX_POOL_GRAD: {
 		ft_cu_win w;
 		FT_TRY(window_of(g, n, &w));
-		return cuda_check(ft_cu_max_pool_grad(ft_in(g, n, 0)->data, ft_in(g, n, 1)->data, y->data, &w,
-						      c->stream),
+		float *acc = y->dtype == FT_F32 ? NULL : scratch(c, sizeof(float) * (size_t)y->numel);
+		if (y->dtype != FT_F32 && !acc)
+			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
+		return cuda_check(ft_cu_max_pool_grad(cu_dtype(y->dtype), ft_in(g, n, 0)->data, ft_in(g, n, 1)->data,
+						      y->data, acc, &w, c->stream),
 				  name);
 	}
 	case FT_OP_GLOBAL_AVERAGE_POOL: {
@@ -614,7 +641,12 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		ft_cu_bcast bc = { .rank = x->rank };
 		memcpy(bc.dims, x->dims, sizeof(int64_t) * (size_t)x->rank);
 		ft_broadcast_strides(y, x->rank, x->dims, bc.st[0]);
-		return cuda_check(ft_cu_reduce_sum_to(x->data, y->data, x->numel, y->numel, &bc, c->stream), name);
+		float *acc = y->dtype == FT_F32 ? NULL : scratch(c, sizeof(float) * (size_t)y->numel);
+		if (y->dtype != FT_F32 && !acc)
+			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
+		return cuda_check(ft_cu_reduce_sum_to(cu_dtype(y->dtype), x->data, y->data, acc, x->numel, y->numel, &bc,
+						      c->stream),
+				  name);
 	}
 	case FT_OP_GRAD_ACCUM: {
 		const ft_tensor *acc = ft_in(g, n, 0);
@@ -735,6 +767,8 @@ static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, siz
 		*scratch = 2 * sizeof(float) * (size_t)ft_in(g, n, 0)->dims[1];
 	else if (n->op == FT_OP_BATCH_NORM_GRAD)
 		*scratch = 3 * sizeof(float) * (size_t)ft_in(g, n, 1)->dims[1];
+	else if ((n->op == FT_OP_MAX_POOL_GRAD || n->op == FT_OP_REDUCE_SUM_TO) && ft_out(g, n, 0)->dtype != FT_F32)
+		*scratch = sizeof(float) * (size_t)ft_out(g, n, 0)->numel; /* float32 sums, rounded after */
 	return FT_OK;
 }
 

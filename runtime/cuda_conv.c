@@ -22,6 +22,7 @@ typedef struct conv_extra {
 	cudnnConvolutionDescriptor_t conv;
 	int algo;
 	size_t workspace;
+	cudnnMathType_t math; /* the algorithm's math type we accept */
 } conv_extra;
 
 static ft_status dnn_check(cudnnStatus_t e, const char *what)
@@ -40,9 +41,14 @@ bool ft_cuda_conv_supported(const ft_graph *g, const ft_node *n)
 {
 	if (!is_conv(n->op))
 		return false;
-	for (int i = 0; i < n->n_in; i++)
-		if (n->in[i] >= 0 && g->tensors[n->in[i]].dtype != FT_F32)
+	ft_dtype dt = ft_in(g, n, 0)->dtype;
+	if (dt != FT_F32 && dt != FT_F16 && dt != FT_BF16)
+		return false;
+	for (int i = 0; i < n->n_in + n->n_out; i++) {
+		int id = i < n->n_in ? n->in[i] : n->out[i - n->n_in];
+		if (id >= 0 && g->tensors[id].dtype != dt)
 			return false;
+	}
 	ft_conv_geom gm;
 	if (ft_conv_geometry(g, n, &gm) != FT_OK) {
 		ft_clear_error();
@@ -85,20 +91,23 @@ static ft_status describe(const ft_graph *g, const ft_node *n, conv_extra *e)
 {
 	ft_conv_geom gm;
 	FT_TRY(ft_conv_geometry(g, n, &gm));
+	ft_dtype dtype = ft_in(g, n, 0)->dtype;
+	cudnnDataType_t dt = dtype == FT_F16 ? CUDNN_DATA_HALF : dtype == FT_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+	e->math = dtype == FT_F32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
 	FT_TRY(dnn_check(cudnnCreateTensorDescriptor(&e->x), "tensor descriptor"));
 	FT_TRY(dnn_check(cudnnCreateTensorDescriptor(&e->y), "tensor descriptor"));
 	FT_TRY(dnn_check(cudnnCreateTensorDescriptor(&e->bias), "tensor descriptor"));
 	FT_TRY(dnn_check(cudnnCreateFilterDescriptor(&e->w), "filter descriptor"));
 	FT_TRY(dnn_check(cudnnCreateConvolutionDescriptor(&e->conv), "convolution descriptor"));
-	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)gm.n, (int)gm.c_in,
+	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->x, CUDNN_TENSOR_NCHW, dt, (int)gm.n, (int)gm.c_in,
 						    (int)gm.in[0], (int)gm.in[1]),
 			 "x descriptor"));
-	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)gm.n, (int)gm.c_out,
+	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->y, CUDNN_TENSOR_NCHW, dt, (int)gm.n, (int)gm.c_out,
 						    (int)gm.out[0], (int)gm.out[1]),
 			 "y descriptor"));
-	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, (int)gm.c_out, 1, 1),
+	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->bias, CUDNN_TENSOR_NCHW, dt, 1, (int)gm.c_out, 1, 1),
 			 "bias descriptor"));
-	FT_TRY(dnn_check(cudnnSetFilter4dDescriptor(e->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)gm.c_out,
+	FT_TRY(dnn_check(cudnnSetFilter4dDescriptor(e->w, dt, CUDNN_TENSOR_NCHW, (int)gm.c_out,
 						    (int)gm.w_cin, (int)gm.kernel[0], (int)gm.kernel[1]),
 			 "filter descriptor"));
 	FT_TRY(dnn_check(cudnnSetConvolution2dDescriptor(e->conv, (int)gm.pad_begin[0], (int)gm.pad_begin[1],
@@ -106,19 +115,21 @@ static ft_status describe(const ft_graph *g, const ft_node *n, conv_extra *e)
 							 (int)gm.dil[1], CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
 			 "convolution descriptor"));
 	FT_TRY(dnn_check(cudnnSetConvolutionGroupCount(e->conv, (int)gm.group), "group count"));
-	return dnn_check(cudnnSetConvolutionMathType(e->conv, CUDNN_FMA_MATH), "math type");
+	/* float32 accumulation whatever the storage */
+	return dnn_check(cudnnSetConvolutionMathType(e->conv, e->math), "math type");
 }
 
 enum { MAX_ALGOS = 16 };
 
-/* the first heuristic choice that succeeds in FMA math: *algo and its workspace */
+/* the first heuristic choice that succeeds in the accepted math (FMA for float32): algo and its workspace */
 #define PICK(PERF_T, CALL, ...)                                                                 \
 	do {                                                                                    \
 		PERF_T perf[MAX_ALGOS];                                                         \
 		int got = 0;                                                                    \
 		FT_TRY(dnn_check(CALL(h, __VA_ARGS__, MAX_ALGOS, &got, perf), #CALL));          \
 		for (int i = 0; i < got; i++)                                                   \
-			if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].mathType == CUDNN_FMA_MATH) { \
+			if (perf[i].status == CUDNN_STATUS_SUCCESS &&                           \
+			    (perf[i].mathType == e->math || e->math == CUDNN_TENSOR_OP_MATH)) {  \
 				e->algo = (int)perf[i].algo;                                    \
 				e->workspace = perf[i].memory;                                  \
 				return FT_OK;                                                   \
@@ -141,7 +152,8 @@ static ft_status pick(void *handle, ft_op op, conv_extra *e)
 		     e->conv, e->w);
 		break;
 	}
-	return ft_error(FT_EUNSUPPORTED, "cuDNN offers no float32 (FMA) algorithm for this convolution");
+	return ft_error(FT_EUNSUPPORTED, "cuDNN offers no algorithm for this convolution in %s math",
+			e->math == CUDNN_FMA_MATH ? "float32 FMA" : "tensor-op");
 }
 
 ft_status ft_cuda_conv_prepare(void *handle, const ft_graph *g, ft_node *n, size_t *scratch)

@@ -66,9 +66,9 @@ PY
 	$py tests/compare_grads.py "$out/$m.grads.cuda.onnx" "$out/$m.grads.cpu.onnx" 1e-3 2>&1 | tail -4 |
 		tee -a "$out/summary.txt"
 	# training throughput on the GPU (fp32 SGD), ftrun's bench
-	build-device/ftrun bench "$models/$m.onnx" --device cuda -b 64 --steps 20 --configs baseline \
+	build-device/ftrun bench "$models/$m.onnx" --device cuda -b 64 --steps 20 --configs baseline,amp,ga+amp+pm \
 		--output-dir "$out/$m.bench" >"$out/$m.bench.log" 2>&1 &&
-		log "$m: ftrun cuda training: $(grep '^baseline' "$out/$m.bench.log")" ||
+		log "$m: ftrun cuda training:$(printf '\n%s' "$(grep -E '^(config|baseline|amp|ga)' "$out/$m.bench.log")")" ||
 		log "$m: ftrun bench on cuda failed: $(tail -2 "$out/$m.bench.log" | cut -c1-300)"
 done
 

@@ -362,7 +362,10 @@ static void conv_cases(ft_backend cu, const char *only)
 		int64_t n, c, h, w, k, kh, stride, pad, dil, group;
 	} convs[] = { { 2, 3, 33, 31, 16, 7, 2, 3, 1, 1 }, { 4, 16, 14, 14, 32, 3, 1, 1, 1, 1 },
 		      { 2, 32, 12, 12, 32, 3, 1, 2, 2, 32 }, { 3, 8, 9, 9, 12, 1, 1, 0, 1, 4 } };
-	for (size_t k = 0; k < sizeof(convs) / sizeof(convs[0]); k++) {
+	/* float32 on every geometry; float16 and bfloat16 (AMP, tensor cores) on the second */
+	for (size_t kk = 0; kk < sizeof(convs) / sizeof(convs[0]) + 2; kk++) {
+		size_t k = kk < sizeof(convs) / sizeof(convs[0]) ? kk : 1;
+		ft_dtype dt = kk < sizeof(convs) / sizeof(convs[0]) ? FT_F32 : kk % 2 ? FT_BF16 : FT_F16;
 		int64_t xd[4] = { convs[k].n, convs[k].c, convs[k].h, convs[k].w };
 		int64_t wd[4] = { convs[k].k, convs[k].c / convs[k].group, convs[k].kh, convs[k].kh };
 		int64_t kern[2] = { convs[k].kh, convs[k].kh }, st[2] = { convs[k].stride, convs[k].stride };
@@ -374,7 +377,8 @@ static void conv_cases(ft_backend cu, const char *only)
 				continue;
 			ft_graph *g = ft_graph_new("conv");
 			/* the forward first, to know dy's shape */
-			int x = f32_input(g, 4, xd, -1, 1), w = f32_input(g, 4, wd, -1, 1), b = f32_input(g, 1, wd, -1, 1);
+			int x = new_input(g, dt, 4, xd, -1, 1, false), w = new_input(g, dt, 4, wd, -1, 1, false),
+			    b = new_input(g, dt, 1, wd, -1, 1, false);
 			int fin[3] = { x, w, b };
 			ft_node *f = node(g, FT_OP_CONV, 3, fin, 1);
 			ft_node_set_ints(g, f, "kernel_shape", kern, 2);
@@ -391,7 +395,7 @@ static void conv_cases(ft_backend cu, const char *only)
 			ft_node *n = f;
 			if (which) {
 				const ft_tensor *y = ft_out(g, f, 0);
-				int dy = f32_input(g, y->rank, y->dims, -1, 1);
+				int dy = new_input(g, dt, y->rank, y->dims, -1, 1, false);
 				int in[2] = { dy, which == 1 ? w : x };
 				n = node(g, ops[which], 2, in, which == 1 ? 1 : 2);
 				ft_node_set_ints(g, n, "kernel_shape", kern, 2);
@@ -408,13 +412,43 @@ static void conv_cases(ft_backend cu, const char *only)
 				}
 			}
 			char label[96];
-			snprintf(label, sizeof(label), "%s k%lld s%lld p%lld d%lld g%lld", ft_op_table[ops[which]].name,
+			snprintf(label, sizeof(label), "%s k%lld s%lld p%lld d%lld g%lld %s", ft_op_table[ops[which]].name,
 				 (long long)convs[k].kh, (long long)convs[k].stride, (long long)convs[k].pad,
-				 (long long)convs[k].dil, (long long)convs[k].group);
+				 (long long)convs[k].dil, (long long)convs[k].group, ft_dtype_name(dt));
 			run_node_case(cu, g, n, label, false, 0);
 			ft_graph_free(g);
 		}
 	}
+}
+
+/* MaxPool 3x3 stride 2 pad 1 (ResNet's stem) of type dt, or its gradient */
+static void max_pool_case(ft_backend cu, const char *only, ft_dtype dt, bool grad)
+{
+	if (!wanted(only, grad ? FT_OP_MAX_POOL_GRAD : FT_OP_MAX_POOL))
+		return;
+	int64_t pd[4] = { 4, 16, 56, 56 }, kern[2] = { 3, 3 }, st[2] = { 2, 2 }, pads[4] = { 1, 1, 1, 1 };
+	ft_graph *g = ft_graph_new("max_pool");
+	int x = new_input(g, dt, 4, pd, -4, 4, dt == FT_F32);
+	ft_node *n = node(g, FT_OP_MAX_POOL, 1, &x, 1);
+	for (int pass = 0; pass < 1 + grad; pass++) {
+		if (pass) { /* the forward's output shape is dy's */
+			if (ft_op_table[FT_OP_MAX_POOL].infer(g, n)) {
+				printf("FAIL MaxPool: infer: %s\n", ft_last_error());
+				failures++;
+				ft_graph_free(g);
+				return;
+			}
+			const ft_tensor *y = ft_out(g, n, 0);
+			int in[2] = { new_input(g, dt, y->rank, y->dims, -1, 1, false), x };
+			n = node(g, FT_OP_MAX_POOL_GRAD, 2, in, 1);
+		}
+		ft_node_set_ints(g, n, "kernel_shape", kern, 2);
+		ft_node_set_ints(g, n, "strides", st, 2);
+		ft_node_set_ints(g, n, "pads", pads, 4);
+	}
+	char label[64];
+	snprintf(label, sizeof(label), "%s %s", grad ? "ft.MaxPoolGrad" : "MaxPool", ft_dtype_name(dt));
+	infer_and_run(cu, g, n, label, !grad, 0);
 }
 
 /* BatchNorm in training (running statistics updated in place) and its backward; pooling */
@@ -437,31 +471,33 @@ static void norm_pool_cases(ft_backend cu, const char *only)
 			      f32_input(g, 1, cd, 0.5f, 1.5f), f32_input(g, 1, cd, 0.2f, 1) };
 		infer_and_run(cu, g, node(g, FT_OP_BATCH_NORM_GRAD, 5, in, 3), NULL, false, 0);
 	}
-	int64_t pd[4] = { 4, 16, 56, 56 }, kern[2] = { 3, 3 }, st[2] = { 2, 2 }, pads[4] = { 1, 1, 1, 1 };
-	for (int grad = 0; grad < 2; grad++) {
-		if (!wanted(only, grad ? FT_OP_MAX_POOL_GRAD : FT_OP_MAX_POOL))
-			continue;
-		ft_graph *g = ft_graph_new("max_pool");
-		int x = new_input(g, FT_F32, 4, pd, -4, 4, true);
-		ft_node *n = node(g, FT_OP_MAX_POOL, 1, &x, 1);
-		ft_node_set_ints(g, n, "kernel_shape", kern, 2);
-		ft_node_set_ints(g, n, "strides", st, 2);
-		ft_node_set_ints(g, n, "pads", pads, 4);
-		if (grad) {
-			if (ft_op_table[FT_OP_MAX_POOL].infer(g, n)) {
-				printf("FAIL MaxPool: infer: %s\n", ft_last_error());
-				failures++;
-				ft_graph_free(g);
-				continue;
-			}
-			const ft_tensor *y = ft_out(g, n, 0);
-			int in[2] = { f32_input(g, y->rank, y->dims, -1, 1), x };
-			n = node(g, FT_OP_MAX_POOL_GRAD, 2, in, 1);
-			ft_node_set_ints(g, n, "kernel_shape", kern, 2);
-			ft_node_set_ints(g, n, "strides", st, 2);
-			ft_node_set_ints(g, n, "pads", pads, 4);
+	for (int k = 0; k < 6; k++) /* float32 with NaN and infinities, float16, bfloat16; each forward, backward */
+		max_pool_case(cu, only, k < 2 ? FT_F32 : k < 4 ? FT_F16 : FT_BF16, k & 1);
+	for (int k = 0; k < 2; k++) { /* AMP: float16/bfloat16 x with float32 parameters and statistics */
+		ft_dtype dt = k ? FT_BF16 : FT_F16;
+		if (wanted(only, FT_OP_BATCH_NORM_TRAIN)) {
+			ft_graph *g = ft_graph_new("bn_lp");
+			int in[5] = { new_input(g, dt, 4, xd, -3, 5, false), f32_input(g, 1, cd, 0.5f, 1.5f),
+				      f32_input(g, 1, cd, -1, 1), f32_input(g, 1, cd, -0.1f, 0.1f), f32_input(g, 1, cd, 0.5f, 1.5f) };
+			g->tensors[in[3]].kind = g->tensors[in[4]].kind = FT_TK_STATE;
+			ft_node *n = node(g, FT_OP_BATCH_NORM_TRAIN, 5, in, 3);
+			infer_and_run(cu, g, n, k ? "BatchNormTrain bfloat16" : "BatchNormTrain float16", false, 8 | 16);
 		}
-		infer_and_run(cu, g, n, NULL, !grad, 0);
+		if (wanted(only, FT_OP_BATCH_NORM_GRAD)) {
+			ft_graph *g = ft_graph_new("bn_grad_lp");
+			int in[5] = { new_input(g, dt, 4, xd, -1, 1, false), new_input(g, dt, 4, xd, -3, 5, false),
+				      f32_input(g, 1, cd, 0.5f, 1.5f), f32_input(g, 1, cd, 0.5f, 1.5f), f32_input(g, 1, cd, 0.2f, 1) };
+			infer_and_run(cu, g, node(g, FT_OP_BATCH_NORM_GRAD, 5, in, 3),
+				      k ? "BatchNormGrad bfloat16" : "BatchNormGrad float16", false, 0);
+		}
+		if (wanted(only, FT_OP_REDUCE_SUM_TO)) {
+			ft_graph *g = ft_graph_new("reduce_lp");
+			int64_t d[4] = { 8, 64, 7, 7 }, to[4] = { 1, 64, 1, 1 };
+			int x = new_input(g, dt, 4, d, -1, 1, false);
+			ft_node *n = node(g, FT_OP_REDUCE_SUM_TO, 1, &x, 1);
+			ft_node_set_ints(g, n, "shape", to, 4);
+			infer_and_run(cu, g, n, "ReduceSumTo low precision", false, 0);
+		}
 	}
 	int64_t gd[4] = { 8, 64, 7, 7 }, yd[4] = { 8, 64, 1, 1 };
 	if (wanted(only, FT_OP_GLOBAL_AVERAGE_POOL)) {

@@ -99,8 +99,13 @@ int ft_cu_softmax_cross_entropy(const float *logits, const int64_t *labels, floa
 /* dlogits = *dloss / N * (probs - target) */
 int ft_cu_softmax_cross_entropy_grad(const float *dloss, const float *probs, const int64_t *labels, float *dx,
 				     int64_t n, int64_t c, float ls, void *stream);
-/* y (ny elements) = x summed over the broadcast axes: x's element i adds into y[offset of i in y] */
-int ft_cu_reduce_sum_to(const float *x, float *y, int64_t nx, int64_t ny, const ft_cu_bcast *bc, void *stream);
+/*
+ * y (ny elements) = x summed over the broadcast axes: x's element i adds into
+ * y[offset of i in y], in float32 (y itself, or acc for float16/bfloat16, then
+ * rounded into y)
+ */
+int ft_cu_reduce_sum_to(ft_cu_dtype dt, const void *x, void *y, float *acc, int64_t nx, int64_t ny,
+			const ft_cu_bcast *bc, void *stream);
 /* acc = *first != 0 ? g : acc + g */
 int ft_cu_grad_accum(float *acc, const float *g, const float *first, int64_t n, void *stream);
 /*
@@ -118,16 +123,18 @@ int ft_cu_gemm_bias(ft_cu_dtype dt, void *y, const void *c, int64_t m, int64_t n
 		    float beta, void *stream);
 
 /*
- * BatchNorm in training over x (nb, c, s), as kernels/cpu/norm.c: per channel
+ * BatchNorm in training over x (nb, c, s) of storage type dt (x, y, dy, dx;
+ * the parameters and statistics are float32, as cuDNN takes them under
+ * autocast), as kernels/cpu/norm.c: per channel
  * the batch mean and population variance (sums in double), y = x * a + b with
  * a = scale / sqrt(var + eps), b = bias - mean * a; saved mean and
  * 1 / sqrt(var + eps) for the backward; the running statistics (NULL: left
  * alone) become r * momentum + batch * (1 - momentum), the variance unbiased
  * (count / (count - 1)) as PyTorch's. ab is 2 * c floats of workspace.
  */
-int ft_cu_batch_norm_train(const float *x, const float *scale, const float *bias, float *run_mean, float *run_var,
-			   float *y, float *saved_mean, float *saved_invstd, float *ab, int64_t nb, int64_t c, int64_t s,
-			   float eps, float momentum, void *stream);
+int ft_cu_batch_norm_train(ft_cu_dtype dt, const void *x, const float *scale, const float *bias, float *run_mean,
+			   float *run_var, void *y, float *saved_mean, float *saved_invstd, float *ab, int64_t nb,
+			   int64_t c, int64_t s, float eps, float momentum, void *stream);
 /* BatchNorm in inference: y = x * a + b from the running statistics; ab is 2 * c floats of workspace */
 int ft_cu_batch_norm_infer(const float *x, const float *scale, const float *bias, const float *mean,
 			   const float *var, float *y, float *ab, int64_t nb, int64_t c, int64_t s, float eps,
@@ -138,9 +145,9 @@ int ft_cu_batch_norm_infer(const float *x, const float *scale, const float *bias
  * (dy - dbias / M - xhat * dscale / M), in double per channel. coef is 3 * c
  * floats of workspace.
  */
-int ft_cu_batch_norm_grad(const float *dy, const float *x, const float *scale, const float *mean,
-			  const float *invstd, float *dx, float *dscale, float *dbias, float *coef, int64_t nb,
-			  int64_t c, int64_t s, void *stream);
+int ft_cu_batch_norm_grad(ft_cu_dtype dt, const void *dy, const void *x, const float *scale, const float *mean,
+			  const float *invstd, void *dx, float *dscale, float *dbias, float *coef, int64_t nb, int64_t c,
+			  int64_t s, void *stream);
 
 /* a pooling window over (depth, height, width); 2-D pools have depth 1 */
 typedef struct ft_cu_win {
@@ -149,9 +156,14 @@ typedef struct ft_cu_win {
 } ft_cu_win;
 
 /* MaxPool without indices: padding never wins, NaN propagates, a window of padding only is -inf */
-int ft_cu_max_pool(const float *x, float *y, const ft_cu_win *w, void *stream);
-/* each window's dy to the first of its maxima (the first NaN), as the CPU finds it */
-int ft_cu_max_pool_grad(const float *dy, const float *x, float *dx, const ft_cu_win *w, void *stream);
+int ft_cu_max_pool(ft_cu_dtype dt, const void *x, void *y, const ft_cu_win *w, void *stream);
+/*
+ * each window's dy to the first of its maxima (the first NaN), as the CPU finds
+ * it, summed in float32: in dx itself for float32, else in acc (dx's element
+ * count of floats of workspace) and rounded into dx
+ */
+int ft_cu_max_pool_grad(ft_cu_dtype dt, const void *dy, const void *x, void *dx, float *acc, const ft_cu_win *w,
+			void *stream);
 /* GlobalAveragePool over planes of s values (sums in double), and its gradient dy / s */
 int ft_cu_global_avg_pool(const float *x, float *y, int64_t planes, int64_t s, void *stream);
 int ft_cu_global_avg_pool_grad(const float *dy, float *dx, int64_t planes, int64_t s, void *stream);

@@ -51,6 +51,20 @@ template <> __device__ inline __nv_bfloat16 st<__nv_bfloat16>(float v) { return 
 
 } // namespace ftcu
 
+#define FTCU_GRID_LOOP(i, n) \
+	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+
+namespace ftcu {
+
+// y = x rounded to T (float32 sums into their low-precision tensor)
+template <typename T> __global__ void narrow(const float *x, T *y, int64_t n)
+{
+	FTCU_GRID_LOOP(i, n)
+	y[i] = st<T>(x[i]);
+}
+
+} // namespace ftcu
+
 // a launch of LAUNCH(T) for the storage type dt (ft_cu_dtype)
 #define FTCU_BY_TYPE(dt, LAUNCH)                       \
 	switch (dt) {                                  \
@@ -58,8 +72,5 @@ template <> __device__ inline __nv_bfloat16 st<__nv_bfloat16>(float v) { return 
 	case FT_CU_BF16: LAUNCH(__nv_bfloat16); break; \
 	default: LAUNCH(float);                        \
 	}
-
-#define FTCU_GRID_LOOP(i, n) \
-	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
 
 #endif

@@ -28,7 +28,8 @@ __device__ void block_sum2(double &a, double &b, double *sa, double *sb)
 }
 
 // one block per channel k: the batch statistics and the affine map
-__global__ void bn_stats(const float *x, const float *scale, const float *bias, float *run_mean, float *run_var,
+template <typename T>
+__global__ void bn_stats(const T *x, const float *scale, const float *bias, float *run_mean, float *run_var,
 			 float *saved_mean, float *saved_invstd, float *ab, int64_t nb, int64_t c, int64_t s, float eps,
 			 float momentum)
 {
@@ -36,7 +37,7 @@ __global__ void bn_stats(const float *x, const float *scale, const float *bias, 
 	int64_t k = blockIdx.x, m = nb * s;
 	double sum = 0, sq = 0;
 	for (int64_t i = threadIdx.x; i < m; i += kThreads) {
-		double v = x[(i / s * c + k) * s + i % s];
+		double v = ld(x[(i / s * c + k) * s + i % s]);
 		sum += v;
 		sq += v * v;
 	}
@@ -70,16 +71,17 @@ __global__ void bn_infer_coef(const float *scale, const float *bias, const float
 	}
 }
 
-__global__ void bn_apply(const float *x, const float *ab, float *y, int64_t n, int64_t c, int64_t s)
+template <typename T> __global__ void bn_apply(const T *x, const float *ab, T *y, int64_t n, int64_t c, int64_t s)
 {
 	FTCU_GRID_LOOP(i, n)
 	{
 		int64_t k = i / s % c;
-		y[i] = x[i] * ab[k] + ab[c + k];
+		y[i] = st<T>(ld(x[i]) * ab[k] + ab[c + k]);
 	}
 }
 
-__global__ void bn_grad_sums(const float *dy, const float *x, const float *scale, const float *mean,
+template <typename T>
+__global__ void bn_grad_sums(const T *dy, const T *x, const float *scale, const float *mean,
 			     const float *invstd, float *dscale, float *dbias, float *coef, int64_t nb, int64_t c,
 			     int64_t s)
 {
@@ -88,8 +90,9 @@ __global__ void bn_grad_sums(const float *dy, const float *x, const float *scale
 	double mk = mean[k], sum = 0, dot = 0;
 	for (int64_t i = threadIdx.x; i < m; i += kThreads) {
 		int64_t at = (i / s * c + k) * s + i % s;
-		sum += dy[at];
-		dot += (double)dy[at] * ((double)x[at] - mk);
+		double g = ld(dy[at]);
+		sum += g;
+		dot += g * ((double)ld(x[at]) - mk);
 	}
 	block_sum2(sum, dot, sa, sb);
 	if (threadIdx.x != 0)
@@ -104,13 +107,13 @@ __global__ void bn_grad_sums(const float *dy, const float *x, const float *scale
 	coef[2 * c + k] = (float)(-a * gm - b * mk);
 }
 
-__global__ void bn_grad_apply(const float *dy, const float *x, const float *coef, float *dx, int64_t n, int64_t c,
-			      int64_t s)
+template <typename T>
+__global__ void bn_grad_apply(const T *dy, const T *x, const float *coef, T *dx, int64_t n, int64_t c, int64_t s)
 {
 	FTCU_GRID_LOOP(i, n)
 	{
 		int64_t k = i / s % c;
-		dx[i] = coef[k] * dy[i] + coef[c + k] * x[i] + coef[2 * c + k];
+		dx[i] = st<T>(coef[k] * ld(dy[i]) + coef[c + k] * ld(x[i]) + coef[2 * c + k]);
 	}
 }
 
@@ -126,7 +129,7 @@ __device__ inline void tap_range(int64_t start, int64_t k, int64_t d, int64_t in
 }
 
 // the input offset (within its plane) of the window's maximum for output o of plane p, -1 for none
-__device__ inline int64_t window_max(const float *xp, const ft_cu_win &w, int64_t o, float &best)
+template <typename T> __device__ inline int64_t window_max(const T *xp, const ft_cu_win &w, int64_t o, float &best)
 {
 	int64_t ow = o % w.out[2], oh = o / w.out[2] % w.out[1], od = o / (w.out[2] * w.out[1]);
 	int64_t sd = od * w.s[0] - w.p[0], sh = oh * w.s[1] - w.p[1], sw = ow * w.s[2] - w.p[2];
@@ -140,7 +143,7 @@ __device__ inline int64_t window_max(const float *xp, const ft_cu_win &w, int64_
 		for (int64_t kh = h0; kh < h1; kh++) {
 			int64_t row = ((sd + kd * w.d[0]) * w.in[1] + sh + kh * w.d[1]) * w.in[2];
 			for (int64_t kw = w0; kw < w1; kw++) {
-				float e = xp[row + sw + kw * w.d[2]];
+				float e = ld(xp[row + sw + kw * w.d[2]]);
 				if (at < 0 || e > best || (e != e && best == best)) {
 					best = e;
 					at = row + sw + kw * w.d[2];
@@ -150,18 +153,19 @@ __device__ inline int64_t window_max(const float *xp, const ft_cu_win &w, int64_
 	return at;
 }
 
-__global__ void max_pool(const float *x, float *y, ft_cu_win w)
+template <typename T> __global__ void max_pool(const T *x, T *y, ft_cu_win w)
 {
 	int64_t osz = w.out[0] * w.out[1] * w.out[2], isz = w.in[0] * w.in[1] * w.in[2];
 	FTCU_GRID_LOOP(i, w.planes * osz)
 	{
 		float best;
 		window_max(x + i / osz * isz, w, i % osz, best);
-		y[i] = best;
+		y[i] = st<T>(best); /* exact: one of the window's values, or -inf */
 	}
 }
 
-__global__ void max_pool_grad(const float *dy, const float *x, float *dx, ft_cu_win w)
+// into float32 (dx itself for float32, else the workspace, rounded into dx afterwards)
+template <typename T> __global__ void max_pool_grad(const T *dy, const T *x, float *dx, ft_cu_win w)
 {
 	int64_t osz = w.out[0] * w.out[1] * w.out[2], isz = w.in[0] * w.in[1] * w.in[2];
 	FTCU_GRID_LOOP(i, w.planes * osz)
@@ -169,7 +173,7 @@ __global__ void max_pool_grad(const float *dy, const float *x, float *dx, ft_cu_
 		float best;
 		int64_t p = i / osz, at = window_max(x + p * isz, w, i % osz, best);
 		if (at >= 0)
-			atomicAdd(dx + p * isz + at, dy[i]);
+			atomicAdd(dx + p * isz + at, ld(dy[i]));
 	}
 }
 
@@ -194,14 +198,17 @@ __global__ void global_avg_grad(const float *dy, float *dx, int64_t n, int64_t s
 
 } // namespace
 
-extern "C" int ft_cu_batch_norm_train(const float *x, const float *scale, const float *bias, float *run_mean,
-				      float *run_var, float *y, float *saved_mean, float *saved_invstd, float *ab,
-				      int64_t nb, int64_t c, int64_t s, float eps, float momentum, void *stream)
+extern "C" int ft_cu_batch_norm_train(ft_cu_dtype dt, const void *x, const float *scale, const float *bias,
+				      float *run_mean, float *run_var, void *y, float *saved_mean, float *saved_invstd,
+				      float *ab, int64_t nb, int64_t c, int64_t s, float eps, float momentum, void *stream)
 {
 	cudaStream_t st = (cudaStream_t)stream;
-	bn_stats<<<(unsigned)c, kThreads, 0, st>>>(x, scale, bias, run_mean, run_var, saved_mean, saved_invstd, ab, nb,
-						   c, s, eps, momentum);
-	bn_apply<<<blocks_for(nb * c * s), kThreads, 0, st>>>(x, ab, y, nb * c * s, c, s);
+#define L(T)                                                                                                    \
+	bn_stats<T><<<(unsigned)c, kThreads, 0, st>>>((const T *)x, scale, bias, run_mean, run_var, saved_mean,   \
+						      saved_invstd, ab, nb, c, s, eps, momentum);                 \
+	bn_apply<T><<<blocks_for(nb * c * s), kThreads, 0, st>>>((const T *)x, ab, (T *)y, nb * c * s, c, s)
+	FTCU_BY_TYPE(dt, L)
+#undef L
 	return launched();
 }
 
@@ -211,37 +218,51 @@ extern "C" int ft_cu_batch_norm_infer(const float *x, const float *scale, const 
 {
 	cudaStream_t st = (cudaStream_t)stream;
 	bn_infer_coef<<<blocks_for(c), kThreads, 0, st>>>(scale, bias, mean, var, ab, c, eps);
-	bn_apply<<<blocks_for(nb * c * s), kThreads, 0, st>>>(x, ab, y, nb * c * s, c, s);
+	bn_apply<float><<<blocks_for(nb * c * s), kThreads, 0, st>>>(x, ab, y, nb * c * s, c, s);
 	return launched();
 }
 
-extern "C" int ft_cu_batch_norm_grad(const float *dy, const float *x, const float *scale, const float *mean,
-				     const float *invstd, float *dx, float *dscale, float *dbias, float *coef, int64_t nb,
-				     int64_t c, int64_t s, void *stream)
+extern "C" int ft_cu_batch_norm_grad(ft_cu_dtype dt, const void *dy, const void *x, const float *scale,
+				     const float *mean, const float *invstd, void *dx, float *dscale, float *dbias,
+				     float *coef, int64_t nb, int64_t c, int64_t s, void *stream)
 {
 	cudaStream_t st = (cudaStream_t)stream;
-	bn_grad_sums<<<(unsigned)c, kThreads, 0, st>>>(dy, x, scale, mean, invstd, dscale, dbias, coef, nb, c, s);
-	if (dx)
-		bn_grad_apply<<<blocks_for(nb * c * s), kThreads, 0, st>>>(dy, x, coef, dx, nb * c * s, c, s);
+#define L(T)                                                                                                       \
+	bn_grad_sums<T><<<(unsigned)c, kThreads, 0, st>>>((const T *)dy, (const T *)x, scale, mean, invstd, dscale,   \
+							  dbias, coef, nb, c, s);                                      \
+	if (dx)                                                                                                    \
+		bn_grad_apply<T><<<blocks_for(nb * c * s), kThreads, 0, st>>>((const T *)dy, (const T *)x, coef, (T *)dx, \
+									      nb * c * s, c, s)
+	FTCU_BY_TYPE(dt, L)
+#undef L
 	return launched();
 }
 
-extern "C" int ft_cu_max_pool(const float *x, float *y, const ft_cu_win *w, void *stream)
+extern "C" int ft_cu_max_pool(ft_cu_dtype dt, const void *x, void *y, const ft_cu_win *w, void *stream)
 {
 	int64_t n = w->planes * w->out[0] * w->out[1] * w->out[2];
-	max_pool<<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(x, y, *w);
+#define L(T) max_pool<T><<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>((const T *)x, (T *)y, *w)
+	FTCU_BY_TYPE(dt, L)
+#undef L
 	return launched();
 }
 
-extern "C" int ft_cu_max_pool_grad(const float *dy, const float *x, float *dx, const ft_cu_win *w, void *stream)
+extern "C" int ft_cu_max_pool_grad(ft_cu_dtype dt, const void *dy, const void *x, void *dx, float *acc,
+				   const ft_cu_win *w, void *stream)
 {
 	cudaStream_t st = (cudaStream_t)stream;
-	size_t bytes = sizeof(float) * (size_t)(w->planes * w->in[0] * w->in[1] * w->in[2]);
-	cudaError_t e = cudaMemsetAsync(dx, 0, bytes, st);
+	int64_t nx = w->planes * w->in[0] * w->in[1] * w->in[2], n = w->planes * w->out[0] * w->out[1] * w->out[2];
+	float *sum = dt == FT_CU_F32 ? (float *)dx : acc;
+	cudaError_t e = cudaMemsetAsync(sum, 0, sizeof(float) * (size_t)nx, st);
 	if (e != cudaSuccess)
 		return (int)e;
-	int64_t n = w->planes * w->out[0] * w->out[1] * w->out[2];
-	max_pool_grad<<<blocks_for(n), kThreads, 0, st>>>(dy, x, dx, *w);
+#define L(T) max_pool_grad<T><<<blocks_for(n), kThreads, 0, st>>>((const T *)dy, (const T *)x, sum, *w)
+	FTCU_BY_TYPE(dt, L)
+#undef L
+	if (dt == FT_CU_F16)
+		narrow<__half><<<blocks_for(nx), kThreads, 0, st>>>(sum, (__half *)dx, nx);
+	else if (dt == FT_CU_BF16)
+		narrow<__nv_bfloat16><<<blocks_for(nx), kThreads, 0, st>>>(sum, (__nv_bfloat16 *)dx, nx);
 	return launched();
 }
 

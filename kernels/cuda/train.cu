@@ -78,7 +78,7 @@ __global__ void sce_grad(const float *dloss, const float *probs, const int64_t *
 	}
 }
 
-__global__ void reduce_sum_to(const float *x, float *y, int64_t nx, ft_cu_bcast bc)
+template <typename T> __global__ void reduce_sum_to(const T *x, float *y, int64_t nx, ft_cu_bcast bc)
 {
 	FTCU_GRID_LOOP(i, nx)
 	{
@@ -88,7 +88,7 @@ __global__ void reduce_sum_to(const float *x, float *y, int64_t nx, ft_cu_bcast 
 			off += (r - q * bc.dims[d]) * bc.st[0][d];
 			r = q;
 		}
-		atomicAdd(y + off, x[i]);
+		atomicAdd(y + off, ld(x[i]));
 	}
 }
 
@@ -162,14 +162,21 @@ extern "C" int ft_cu_softmax_cross_entropy_grad(const float *dloss, const float 
 	return launched();
 }
 
-extern "C" int ft_cu_reduce_sum_to(const float *x, float *y, int64_t nx, int64_t ny, const ft_cu_bcast *bc,
-				   void *stream)
+extern "C" int ft_cu_reduce_sum_to(ft_cu_dtype dt, const void *x, void *y, float *acc, int64_t nx, int64_t ny,
+				   const ft_cu_bcast *bc, void *stream)
 {
 	cudaStream_t s = (cudaStream_t)stream;
-	cudaError_t e = cudaMemsetAsync(y, 0, sizeof(float) * (size_t)ny, s);
+	float *sum = dt == FT_CU_F32 ? (float *)y : acc;
+	cudaError_t e = cudaMemsetAsync(sum, 0, sizeof(float) * (size_t)ny, s);
 	if (e != cudaSuccess)
 		return (int)e;
-	reduce_sum_to<<<blocks_for(nx), kThreads, 0, s>>>(x, y, nx, *bc);
+#define L(T) reduce_sum_to<T><<<blocks_for(nx), kThreads, 0, s>>>((const T *)x, sum, nx, *bc)
+	FTCU_BY_TYPE(dt, L)
+#undef L
+	if (dt == FT_CU_F16)
+		narrow<__half><<<blocks_for(ny), kThreads, 0, s>>>(sum, (__half *)y, ny);
+	else if (dt == FT_CU_BF16)
+		narrow<__nv_bfloat16><<<blocks_for(ny), kThreads, 0, s>>>(sum, (__nv_bfloat16 *)y, ny);
 	return launched();
 }
 
