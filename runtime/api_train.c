@@ -12,6 +12,7 @@ struct ftrun_trainer {
 	ft_trainer *t;
 	ft_graph *eval_g; /* the inference graph, built on first predict, sharing the weights */
 	ft_exec *eval_x;
+	ft_backend eval_be; /* the CPU backend it runs on when the trainer's is a device (else unused) */
 };
 
 void ftrun_train_options_default(ftrun_train_options *o)
@@ -72,6 +73,8 @@ void ftrun_trainer_free(ftrun_trainer *tr)
 	if (!tr)
 		return;
 	ft_exec_free(tr->eval_x);
+	if (tr->eval_be.iface && tr->eval_be.iface->destroy)
+		tr->eval_be.iface->destroy(tr->eval_be.ctx);
 	ft_graph_free(tr->eval_g);
 	ft_trainer_free(tr->t);
 	free(tr);
@@ -92,23 +95,37 @@ ftrun_status ftrun_trainer_step(ftrun_trainer *tr, const float *images, const in
 
 ftrun_status ftrun_trainer_predict(ftrun_trainer *tr, const float *images, float *logits)
 {
+	/*
+	 * The inference graph shares the trainer's weights. On a device backend they
+	 * live in device memory: the evaluation runs on the CPU over the trainer's
+	 * host copies, refreshed for each call (a slow path, until evaluation runs on
+	 * the device).
+	 */
+	bool device = strcmp(tr->t->be.iface->name, "cpu") != 0;
 	ft_status st = FT_OK;
+	if (device)
+		ft_trainer_host_view(tr->t, true);
 	if (!tr->eval_g) {
 		st = ft_trainer_eval_graph(tr->t, tr->t->cfg.batch, &tr->eval_g);
+		if (st == FT_OK && device && !tr->eval_be.iface)
+			tr->eval_be = ft_backend_cpu_new(tr->t->cfg.threads);
 		if (st == FT_OK)
-			st = ft_exec_new(tr->eval_g, tr->t->be, &tr->eval_x);
+			st = ft_exec_new(tr->eval_g, device ? tr->eval_be : tr->t->be, &tr->eval_x);
 		if (st) {
 			ft_graph_free(tr->eval_g);
 			tr->eval_g = NULL;
-			return (ftrun_status)st;
 		}
 	}
-	const ft_graph *g = tr->eval_g;
-	st = ft_exec_set_input(tr->eval_x, 0, images, ft_tensor_bytes(&g->tensors[g->inputs[0]]));
-	if (st == FT_OK)
-		st = ft_exec_run(tr->eval_x);
-	if (st == FT_OK)
-		st = ft_exec_get_output(tr->eval_x, 0, logits, ft_tensor_bytes(&g->tensors[g->outputs[0]]));
+	if (st == FT_OK) {
+		const ft_graph *g = tr->eval_g;
+		st = ft_exec_set_input(tr->eval_x, 0, images, ft_tensor_bytes(&g->tensors[g->inputs[0]]));
+		if (st == FT_OK)
+			st = ft_exec_run(tr->eval_x);
+		if (st == FT_OK)
+			st = ft_exec_get_output(tr->eval_x, 0, logits, ft_tensor_bytes(&g->tensors[g->outputs[0]]));
+	}
+	if (device)
+		ft_trainer_host_view(tr->t, false);
 	return (ftrun_status)st;
 }
 

@@ -44,6 +44,8 @@ typedef struct ft_backend_iface {
 	void (*release_node)(void *ctx, ft_node *n);
 	void (*sync)(void *ctx);
 	void (*destroy)(void *ctx);
+	/* Optional: bytes the device can still allocate (a GPU's free memory); the executor refuses a plan above it. */
+	size_t (*free_memory)(void *ctx);
 } ft_backend_iface;
 
 typedef struct ft_backend {

@@ -324,11 +324,17 @@ static float attr(const ft_node *n, const char *name, float def)
  * float32 accumulation and one rounding of the result, autocast's product.
  */
 static ft_status gemm(cuda_ctx *c, ft_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
-		      const void *a, const void *b, float beta, void *y)
+		      const void *a, const void *b, float beta, void *y, ft_dtype yt)
 {
 	if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX)
 		return ft_error(FT_EUNSUPPORTED, "a matrix product of %lld x %lld x %lld is beyond cuBLAS's int sizes",
 				(long long)m, (long long)n, (long long)k);
+	if (m == 0 || n == 0)
+		return FT_OK;
+	if (k == 0) /* an empty sum: y = beta * y (cuBLAS refuses leading dimensions of 0) */
+		return beta != 0 ? FT_OK
+				 : cuda_check(cudaMemsetAsync(y, 0, (size_t)(m * n) * ft_dtype_size(yt), c->stream),
+					      "empty product");
 	cublasOperation_t opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
 	int ldb = (int)(tb ? k : n), lda = (int)(ta ? m : k);
 	if (dt == FT_F32)
@@ -336,8 +342,9 @@ static ft_status gemm(cuda_ctx *c, ft_dtype dt, bool ta, bool tb, int64_t m, int
 					      (int)n),
 				  "sgemm");
 	cudaDataType_t t = dt == FT_F16 ? CUDA_R_16F : CUDA_R_16BF;
+	cudaDataType_t ty = yt == FT_F32 ? CUDA_R_32F : t;
 	return blas_check(cublasGemmEx(c->blas, opb, opa, (int)n, (int)m, (int)k, &alpha, b, t, ldb, a, t, lda, &beta, y,
-				       t, (int)n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+				       ty, (int)n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
 			  "gemmEx");
 }
 
@@ -435,7 +442,11 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		for (int i = 0; i < n->n_in; i++) {
 			const ft_tensor *x = ft_in(g, n, i);
 			size_t chunk = (size_t)(x->dims[axis] * inner);
-			if (chunk)
+			if (chunk && outer == 1) /* one run: no pitch limit */
+				FT_TRY(cuda_check(cudaMemcpyAsync((char *)y->data + at, x->data, chunk,
+								  cudaMemcpyDeviceToDevice, c->stream),
+						  name));
+			else if (chunk)
 				FT_TRY(cuda_check(cudaMemcpy2DAsync((char *)y->data + at, row, x->data, chunk, chunk,
 								    (size_t)outer, cudaMemcpyDeviceToDevice, c->stream),
 						  name));
@@ -677,17 +688,27 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		bool ta = ft_attr_int(n, "transA", 0) != 0, tb = ft_attr_int(n, "transB", 0) != 0;
 		int64_t m = ta ? a->dims[1] : a->dims[0], k = ta ? a->dims[0] : a->dims[1];
 		int64_t nn = tb ? b->dims[0] : b->dims[1];
-		float beta = 0;
-		if (cb) { /* C is (), (N), (1,N), (M,1), (M,N) or with 1s in place of M/N */
-			int64_t cm = cb->rank == 2 ? cb->dims[0] : 1, cn = cb->rank >= 1 ? cb->dims[cb->rank - 1] : 1;
-			beta = 1;
-			FT_TRY(cuda_check(ft_cu_gemm_bias(cu_dtype(y->dtype), y->data, cb->data, m, nn, cm == 1 ? 0 : cn,
-							  cn == 1 ? 0 : 1, attr(n, "beta", 1.0f), c->stream),
-					  name));
-		}
 		if (y->numel == 0)
 			return FT_OK;
-		return gemm(c, y->dtype, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, beta, y->data);
+		if (!cb)
+			return gemm(c, y->dtype, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, 0.0f, y->data,
+				    y->dtype);
+		/*
+		 * alpha AB + beta C rounded once, as the CPU's widened kernel: beta C into
+		 * float32 (y itself for float32, else the workspace), the product added to
+		 * it in float32, then rounded into y
+		 */
+		float *acc = y->dtype == FT_F32 ? y->data : scratch(c, sizeof(float) * (size_t)y->numel);
+		if (!acc)
+			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
+		int64_t cm = cb->rank == 2 ? cb->dims[0] : 1, cn = cb->rank >= 1 ? cb->dims[cb->rank - 1] : 1;
+		FT_TRY(cuda_check(ft_cu_gemm_bias(cu_dtype(cb->dtype), acc, cb->data, m, nn, cm == 1 ? 0 : cn,
+						  cn == 1 ? 0 : 1, attr(n, "beta", 1.0f), c->stream),
+				  name));
+		FT_TRY(gemm(c, y->dtype, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, 1.0f, acc, FT_F32));
+		if (y->dtype == FT_F32)
+			return FT_OK;
+		return cuda_check(ft_cu_narrow(cu_dtype(y->dtype), acc, y->data, y->numel, c->stream), name);
 	}
 	case FT_OP_MATMUL:
 	case FT_OP_MATMUL_T: {
@@ -703,7 +724,8 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 			int64_t ao, bo;
 			ft_mm_offsets(&s, bi, &ao, &bo);
 			FT_TRY(gemm(c, y->dtype, s.ta, s.tb, s.m, s.n, s.k, (float)s.alpha, (const char *)a->data + ao * es,
-				    (const char *)b->data + bo * es, 0.0f, (char *)y->data + (size_t)(bi * s.m * s.n) * es));
+				    (const char *)b->data + bo * es, 0.0f, (char *)y->data + (size_t)(bi * s.m * s.n) * es,
+				    y->dtype));
 		}
 		return FT_OK;
 	}
@@ -767,7 +789,8 @@ static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, siz
 		*scratch = 2 * sizeof(float) * (size_t)ft_in(g, n, 0)->dims[1];
 	else if (n->op == FT_OP_BATCH_NORM_GRAD)
 		*scratch = 3 * sizeof(float) * (size_t)ft_in(g, n, 1)->dims[1];
-	else if ((n->op == FT_OP_MAX_POOL_GRAD || n->op == FT_OP_REDUCE_SUM_TO) && ft_out(g, n, 0)->dtype != FT_F32)
+	else if ((n->op == FT_OP_MAX_POOL_GRAD || n->op == FT_OP_REDUCE_SUM_TO ||
+		  (n->op == FT_OP_GEMM && ft_in(g, n, 2))) && ft_out(g, n, 0)->dtype != FT_F32)
 		*scratch = sizeof(float) * (size_t)ft_out(g, n, 0)->numel; /* float32 sums, rounded after */
 	return FT_OK;
 }
@@ -835,6 +858,13 @@ static ft_status cuda_run_node(void *ctx, const ft_graph *g, ft_node *n)
 	return run_train_op(c, g, n);
 }
 
+static size_t cuda_free_memory(void *ctx)
+{
+	(void)ctx;
+	size_t free_b = 0, total_b = 0;
+	return cudaMemGetInfo(&free_b, &total_b) == cudaSuccess ? free_b : SIZE_MAX;
+}
+
 static void cuda_sync(void *ctx)
 {
 	cuda_ctx *c = ctx;
@@ -865,6 +895,7 @@ static const ft_backend_iface cuda_iface = {
 	.release_node = cuda_release_node,
 	.sync = cuda_sync,
 	.destroy = cuda_destroy,
+	.free_memory = cuda_free_memory,
 };
 
 int ft_cuda_device_count(char *why, size_t why_len)

@@ -10,6 +10,7 @@
  */
 #include "cuda_conv.h"
 
+#include <cuda_runtime_api.h>
 #include <cudnn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,24 +122,35 @@ static ft_status describe(const ft_graph *g, const ft_node *n, conv_extra *e)
 
 enum { MAX_ALGOS = 16 };
 
-/* the first heuristic choice that succeeds in the accepted math (FMA for float32): algo and its workspace */
+/*
+ * The first heuristic choice that succeeds in the accepted math (FMA for
+ * float32) within the workspace cap: its algorithm, workspace and math type
+ * (set on the descriptor, as the algorithm was chosen for it). FFT algorithms
+ * can ask for gigabytes; PyTorch filters them the same way.
+ */
 #define PICK(PERF_T, CALL, ...)                                                                 \
 	do {                                                                                    \
 		PERF_T perf[MAX_ALGOS];                                                         \
 		int got = 0;                                                                    \
 		FT_TRY(dnn_check(CALL(h, __VA_ARGS__, MAX_ALGOS, &got, perf), #CALL));          \
 		for (int i = 0; i < got; i++)                                                   \
-			if (perf[i].status == CUDNN_STATUS_SUCCESS &&                           \
+			if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= cap &&  \
 			    (perf[i].mathType == e->math || e->math == CUDNN_TENSOR_OP_MATH)) {  \
 				e->algo = (int)perf[i].algo;                                    \
 				e->workspace = perf[i].memory;                                  \
-				return FT_OK;                                                   \
+				e->math = perf[i].mathType;                                     \
+				return dnn_check(cudnnSetConvolutionMathType(e->conv, e->math), \
+						 "math type");                                  \
 			}                                                                       \
 	} while (0)
 
 static ft_status pick(void *handle, ft_op op, conv_extra *e)
 {
 	cudnnHandle_t h = handle;
+	/* a quarter of the free device memory, at most 1 GiB, for one convolution's workspace */
+	size_t free_b = 0, total_b = 0, cap = (size_t)1 << 30;
+	if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess && free_b / 4 < cap)
+		cap = free_b / 4;
 	switch (op) {
 	case FT_OP_CONV:
 		PICK(cudnnConvolutionFwdAlgoPerf_t, cudnnGetConvolutionForwardAlgorithm_v7, e->x, e->w, e->conv, e->y);
@@ -152,8 +164,8 @@ static ft_status pick(void *handle, ft_op op, conv_extra *e)
 		     e->conv, e->w);
 		break;
 	}
-	return ft_error(FT_EUNSUPPORTED, "cuDNN offers no algorithm for this convolution in %s math",
-			e->math == CUDNN_FMA_MATH ? "float32 FMA" : "tensor-op");
+	return ft_error(FT_EUNSUPPORTED, "cuDNN offers no algorithm for this convolution in %s math within a "
+			"%zu MiB workspace", e->math == CUDNN_FMA_MATH ? "float32 FMA" : "tensor-op", cap >> 20);
 }
 
 ft_status ft_cuda_conv_prepare(void *handle, const ft_graph *g, ft_node *n, size_t *scratch)

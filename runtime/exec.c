@@ -89,6 +89,17 @@ ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 	 * Declared dims may pass every overflow check and still ask for terabytes;
 	 * allocation failure is fatal, so refuse a plan the machine cannot hold.
 	 */
+	if (!x->host && be.iface->free_memory) { /* a GPU: the activations, workspace and constants, up front */
+		size_t need = x->plan.total + x->plan.workspace + ft_graph_const_bytes(g);
+		size_t avail = be.iface->free_memory(be.ctx);
+		if (need > avail) {
+			ft_status st = ft_error(FT_EBADINPUT, "%s: one run needs %.1f MiB of %s memory, %.1f MiB are free; "
+						"lower the batch size (or let --max-memory choose it)", g->path,
+						need / 1048576.0, be.iface->name, avail / 1048576.0);
+			ft_exec_free(x);
+			return st;
+		}
+	}
 	size_t phys = host_memory_bytes();
 	if (x->host && phys && x->plan.total > phys) {
 		ft_status st = ft_error(FT_EBADINPUT, "%s: the activations need %zu bytes of memory, more than this "
@@ -172,7 +183,7 @@ ft_status ft_exec_set_input(ft_exec *x, int i, const void *host, size_t bytes)
 
 ft_status ft_exec_run_range(ft_exec *x, int from, int to)
 {
-	FT_ASSERT(from >= 0 && to <= x->g->n_nodes && x->block);
+	FT_ASSERT(from >= 0 && to <= x->g->n_nodes && x->block && !x->host_view);
 	if (x->be.iface->set_workspace)
 		x->be.iface->set_workspace(x->be.ctx, x->workspace, x->plan.workspace);
 	for (int i = from; i < to; i++)

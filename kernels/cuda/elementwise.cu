@@ -172,8 +172,8 @@ extern "C" int ft_cu_apply_binary(ft_cu_binary op, ft_cu_dtype dt, const void *a
 	return launched();
 }
 
-extern "C" int ft_cu_apply_unary(ft_cu_unary op, ft_cu_dtype dt, const void *x, void *y, int64_t n, float alpha, float beta,
-			   void *stream)
+extern "C" int ft_cu_apply_unary(ft_cu_unary op, ft_cu_dtype dt, const void *x, void *y, int64_t n, float alpha,
+				 float beta, void *stream)
 {
 #define L(T) \
 	unary_kernel<T><<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(op, (const T *)x, (T *)y, n, alpha, beta)

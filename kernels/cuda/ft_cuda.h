@@ -118,9 +118,12 @@ int ft_cu_sgd_step(float *p, const float *g, float *v, int64_t n, const float *l
 int ft_cu_adamw_step(float *p, const float *g, float *m, float *v, int64_t n, const float *lr, const float *t,
 		     const float *scale, const float *found_inf, float beta1, float beta2, float eps, float wd,
 		     void *stream);
-/* y (m, n) = beta * C broadcast through strides (csi, csj): Gemm's bias before the product adds in */
-int ft_cu_gemm_bias(ft_cu_dtype dt, void *y, const void *c, int64_t m, int64_t n, int64_t csi, int64_t csj,
+/* y (m, n, float32) = beta * C (of type dt) broadcast through strides (csi, csj): Gemm's bias, before the
+ * product is added to it in float32 */
+int ft_cu_gemm_bias(ft_cu_dtype dt, float *y, const void *c, int64_t m, int64_t n, int64_t csi, int64_t csj,
 		    float beta, void *stream);
+/* y (of type dt) = x rounded to nearest even (for float32, a copy) */
+int ft_cu_narrow(ft_cu_dtype dt, const float *x, void *y, int64_t n, void *stream);
 
 /*
  * BatchNorm in training over x (nb, c, s) of storage type dt (x, y, dy, dx;

@@ -203,6 +203,8 @@ extern "C" int ft_cu_batch_norm_train(ft_cu_dtype dt, const void *x, const float
 				      float *ab, int64_t nb, int64_t c, int64_t s, float eps, float momentum, void *stream)
 {
 	cudaStream_t st = (cudaStream_t)stream;
+	if (c == 0 || nb * s == 0) /* nothing to normalise (a grid of 0 blocks is an invalid launch) */
+		return 0;
 #define L(T)                                                                                                    \
 	bn_stats<T><<<(unsigned)c, kThreads, 0, st>>>((const T *)x, scale, bias, run_mean, run_var, saved_mean,   \
 						      saved_invstd, ab, nb, c, s, eps, momentum);                 \
@@ -227,6 +229,8 @@ extern "C" int ft_cu_batch_norm_grad(ft_cu_dtype dt, const void *dy, const void 
 				     float *coef, int64_t nb, int64_t c, int64_t s, void *stream)
 {
 	cudaStream_t st = (cudaStream_t)stream;
+	if (c == 0 || nb * s == 0)
+		return 0;
 #define L(T)                                                                                                       \
 	bn_grad_sums<T><<<(unsigned)c, kThreads, 0, st>>>((const T *)dy, (const T *)x, scale, mean, invstd, dscale,   \
 							  dbias, coef, nb, c, s);                                      \

@@ -240,7 +240,7 @@ extern "C" int ft_cu_softmax_grad(const float *dy, const float *y, float *dx, in
 extern "C" int ft_cu_layer_norm(const float *x, const float *scale, const float *bias, float *y, float *mean,
 				float *invstd, int64_t rows, int64_t cols, float eps, void *stream)
 {
-	if (rows > 0)
+	if (rows > 0 && cols > 0) /* as the CPU: nothing written for empty rows */
 		layer_norm<<<(unsigned)rows, kThreads, 0, (cudaStream_t)stream>>>(x, scale, bias, y, mean, invstd, cols,
 										 eps);
 	return launched();

@@ -135,12 +135,12 @@ __global__ void adamw(float *p, const float *g, float *m, float *v, int64_t n, c
 }
 
 template <typename T>
-__global__ void gemm_bias(T *y, const T *c, int64_t m, int64_t n, int64_t csi, int64_t csj, float beta)
+__global__ void gemm_bias(float *y, const T *c, int64_t m, int64_t n, int64_t csi, int64_t csj, float beta)
 {
 	FTCU_GRID_LOOP(idx, m * n)
 	{
 		int64_t i = idx / n, j = idx - i * n;
-		y[idx] = st<T>(beta * ld(c[i * csi + j * csj]));
+		y[idx] = beta * ld(c[i * csi + j * csj]);
 	}
 }
 
@@ -204,12 +204,19 @@ extern "C" int ft_cu_adamw_step(float *p, const float *g, float *m, float *v, in
 	return launched();
 }
 
-extern "C" int ft_cu_gemm_bias(ft_cu_dtype dt, void *y, const void *c, int64_t m, int64_t n, int64_t csi,
+extern "C" int ft_cu_gemm_bias(ft_cu_dtype dt, float *y, const void *c, int64_t m, int64_t n, int64_t csi,
 			       int64_t csj, float beta, void *stream)
 {
-#define L(T)                                                                                                     \
-	gemm_bias<T><<<blocks_for(m * n), kThreads, 0, (cudaStream_t)stream>>>((T *)y, (const T *)c, m, n, csi, csj, \
-									       beta)
+#define L(T) \
+	gemm_bias<T><<<blocks_for(m * n), kThreads, 0, (cudaStream_t)stream>>>(y, (const T *)c, m, n, csi, csj, beta)
+	FTCU_BY_TYPE(dt, L)
+#undef L
+	return launched();
+}
+
+extern "C" int ft_cu_narrow(ft_cu_dtype dt, const float *x, void *y, int64_t n, void *stream)
+{
+#define L(T) narrow<T><<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(x, (T *)y, n)
 	FTCU_BY_TYPE(dt, L)
 #undef L
 	return launched();
