@@ -35,6 +35,7 @@ What the export keeps on purpose (see README.md next to this file):
 
 import argparse
 import hashlib
+import inspect
 import os
 import sys
 import time
@@ -247,6 +248,9 @@ def export_one(name, out_dir, batch, ref, image_size=None, state=None, stem=None
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            # newer PyTorch (the GPU machines' 2.11) exports through dynamo by default;
+            # the TorchScript exporter is the one these graphs were made with
+            **({"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}),
         )
     dt = time.time() - t0
     assert not model.training

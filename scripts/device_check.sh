@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The one prepared run for a machine with a GPU (issue 5; the device tool's machines: H100/H200).
-# Builds ftrun with the CUDA backend, compares every CUDA op with the CPU kernels, tries the
+# Runs ftrun's CUDA backend (built here into device-bundle/), compares every CUDA op with the CPU kernels, tries the
 # three models on the CUDA backend, measures PyTorch's training throughput on the same GPU
 # (the figures ftrun's CUDA backend is to be held against), and writes one table.
-#   scripts/device_check.sh [OUT_DIR]        (default $OUT, else device-out); about 5 minutes
+#   here:   scripts/device_bundle.sh          (builds device-bundle/, about 7 MiB)
+#   there:  scripts/device_check.sh [OUT_DIR]  (default $OUT, else device-out); about 5 minutes,
+#           with the device tool: run(command="scripts/device_check.sh $OUT", carry=["device-bundle"])
 # Nothing here downloads anything: models are exported from torchvision with random weights.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,22 +16,22 @@ log() { echo "== $*" | tee -a "$out/summary.txt"; }
 log "date $(date -u +%Y-%m-%dT%H:%MZ), $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | head -1)"
 py=$(command -v python3)
 
-# 1. build (release, CUDA required); the debian packages may be missing on a bare device machine
-if ! pkg-config --exists libprotobuf-c 2>/dev/null; then
-	log "installing build dependencies (scripts/setup.sh)"
-	scripts/setup.sh >"$out/setup.log" 2>&1 || log "setup failed: see setup.log"
-fi
-if meson setup build-device -Dbuildtype=release -Dcuda=enabled >"$out/build.log" 2>&1 &&
-	ninja -C build-device >>"$out/build.log" 2>&1; then
-	log "build ok"
-else
-	log "build FAILED (tail of build.log):"
-	tail -30 "$out/build.log" | tee -a "$out/summary.txt"
+# 1. the binaries: device-bundle/ made here by scripts/device_bundle.sh (the device machines
+#    cannot install ftrun's build dependencies), run against this machine's CUDA libraries
+#    (the toolkit's and the ones PyTorch's wheels bring, cuDNN among them)
+if [ ! -x device-bundle/ftrun ]; then
+	log "no device-bundle/: run scripts/device_bundle.sh on the build machine and carry device-bundle"
 	exit 1
 fi
+nv=$($py -c "import os, nvidia; print(' '.join(os.path.join(p, d, 'lib') for p in nvidia.__path__ for d in os.listdir(p)))" 2>/dev/null)
+libs=$PWD/device-bundle/lib:/usr/local/cuda/lib64
+for d in $nv; do [ -d "$d" ] && libs=$libs:$d; done
+export LD_LIBRARY_PATH=$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+ftrun=$PWD/device-bundle/ftrun
+log "bundle of commit $(cat device-bundle/COMMIT); $($ftrun --version)"
 
 # 2. every CUDA op against the CPU kernels
-build-device/tests/test_cuda_ops >"$out/cuda_ops.txt" 2>&1
+timeout 120 device-bundle/test_cuda_ops >"$out/cuda_ops.txt" 2>&1
 log "kernel test (exit $?): $(tail -1 "$out/cuda_ops.txt")"
 grep FAIL "$out/cuda_ops.txt" | head -20 | tee -a "$out/summary.txt"
 
@@ -43,9 +45,9 @@ for m in resnet50 vit_b_16 efficientnet_b0; do
 	[ -f "$ref/input_0.pb" ] || continue
 	$py -c "import numpy as np, onnx; from onnx import numpy_helper as h
 onnx.save_tensor(h.from_array(np.array([3, 917], dtype=np.int64), 'labels'), '$ref/labels_0.pb')"
-	if build-device/ftrun run "$models/$m.onnx" --input "$ref/input_0.pb" --output-dir "$out/$m.cuda" \
+	if timeout 120 "$ftrun" run "$models/$m.onnx" --input "$ref/input_0.pb" --output-dir "$out/$m.cuda" \
 		--device cuda >"$out/$m.cuda.log" 2>&1; then
-		build-device/ftrun run "$models/$m.onnx" --input "$ref/input_0.pb" --output-dir "$out/$m.cpu" \
+		timeout 120 "$ftrun" run "$models/$m.onnx" --input "$ref/input_0.pb" --output-dir "$out/$m.cpu" \
 			--device cpu >>"$out/$m.cuda.log" 2>&1
 		log "$m: logits cuda vs cpu: $($py - "$out/$m.cuda/output_0.pb" "$out/$m.cpu/output_0.pb" <<'PY'
 import sys, numpy as np, onnx
@@ -58,7 +60,7 @@ PY
 		log "$m: inference not on cuda yet: $(grep -o 'does not run.*' "$out/$m.cuda.log" | cut -c1-400)"
 	fi
 	for d in cuda cpu; do
-		build-device/ftrun grad "$models/$m.onnx" --input "$ref/input_0.pb" --labels "$ref/labels_0.pb" \
+		timeout 150 "$ftrun" grad "$models/$m.onnx" --input "$ref/input_0.pb" --labels "$ref/labels_0.pb" \
 			-o "$out/$m.grads.$d.onnx" --device $d >"$out/$m.grad.$d.log" 2>&1 ||
 			{ log "$m: grad on $d failed: $(tail -1 "$out/$m.grad.$d.log" | cut -c1-400)"; continue 2; }
 	done
@@ -66,7 +68,7 @@ PY
 	$py tests/compare_grads.py "$out/$m.grads.cuda.onnx" "$out/$m.grads.cpu.onnx" 1e-3 2>&1 | tail -4 |
 		tee -a "$out/summary.txt"
 	# training throughput on the GPU (fp32 SGD), ftrun's bench
-	build-device/ftrun bench "$models/$m.onnx" --device cuda -b 64 --steps 20 --configs baseline,amp,ga+amp+pm \
+	timeout 150 "$ftrun" bench "$models/$m.onnx" --device cuda -b 64 --steps 20 --configs baseline,amp,ga+amp+pm \
 		--output-dir "$out/$m.bench" >"$out/$m.bench.log" 2>&1 &&
 		log "$m: ftrun cuda training:$(printf '\n%s' "$(grep -E '^(config|baseline|amp|ga)' "$out/$m.bench.log")")" ||
 		log "$m: ftrun bench on cuda failed: $(tail -2 "$out/$m.bench.log" | cut -c1-300)"
