@@ -36,6 +36,9 @@ typedef struct ft_cli {
 	bool skip_bad;
 	bool no_hflip;
 	bool pin_mem;
+	const char *augment;  /* auto | none | flip | rrc */
+	int64_t prefetch;     /* loader ring depth (0: the default) */
+	int64_t pack_size, pack_channels; /* pack */
 	bool eval_each_epoch;
 	bool tensorboard;     /* event files in OUTDIR/tensorboard */
 	double amp_init_scale;
@@ -50,6 +53,7 @@ int ft_cmd_train(const ft_cli *c);
 struct ft_train_config;
 void ft_cli_amp(const ft_cli *c, struct ft_train_config *cfg);
 int ft_cmd_eval(const ft_cli *c);
+int ft_cmd_pack(const ft_cli *c);
 int ft_cli_fail(int status);
 int ft_cli_bad_usage(const char *fmt, const char *arg);
 /* mkdir -p; 0 on success, -1 with errno set */
