@@ -60,6 +60,13 @@ ft s2 train "$model" --data tree/bad_files -b 1 --steps 5 -j 2 --skip-bad-images
 expect_grep "3 --skip-bad-images warns" s1.err 'warning: skipping .*train/a_cat/002\.jpg'
 same_losses "3 --skip-bad-images: -j 1 = -j 2" s1 s2
 
+ft ev eval "$model" --data tree/bad_files -b 2 -j 2 $T
+expect_rc "3 eval: truncated JPEG header is fatal" ev 2
+expect_grep "3 eval: message names the file" ev.err 'tree/bad_files/val/a_cat/001\.jpg: truncated JPEG'
+ft evs eval "$model" --data tree/bad_files -b 2 -j 2 --skip-bad-images $T
+expect_rc "3 eval --skip-bad-images" evs 0
+expect_grep "3 eval --skip-bad-images: a text file is not an image" evs.err 'skipping .*tree/bad_files/val/b_dog/000\.png: not an image'
+
 # --- 4. broken trees: exit 2 with the folder named
 ft empty train "$model" --data tree/bad_empty -b 1 --steps 1 --output-dir e $T
 expect_rc "4 empty class folder" empty 2
@@ -70,6 +77,9 @@ expect_grep "4 val class: message" valc.err 'tree/bad_valclass/val/zz_yak: class
 ft noimg train "$model" --data tree/bad_noclass -b 1 --steps 1 --output-dir e $T
 expect_rc "4 folder with no images" noimg 2
 expect_grep "4 no images: message" noimg.err 'tree/bad_noclass/train: no class folders'
+ft nodata train "$model" --data tree/not_data -b 1 --steps 1 --output-dir e $T
+expect_rc "4 a folder with neither layout" nodata 2
+expect_grep "4 neither layout: message" nodata.err 'tree/not_data: neither an IDX folder'
 
 # --- 5. packs
 ft pk pack tree/good good.ftpk --size 32 -j 2

@@ -9,9 +9,11 @@
  *       its counters and allocator; errors in position order; the crops;
  *       packs written, read back and refused when damaged. The ImageFolder
  *       parts need PYTHON with PIL (tests/make_imagefolder.py); "" skips them.
- *   test_loader --bench DATA [BATCH [SIZE [pinned|pageable]]]
- *       loader images/s with 1 and 2 workers (uint8 at SIZE x SIZE, default 32,
- *       3 channels, the training split, augment as `ftrun train` does by default).
+ *   test_loader --bench DATA [BATCH [SIZE [EPOCHS [WORD...]]]]
+ *       loader images/s with 1 and 2 workers over EPOCHS epochs (default 1) after
+ *       a warm-up batch (uint8 at SIZE x SIZE, default 32, 3 channels, the
+ *       training split). WORDs: pageable (staging), none, flip or rrc (the
+ *       recipe; default: as `ftrun train` picks it).
  */
 #include "loader.h"
 #include "pack.h"
@@ -567,12 +569,14 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int bench(const char *data, int64_t batch, int size, bool pageable)
+static int bench(const char *data, int64_t batch, int size, int epochs, bool pageable, const char *augment)
 {
-	printf("%-8s %-7s %-8s %10s  %s\n", "size", "workers", "images", "images/s", pageable ? "pageable" : "pinned");
+	printf("%-8s %-7s %-8s %10s  %s %s\n", "size", "workers", "images", "images/s", pageable ? "pageable" : "pinned",
+	       augment ? augment : "auto");
 	for (int w = 1; w <= 2; w++) {
 		ft_data_config cfg = loader_config(data, true, 3, size, size);
-		cfg.crop = FT_CROP_AUTO;
+		cfg.crop = !augment ? FT_CROP_AUTO : !strcmp(augment, "rrc") ? FT_CROP_RRC : FT_CROP_NONE;
+		cfg.hflip = !augment || strcmp(augment, "none") != 0;
 		ft_dataset *ds = NULL;
 		if (ft_dataset_open(&cfg, &ds) != FT_OK) {
 			fprintf(stderr, "%s\n", ft_last_error());
@@ -584,13 +588,13 @@ static int bench(const char *data, int64_t batch, int size, bool pageable)
 		lc.workers = w;
 		lc.staging = pageable ? FT_STAGING_PAGEABLE : FT_STAGING_PINNED;
 		lc.per_epoch = ft_dataset_batches(ds, batch);
-		lc.limit = lc.per_epoch + 1;
+		lc.limit = lc.per_epoch * epochs + 1;
 		ft_loader *ld;
 		if (ft_loader_new(ds, &lc, &ld) != FT_OK) {
 			fprintf(stderr, "%s\n", ft_last_error());
 			return 1;
 		}
-		/* one batch to warm the page cache, then one epoch */
+		/* one batch to warm the page cache, then the epochs */
 		ft_loader_slot sl;
 		double t0 = 0;
 		for (int64_t b = 0; b < lc.limit; b++) {
@@ -603,8 +607,8 @@ static int bench(const char *data, int64_t batch, int size, bool pageable)
 				t0 = now();
 		}
 		double dt = now() - t0;
-		printf("%3dx%-4d %-7d %-8lld %10.0f\n", size, size, w, (long long)(lc.per_epoch * batch),
-		       (double)(lc.per_epoch * batch) / dt);
+		int64_t images = (lc.limit - 1) * batch;
+		printf("%3dx%-4d %-7d %-8lld %10.0f\n", size, size, w, (long long)images, (double)images / dt);
 		ft_loader_free(ld);
 		ft_dataset_free(ds);
 	}
@@ -613,9 +617,18 @@ static int bench(const char *data, int64_t batch, int size, bool pageable)
 
 int main(int argc, char **argv)
 {
-	if (argc >= 3 && !strcmp(argv[1], "--bench"))
+	if (argc >= 3 && !strcmp(argv[1], "--bench")) {
+		bool pageable = false;
+		const char *augment = NULL;
+		for (int i = 6; i < argc; i++) {
+			if (!strcmp(argv[i], "pageable"))
+				pageable = true;
+			else
+				augment = argv[i];
+		}
 		return bench(argv[2], argc > 3 ? atoll(argv[3]) : 64, argc > 4 ? atoi(argv[4]) : 32,
-			     argc > 5 && !strcmp(argv[5], "pageable"));
+			     argc > 5 ? atoi(argv[5]) : 1, pageable, augment);
+	}
 	if (argc != 4) {
 		fprintf(stderr, "usage: test_loader PYTHON TESTS_DIR WORK_DIR | --bench DATA [BATCH [SIZE]]\n");
 		return 2;
