@@ -545,6 +545,14 @@ static void rrc_box(uint64_t s, int h0, int w0, ft_geom *g)
 	g->sw = w;
 }
 
+void ft_data_rrc_box(uint64_t seed, int64_t epoch, int64_t i, int h0, int w0, int box[4])
+{
+	FT_ASSERT(h0 > 0 && w0 > 0);
+	ft_geom g = { 0 };
+	rrc_box(hash4(seed, FT_TAG_CROP, (uint64_t)epoch, (uint64_t)i), h0, w0, &g);
+	box[0] = g.sx, box[1] = g.sy, box[2] = g.sw, box[3] = g.sh;
+}
+
 /* the shorter side resized to side (the longer in proportion, truncated), then the center (H, W) */
 static void resize_center(int side, int h0, int w0, int H, int W, ft_geom *g)
 {
@@ -568,8 +576,11 @@ static void sample_geom(const ft_dataset *ds, int64_t epoch, int64_t i, int h0, 
 	const ft_data_config *c = &ds->cfg;
 	int H = c->height, W = c->width, side = H > W ? H : W;
 	*g = (ft_geom){ .sw = w0, .sh = h0, .rh = H, .rw = W };
-	if (ds->crop == FT_CROP_RRC && c->train)
-		rrc_box(hash4(c->seed, FT_TAG_CROP, (uint64_t)epoch, (uint64_t)i), h0, w0, g);
+	int box[4];
+	if (ds->crop == FT_CROP_RRC && c->train) {
+		ft_data_rrc_box(c->seed, epoch, i, h0, w0, box);
+		g->sx = box[0], g->sy = box[1], g->sw = box[2], g->sh = box[3];
+	}
 	else if (ds->crop == FT_CROP_RRC)
 		resize_center((int)(side * 256.0 / 224.0), h0, w0, H, W, g);
 	else if (ds->crop == FT_CROP_CENTER)

@@ -158,4 +158,10 @@ int64_t ft_dataset_batches(const ft_dataset *ds, int64_t batch);
  */
 void ft_data_resize_bilinear(float *dst, int oh, int ow, const float *src, int ih, int iw);
 
+/*
+ * The random-resized-crop box (overview, step 2) of dataset index i in epoch
+ * for an h0 x w0 image with seed: box = { x, y, w, h } in the image.
+ */
+void ft_data_rrc_box(uint64_t seed, int64_t epoch, int64_t i, int h0, int w0, int box[4]);
+
 #endif

@@ -289,11 +289,11 @@ void ft_loader_release(ft_loader *ld, ft_loader_slot *slot)
 	slot->id = -1;
 }
 
-ft_loader_stats ft_loader_get_stats(const ft_loader *ld)
+ft_loader_stats ft_loader_get_stats(ft_loader *ld)
 {
-	pthread_mutex_lock((pthread_mutex_t *)&ld->lock);
+	pthread_mutex_lock(&ld->lock);
 	ft_loader_stats s = ld->stats;
-	pthread_mutex_unlock((pthread_mutex_t *)&ld->lock);
+	pthread_mutex_unlock(&ld->lock);
 	return s;
 }
 

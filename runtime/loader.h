@@ -30,8 +30,9 @@
  * path to compare against; on the CPU, where nothing is copied to a device,
  * it only adds a malloc/free per batch.
  *
- * Threads: ft_loader_next and ft_loader_release are called from one consumer
- * thread. The workers only read the dataset (data.h allows that).
+ * Threads: ft_loader_next, ft_loader_release and ft_loader_get_stats are
+ * called from one consumer thread. The workers only read the dataset (data.h
+ * allows that).
  */
 #ifndef FT_LOADER_H
 #define FT_LOADER_H
@@ -96,7 +97,7 @@ ft_status ft_loader_new(ft_dataset *ds, const ft_loader_config *cfg, ft_loader *
 ft_status ft_loader_next(ft_loader *ld, ft_loader_slot *slot);
 /* Gives the slot back to the ring for a later position. */
 void ft_loader_release(ft_loader *ld, ft_loader_slot *slot);
-ft_loader_stats ft_loader_get_stats(const ft_loader *ld);
+ft_loader_stats ft_loader_get_stats(ft_loader *ld);
 /* Stops the workers (finishing the sample each holds) and frees the ring. */
 void ft_loader_free(ft_loader *ld);
 

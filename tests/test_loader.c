@@ -297,6 +297,40 @@ static void test_loader(void)
 	ft_dataset_free(ds);
 }
 
+/* ---- the random-resized-crop box ------------------------------------------ */
+
+/*
+ * torchvision's RandomResizedCrop.get_params: inside the image, area 8-100%
+ * and aspect ratio 3/4-4/3 of the drawn box up to the rounding of its sides
+ * to whole pixels, the whole range drawn; the central crop when no try fits.
+ */
+static void test_rrc_box(void)
+{
+	int h0 = 90, w0 = 100, outside = 0, off_range = 0, box[4]; /* ratio 10/9: the whole image is a candidate */
+	double lo = 1, hi = 0;
+	for (int64_t i = 0; i < 4000; i++) {
+		ft_data_rrc_box(3, i % 7, i, h0, w0, box);
+		int x = box[0], y = box[1], w = box[2], h = box[3];
+		outside += x < 0 || y < 0 || w < 1 || h < 1 || x + w > w0 || y + h > h0;
+		double frac = (double)w * h / (h0 * w0);
+		lo = fmin(lo, frac);
+		hi = fmax(hi, frac);
+		/* sides rounded to whole pixels: up to half a pixel each way */
+		off_range += (w + 0.5) * (h + 0.5) < 0.08 * h0 * w0 || (w - 0.5) / (h + 0.5) > 4.0 / 3 ||
+			     (w + 0.5) / (h - 0.5) < 3.0 / 4;
+	}
+	CHECK(outside == 0 && off_range == 0, "rrc boxes: %d outside the image, %d off the area/ratio range",
+	      outside, off_range);
+	CHECK(lo < 0.1 && hi > 0.9, "rrc boxes: area fractions %.3f..%.3f, want about 0.08..1", lo, hi);
+	/* a 1 x 100 strip: no try fits; the central crop of ratio 4/3 rounds to 1 x 1 at x = 49 */
+	ft_data_rrc_box(3, 0, 0, 1, 100, box);
+	CHECK(box[0] == 49 && box[1] == 0 && box[2] == 1 && box[3] == 1, "1 x 100 fallback box %d %d %d %d",
+	      box[0], box[1], box[2], box[3]);
+	ft_data_rrc_box(3, 0, 0, 100, 2, box); /* 100 x 2: width 2, height round(2 / (3/4)) = 3 */
+	CHECK(box[0] == 0 && box[1] == 48 && box[2] == 2 && box[3] == 3, "100 x 2 fallback box %d %d %d %d",
+	      box[0], box[1], box[2], box[3]);
+}
+
 /* ---- ImageFolder: errors, skip_bad, crops ---------------------------------- */
 
 /* the first n slots of a loader over cfg into img (n * slot bytes) and lab; the first error's status */
@@ -637,6 +671,7 @@ int main(int argc, char **argv)
 	mkdir(work, 0755);
 	test_normalize();
 	test_loader();
+	test_rrc_box();
 	test_folder(argv[1], argv[2]);
 	test_pack(argv[1]);
 	printf("%d checks, %d failed\n", checks, failures);
