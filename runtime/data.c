@@ -11,7 +11,6 @@
  */
 #include "data.h"
 
-#include "checkpoint.h" /* ft_crc32c */
 #include "pack.h"
 
 #include <dirent.h>
@@ -1256,9 +1255,9 @@ static ft_status open_pack(ft_dataset *ds)
 				(unsigned long long)total);
 	const uint8_t *names = p + FT_PACK_HEADER_BYTES;
 	uint64_t nrec = h.count[0] + h.count[1];
-	if (ft_crc32c(0, names, (size_t)(labels_off + 4 * nrec - FT_PACK_HEADER_BYTES)) != h.meta_crc)
-		return ft_error(FT_EBADINPUT, "%s: corrupt pack (the checksum of its class names and labels does "
-				"not match)", path);
+	if (ft_pack_meta_crc(&h, names, (size_t)(labels_off + 4 * nrec - FT_PACK_HEADER_BYTES)) != h.meta_crc)
+		return ft_error(FT_EBADINPUT, "%s: corrupt pack (the checksum of its header, class names and labels "
+				"does not match)", path);
 	/* class names: classes NUL-ended strings, then zeros */
 	ds->classes = (int)h.classes;
 	ds->class_names = ft_xcalloc(h.classes, sizeof(char *));

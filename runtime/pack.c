@@ -64,6 +64,15 @@ void ft_pack_header_decode(const uint8_t in[FT_PACK_HEADER_BYTES], ft_pack_heade
 	h->names_bytes = get64(in + 56);
 }
 
+uint32_t ft_pack_meta_crc(const ft_pack_header *h, const uint8_t *meta, size_t meta_len)
+{
+	ft_pack_header z = *h;
+	uint8_t hb[FT_PACK_HEADER_BYTES];
+	z.meta_crc = 0;
+	ft_pack_header_encode(&z, hb);
+	return ft_crc32c(ft_crc32c(0, hb, sizeof(hb)), meta, meta_len);
+}
+
 void ft_pack_layout(const ft_pack_header *h, uint64_t *labels_off, uint64_t *records_off, uint64_t *total)
 {
 	uint64_t nrec = h->count[0] + h->count[1];
@@ -235,7 +244,7 @@ ft_status ft_pack_write(const char *src, const char *out, const ft_pack_options 
 	for (int s = 0, r = 0; s < 2; s++)
 		for (int64_t i = 0; i < sp[s].n; i++, r++)
 			put32(lab + 4 * (size_t)r, sp[s].labels[i]);
-	h.meta_crc = ft_crc32c(0, meta, (size_t)(labels_off + 4 * (h.count[0] + h.count[1]) - FT_PACK_HEADER_BYTES));
+	h.meta_crc = ft_pack_meta_crc(&h, meta, (size_t)(labels_off + 4 * (h.count[0] + h.count[1]) - FT_PACK_HEADER_BYTES));
 	uint8_t hb[FT_PACK_HEADER_BYTES];
 	ft_pack_header_encode(&h, hb);
 	if (fseek(f, 0, SEEK_SET) != 0 || (st = write_all(f, tmp, hb, sizeof(hb))) ||

@@ -15,10 +15,11 @@
  *   (zeros up to a multiple of 4096)
  *   records      count[0] + count[1] records of height x width x channels
  *                uint8 (interleaved, row-major), training split first
- * The file is exactly that long. meta_crc is the CRC-32C of names (with its
- * padding) and labels, so a damaged header, name list or label is refused at
- * open; the records themselves carry no checksum (a flipped pixel bit goes
- * unnoticed, as it would in a JPEG's pixel data).
+ * The file is exactly that long. meta_crc is the CRC-32C of the header (with
+ * meta_crc itself zero), the names (with their padding) and the labels, so a
+ * damaged header, name list or label is refused at open; the records
+ * themselves carry no checksum (a flipped pixel bit goes unnoticed, as it
+ * would in a JPEG's pixel data).
  *
  * Stored size: each image is resized (bilinear, data.h) so its shorter side
  * is the stored side and center-cropped to a square, as torchvision's
@@ -60,6 +61,9 @@ ft_status ft_pack_write(const char *src, const char *out, const ft_pack_options 
 
 /* Offsets of the sections of a pack with header h (file bytes in *total). */
 void ft_pack_layout(const ft_pack_header *h, uint64_t *labels_off, uint64_t *records_off, uint64_t *total);
+
+/* meta_crc of header h followed by meta, its names and labels (meta_len bytes). */
+uint32_t ft_pack_meta_crc(const ft_pack_header *h, const uint8_t *meta, size_t meta_len);
 
 /* Header to and from its 64 little-endian bytes. */
 void ft_pack_header_encode(const ft_pack_header *h, uint8_t out[FT_PACK_HEADER_BYTES]);

@@ -586,6 +586,29 @@ static void test_pack(const char *python)
 	p[40] += 1; /* one more training record than the file holds */
 	write_file(bad, p, n);
 	pack_refused(bad, "truncated pack");
+	p[40] -= 1;
+	/* every bit of the header, names and labels matters: one flipped anywhere there is refused */
+	snprintf(bad, sizeof(bad), "%s/flip.ftpk", work);
+	int accepted = 0, crashed_not = 0;
+	for (uint64_t off = 0; off < lo + 4 * (h.count[0] + h.count[1]); off++) {
+		uint8_t bit = (uint8_t)(1u << (off % 8));
+		p[off] ^= bit;
+		write_file(bad, p, n);
+		p[off] ^= bit;
+		ft_data_config fc = loader_config(bad, off % 2 == 0, 3, 16, 16);
+		ft_dataset *ds = NULL;
+		ft_status fst = ft_dataset_open(&fc, &ds);
+		accepted += fst == FT_OK;
+		crashed_not += fst == FT_OK || fst == FT_EBADINPUT;
+		ft_dataset_free(ds);
+	}
+	write_file(bad, p, n); /* the control: the same file unflipped opens */
+	ft_data_config fc = loader_config(bad, true, 3, 16, 16);
+	ft_dataset *ctl = open_ok(&fc);
+	ft_dataset_free(ctl);
+	CHECK(accepted == 0 && crashed_not == (int)(lo + 4 * (h.count[0] + h.count[1])),
+	      "flipped bits: %d damaged packs accepted, %d refused with another status", accepted,
+	      (int)(lo + 4 * (h.count[0] + h.count[1])) - crashed_not);
 	free(p);
 	/* a source that cannot be packed */
 	snprintf(bad, sizeof(bad), "%s/tree/bad_empty", work);
