@@ -336,7 +336,7 @@ int ft_cmd_train(const ft_cli *c)
 	ft_loader_config lc;
 	loader_config(c, &lc);
 	lc.micro = (int)c->grad_accum;
-	lc.per_epoch = steps_per_epoch * c->grad_accum;
+	lc.per_epoch = per_epoch;
 	lc.epoch = meta.epoch;
 	lc.index = meta.batch;
 	lc.limit = total > t->step ? total - t->step : 1; /* the steps left (<= 0 would mean no end) */

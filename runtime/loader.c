@@ -100,12 +100,13 @@ static void start_slot(ft_loader *ld, ring_slot *s)
 		s->images = ft_xmalloc(ft_loader_slot_bytes(ld));
 		s->labels = ft_xmalloc(sizeof(int64_t) * (size_t)ld->count);
 	}
+	int64_t step = c->micro * c->stride;
 	for (int m = 0; m < c->micro; m++) {
-		int64_t b = (s->index + m) * c->stride + c->offset;
+		int64_t b = s->index + m * c->stride + c->offset;
 		ft_dataset_order(ld->ds, s->epoch, b * c->batch, c->batch, s->sample + (size_t)m * (size_t)c->batch);
 	}
-	ld->next_index += c->micro;
-	if (ld->next_index + c->micro > c->per_epoch) {
+	ld->next_index += step;
+	if (ld->next_index + step > c->per_epoch) {
 		ld->next_epoch++;
 		ld->next_index = 0;
 	}
@@ -176,17 +177,19 @@ static void *worker(void *arg)
 ft_status ft_loader_new(ft_dataset *ds, const ft_loader_config *cfg, ft_loader **out)
 {
 	*out = NULL;
-	if (cfg->batch < 1 || cfg->micro < 1 || cfg->per_epoch < cfg->micro || cfg->stride < 1 || cfg->offset < 0 ||
-	    cfg->offset >= cfg->stride || cfg->epoch < 0 || cfg->index < 0 || cfg->index + cfg->micro > cfg->per_epoch)
+	int64_t step = (int64_t)cfg->micro * cfg->stride, count;
+	if (cfg->batch < 1 || cfg->micro < 1 || cfg->stride < 1 || cfg->offset < 0 || cfg->offset >= cfg->stride ||
+	    cfg->per_epoch < step || cfg->epoch < 0 || cfg->index < 0 || cfg->index + step > cfg->per_epoch)
 		return ft_error(FT_EBADINPUT, "loader: batch %lld x %d, %lld batches an epoch, stride %lld offset %lld, "
 				"start at epoch %lld batch %lld", (long long)cfg->batch, cfg->micro,
 				(long long)cfg->per_epoch, (long long)cfg->stride, (long long)cfg->offset,
 				(long long)cfg->epoch, (long long)cfg->index);
-	int64_t last = (cfg->per_epoch - 1) * cfg->stride + cfg->offset, count;
-	if (last >= (ft_dataset_size(ds) + cfg->batch - 1) / cfg->batch || !ft_mul_ok(cfg->batch, cfg->micro, &count))
-		return ft_error(FT_EBADINPUT, "loader: %lld batches of %lld an epoch (stride %lld) need more than the "
-				"%lld images of the dataset", (long long)cfg->per_epoch, (long long)cfg->batch,
-				(long long)cfg->stride, (long long)ft_dataset_size(ds));
+	/* the last batch a slot can read is per_epoch - stride + offset < per_epoch */
+	if (cfg->per_epoch > (ft_dataset_size(ds) + cfg->batch - 1) / cfg->batch ||
+	    !ft_mul_ok(cfg->batch, cfg->micro, &count))
+		return ft_error(FT_EBADINPUT, "loader: %lld batches of %lld an epoch need more than the %lld images of "
+				"the dataset", (long long)cfg->per_epoch, (long long)cfg->batch,
+				(long long)ft_dataset_size(ds));
 	ft_loader *ld = ft_xcalloc(1, sizeof(*ld));
 	ld->ds = ds;
 	ld->cfg = *cfg;

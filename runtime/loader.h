@@ -13,13 +13,15 @@
  * a time, so the first batch arrives as soon as all workers can make it.
  *
  * Order: position p of the sequence is (epoch, index) starting at the
- * config's (epoch, index); index advances by `micro` and wraps to 0 of the
- * next epoch when fewer than `micro` batches of `per_epoch` are left (the
- * training loop's epoch end). Its micro-batch m reads dataset batch
- * (index + m) * stride + offset of the epoch (stride = ranks, offset = rank
- * under data parallelism; 1 and 0 otherwise). What a slot holds is a pure
- * function of the dataset's seed and its position, whatever `workers` and
- * `depth` are (data.h's determinism).
+ * config's (epoch, index); index counts dataset batches, advances by
+ * micro * stride and wraps to 0 of the next epoch when fewer than that are
+ * left of `per_epoch` (the training loop's epoch end). Micro-batch m of a slot
+ * reads dataset batch index + m * stride + offset of the epoch: with stride 1
+ * and offset 0, batches index .. index + micro - 1; under data parallelism
+ * (stride = W ranks, offset = rank r) the ranks' micro-batches are
+ * interleaved positions of the global batch, dist.h's pos + m*W + r. What a
+ * slot holds is a pure function of the dataset's seed and its position,
+ * whatever `workers` and `depth` are (data.h's determinism).
  *
  * Staging: FT_STAGING_PINNED allocates the ring once, at ft_loader_new,
  * through the allocator (default: 64-byte aligned host memory; the CUDA
@@ -55,9 +57,9 @@ typedef struct ft_staging_allocator {
 typedef struct ft_loader_config {
 	int64_t batch;          /* images per micro-batch */
 	int micro;              /* micro-batches per slot (gradient accumulation K), >= 1 */
-	int64_t per_epoch;      /* positions' batches per epoch (a multiple of micro for training) */
-	int64_t epoch, index;   /* the first position */
-	int64_t stride, offset; /* dataset batch = batch index * stride + offset (1, 0) */
+	int64_t per_epoch;      /* dataset batches an epoch has (full ones for training; at most ceil(n / batch)) */
+	int64_t epoch, index;   /* the first position (index in dataset batches) */
+	int64_t stride, offset; /* micro-batch m reads batch index + m * stride + offset (1, 0) */
 	int64_t limit;          /* slots to make in all (<= 0: no end) */
 	int workers;            /* decode threads (<= 0: one per core) */
 	int depth;              /* slots in the ring (<= 0: FT_LOADER_DEFAULT_DEPTH) */

@@ -169,14 +169,14 @@ static void counted_free(void *ctx, void *p)
 	free(p);
 }
 
-/* position p of a run that starts at (e0, i0) with micro k and per_epoch pe */
-static void position(int64_t p, int64_t e0, int64_t i0, int k, int64_t pe, int64_t *e, int64_t *i)
+/* position p of a run that starts at (e0, i0) advancing by step batches of the pe an epoch has */
+static void position(int64_t p, int64_t e0, int64_t i0, int64_t step, int64_t pe, int64_t *e, int64_t *i)
 {
 	*e = e0;
 	*i = i0;
 	for (int64_t q = 0; q < p; q++) {
-		*i += k;
-		if (*i + k > pe) {
+		*i += step;
+		if (*i + step > pe) {
 			(*e)++;
 			*i = 0;
 		}
@@ -201,10 +201,10 @@ static void loader_matches(ft_dataset *ds, const ft_loader_config *lc, int64_t s
 			break;
 		}
 		int64_t e, i;
-		position(p, lc->epoch, lc->index, lc->micro, lc->per_epoch, &e, &i);
+		position(p, lc->epoch, lc->index, lc->micro * lc->stride, lc->per_epoch, &e, &i);
 		bad += sl.epoch != e || sl.index != i;
 		for (int m = 0; m < lc->micro; m++) {
-			int64_t b = (i + m) * lc->stride + lc->offset;
+			int64_t b = i + m * lc->stride + lc->offset;
 			ft_dataset_batch_u8(ds, e, b, lc->batch, want + (size_t)m * (size_t)lc->batch * one,
 					    wl + m * lc->batch);
 		}
@@ -233,7 +233,8 @@ static void test_loader(void)
 	/* 100 images, batch 8: 12 batches an epoch; runs cross two epoch ends */
 	static const struct { int workers, depth, micro; int64_t stride, offset, epoch, index; bool pageable; } cases[] = {
 		{ 1, 1, 1, 1, 0, 0, 0, false }, { 2, 3, 1, 1, 0, 0, 0, false }, { 3, 4, 2, 1, 0, 1, 4, false },
-		{ 2, 2, 3, 1, 0, 2, 9, true },  { 2, 3, 1, 2, 1, 0, 0, false }, { 1, 2, 2, 3, 2, 1, 0, true },
+		{ 2, 2, 3, 1, 0, 2, 9, true },  { 2, 3, 1, 2, 1, 0, 0, false }, { 1, 2, 2, 3, 2, 1, 6, true },
+		{ 3, 3, 2, 2, 0, 0, 3, false }, /* a start that is no multiple of the step (another world size) */
 	};
 	for (size_t k = 0; k < FT_ARRAY_LEN(cases); k++) {
 		ft_loader_config lc;
@@ -244,14 +245,14 @@ static void test_loader(void)
 		lc.micro = cases[k].micro;
 		lc.stride = cases[k].stride;
 		lc.offset = cases[k].offset;
-		lc.per_epoch = 12 / lc.stride / lc.micro * lc.micro;
+		lc.per_epoch = 12;
 		lc.epoch = cases[k].epoch;
 		lc.index = cases[k].index;
 		lc.staging = cases[k].pageable ? FT_STAGING_PAGEABLE : FT_STAGING_PINNED;
 		char what[128];
 		snprintf(what, sizeof(what), "loader case %zu (-j %d, depth %d, K %d, stride %lld, %s)", k, lc.workers,
 			 lc.depth, lc.micro, (long long)lc.stride, cases[k].pageable ? "pageable" : "pinned");
-		loader_matches(ds, &lc, 2 * lc.per_epoch / lc.micro + 3, what);
+		loader_matches(ds, &lc, 2 * lc.per_epoch / (lc.micro * lc.stride) + 3, what);
 	}
 
 	/* the ring is allocated once, through the allocator, and freed at the end */
