@@ -40,6 +40,9 @@ typedef struct ft_cli {
 	bool skip_bad;
 	bool no_hflip;
 	bool pin_mem;
+	const char *augment;  /* auto | none | flip | rrc */
+	int64_t prefetch;     /* loader ring depth (0: the default) */
+	int64_t pack_size, pack_channels; /* pack */
 	bool eval_each_epoch;
 	bool tensorboard;     /* event files in OUTDIR/tensorboard */
 	double amp_init_scale;
@@ -72,6 +75,10 @@ int ft_cmd_bench(const ft_cli *c);
 struct ft_data_config;
 struct ft_tensor;
 void ft_cli_data_config(const ft_cli *c, const struct ft_tensor *x, bool train, struct ft_data_config *d);
+/* The loader options of c (-b, -j, --prefetch, --pin-mem/--no-pin-mem); the caller sets the positions. */
+struct ft_loader_config;
+void ft_cli_loader_config(const ft_cli *c, struct ft_loader_config *lc);
+int ft_cmd_pack(const ft_cli *c);
 int ft_cli_fail(int status);
 int ft_cli_bad_usage(const char *fmt, const char *arg);
 /* mkdir -p; 0 on success, -1 with errno set */

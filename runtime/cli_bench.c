@@ -6,15 +6,16 @@
  *   ga        B as K micro-batches of B/K (--grad-accum-steps K, default 4):
  *             the same optimizer step in less activation memory
  *   amp       --amp TYPE (bf16 on the CPU by default)
- *   pm        staging buffers allocated once and reused (page-locked with
- *             cudaHostAlloc on a GPU; on the CPU aligned host memory), instead
- *             of a fresh pageable buffer per batch
+ *   pm        the loader's staging ring allocated once and reused (page-locked
+ *             with cudaHostAlloc on a GPU; on the CPU aligned host memory),
+ *             instead of a fresh pageable buffer per batch (`--no-pin-mem`)
  *   ga+amp+pm all three
  *
  * Each configuration runs in its own child process (fork), so that its peak
  * resident memory (ru_maxrss of that child) is its own: W untimed steps, then
- * S timed ones on synthetic data or --data. Per row: images/s over the timed
- * steps (data included), the median step time, the planned peak of the step
+ * S timed ones on synthetic data or --data, fed by the training command's
+ * loader (uint8 batches, normalised in the graph). Per row: images/s over
+ * the timed steps (data included), the median step time, the planned peak of the step
  * and the measured peak resident set, the copy rate into the input tensor
  * (host-to-device on a GPU, a memcpy on the CPU) and the share of the time
  * spent waiting for data. Writes DIR/bench.csv and DIR/bench.png.
@@ -31,6 +32,7 @@
 #include "chart.h"
 #include "cli.h"
 #include "data.h"
+#include "loader.h"
 #include "train.h"
 
 typedef struct bench_config {
@@ -70,8 +72,7 @@ static int run_config(const ft_cli *c, const bench_config *bc, int64_t accum, in
 	r->accum = cl.grad_accum;
 	ft_trainer *t = NULL;
 	ft_dataset *ds = NULL;
-	float *staged = NULL;
-	int64_t *labels = NULL;
+	ft_loader *ld = NULL;
 	double *step_s = NULL;
 	ft_status st = ft_trainer_new(c->model, &cfg, &t);
 	if (st)
@@ -86,15 +87,19 @@ static int run_config(const ft_cli *c, const bench_config *bc, int64_t accum, in
 	st = ft_dataset_open(&dc, &ds);
 	if (st)
 		goto out;
-	int64_t per_epoch = ft_dataset_batches(ds, cl.batch);
-	size_t img = (size_t)xt->numel;
-	size_t bytes = sizeof(float) * img * (size_t)cl.grad_accum;
-	if (bc->pm)
-		staged = ft_aligned_alloc(bytes); /* once, reused by every step */
-	labels = ft_xmalloc(sizeof(int64_t) * (size_t)(cl.batch * cl.grad_accum));
+	/* the training command's loader: workers ahead of the step, pinned (reused) or pageable staging */
+	ft_loader_config lc;
+	ft_cli_loader_config(&cl, &lc);
+	lc.micro = (int)cl.grad_accum;
+	lc.per_epoch = ft_dataset_batches(ds, cl.batch) / cl.grad_accum * cl.grad_accum;
+	lc.limit = warmup + c->steps;
+	lc.staging = bc->pm ? FT_STAGING_PINNED : FT_STAGING_PAGEABLE;
+	st = ft_loader_new(ds, &lc, &ld);
+	if (st)
+		goto out;
 	step_s = ft_xcalloc((size_t)c->steps, sizeof(double));
 	double wait = 0, total = 0;
-	int64_t idx = 0, bytes0 = 0;
+	int64_t bytes0 = 0;
 	double copy0 = 0;
 	for (int64_t s = 0; s < warmup + c->steps; s++) {
 		if (s == warmup) {
@@ -103,20 +108,14 @@ static int run_config(const ft_cli *c, const bench_config *bc, int64_t accum, in
 			copy0 = t->input_seconds;
 		}
 		double t0 = ft_now_s();
-		float *images = bc->pm ? staged : malloc(bytes); /* pageable: a new buffer per batch */
-		if (!images) {
-			st = ft_error(FT_ERUNTIME, "out of memory for a %zu-byte batch", bytes);
+		ft_loader_slot slot;
+		st = ft_loader_next(ld, &slot);
+		if (st)
 			goto out;
-		}
-		for (int64_t k = 0; k < cl.grad_accum && !st; k++, idx++)
-			st = ft_dataset_batch(ds, idx / per_epoch, idx % per_epoch, cl.batch, images + (size_t)k * img,
-					      labels + k * cl.batch);
 		double t1 = ft_now_s();
 		float loss = 0;
-		if (!st)
-			st = ft_trainer_step(t, images, labels, (float)c->lr, &loss);
-		if (!bc->pm)
-			free(images);
+		st = ft_trainer_step(t, slot.images, slot.labels, (float)c->lr, &loss);
+		ft_loader_release(ld, &slot);
 		if (st)
 			goto out;
 		double t2 = ft_now_s();
@@ -140,8 +139,7 @@ static int run_config(const ft_cli *c, const bench_config *bc, int64_t accum, in
 	r->ok = 1;
 out:
 	free(step_s);
-	free(labels);
-	free(staged);
+	ft_loader_free(ld);
 	ft_dataset_free(ds);
 	ft_trainer_free(t);
 	return st ? ft_cli_fail(st) : 0;

@@ -23,6 +23,7 @@
 #include "data.h"
 #include "export.h"
 #include "import.h"
+#include "loader.h"
 #include "tensor_proto.h"
 #include "tensorboard.h"
 #include "train.h"
@@ -46,6 +47,15 @@ static float schedule(const ft_cli *c, int64_t step, int64_t total)
 	return (float)(base * 0.5 * (1.0 + cos(M_PI * t)));
 }
 
+/* --mean and --std (one value or three; 0.5 each without them) */
+static void normalisation(const ft_cli *c, float mean[3], float std[3])
+{
+	for (int k = 0; k < 3; k++) {
+		mean[k] = (float)(c->n_mean ? c->mean[c->n_mean == 1 ? 0 : k] : 0.5);
+		std[k] = (float)(c->n_std ? c->std[c->n_std == 1 ? 0 : k] : 0.5);
+	}
+}
+
 void ft_cli_data_config(const ft_cli *c, const ft_tensor *x, bool train, ft_data_config *d)
 {
 	ft_data_config_defaults(d);
@@ -56,25 +66,35 @@ void ft_cli_data_config(const ft_cli *c, const ft_tensor *x, bool train, ft_data
 	d->width = (int)x->dims[3];
 	d->seed = (uint64_t)c->seed;
 	d->workers = (int)c->workers;
-	d->hflip = train && !c->no_hflip;
+	d->hflip = train && !c->no_hflip && !(c->augment && strcmp(c->augment, "none") == 0);
+	d->crop = !c->augment || strcmp(c->augment, "auto") == 0 ? FT_CROP_AUTO
+		  : strcmp(c->augment, "rrc") == 0 ? FT_CROP_RRC : FT_CROP_NONE;
 	d->skip_bad = c->skip_bad;
-	for (int k = 0; k < 3; k++) {
-		d->mean[k] = (float)(c->n_mean ? c->mean[c->n_mean == 1 ? 0 : k] : 0.5);
-		d->std[k] = (float)(c->n_std ? c->std[c->n_std == 1 ? 0 : k] : 0.5);
-	}
+	normalisation(c, d->mean, d->std);
+}
+
+/* the loader options of the command line (loader.h) */
+void ft_cli_loader_config(const ft_cli *c, ft_loader_config *lc)
+{
+	ft_loader_config_defaults(lc);
+	lc->batch = c->batch;
+	lc->workers = (int)c->workers;
+	lc->depth = (int)c->prefetch;
+	lc->staging = c->pin_mem ? FT_STAGING_PINNED : FT_STAGING_PAGEABLE;
 }
 
 /*
  * top-1 accuracy of the model at path on the held-out split, with the
  * parameters and state of trainer t when given (evaluation after training).
  */
+
 static ft_status evaluate(const ft_cli *c, const char *path, const ft_trainer *t, double *top1, int64_t *count)
 {
 	ft_graph *g = NULL;
 	ft_exec *x = NULL;
 	ft_dataset *ds = NULL;
-	float *images = NULL, *logits = NULL;
-	int64_t *labels = NULL;
+	ft_loader *ld = NULL;
+	float *logits = NULL;
 	int64_t b = c->batch;
 	ft_status st = t ? ft_trainer_eval_graph(t, b, &g) : ft_import_file(path, &g);
 	if (st)
@@ -87,35 +107,42 @@ static ft_status evaluate(const ft_cli *c, const char *path, const ft_trainer *t
 		st = ft_error(FT_EUNSUPPORTED, "%s: eval needs one image input (N,C,H,W)", path);
 		goto out_free;
 	}
+	ft_data_config dc;
+	ft_cli_data_config(c, &g->tensors[g->inputs[0]], false, &dc);
+	if (!t && (st = ft_graph_input_u8(g, 0, dc.mean, dc.std))) /* uint8 batches, normalised in the graph */
+		goto out_free;
 	const ft_tensor *xt = &g->tensors[g->inputs[0]], *yt = &g->tensors[g->outputs[0]];
 	if (yt->rank != 2) {
 		st = ft_error(FT_EBADINPUT, "%s: the first output is not (N, classes)", path);
 		goto out_free;
 	}
-	ft_data_config dc;
-	ft_cli_data_config(c, xt, false, &dc);
 	st = ft_dataset_open(&dc, &ds);
 	if (st)
 		goto out_free;
 	st = ft_exec_new(g, ft_backend_cpu_new((int)c->threads), &x);
 	if (st)
 		goto out_free;
-	images = ft_xmalloc(ft_tensor_bytes(xt));
 	logits = ft_xmalloc(ft_tensor_bytes(yt));
-	labels = ft_xmalloc(sizeof(int64_t) * (size_t)b);
 	int64_t n = ft_dataset_size(ds), right = 0, seen = 0, classes = yt->dims[1];
+	ft_loader_config lc;
+	ft_cli_loader_config(c, &lc);
+	lc.per_epoch = lc.limit = (n + b - 1) / b; /* the last batch may be partial */
+	st = ft_loader_new(ds, &lc, &ld);
+	if (st)
+		goto out_free;
 	for (int64_t start = 0; start < n; start += b) {
-		/* the last batch may be partial: its rows past the end have label -1 and do not count */
-		st = ft_dataset_batch(ds, 0, start / b, b, images, labels);
-		if (st)
-			goto out_free;
-		st = ft_exec_set_input(x, 0, images, ft_tensor_bytes(xt));
+		/* rows of the last batch past the end have label -1 and do not count */
+		ft_loader_slot sl;
+		st = ft_loader_next(ld, &sl);
+		if (st == FT_OK)
+			st = ft_exec_set_input(x, 0, sl.images, ft_tensor_bytes(xt));
 		if (st == FT_OK)
 			st = ft_exec_run(x);
 		if (st == FT_OK)
 			st = ft_exec_get_output(x, 0, logits, ft_tensor_bytes(yt));
 		if (st)
 			goto out_free;
+		const int64_t *labels = sl.labels;
 		for (int64_t i = 0; i < b && start + i < n; i++) {
 			int64_t best = 0;
 			for (int64_t k = 1; k < classes; k++)
@@ -124,13 +151,13 @@ static ft_status evaluate(const ft_cli *c, const char *path, const ft_trainer *t
 			right += best == labels[i];
 			seen++;
 		}
+		ft_loader_release(ld, &sl);
 	}
 	*top1 = seen ? (double)right / (double)seen : 0;
 	*count = seen;
 out_free:
-	free(labels);
+	ft_loader_free(ld);
 	free(logits);
-	free(images);
 	ft_exec_free(x);
 	ft_dataset_free(ds);
 	ft_graph_free(g);
@@ -156,7 +183,8 @@ static const void *host_value(void *ctx, int id)
 	return ((ft_trainer *)ctx)->g->tensors[id].data;
 }
 
-static const char metrics_header[] = "step,epoch,loss,lr,images_per_s,seconds";
+/* data_pct: the share of the step's wall time spent waiting for the loader */
+static const char metrics_header[] = "step,epoch,loss,lr,images_per_s,seconds,data_pct";
 static const char epochs_header[] = "epoch,train_loss,test_top1,seconds";
 
 /*
@@ -221,6 +249,8 @@ void ft_cli_train_config(const ft_cli *c, ft_train_config *cfg)
 	cfg->device = c->device;
 	cfg->seed = (uint64_t)c->seed;
 	ft_cli_amp(c, cfg);
+	cfg->input_u8 = true; /* uint8 batches from the loader, normalised in the graph (loader.h) */
+	normalisation(c, cfg->mean, cfg->std);
 }
 
 const char *ft_cli_mib(size_t bytes, char buf[32])
@@ -296,8 +326,7 @@ int ft_cmd_train(const ft_cli *args)
 		return fit;
 	ft_trainer *t = NULL;
 	ft_dataset *ds = NULL;
-	float *images = NULL;
-	int64_t *labels = NULL;
+	ft_loader *ld = NULL;
 	FILE *csv = NULL, *ecsv = NULL;
 	ft_tb_writer *tb = NULL;
 	int rc = 0;
@@ -360,9 +389,16 @@ int ft_cmd_train(const ft_cli *args)
 		if (st)
 			goto out_free;
 	}
-	size_t img = (size_t)xt->numel;
-	images = ft_xmalloc(sizeof(float) * img * (size_t)c->grad_accum);
-	labels = ft_xmalloc(sizeof(int64_t) * (size_t)(c->batch * c->grad_accum));
+	ft_loader_config lc;
+	ft_cli_loader_config(c, &lc);
+	lc.micro = (int)c->grad_accum;
+	lc.per_epoch = per_epoch;
+	lc.epoch = meta.epoch;
+	lc.index = meta.batch;
+	lc.limit = total > t->step ? total - t->step : 1; /* the steps left (<= 0 would mean no end) */
+	st = ft_loader_new(ds, &lc, &ld);
+	if (st)
+		goto out_free;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	bool tty = isatty(2);
@@ -370,7 +406,7 @@ int ft_cmd_train(const ft_cli *args)
 		"%s, lr %g\n", c->model, c->data, (long long)ft_dataset_size(ds), (long long)c->batch,
 		(long long)c->grad_accum, (long long)total, (long long)steps_per_epoch,
 		cfg.opt == FT_OPT_ADAMW ? "adamw" : "sgd", c->lr);
-	double t0 = ft_now_s(), t_last = t0;
+	double t0 = ft_now_s(), t_last = t0, t_step = t0, wait_last = 0, wait_step = 0;
 	int64_t images_since = 0, start_step = t->step;
 	snprintf(path, sizeof(path), "%s/epochs.csv", outdir);
 	st = open_csv(path, epochs_header, c->resume, meta.epoch, 0, NULL, NULL, &ecsv);
@@ -378,15 +414,15 @@ int ft_cmd_train(const ft_cli *args)
 		goto out_free;
 	snprintf(path, sizeof(path), "%s/checkpoint.ftck", outdir);
 	while (t->step < total && !stop_signal) {
-		for (int64_t k = 0; k < c->grad_accum; k++) {
-			st = ft_dataset_batch(ds, meta.epoch, meta.batch, c->batch, images + (size_t)k * img,
-					      labels + k * c->batch);
-			if (st)
-				goto out_free;
-			meta.batch++;
-		}
+		ft_loader_slot sl;
+		st = ft_loader_next(ld, &sl);
+		if (st)
+			goto out_free;
+		FT_ASSERT(sl.epoch == meta.epoch && sl.index == meta.batch);
+		meta.batch += c->grad_accum;
 		float lr = schedule(c, t->step, total), loss;
-		st = ft_trainer_step(t, images, labels, lr, &loss);
+		st = ft_trainer_step(t, sl.images, sl.labels, lr, &loss);
+		ft_loader_release(ld, &sl);
 		if (st)
 			goto out_free;
 		meta.step = t->step;
@@ -396,9 +432,13 @@ int ft_cmd_train(const ft_cli *args)
 		bool epoch_end = meta.batch + c->grad_accum > per_epoch;
 		double now = ft_now_s();
 		double ips = images_since / (now - t_last > 1e-9 ? now - t_last : 1e-9);
+		double waited = ft_loader_get_stats(ld).wait_s;
+		double data_pct = 100 * (waited - wait_step) / (now - t_step > 1e-9 ? now - t_step : 1e-9);
+		wait_step = waited;
+		t_step = now;
 		/* %.9g: the float reads back exactly (a resumed run sums an epoch's losses from it) */
-		fprintf(csv, "%lld,%lld,%.9g,%.6g,%.1f,%.3f\n", (long long)t->step, (long long)meta.epoch, loss, lr, ips,
-			now - t0);
+		fprintf(csv, "%lld,%lld,%.9g,%.6g,%.1f,%.3f,%.1f\n", (long long)t->step, (long long)meta.epoch, loss, lr,
+			ips, now - t0, data_pct);
 		if (tb) {
 			double wall = ft_tb_now();
 			if ((st = ft_tb_scalar(tb, "train/loss", t->step, wall, loss)) ||
@@ -412,10 +452,13 @@ int ft_cmd_train(const ft_cli *args)
 			float scale;
 			if (t->amp_scale >= 0 && ft_trainer_read(t, t->amp_scale, &scale) == FT_OK) /* fp16: GradScaler */
 				snprintf(scaler, sizeof(scaler), " scale %g skipped %lld", scale, (long long)t->skipped);
-			fprintf(stderr, "%sepoch %lld step %lld/%lld loss %.4f lr %.4g%s %.1f img/s ETA %.0fs%s",
+			/* data: the share of the time since the last line spent waiting for the loader */
+			double data = 100 * (waited - wait_last) / (now - t_last > 1e-9 ? now - t_last : 1e-9);
+			fprintf(stderr, "%sepoch %lld step %lld/%lld loss %.4f lr %.4g%s %.1f img/s data %.0f%% ETA %.0fs%s",
 				tty ? "\r" : "", (long long)meta.epoch, (long long)t->step, (long long)total, loss, lr,
-				scaler, ips, eta, tty ? "   " : "\n");
+				scaler, ips, data, eta, tty ? "   " : "\n");
 			t_last = now;
+			wait_last = waited;
 			images_since = 0;
 			fflush(csv);
 			if (tb && (st = ft_tb_flush(tb)))
@@ -492,8 +535,7 @@ out_free:
 		fclose(ecsv);
 	if (csv)
 		fclose(csv);
-	free(labels);
-	free(images);
+	ft_loader_free(ld);
 	ft_dataset_free(ds);
 	ft_trainer_free(t);
 	if (st)

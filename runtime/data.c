@@ -11,11 +11,14 @@
  */
 #include "data.h"
 
+#include "pack.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <png.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -23,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <turbojpeg.h>
 #include <unistd.h>
@@ -34,7 +38,7 @@
 #define FT_DATA_MAX_IDX (1ll << 34)         /* one decompressed IDX file */
 #define FT_DATA_MAX_SIDE 16384              /* the model's input H and W */
 
-enum ft_data_source { FT_SRC_SYNTHETIC, FT_SRC_IDX, FT_SRC_FOLDER };
+enum ft_data_source { FT_SRC_SYNTHETIC, FT_SRC_IDX, FT_SRC_FOLDER, FT_SRC_PACK };
 
 struct ft_dataset {
 	ft_data_config cfg;     /* cfg.path points at path below */
@@ -56,10 +60,19 @@ struct ft_dataset {
 	int32_t *file_class;
 	_Atomic uint8_t *bad;   /* 1: known unreadable (skip_bad), warned once */
 
-	/* the permutation of the last epoch asked for (training split) */
+	/* pack: the mapped file; records (n, pack_h, pack_w, pack_c) and labels of this split */
+	uint8_t *pack_map;
+	size_t pack_len;
+	const uint8_t *pack_records, *pack_labels;
+	int pack_c, pack_h, pack_w, pack_source;
+
+	ft_data_crop crop;      /* cfg.crop with FT_CROP_AUTO resolved */
+
+	/* the permutations of the last two epochs asked for (training split), by epoch parity:
+	   a prefetching loader works across an epoch's end */
 	pthread_mutex_t perm_lock;
-	int64_t perm_epoch;     /* -1: none yet */
-	int64_t *perm;
+	int64_t perm_epoch[2];  /* -1: none yet */
+	int64_t *perm[2];
 };
 
 void ft_data_config_defaults(ft_data_config *cfg)
@@ -80,7 +93,7 @@ void ft_data_config_defaults(ft_data_config *cfg)
 
 /* Streams of randomness are told apart by a tag mixed into the hash. */
 enum { FT_TAG_PERM = 0x5045524d, FT_TAG_FLIP = 0x464c4950, FT_TAG_SYN = 0x53594e00,
-       FT_TAG_TEMPLATE = 0x54504c00 };
+       FT_TAG_TEMPLATE = 0x54504c00, FT_TAG_CROP = 0x43524f50 };
 
 static uint64_t mix64(uint64_t x)
 {
@@ -100,6 +113,12 @@ static uint64_t rng_next(uint64_t *s)
 {
 	*s += 0x9e3779b97f4a7c15ull;
 	return mix64(*s);
+}
+
+/* Uniform in [0, 1) with 53 random bits. */
+static double rng_unit(uint64_t *s)
+{
+	return (double)(rng_next(s) >> 11) * 0x1.0p-53;
 }
 
 /* Uniform in [0, n) without bias (Lemire's multiply-and-reject). */
@@ -236,9 +255,16 @@ typedef struct ft_data_scratch {
 	size_t file_cap;
 	uint8_t *pix;           /* decoded or generated pixels, (h0, w0, c0) */
 	size_t pix_cap;
-	float *planes;          /* channel-adapted float planes before the resize */
+	float *planes;          /* channel-adapted float planes of the crop box, before the resize */
 	size_t planes_cap;
+	float *resized;         /* the planes after the resize, before the center cut */
+	size_t resized_cap;
 } ft_data_scratch;
+
+ft_data_scratch *ft_data_scratch_new(void)
+{
+	return ft_xcalloc(1, sizeof(ft_data_scratch));
+}
 
 static void *grow(void *p, size_t *cap, size_t need)
 {
@@ -256,6 +282,15 @@ static void scratch_free(ft_data_scratch *sc)
 	free(sc->file);
 	free(sc->pix);
 	free(sc->planes);
+	free(sc->resized);
+}
+
+void ft_data_scratch_free(ft_data_scratch *sc)
+{
+	if (!sc)
+		return;
+	scratch_free(sc);
+	free(sc);
 }
 
 /* ---- decoding ----------------------------------------------------------- */
@@ -443,6 +478,14 @@ static ft_status load_sample(const ft_dataset *ds, int64_t i, ft_data_scratch *s
 		*pix = ds->idx_images + (size_t)i * (size_t)ds->idx_h * (size_t)ds->idx_w;
 		*label = ds->idx_labels[i];
 		return FT_OK;
+	case FT_SRC_PACK: {
+		size_t rec = (size_t)ds->pack_c * (size_t)ds->pack_h * (size_t)ds->pack_w;
+		*c0 = ds->pack_c, *h0 = ds->pack_h, *w0 = ds->pack_w;
+		*pix = ds->pack_records + (size_t)i * rec;
+		const uint8_t *l = ds->pack_labels + 4 * (size_t)i;
+		*label = (int64_t)((uint32_t)l[0] | (uint32_t)l[1] << 8 | (uint32_t)l[2] << 16 | (uint32_t)l[3] << 24);
+		return FT_OK;
+	}
 	case FT_SRC_FOLDER: {
 		int k = ds->file_class[i];
 		char *path = xasprintf("%s/%s/%s", ds->split_dir, ds->class_names[k], ds->names + ds->name_off[i]);
@@ -459,52 +502,164 @@ static ft_status load_sample(const ft_dataset *ds, int64_t i, ft_data_scratch *s
 
 /* ---- adapting one sample (data.h, steps 1-4) -------------------------- */
 
-// pix is (h0, w0, c0) uint8 with c0 1 or 3; out is (C, H, W)
-static void adapt(const ft_dataset *ds, float *out, const uint8_t *pix, int c0, int h0, int w0,
-		  bool flip, ft_data_scratch *sc)
+/*
+ * Where a sample's pixels go: the box (sx, sy, sw, sh) of the source is
+ * resized to (rh, rw), and the (H, W) window at (oy, ox) of that is the output.
+ */
+typedef struct ft_geom {
+	int sx, sy, sw, sh;
+	int rh, rw;
+	int oy, ox;
+	bool flip;
+} ft_geom;
+
+/* torchvision's RandomResizedCrop.get_params with its defaults, drawn from s */
+static void rrc_box(uint64_t s, int h0, int w0, ft_geom *g)
+{
+	double area = (double)h0 * (double)w0, lr0 = log(3.0 / 4.0), lr1 = log(4.0 / 3.0);
+	for (int tries = 0; tries < 10; tries++) {
+		double target = area * (0.08 + (1.0 - 0.08) * rng_unit(&s));
+		double ratio = exp(lr0 + (lr1 - lr0) * rng_unit(&s));
+		int w = (int)nearbyint(sqrt(target * ratio)), h = (int)nearbyint(sqrt(target / ratio));
+		if (w > 0 && w <= w0 && h > 0 && h <= h0) {
+			g->sy = (int)rng_below(&s, (uint64_t)(h0 - h) + 1);
+			g->sx = (int)rng_below(&s, (uint64_t)(w0 - w) + 1);
+			g->sh = h;
+			g->sw = w;
+			return;
+		}
+	}
+	/* the central crop, the aspect ratio clamped to the range */
+	double in_ratio = (double)w0 / (double)h0;
+	int w = w0, h = h0;
+	if (in_ratio < 3.0 / 4.0)
+		h = (int)nearbyint(w / (3.0 / 4.0));
+	else if (in_ratio > 4.0 / 3.0)
+		w = (int)nearbyint(h * (4.0 / 3.0));
+	h = h < 1 ? 1 : h > h0 ? h0 : h;
+	w = w < 1 ? 1 : w > w0 ? w0 : w;
+	g->sy = (h0 - h) / 2;
+	g->sx = (w0 - w) / 2;
+	g->sh = h;
+	g->sw = w;
+}
+
+void ft_data_rrc_box(uint64_t seed, int64_t epoch, int64_t i, int h0, int w0, int box[4])
+{
+	FT_ASSERT(h0 > 0 && w0 > 0);
+	ft_geom g = { 0 };
+	rrc_box(hash4(seed, FT_TAG_CROP, (uint64_t)epoch, (uint64_t)i), h0, w0, &g);
+	box[0] = g.sx, box[1] = g.sy, box[2] = g.sw, box[3] = g.sh;
+}
+
+/* the shorter side resized to side (the longer in proportion, truncated), then the center (H, W) */
+static void resize_center(int side, int h0, int w0, int H, int W, ft_geom *g)
+{
+	if (h0 <= w0) {
+		g->rh = side;
+		g->rw = (int)((int64_t)side * w0 / h0);
+	} else {
+		g->rw = side;
+		g->rh = (int)((int64_t)side * h0 / w0);
+	}
+	g->rh = g->rh < H ? H : g->rh;
+	g->rw = g->rw < W ? W : g->rw;
+	/* torchvision's CenterCrop: int(round((size - crop) / 2)), ties to even */
+	g->oy = (int)nearbyint((g->rh - H) / 2.0);
+	g->ox = (int)nearbyint((g->rw - W) / 2.0);
+}
+
+/* the geometry of dataset index i in epoch, drawn from (seed, epoch, i) */
+static void sample_geom(const ft_dataset *ds, int64_t epoch, int64_t i, int h0, int w0, ft_geom *g)
+{
+	const ft_data_config *c = &ds->cfg;
+	int H = c->height, W = c->width, side = H > W ? H : W;
+	*g = (ft_geom){ .sw = w0, .sh = h0, .rh = H, .rw = W };
+	int box[4];
+	if (ds->crop == FT_CROP_RRC && c->train) {
+		ft_data_rrc_box(c->seed, epoch, i, h0, w0, box);
+		g->sx = box[0], g->sy = box[1], g->sw = box[2], g->sh = box[3];
+	}
+	else if (ds->crop == FT_CROP_RRC)
+		resize_center((int)(side * 256.0 / 224.0), h0, w0, H, W, g);
+	else if (ds->crop == FT_CROP_CENTER)
+		resize_center(side, h0, w0, H, W, g);
+	g->flip = c->train && c->hflip && (hash4(c->seed, FT_TAG_FLIP, (uint64_t)epoch, (uint64_t)i) & 1);
+}
+
+static inline uint8_t to_u8(float v)
+{
+	/* bilinear weights sum to 1 up to rounding: clamp, then round to nearest */
+	return (uint8_t)lrintf(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/*
+ * pix is (h0, w0, c0) uint8 with c0 1 or 3; the output (C, H, W) goes to outf
+ * as normalised float or to outb as uint8 (exactly one of them is non-NULL).
+ */
+static void adapt(const ft_dataset *ds, const ft_geom *g, const uint8_t *pix, int c0, int h0, int w0,
+		  float *outf, uint8_t *outb, ft_data_scratch *sc)
 {
 	const ft_data_config *c = &ds->cfg;
 	int C = c->channels, H = c->height, W = c->width;
-	size_t np = (size_t)h0 * (size_t)w0, onp = (size_t)H * (size_t)W;
-	bool same = h0 == H && w0 == W;
+	size_t onp = (size_t)H * (size_t)W;
 	int cin = C == 3 && c0 == 3 ? 3 : 1; /* planes to resize; 1 -> 3 is replicated after */
+	bool whole = g->sx == 0 && g->sy == 0 && g->sw == w0 && g->sh == h0;
+	bool same = whole && g->rh == H && g->rw == W && h0 == H && w0 == W;
 
-	/* 1. channels, to float */
-	float *f = out;
-	if (!same) {
-		sc->planes = grow(sc->planes, &sc->planes_cap, sizeof(float) * (size_t)cin * np);
-		f = sc->planes;
-	}
-	if (c0 == 3 && C == 1) {
-		for (size_t p = 0; p < np; p++) {
-			const uint8_t *s = pix + 3 * p;
-			f[p] = 0.299f * s[0] + 0.587f * s[1] + 0.114f * s[2];
+	if (outb && same && !(c0 == 3 && C == 1)) {
+		/* nothing to compute: the pixels as they are (a pack or IDX at the model's size) */
+		for (int ch = 0; ch < C; ch++) {
+			uint8_t *o = outb + (size_t)ch * onp;
+			const uint8_t *s = pix + (ch < c0 ? ch : 0);
+			for (int y = 0; y < H; y++)
+				for (int x = 0; x < W; x++)
+					o[(size_t)y * (size_t)W + (size_t)(g->flip ? W - 1 - x : x)] =
+						s[((size_t)y * (size_t)W + (size_t)x) * (size_t)c0];
 		}
-	} else {
-		for (int ch = 0; ch < cin; ch++)
-			for (size_t p = 0; p < np; p++)
-				f[(size_t)ch * np + p] = pix[p * (size_t)c0 + (size_t)ch];
+		return;
 	}
-	/* 2. resize */
-	if (!same)
+
+	/* 1. channels of the box, to float */
+	size_t bnp = (size_t)g->sh * (size_t)g->sw;
+	sc->planes = grow(sc->planes, &sc->planes_cap, sizeof(float) * (size_t)cin * bnp);
+	float *f = sc->planes;
+	for (int y = 0; y < g->sh; y++) {
+		const uint8_t *row = pix + ((size_t)(g->sy + y) * (size_t)w0 + (size_t)g->sx) * (size_t)c0;
+		size_t o = (size_t)y * (size_t)g->sw;
+		if (c0 == 3 && C == 1) {
+			for (int x = 0; x < g->sw; x++) {
+				const uint8_t *s = row + 3 * (size_t)x;
+				f[o + (size_t)x] = 0.299f * s[0] + 0.587f * s[1] + 0.114f * s[2];
+			}
+		} else {
+			for (int ch = 0; ch < cin; ch++)
+				for (int x = 0; x < g->sw; x++)
+					f[(size_t)ch * bnp + o + (size_t)x] = row[(size_t)x * (size_t)c0 + (size_t)ch];
+		}
+	}
+	/* 2. resize the box to (rh, rw) */
+	size_t rnp = (size_t)g->rh * (size_t)g->rw;
+	float *r = f;
+	if (g->rh != g->sh || g->rw != g->sw) {
+		sc->resized = grow(sc->resized, &sc->resized_cap, sizeof(float) * (size_t)cin * rnp);
+		r = sc->resized;
 		for (int ch = 0; ch < cin; ch++)
-			ft_data_resize_bilinear(out + (size_t)ch * onp, H, W, f + (size_t)ch * np, h0, w0);
-	for (int ch = cin; ch < C; ch++)
-		memcpy(out + (size_t)ch * onp, out, sizeof(float) * onp);
-	/* 3. scale and normalise, 4. flip */
+			ft_data_resize_bilinear(r + (size_t)ch * rnp, g->rh, g->rw, f + (size_t)ch * bnp, g->sh, g->sw);
+	}
+	/* the (H, W) window, 3. scale and normalise or round, 4. flip */
 	for (int ch = 0; ch < C; ch++) {
+		const float *src = r + (size_t)(ch < cin ? ch : 0) * rnp + (size_t)g->oy * (size_t)g->rw + (size_t)g->ox;
 		float m = c->mean[ch], s = c->std[ch] != 0 ? c->std[ch] : 1.0f;
-		float *o = out + (size_t)ch * onp;
-		for (size_t p = 0; p < onp; p++)
-			o[p] = (o[p] / 255.0f - m) / s;
-		if (flip) {
-			for (int y = 0; y < H; y++) {
-				float *r = o + (size_t)y * (size_t)W;
-				for (int a = 0, b = W - 1; a < b; a++, b--) {
-					float t = r[a];
-					r[a] = r[b];
-					r[b] = t;
-				}
+		for (int y = 0; y < H; y++) {
+			const float *row = src + (size_t)y * (size_t)g->rw;
+			size_t o = (size_t)ch * onp + (size_t)y * (size_t)W;
+			for (int x = 0; x < W; x++) {
+				size_t d = o + (size_t)(g->flip ? W - 1 - x : x);
+				if (outf)
+					outf[d] = (row[x] / 255.0f - m) / s;
+				else
+					outb[d] = to_u8(row[x]);
 			}
 		}
 	}
@@ -516,7 +671,8 @@ typedef struct ft_batch_job {
 	ft_dataset *ds;
 	int64_t epoch, count;
 	const int64_t *sample;  /* per position of the batch: dataset index, -1 past the end */
-	float *images;
+	float *images;          /* normalised float output, or */
+	uint8_t *images_u8;     /* uint8 output */
 	int64_t *labels;
 	size_t img_numel;
 	atomic_llong next;
@@ -528,22 +684,23 @@ typedef struct ft_batch_job {
 } ft_batch_job;
 
 /*
- * Sample i into position k. An unreadable sample under skip_bad is replaced by
- * the next readable one in dataset order; which one that is depends only on
- * the files, so the replacement is the same in every run and epoch.
+ * Dataset index i of epoch into outf or outb. An unreadable sample under
+ * skip_bad is replaced by the next readable one in dataset order; which one
+ * that is depends only on the files, so the replacement is the same in every
+ * run and epoch.
  */
-static ft_status fill_one(ft_batch_job *job, int64_t k, ft_data_scratch *sc)
+static ft_status fill_one(ft_dataset *ds, int64_t epoch, int64_t i, ft_data_scratch *sc, float *outf,
+			  uint8_t *outb, int64_t *label_out)
 {
-	ft_dataset *ds = job->ds;
-	float *out = job->images + (size_t)k * job->img_numel;
-	int64_t i = job->sample[k];
+	size_t numel = (size_t)ds->cfg.channels * (size_t)ds->cfg.height * (size_t)ds->cfg.width;
 	if (i < 0) {
-		memset(out, 0, sizeof(float) * job->img_numel);
-		job->labels[k] = -1;
+		if (outf)
+			memset(outf, 0, sizeof(float) * numel);
+		else
+			memset(outb, 0, numel);
+		*label_out = -1;
 		return FT_OK;
 	}
-	bool flip = ds->cfg.train && ds->cfg.hflip &&
-		    (hash4(ds->cfg.seed, FT_TAG_FLIP, (uint64_t)job->epoch, (uint64_t)i) & 1);
 	for (int64_t tries = 0; tries < ds->n; tries++) {
 		int64_t s = (i + tries) % ds->n;
 		if (ds->bad && atomic_load(&ds->bad[s]))
@@ -553,8 +710,10 @@ static ft_status fill_one(ft_batch_job *job, int64_t k, ft_data_scratch *sc)
 		int64_t label = 0;
 		ft_status st = load_sample(ds, s, sc, &pix, &c0, &h0, &w0, &label);
 		if (st == FT_OK) {
-			adapt(ds, out, pix, c0, h0, w0, flip, sc);
-			job->labels[k] = label;
+			ft_geom g;
+			sample_geom(ds, epoch, i, h0, w0, &g);
+			adapt(ds, &g, pix, c0, h0, w0, outf, outb, sc);
+			*label_out = label;
 			return FT_OK;
 		}
 		if (!ds->cfg.skip_bad || !ds->bad || st != FT_EBADINPUT)
@@ -563,6 +722,13 @@ static ft_status fill_one(ft_batch_job *job, int64_t k, ft_data_scratch *sc)
 			fprintf(stderr, "ftrun: warning: skipping %s\n", ft_last_error());
 	}
 	return ft_error(FT_EBADINPUT, "%s: no readable image at all", ds->path);
+}
+
+ft_status ft_dataset_sample_u8(ft_dataset *ds, int64_t epoch, int64_t i, ft_data_scratch *sc, uint8_t *out,
+			       int64_t *label)
+{
+	FT_ASSERT(i >= -1 && i < ds->n);
+	return fill_one(ds, epoch, i, sc, NULL, out, label);
 }
 
 static void *batch_worker(void *arg)
@@ -575,7 +741,10 @@ static void *batch_worker(void *arg)
 		int64_t k = atomic_fetch_add(&job->next, 1);
 		if (k >= job->count)
 			break;
-		ft_status st = fill_one(job, k, &sc);
+		ft_status st = fill_one(job->ds, job->epoch, job->sample[k], &sc,
+					job->images ? job->images + (size_t)k * job->img_numel : NULL,
+					job->images_u8 ? job->images_u8 + (size_t)k * job->img_numel : NULL,
+					&job->labels[k]);
 		if (st != FT_OK) {
 			pthread_mutex_lock(&job->lock);
 			if (k < job->err_k) {
@@ -591,35 +760,69 @@ static void *batch_worker(void *arg)
 	return NULL;
 }
 
-/* Copies the dataset indices of positions [start, start + count) of the epoch. */
-static void epoch_order(ft_dataset *ds, int64_t epoch, int64_t start, int64_t count, int64_t *sample)
+/* Fisher-Yates from (seed, epoch) into perm */
+static void make_perm(const ft_dataset *ds, int64_t epoch, int64_t *perm)
 {
+	uint64_t s = hash4(ds->cfg.seed, FT_TAG_PERM, (uint64_t)epoch, 0);
+	for (int64_t i = 0; i < ds->n; i++)
+		perm[i] = i;
+	for (int64_t i = ds->n - 1; i > 0; i--) {
+		int64_t j = (int64_t)rng_below(&s, (uint64_t)i + 1);
+		int64_t t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = t;
+	}
+}
+
+void ft_dataset_order(ft_dataset *ds, int64_t epoch, int64_t start, int64_t count, int64_t *sample)
+{
+	FT_ASSERT(epoch >= 0 && start >= 0);
 	if (!ds->cfg.train) {
 		for (int64_t k = 0; k < count; k++)
 			sample[k] = start + k < ds->n ? start + k : -1;
 		return;
 	}
+	int slot = (int)(epoch & 1);
 	pthread_mutex_lock(&ds->perm_lock);
-	if (ds->perm_epoch != epoch) {
-		/* Fisher-Yates from (seed, epoch) */
-		uint64_t s = hash4(ds->cfg.seed, FT_TAG_PERM, (uint64_t)epoch, 0);
-		for (int64_t i = 0; i < ds->n; i++)
-			ds->perm[i] = i;
-		for (int64_t i = ds->n - 1; i > 0; i--) {
-			int64_t j = (int64_t)rng_below(&s, (uint64_t)i + 1);
-			int64_t t = ds->perm[i];
-			ds->perm[i] = ds->perm[j];
-			ds->perm[j] = t;
-		}
-		ds->perm_epoch = epoch;
+	if (ds->perm_epoch[slot] != epoch) {
+		make_perm(ds, epoch, ds->perm[slot]);
+		ds->perm_epoch[slot] = epoch;
 	}
 	for (int64_t k = 0; k < count; k++)
-		sample[k] = start + k < ds->n ? ds->perm[start + k] : -1;
+		sample[k] = start + k < ds->n ? ds->perm[slot][start + k] : -1;
 	pthread_mutex_unlock(&ds->perm_lock);
 }
 
-ft_status ft_dataset_batch(ft_dataset *ds, int64_t epoch, int64_t index, int64_t batch,
-			   float *images, int64_t *labels)
+/* dataset indices sample[0, count) of epoch into images or images_u8, on the dataset's workers */
+static ft_status run_samples(ft_dataset *ds, int64_t epoch, const int64_t *sample, int64_t count, float *images,
+			     uint8_t *images_u8, int64_t *labels)
+{
+	size_t img_numel = (size_t)ds->cfg.channels * (size_t)ds->cfg.height * (size_t)ds->cfg.width;
+	ft_batch_job job = { .ds = ds, .epoch = epoch, .count = count, .sample = sample, .images = images,
+			     .images_u8 = images_u8, .labels = labels, .img_numel = img_numel, .err_k = INT64_MAX };
+	atomic_init(&job.next, 0);
+	atomic_init(&job.failed, false);
+	pthread_mutex_init(&job.lock, NULL);
+
+	/* the calling thread is worker 0; the others start per batch (cheap next to decoding) */
+	int nthreads = ds->workers < count ? ds->workers : (int)count;
+	pthread_t *tid = ft_xmalloc(sizeof(pthread_t) * (size_t)(nthreads > 1 ? nthreads - 1 : 1));
+	int started = 0;
+	for (int t = 1; t < nthreads; t++, started++)
+		if (pthread_create(&tid[started], NULL, batch_worker, &job) != 0)
+			break;
+	batch_worker(&job);
+	for (int t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	free(tid);
+	pthread_mutex_destroy(&job.lock);
+	if (job.err_k != INT64_MAX)
+		return ft_error(job.err_st, "%s", job.err_msg);
+	return FT_OK;
+}
+
+static ft_status run_batch(ft_dataset *ds, int64_t epoch, int64_t index, int64_t batch, float *images,
+			   uint8_t *images_u8, int64_t *labels)
 {
 	int64_t start, bytes;
 	size_t img_numel = (size_t)ds->cfg.channels * (size_t)ds->cfg.height * (size_t)ds->cfg.width;
@@ -630,32 +833,61 @@ ft_status ft_dataset_batch(ft_dataset *ds, int64_t epoch, int64_t index, int64_t
 	    !ft_mul_ok(batch, (int64_t)img_numel * (int64_t)sizeof(float), &bytes))
 		return ft_error(FT_EBADINPUT, "%s: batch %lld of size %lld is past the end of the %lld images",
 				ds->path, (long long)index, (long long)batch, (long long)ds->n);
-
-	ft_batch_job job = { .ds = ds, .epoch = epoch, .count = batch, .images = images,
-			     .labels = labels, .img_numel = img_numel, .err_k = INT64_MAX };
 	int64_t *sample = ft_xmalloc(sizeof(int64_t) * (size_t)batch);
-	epoch_order(ds, epoch, start, batch, sample);
-	job.sample = sample;
-	atomic_init(&job.next, 0);
-	atomic_init(&job.failed, false);
-	pthread_mutex_init(&job.lock, NULL);
-
-	/* the calling thread is worker 0; the others start per batch (cheap next to decoding) */
-	int nthreads = ds->workers < batch ? ds->workers : (int)batch;
-	pthread_t *tid = ft_xmalloc(sizeof(pthread_t) * (size_t)(nthreads > 1 ? nthreads - 1 : 1));
-	int started = 0;
-	for (int t = 1; t < nthreads; t++, started++)
-		if (pthread_create(&tid[started], NULL, batch_worker, &job) != 0)
-			break;
-	batch_worker(&job);
-	for (int t = 0; t < started; t++)
-		pthread_join(tid[t], NULL);
-	free(tid);
+	ft_dataset_order(ds, epoch, start, batch, sample);
+	ft_status st = run_samples(ds, epoch, sample, batch, images, images_u8, labels);
 	free(sample);
-	pthread_mutex_destroy(&job.lock);
-	if (job.err_k != INT64_MAX)
-		return ft_error(job.err_st, "%s", job.err_msg);
-	return FT_OK;
+	return st;
+}
+
+ft_status ft_dataset_samples_u8(ft_dataset *ds, int64_t epoch, const int64_t *index, int64_t count, uint8_t *out,
+				int64_t *labels)
+{
+	for (int64_t k = 0; k < count; k++)
+		FT_ASSERT(index[k] >= -1 && index[k] < ds->n);
+	return run_samples(ds, epoch, index, count, NULL, out, labels);
+}
+
+ft_status ft_dataset_batch(ft_dataset *ds, int64_t epoch, int64_t index, int64_t batch,
+			   float *images, int64_t *labels)
+{
+	return run_batch(ds, epoch, index, batch, images, NULL, labels);
+}
+
+ft_status ft_dataset_batch_u8(ft_dataset *ds, int64_t epoch, int64_t index, int64_t batch,
+			      uint8_t *images, int64_t *labels)
+{
+	return run_batch(ds, epoch, index, batch, NULL, images, labels);
+}
+
+void ft_dataset_input_shape(const ft_dataset *ds, int *channels, int *height, int *width)
+{
+	*channels = ds->cfg.channels;
+	*height = ds->cfg.height;
+	*width = ds->cfg.width;
+}
+
+ft_data_crop ft_dataset_crop(const ft_dataset *ds)
+{
+	return ds->crop;
+}
+
+void ft_dataset_source_shape(const ft_dataset *ds, int *channels, int *height, int *width)
+{
+	*channels = ds->src == FT_SRC_IDX ? 1 : ds->src == FT_SRC_PACK ? ds->pack_c : 0;
+	*height = ds->src == FT_SRC_IDX ? ds->idx_h : ds->src == FT_SRC_PACK ? ds->pack_h : 0;
+	*width = ds->src == FT_SRC_IDX ? ds->idx_w : ds->src == FT_SRC_PACK ? ds->pack_w : 0;
+}
+
+int ft_dataset_source_kind(const ft_dataset *ds)
+{
+	switch (ds->src) {
+	case FT_SRC_IDX: return FT_PACK_SRC_IDX;
+	case FT_SRC_FOLDER: return FT_PACK_SRC_FOLDER;
+	case FT_SRC_SYNTHETIC: return FT_PACK_SRC_SYNTHETIC;
+	case FT_SRC_PACK: return ds->pack_source;
+	}
+	return FT_PACK_SRC_SYNTHETIC;
 }
 
 int64_t ft_dataset_batches(const ft_dataset *ds, int64_t batch)
@@ -974,6 +1206,87 @@ out_free:
 	return st;
 }
 
+/* ---- pack files (pack.h) ------------------------------------------------- */
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static ft_status open_pack(ft_dataset *ds)
+{
+	const char *path = ds->path;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ft_error(FT_EBADINPUT, "%s: cannot open (%s)", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || st.st_size < FT_PACK_HEADER_BYTES) {
+		close(fd);
+		return ft_error(FT_EBADINPUT, "%s: not an ftrun pack (%lld bytes, shorter than its header)", path,
+				(long long)st.st_size);
+	}
+	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return ft_error(FT_EBADINPUT, "%s: cannot map (%s)", path, strerror(errno));
+	ds->pack_map = map;
+	ds->pack_len = (size_t)st.st_size;
+	const uint8_t *p = map;
+	ft_pack_header h;
+	ft_pack_header_decode(p, &h);
+	if (memcmp(h.magic, FT_PACK_MAGIC, 8) != 0)
+		return ft_error(FT_EBADINPUT, "%s: not an ftrun pack (no FTPACK magic; make one with `ftrun pack`)", path);
+	if (h.version != FT_PACK_VERSION || h.header_bytes != FT_PACK_HEADER_BYTES)
+		return ft_error(FT_EBADINPUT, "%s: pack version %u (header %u bytes); this ftrun reads version %d",
+				path, h.version, h.header_bytes, FT_PACK_VERSION);
+	if ((h.channels != 1 && h.channels != 3) || h.height < 1 || h.width < 1 || h.height > FT_DATA_MAX_SIDE ||
+	    h.width > FT_DATA_MAX_SIDE || h.classes < 2 || h.classes > (1u << 24) || h.count[0] > INT32_MAX ||
+	    h.count[1] > INT32_MAX || h.names_bytes > (1u << 30) || h.names_bytes % 8 != 0 ||
+	    h.source > FT_PACK_SRC_SYNTHETIC)
+		return ft_error(FT_EBADINPUT, "%s: broken pack header (%u x %u x %u records, %u classes, %llu + %llu "
+				"records, %llu bytes of names)", path, h.height, h.width, h.channels, h.classes,
+				(unsigned long long)h.count[0], (unsigned long long)h.count[1],
+				(unsigned long long)h.names_bytes);
+	uint64_t labels_off, records_off, total;
+	ft_pack_layout(&h, &labels_off, &records_off, &total);
+	if (total != (uint64_t)st.st_size)
+		return ft_error(FT_EBADINPUT, "%s: %s pack: %lld bytes, its header says %llu", path,
+				total > (uint64_t)st.st_size ? "truncated" : "oversized", (long long)st.st_size,
+				(unsigned long long)total);
+	const uint8_t *names = p + FT_PACK_HEADER_BYTES;
+	uint64_t nrec = h.count[0] + h.count[1];
+	if (ft_pack_meta_crc(&h, names, (size_t)(labels_off + 4 * nrec - FT_PACK_HEADER_BYTES)) != h.meta_crc)
+		return ft_error(FT_EBADINPUT, "%s: corrupt pack (the checksum of its header, class names and labels "
+				"does not match)", path);
+	/* class names: classes NUL-ended strings, then zeros */
+	ds->classes = (int)h.classes;
+	ds->class_names = ft_xcalloc(h.classes, sizeof(char *));
+	size_t at = 0;
+	for (uint32_t k = 0; k < h.classes; k++) {
+		const uint8_t *end = memchr(names + at, 0, (size_t)h.names_bytes - at);
+		if (!end || end == names + at)
+			return ft_error(FT_EBADINPUT, "%s: broken pack (class name %u)", path, k);
+		ds->class_names[k] = xstrdup((const char *)names + at);
+		at = (size_t)(end - names) + 1;
+	}
+	int split = ds->cfg.train ? 0 : 1;
+	ds->n = (int64_t)h.count[split];
+	if (ds->n == 0)
+		return ft_error(FT_EBADINPUT, "%s: the pack has no %s split", path, ds->cfg.train ? "training" : "held-out");
+	uint64_t first = split ? h.count[0] : 0;
+	ds->pack_labels = p + labels_off + 4 * first;
+	for (int64_t i = 0; i < ds->n; i++)
+		if (le32(ds->pack_labels + 4 * i) >= h.classes)
+			return ft_error(FT_EBADINPUT, "%s: broken pack: record %lld has label %u of %u classes", path,
+					(long long)i, le32(ds->pack_labels + 4 * i), h.classes);
+	ds->pack_c = (int)h.channels;
+	ds->pack_h = (int)h.height;
+	ds->pack_w = (int)h.width;
+	ds->pack_source = (int)h.source;
+	ds->pack_records = p + records_off + first * h.channels * h.height * h.width;
+	return FT_OK;
+}
+
 /* ---- open / free -------------------------------------------------------- */
 
 ft_status ft_dataset_open(const ft_data_config *cfg, ft_dataset **out)
@@ -996,7 +1309,7 @@ ft_status ft_dataset_open(const ft_data_config *cfg, ft_dataset **out)
 	ds->cfg = *cfg;
 	ds->path = xstrdup(cfg->path);
 	ds->cfg.path = ds->path;
-	ds->perm_epoch = -1;
+	ds->perm_epoch[0] = ds->perm_epoch[1] = -1;
 	pthread_mutex_init(&ds->perm_lock, NULL);
 	ds->workers = cfg->workers;
 	if (ds->workers <= 0) {
@@ -1017,6 +1330,9 @@ ft_status ft_dataset_open(const ft_data_config *cfg, ft_dataset **out)
 		ds->class_names = ft_xcalloc((size_t)ds->classes, sizeof(char *));
 		for (int k = 0; k < ds->classes; k++)
 			ds->class_names[k] = xasprintf("%d", k);
+	} else if (is_file(cfg->path)) {
+		ds->src = FT_SRC_PACK;
+		st = open_pack(ds);
 	} else if (!is_dir(cfg->path)) {
 		st = ft_error(FT_EBADINPUT, "%s: %s", cfg->path,
 			      access(cfg->path, F_OK) == 0 ? "not a folder" : "no such folder");
@@ -1048,7 +1364,11 @@ ft_status ft_dataset_open(const ft_data_config *cfg, ft_dataset **out)
 		return st;
 	}
 	if (cfg->train)
-		ds->perm = ft_xmalloc(sizeof(int64_t) * (size_t)ds->n);
+		for (int k = 0; k < 2; k++)
+			ds->perm[k] = ft_xmalloc(sizeof(int64_t) * (size_t)ds->n);
+	ds->crop = cfg->crop;
+	if (ds->crop == FT_CROP_AUTO)
+		ds->crop = ft_dataset_source_kind(ds) == FT_PACK_SRC_FOLDER ? FT_CROP_RRC : FT_CROP_NONE;
 	*out = ds;
 	return FT_OK;
 }
@@ -1065,7 +1385,10 @@ void ft_dataset_free(ft_dataset *ds)
 	free(ds->name_off);
 	free(ds->file_class);
 	free((void *)ds->bad);
-	free(ds->perm);
+	free(ds->perm[0]);
+	free(ds->perm[1]);
+	if (ds->pack_map)
+		munmap(ds->pack_map, ds->pack_len);
 	pthread_mutex_destroy(&ds->perm_lock);
 	free(ds->path);
 	free(ds);

@@ -21,6 +21,9 @@
  *                 is read at open; images are decoded at batch time (TurboJPEG,
  *                 libpng, told apart by content, not extension) on `workers`
  *                 threads.
+ *   pack file     a file made by `ftrun pack` (pack.h): both splits as decoded
+ *                 uint8 records, memory-mapped; a damaged or truncated pack is
+ *                 refused at open.
  *   "synthetic"   synthetic_size images generated from (seed, split, index):
  *                 each is half a fixed random template of its class and half
  *                 noise, so a network can learn it and the loss falls.
@@ -29,18 +32,32 @@
  * does the same steps gets the same floats to rounding):
  *   1. to float, channels: 1 -> 3 replicates, 3 -> 1 is the ITU-R 601
  *      luminance 0.299 R + 0.587 G + 0.114 B (not rounded);
- *   2. resize to (H, W) bilinear as torch.nn.functional.interpolate(
- *      mode='bilinear', align_corners=False, antialias=False) (half-pixel
- *      centres; no antialiasing when shrinking), to the bit of PyTorch 1.13's
- *      NCHW CPU kernel (its 1-channel, channels-last kernel rounds differently
- *      in the last bit); skipped when the size already matches;
- *   3. x / 255, then (x - mean[c]) / std[c];
+ *   2. geometry (cfg.crop), each resize bilinear as torch.nn.functional.
+ *      interpolate(mode='bilinear', align_corners=False, antialias=False)
+ *      (half-pixel centres; no antialiasing when shrinking), to the bit of
+ *      PyTorch 1.13's NCHW CPU kernel (its 1-channel, channels-last kernel
+ *      rounds differently in the last bit), skipped when the size matches:
+ *        FT_CROP_NONE    resize the whole image to (H, W);
+ *        FT_CROP_RRC     training: torchvision's RandomResizedCrop defaults
+ *                        (area scale (0.08, 1), aspect ratio (3/4, 4/3), 10
+ *                        tries, then the central crop fallback), the box
+ *                        resized to (H, W); held-out: torchvision's
+ *                        Resize(256) + CenterCrop(224) ratio, i.e. the shorter
+ *                        side resized to int(max(H, W) * 256 / 224) (the longer
+ *                        one in proportion, truncated) and the center (H, W) cut;
+ *        FT_CROP_CENTER  shorter side resized to max(H, W), center cut (what
+ *                        `ftrun pack` stores);
+ *   3. x / 255, then (x - mean[c]) / std[c] (the float path), or rounded to
+ *      the nearest uint8 (the uint8 path, which the graph's ImageNormalize
+ *      node then scales and normalises with the same float expression: where
+ *      no resize happens the two paths give the same bits, otherwise they
+ *      differ by the rounding to uint8, at most half a level);
  *   4. training only, with hflip: mirrored left-right with probability 1/2.
  *
  * Determinism: a batch is a pure function of (seed, epoch, index, batch):
  * the order of a training epoch is a permutation drawn from (seed, epoch)
  * (identity for the held-out split), and the random choices of the sample at
- * dataset index i in epoch e are drawn from (seed, e, i). The worker count
+ * dataset index i in epoch e (flip, crop box) are drawn from (seed, e, i). The worker count
  * changes nothing. So resuming at a batch gives the data an uninterrupted run
  * would have seen.
  *
@@ -57,6 +74,13 @@
 
 #include "base.h"
 
+typedef enum ft_data_crop {
+	FT_CROP_NONE,           /* resize the whole image (both splits) */
+	FT_CROP_RRC,            /* training: random-resized-crop; held-out: resize + center crop */
+	FT_CROP_CENTER,         /* shorter side to the target, center crop (both splits) */
+	FT_CROP_AUTO,           /* RRC for ImageFolder trees and packs made from one, NONE otherwise */
+} ft_data_crop;
+
 typedef struct ft_data_config {
 	const char *path;       /* IDX folder, ImageFolder root, or "synthetic" */
 	bool train;             /* train split (IDX train-*, ImageFolder train/) or held-out (t10k-*, val/) */
@@ -66,6 +90,7 @@ typedef struct ft_data_config {
 	uint64_t seed;
 	int workers;            /* decode threads (<= 0: one per core) */
 	bool hflip;             /* random horizontal flip (training split only) */
+	ft_data_crop crop;      /* geometry (overview, step 2); the defaults say FT_CROP_NONE */
 	float mean[3], std[3];  /* normalisation after scaling to [0,1]; channel 0 for 1 channel; std 0 means 1 */
 	bool skip_bad;          /* skip unreadable images with a warning instead of failing */
 } ft_data_config;
@@ -94,6 +119,36 @@ const char *ft_dataset_class_name(const ft_dataset *ds, int k);
  */
 ft_status ft_dataset_batch(ft_dataset *ds, int64_t epoch, int64_t index, int64_t batch,
 			   float *images, int64_t *labels);
+/* The same batch as uint8 (batch, C, H, W) before normalisation (overview, step 3). */
+ft_status ft_dataset_batch_u8(ft_dataset *ds, int64_t epoch, int64_t index, int64_t batch,
+			      uint8_t *images, int64_t *labels);
+
+/*
+ * One sample at a time, for a loader with threads of its own (loader.h).
+ * ft_dataset_order gives the dataset indices of positions [start, start +
+ * count) of the epoch's order (-1 past the end); ft_dataset_sample_u8 adapts
+ * dataset index i (-1: zeros, label -1) as it is in epoch `epoch` into out
+ * (C, H, W) uint8, using scratch sc, which belongs to one thread at a time.
+ * Both are safe to call from several threads at once.
+ */
+typedef struct ft_data_scratch ft_data_scratch;
+ft_data_scratch *ft_data_scratch_new(void);
+void ft_data_scratch_free(ft_data_scratch *sc);
+void ft_dataset_order(ft_dataset *ds, int64_t epoch, int64_t start, int64_t count, int64_t *index);
+ft_status ft_dataset_sample_u8(ft_dataset *ds, int64_t epoch, int64_t i, ft_data_scratch *sc, uint8_t *out,
+			       int64_t *label);
+/* Dataset indices index[0, count) of epoch into out (count, C, H, W) uint8, on the dataset's workers. */
+ft_status ft_dataset_samples_u8(ft_dataset *ds, int64_t epoch, const int64_t *index, int64_t count, uint8_t *out,
+				int64_t *labels);
+/* the model input a sample is adapted to */
+void ft_dataset_input_shape(const ft_dataset *ds, int *channels, int *height, int *width);
+/* the geometry in use (FT_CROP_AUTO resolved) */
+ft_data_crop ft_dataset_crop(const ft_dataset *ds);
+/* IDX: the images' own size and 1 channel; pack: the stored size; 0s for the others. */
+void ft_dataset_source_shape(const ft_dataset *ds, int *channels, int *height, int *width);
+/* where the images come from: FT_PACK_SRC_* of pack.h (a pack reports what it was made from) */
+int ft_dataset_source_kind(const ft_dataset *ds);
+
 /* Full batches per epoch (drop_last): size / batch. */
 int64_t ft_dataset_batches(const ft_dataset *ds, int64_t batch);
 
@@ -102,5 +157,11 @@ int64_t ft_dataset_batches(const ft_dataset *ds, int64_t batch);
  * dst (oh, ow) from src (ih, iw), one channel, bilinear as in the overview.
  */
 void ft_data_resize_bilinear(float *dst, int oh, int ow, const float *src, int ih, int iw);
+
+/*
+ * The random-resized-crop box (overview, step 2) of dataset index i in epoch
+ * for an h0 x w0 image with seed: box = { x, y, w, h } in the image.
+ */
+void ft_data_rrc_box(uint64_t seed, int64_t epoch, int64_t i, int h0, int w0, int box[4]);
 
 #endif

@@ -391,14 +391,27 @@ void ft_node_set_float(ft_graph *g, ft_node *n, const char *name, float v)
 	a->f = v;
 }
 
-void ft_node_set_ints(ft_graph *g, ft_node *n, const char *name, const int64_t *v, int count)
+/* an attribute of count elements of size bytes each, copied into the arena */
+static void *set_array(ft_graph *g, ft_node *n, const char *name, ft_attr_kind kind, const void *v, size_t size,
+		       int count)
 {
 	ft_attr *a = attr_slot(g, n, name);
-	a->kind = FT_ATTR_INTS;
+	a->kind = kind;
 	a->n = count;
-	a->ints = FT_ARENA_NEW(g->arena, int64_t, count ? count : 1);
+	void *p = ft_arena_alloc(g->arena, size * (size_t)(count ? count : 1));
 	if (count)
-		memcpy(a->ints, v, sizeof(int64_t) * (size_t)count);
+		memcpy(p, v, size * (size_t)count);
+	return p;
+}
+
+void ft_node_set_floats(ft_graph *g, ft_node *n, const char *name, const float *v, int count)
+{
+	attr_slot(g, n, name)->floats = set_array(g, n, name, FT_ATTR_FLOATS, v, sizeof(float), count);
+}
+
+void ft_node_set_ints(ft_graph *g, ft_node *n, const char *name, const int64_t *v, int count)
+{
+	attr_slot(g, n, name)->ints = set_array(g, n, name, FT_ATTR_INTS, v, sizeof(int64_t), count);
 }
 
 ft_status ft_node_error(const ft_graph *g, const ft_node *n, ft_status st, const char *fmt, ...)

@@ -172,6 +172,7 @@ int ft_attr_floats(const ft_node *n, const char *name, const float **out);
 void ft_node_set_int(ft_graph *g, ft_node *n, const char *name, int64_t v);
 void ft_node_set_float(ft_graph *g, ft_node *n, const char *name, float v);
 void ft_node_set_ints(ft_graph *g, ft_node *n, const char *name, const int64_t *v, int count);
+void ft_node_set_floats(ft_graph *g, ft_node *n, const char *name, const float *v, int count);
 
 /*
  * For infer functions: gives output i its dtype and shape after checking the

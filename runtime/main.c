@@ -42,7 +42,8 @@ static const char usage[] =
 	"      [--opt sgd|adamw] [--momentum M] [--nesterov] [--wd WD] [--wd-all] [--sched cosine|none]\n"
 	"      [--warmup-steps N] [--label-smoothing X] [--clip-grad-norm X] [--grad-accum-steps K]\n"
 	"      [--global-batch G [--max-memory SIZE]]\n"
-	"      [-j WORKERS] [--seed N] [--mean M[,M,M]] [--std S[,S,S]] [--no-hflip] [--skip-bad-images]\n"
+	"      [-j WORKERS] [--prefetch DEPTH] [--pin-mem | --no-pin-mem] [--augment auto|none|flip|rrc]\n"
+	"      [--seed N] [--mean M[,M,M]] [--std S[,S,S]] [--no-hflip] [--skip-bad-images]\n"
 	"      [--output-dir DIR] [--checkpoint-every N] [--resume CHECKPOINT] [--eval-each-epoch]\n"
 	"      [-o TRAINED.onnx] [--tensorboard] [--amp [fp16|bf16]] [--amp-init-scale S]\n"
 	"      [--amp-growth-interval N] [--device ...] [--threads N]\n"
@@ -51,7 +52,12 @@ static const char usage[] =
 	"      prints the held-out top-1 accuracy at the end; --global-batch G --max-memory SIZE\n"
 	"      picks the largest micro-batch whose planned step fits SIZE (8G, 512M; binary units)\n"
 	"      and the accumulation steps that make G; --max-memory alone refuses a step that does not fit\n"
+	"      PATH is an IDX folder, an ImageFolder (train/, val/), a pack file or \"synthetic\";\n"
+	"      --augment auto: rrc (random-resized-crop + flip) for ImageFolder images, flip otherwise\n"
 	"  eval MODEL.onnx --data PATH [-b N]      prints \"top1 0.9123\"\n"
+	"  pack DATA OUT.ftpk [--size S] [--channels 1|3] [-j WORKERS] [--skip-bad-images]\n"
+	"      both splits of an IDX folder or ImageFolder as decoded uint8 records of S x S\n"
+	"      (default: IDX images' own size, 256 for an ImageFolder), read by mmap: --data OUT.ftpk\n"
 	"  bench MODEL.onnx [--data PATH|synthetic] [-b N] [--steps S] [--grad-accum-steps K]\n"
 	"      [--amp fp16|bf16] [--configs baseline,ga,amp,pm,ga+amp+pm] [--output-dir DIR] [--threads N]\n"
 	"      the ablation: fp32 baseline, gradient accumulation (N as K micro-batches, K = 4),\n"
@@ -269,6 +275,23 @@ static int parse(int argc, char **argv, cli *c)
 			c->resume = v;
 		} else if (strcmp(a, "--skip-bad-images") == 0) {
 			c->skip_bad = true;
+		} else if (strcmp(a, "--augment") == 0) {
+			NEED_VALUE();
+			if (strcmp(v, "auto") && strcmp(v, "none") && strcmp(v, "flip") && strcmp(v, "rrc"))
+				return bad_usage("--augment %s: use auto, none, flip or rrc", v);
+			c->augment = v;
+		} else if (strcmp(a, "--prefetch") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 1, &c->prefetch) || c->prefetch > 64)
+				return bad_usage("bad --prefetch \"%s\" (ring depth 1..64)", v);
+		} else if (strcmp(a, "--size") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 1, &c->pack_size) || c->pack_size > 4096)
+				return bad_usage("bad --size \"%s\" (1..4096)", v);
+		} else if (strcmp(a, "--channels") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 1, &c->pack_channels) || (c->pack_channels != 1 && c->pack_channels != 3))
+				return bad_usage("bad --channels \"%s\" (1 or 3)", v);
 		} else if (strcmp(a, "--no-hflip") == 0) {
 			c->no_hflip = true;
 		} else if (strcmp(a, "--eval-each-epoch") == 0) {
@@ -330,13 +353,15 @@ static int parse(int argc, char **argv, cli *c)
 			return bad_usage("unknown option \"%s\"", a);
 		} else if (!c->model) {
 			c->model = a;
+		} else if (strcmp(c->cmd, "pack") == 0 && !c->out_file) {
+			c->out_file = a; /* pack DATA OUT */
 		} else {
 			return bad_usage("unexpected argument \"%s\"", a);
 		}
 #undef NEED_VALUE
 	}
 	if (!c->model)
-		return bad_usage("%s needs a model file", argv[1]);
+		return bad_usage(strcmp(argv[1], "pack") ? "%s needs a model file" : "%s needs DATA and OUT", argv[1]);
 	return 0;
 }
 
@@ -624,7 +649,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	bool known = strcmp(cmd, "inspect") == 0 || strcmp(cmd, "run") == 0 || strcmp(cmd, "grad") == 0 ||
-		     strcmp(cmd, "train") == 0 || strcmp(cmd, "eval") == 0 || strcmp(cmd, "bench") == 0;
+		     strcmp(cmd, "train") == 0 || strcmp(cmd, "eval") == 0 || strcmp(cmd, "bench") == 0 ||
+		     strcmp(cmd, "pack") == 0;
 	if (!known)
 		return bad_usage("unknown command \"%s\"", cmd);
 	cli c;
@@ -646,5 +672,7 @@ int main(int argc, char **argv)
 			c.steps = 10;
 		return ft_cmd_bench(&c);
 	}
+	if (strcmp(cmd, "pack") == 0)
+		return ft_cmd_pack(&c);
 	return cmd_run(&c);
 }

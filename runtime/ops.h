@@ -122,6 +122,9 @@ typedef ft_status (*ft_cpu_fn)(const struct ft_graph *g, struct ft_node *n);
 	X(AMP_UNSCALE, "ft.AmpUnscale", 2, 4097, 1, ft_import_none, ft_infer_scalar_f32, ft_cpu_amp_unscale)            \
 	X(AMP_UPDATE_SCALE, "ft.AmpUpdateScale", 3, 3, 0, ft_import_none, ft_infer_side_effect, ft_cpu_amp_update_scale)  \
 	X(GRAD_NORM_SQ, "ft.GradNormSq", 1, 4096, 1, ft_import_none, ft_infer_scalar_f32, ft_cpu_grad_norm_sq)            \
+	/* input pipeline: uint8 images to normalised float at the head of the graph; runtime/shape_norm.c, \
+	   kernels/cpu/norm.c; no gradient (it reads only a graph input) */                                     \
+	X(IMAGE_NORMALIZE, "ft.ImageNormalize", 1, 1, 1, ft_import_none, ft_infer_image_normalize, ft_cpu_image_normalize) \
 	/* elementwise gradients: runtime/shape_elementwise.c, kernels/cpu/elementwise.c */                     \
 	X(RELU_GRAD, "ft.ReluGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_relu_grad)                       \
 	X(LEAKY_RELU_GRAD, "ft.LeakyReluGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_leaky_relu_grad)           \

@@ -168,3 +168,25 @@ ft_status ft_infer_norm_grad(ft_graph *g, ft_node *n)
 	FT_TRY(ft_set_out(g, n, 1, scale->dtype, scale->rank, scale->dims));
 	return ft_set_out(g, n, 2, scale->dtype, scale->rank, scale->dims);
 }
+
+/*
+ * IMAGE_NORMALIZE (the input pipeline, runtime/loader.h): X uint8 (N,C,H,W)
+ * to float32 (N,C,H,W), attributes mean and std with C values each.
+ */
+ft_status ft_infer_image_normalize(ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0);
+	const float *mean, *std;
+	char bx[128];
+	if (x->dtype != FT_U8 || x->rank != 4)
+		return ft_node_error(g, n, FT_EBADINPUT, "X must be uint8 images (N,C,H,W), got %s %s",
+				     ft_dtype_name(x->dtype), ft_shape_str(x, bx, sizeof(bx)));
+	int nm = ft_attr_floats(n, "mean", &mean), ns = ft_attr_floats(n, "std", &std);
+	if (nm != x->dims[1] || ns != x->dims[1])
+		return ft_node_error(g, n, FT_EBADINPUT, "mean and std need %lld values (the channels), have %d and %d",
+				     (long long)x->dims[1], nm, ns);
+	for (int c = 0; c < ns; c++)
+		if (!(std[c] > 0) || mean[c] != mean[c])
+			return ft_node_error(g, n, FT_EBADINPUT, "channel %d: mean %g, std %g", c, mean[c], std[c]);
+	return ft_set_out(g, n, 0, FT_F32, x->rank, x->dims);
+}

@@ -9,6 +9,7 @@
 #include "amp.h"
 #include "autodiff.h"
 #include "import.h"
+#include "loader.h"
 #include "cpu/conv.h"
 #include "cpu/elementwise.h"
 
@@ -296,6 +297,9 @@ static ft_status build(ft_trainer *t, const char *path)
 	if (!ft_dtype_is_float(g->tensors[t->input].dtype))
 		return ft_error(FT_EUNSUPPORTED, "%s: the input \"%s\" is %s; training needs float images", path,
 				g->tensors[t->input].name, ft_dtype_name(g->tensors[t->input].dtype));
+	if (c->input_u8)
+		FT_TRY(ft_graph_input_u8(g, 0, c->mean, c->std));
+	t->input = g->inputs[0];
 	FT_TRY(to_training_mode(g));
 	t->unscale = t->amp_scale = t->amp_growth = t->found_inf = -1;
 	if (c->amp == FT_F16 || c->amp == FT_BF16)
@@ -475,7 +479,7 @@ static ft_status first_nonfinite(ft_trainer *t, float loss)
 	return ft_error(FT_ERUNTIME, "the loss is %g at step %lld (not finite)", loss, (long long)t->step + 1);
 }
 
-static ft_status micro_batch(ft_trainer *t, const float *images, const int64_t *labels, bool first, float *loss)
+static ft_status micro_batch(ft_trainer *t, const void *images, const int64_t *labels, bool first, float *loss)
 {
 	ft_graph *g = t->g;
 	/* dropout masks: a pure function of (seed, step, micro-batch), so a resumed run draws
@@ -503,7 +507,7 @@ static ft_status micro_batch(ft_trainer *t, const float *images, const int64_t *
 	return FT_OK;
 }
 
-ft_status ft_trainer_grad(ft_trainer *t, const float *images, const int64_t *labels, float *loss)
+ft_status ft_trainer_grad(ft_trainer *t, const void *images, const int64_t *labels, float *loss)
 {
 	FT_TRY(ft_exec_run_range(t->x, 0, t->n_pro));
 	FT_TRY(micro_batch(t, images, labels, true, loss));
@@ -512,14 +516,14 @@ ft_status ft_trainer_grad(ft_trainer *t, const float *images, const int64_t *lab
 	return FT_OK;
 }
 
-ft_status ft_trainer_step(ft_trainer *t, const float *images, const int64_t *labels, float lr, float *loss)
+ft_status ft_trainer_step(ft_trainer *t, const void *images, const int64_t *labels, float lr, float *loss)
 {
 	const ft_tensor *x = &t->g->tensors[t->input];
 	double sum = 0;
 	FT_TRY(ft_exec_run_range(t->x, 0, t->n_pro)); /* once per step: the low-precision weights */
 	for (int k = 0; k < t->cfg.grad_accum; k++) {
 		float l;
-		FT_TRY(micro_batch(t, images + (size_t)k * (size_t)x->numel, labels + (size_t)k * (size_t)t->cfg.batch,
+		FT_TRY(micro_batch(t, (const char *)images + (size_t)k * ft_tensor_bytes(x), labels + (size_t)k * (size_t)t->cfg.batch,
 				   k == 0, &l));
 		sum += l;
 	}
@@ -573,6 +577,8 @@ ft_status ft_trainer_eval_graph(const ft_trainer *t, int64_t batch, ft_graph **o
 	*out = NULL;
 	FT_TRY(ft_import_file(t->g->path, &g));
 	ft_status st = ft_graph_specialise(g, batch, NULL, 0);
+	if (st == FT_OK && t->cfg.input_u8)
+		st = ft_graph_input_u8(g, 0, t->cfg.mean, t->cfg.std);
 	if (st) {
 		ft_graph_free(g);
 		return st;

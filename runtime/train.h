@@ -45,6 +45,8 @@ typedef struct ft_train_config {
 	int amp_growth_interval; /* clean steps before the scale doubles (2000) */
 	bool plan_only;         /* build the step and its memory plan, allocate no step memory:
 				   only ft_trainer_planned_bytes may be asked (ft_exec_plan_only) */
+	bool input_u8;          /* images come as uint8, normalised in the graph (loader.h) */
+	float mean[3], std[3];  /*   with these (std 0 means 1) */
 } ft_train_config;
 
 void ft_train_config_defaults(ft_train_config *c);
@@ -87,14 +89,15 @@ void ft_trainer_free(ft_trainer *t);
 
 /*
  * One optimizer step over cfg.grad_accum micro-batches. images holds K
- * micro-batches of the input's shape (float32), labels K*batch class indices.
+ * micro-batches of the input's shape (float32, or uint8 with cfg.input_u8),
+ * labels K*batch class indices.
  * lr is the learning rate of this step (the caller's schedule). *loss gets the
  * mean of the micro-batch losses.
  */
-ft_status ft_trainer_step(ft_trainer *t, const float *images, const int64_t *labels, float lr, float *loss);
+ft_status ft_trainer_step(ft_trainer *t, const void *images, const int64_t *labels, float lr, float *loss);
 
 /* Forward + backward on one micro-batch without a step: gradients in t->grads. */
-ft_status ft_trainer_grad(ft_trainer *t, const float *images, const int64_t *labels, float *loss);
+ft_status ft_trainer_grad(ft_trainer *t, const void *images, const int64_t *labels, float *loss);
 
 /* Tells the kernels that parameters changed outside a step (a checkpoint load). */
 void ft_trainer_params_changed(ft_trainer *t);
@@ -113,7 +116,8 @@ void ft_trainer_host_view(ft_trainer *t, bool host);
 /*
  * The model's inference graph for batch, specialised, whose parameters and
  * BatchNorm state point at the trainer's (evaluation during training; the
- * graph must not outlive the trainer).
+ * graph must not outlive the trainer). With cfg.input_u8 its input is uint8
+ * too, normalised by the same ImageNormalize node.
  */
 ft_status ft_trainer_eval_graph(const ft_trainer *t, int64_t batch, ft_graph **out);
 

@@ -5,6 +5,10 @@
     make_imagefolder.py bench OUT N SIZE
                                      N RGB JPEGs of SIZE x SIZE in OUT/train/<10 classes>
                                      (and a tenth as many in OUT/val), for the decode benchmark
+    make_imagefolder.py fmnist IDX_DIR OUT N
+                                     the first N Fashion-MNIST training images (and N/10 test
+                                     images) as 28 x 28 grey JPEGs (quality 95) in OUT/train/<label>
+                                     and OUT/val/<label>, for the loader benchmark (docs/input-pipeline.md)
 
 Pixel values follow a formula that test_data.c computes too, so PNGs are checked
 exactly and JPEGs to within their loss:
@@ -130,9 +134,39 @@ def make_bench(out, n, size):
             save(im, os.path.join(out, split, "class%02d" % k, "%05d.jpg" % i))
 
 
+def read_idx(path):
+    import gzip
+    import struct
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+        data = f.read()
+    magic, n = struct.unpack(">II", data[:8])
+    if magic == 0x803:
+        h, w = struct.unpack(">II", data[8:16])
+        return [data[16 + i * h * w: 16 + (i + 1) * h * w] for i in range(n)], (h, w)
+    return list(data[8:8 + n]), None
+
+
+def make_fmnist(src, out, n):
+    shutil.rmtree(out, ignore_errors=True)
+    for split, prefix, count in (("train", "train", n), ("val", "t10k", max(n // 10, 10))):
+        def find(kind, rank):
+            for form in ("%s-%s-idx%d-ubyte", "%s-%s-idx%d-ubyte.gz"):
+                p = os.path.join(src, form % (prefix, kind, rank))
+                if os.path.exists(p):
+                    return p
+            sys.exit("no %s-%s in %s" % (prefix, kind, src))
+        images, (h, w) = read_idx(find("images", 3))
+        labels, _ = read_idx(find("labels", 1))
+        for i in range(min(count, len(images))):
+            im = Image.frombytes("L", (w, h), images[i])
+            save(im, os.path.join(out, split, "%d" % labels[i], "%05d.jpg" % i))
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "tree":
         make_tree(sys.argv[2])
+    elif len(sys.argv) == 5 and sys.argv[1] == "fmnist":
+        make_fmnist(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif len(sys.argv) == 5 and sys.argv[1] == "bench":
         make_bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:

@@ -10,7 +10,7 @@
  *   test_data --bench FOLDER [BATCH]
  *       images/s decoded with 1 and 2 workers at the images' own size and at 224.
  */
-#include "data.h"
+#include "data_check.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,19 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		checks++;                                                     \
-		if (!(cond)) {                                                \
-			failures++;                                           \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);  \
-			fprintf(stderr, __VA_ARGS__);                         \
-			fputc('\n', stderr);                                  \
-		}                                                             \
-	} while (0)
 
 static const char *work;
 
@@ -44,27 +31,6 @@ static char *path_of(const char *fmt, const char *a)
 	snprintf(p, 1024, "%s/", work);
 	snprintf(p + strlen(p), 1024 - strlen(p), fmt, a);
 	return p;
-}
-
-static ft_data_config config(const char *path, bool train, int c, int h, int w)
-{
-	ft_data_config cfg;
-	ft_data_config_defaults(&cfg);
-	cfg.path = path;
-	cfg.train = train;
-	cfg.channels = c;
-	cfg.height = h;
-	cfg.width = w;
-	cfg.workers = 2;
-	return cfg;
-}
-
-static ft_dataset *open_ok(const ft_data_config *cfg)
-{
-	ft_dataset *ds = NULL;
-	ft_status st = ft_dataset_open(cfg, &ds);
-	CHECK(st == FT_OK, "open %s (%s): %s", cfg->path, cfg->train ? "train" : "held-out", ft_last_error());
-	return st == FT_OK ? ds : NULL;
 }
 
 /* Opening must fail with FT_EBADINPUT and a message holding both strings. */

@@ -23,31 +23,7 @@ mkdir -p "$work" || exit 1
 cd "$work" || exit 1
 [ -f "$model" ] || { echo "FAIL setup: no $model"; exit 1; }
 
-npass=0 nfail=0 nskip=0
-pass() { echo "PASS $1"; npass=$((npass + 1)); }
-fail() {
-	echo "FAIL $1${2:+: $2}"
-	nfail=$((nfail + 1))
-	# the stderr of the run the check is about, when there is one
-	if [ -n "${3:-}" ] && [ -f "$3" ]; then sed 's/^/    | /' "$3" | tail -5; fi
-}
-skip() { echo "SKIP $1: $2"; nskip=$((nskip + 1)); }
-
-# ft NAME ARGS...: runs ftrun ARGS, stdout in NAME.out, stderr in NAME.err, exit code in $rc
-ft() {
-	local name=$1
-	shift
-	"$ftrun" "$@" >"$name.out" 2>"$name.err"
-	rc=$?
-}
-# expect_rc CHECK NAME WANT: the last ft NAME exited WANT
-expect_rc() {
-	if [ "$rc" = "$3" ]; then pass "$1 (exit $3)"; else fail "$1" "exit $rc, want $3" "$2.err"; fi
-}
-# expect_grep CHECK FILE ERE: FILE has a line matching ERE
-expect_grep() {
-	if grep -Eq -- "$3" "$2" 2>/dev/null; then pass "$1"; else fail "$1" "no line matching /$3/ in $2" "$2"; fi
-}
+. "$here/cli_checks.sh" # npass nfail nskip, pass fail skip, ft, expect_rc, expect_grep
 # wait_for FILE ERE PID SECONDS: until FILE has a line matching ERE (0), PID ended (1) or time ran out (2)
 wait_for() {
 	local end=$((SECONDS + $4))
@@ -73,7 +49,7 @@ ft c1 train "$model" --data fm -b 4 --steps 10 --lr 0.01 --eval-each-epoch --pri
 	--output-dir c1 -o c1/trained.onnx $T
 expect_rc "1 train fmnist" c1 0
 expect_grep "1 train prints top1" c1.out '^top1 [0-9]+\.[0-9]+$'
-if [ "$(head -1 c1/metrics.csv 2>/dev/null)" = "step,epoch,loss,lr,images_per_s,seconds" ] &&
+if [ "$(head -1 c1/metrics.csv 2>/dev/null)" = "step,epoch,loss,lr,images_per_s,seconds,data_pct" ] &&
 	[ "$(awk -F, 'NR > 1 { printf "%s ", $1 }' c1/metrics.csv)" = "1 2 3 4 5 6 7 8 9 10 " ]; then
 	pass "1 metrics.csv: header and steps 1..10"
 else

@@ -473,3 +473,30 @@ size_t ft_cpu_norm_scratch(const ft_graph *g, const ft_node *n)
 		return 0;
 	}
 }
+
+/* ---- ImageNormalize (the input pipeline) ------------------------------------ */
+
+/*
+ * y = (x / 255 - mean[c]) / std[c], in float32 and in this order: the
+ * expression runtime/data.c's float path evaluates, so the same uint8 batch
+ * gives the same bits either way. x is (N,C,H,W) uint8, y (N,C,H,W) float32.
+ */
+ft_status ft_cpu_image_normalize(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0);
+	float *y = ft_out(g, n, 0)->data;
+	const uint8_t *xv = x->data;
+	const float *mean, *std;
+	ft_attr_floats(n, "mean", &mean);
+	ft_attr_floats(n, "std", &std);
+	int64_t N = x->dims[0], C = x->dims[1], hw = x->dims[2] * x->dims[3];
+	#pragma omp parallel for collapse(2) schedule(static)
+	for (int64_t i = 0; i < N; i++)
+		for (int64_t c = 0; c < C; c++) {
+			float m = mean[c], s = std[c];
+			size_t off = (size_t)(i * C + c) * (size_t)hw;
+			for (int64_t p = 0; p < hw; p++)
+				y[off + (size_t)p] = ((float)xv[off + (size_t)p] / 255.0f - m) / s;
+		}
+	return FT_OK;
+}
