@@ -194,6 +194,8 @@ static bool attn_op_ok(const ft_graph *g, const ft_node *n)
 		return byte_size_ok(ft_in(g, n, 0));
 	case FT_OP_CONCAT:
 		return true;
+	case FT_OP_IMAGE_NORMALIZE:
+		return ft_in(g, n, 0)->dtype == FT_U8 && ft_out(g, n, 0)->dtype == FT_F32 && ft_in(g, n, 0)->rank == 4;
 	case FT_OP_GATHER:
 		return byte_size_ok(ft_in(g, n, 0)) && ft_in(g, n, 1)->dtype == FT_I64;
 	case FT_OP_SLICE_GRAD:
@@ -485,6 +487,14 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 						     c->stream),
 				  name);
 	}
+	case FT_OP_IMAGE_NORMALIZE: { /* the per-channel mean and std, uploaded at prepare, in n->extra */
+		const ft_tensor *x = ft_in(g, n, 0);
+		if (!n->extra)
+			return ft_node_error(g, n, FT_ERUNTIME, "ImageNormalize not prepared");
+		return cuda_check(ft_cu_image_normalize(x->data, y->data, n->extra, x->dims[0], x->dims[1],
+							x->dims[2] * x->dims[3], c->stream),
+				  name);
+	}
 	case FT_OP_LAYER_NORM: {
 		const ft_tensor *x = ft_in(g, n, 0), *scale = ft_in(g, n, 1), *bias = ft_in(g, n, 2);
 		int64_t rows, cols;
@@ -754,6 +764,8 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 	}
 }
 
+static void cuda_release_node(void *ctx, ft_node *n);
+
 static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, size_t *scratch, size_t *state)
 {
 	cuda_ctx *c = ctx;
@@ -770,6 +782,23 @@ static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, siz
 		}
 		free(n->extra);
 		n->extra = p;
+		return FT_OK;
+	}
+	if (n->op == FT_OP_IMAGE_NORMALIZE) { /* mean then std per channel, on the device (std 0 means 1) */
+		int64_t ch = ft_in(g, n, 0)->dims[1];
+		const float *mean, *sd;
+		if (ft_attr_floats(n, "mean", &mean) < ch || ft_attr_floats(n, "std", &sd) < ch)
+			return ft_node_error(g, n, FT_EBADINPUT, "mean and std need %lld values", (long long)ch);
+		float *host = ft_xmalloc(2 * sizeof(float) * (size_t)ch);
+		for (int64_t k = 0; k < ch; k++) {
+			host[k] = mean[k];
+			host[ch + k] = sd[k] != 0 ? sd[k] : 1.0f;
+		}
+		cuda_release_node(ctx, n);
+		n->extra = cuda_alloc(ctx, 2 * sizeof(float) * (size_t)ch);
+		cuda_upload(ctx, n->extra, host, 2 * sizeof(float) * (size_t)ch);
+		free(host);
+		*state = 2 * sizeof(float) * (size_t)ch;
 		return FT_OK;
 	}
 	if (n->op == FT_OP_GATHER && ft_in(g, n, 1)->kind == FT_TK_CONST) { /* check constant indices once */
@@ -797,10 +826,12 @@ static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, siz
 
 static void cuda_release_node(void *ctx, ft_node *n)
 {
-	(void)ctx;
 	ft_cuda_conv_release(n);
 	if (n->op == FT_OP_SLICE) {
 		free(n->extra);
+		n->extra = NULL;
+	} else if (n->op == FT_OP_IMAGE_NORMALIZE && n->extra) { /* device memory */
+		cuda_free(ctx, n->extra);
 		n->extra = NULL;
 	}
 }

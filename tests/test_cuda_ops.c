@@ -613,6 +613,22 @@ static void attn_cases(ft_backend cu, const char *only)
 		ft_node_set_int(g, n, "axis", -1);
 		infer_and_run(cu, g, n, NULL, false, 0);
 	}
+	if (wanted(only, FT_OP_IMAGE_NORMALIZE)) { /* the loader's uint8 batches normalised at the head of the graph */
+		ft_graph *g = ft_graph_new("image_normalize");
+		int64_t d[4] = { 8, 3, 32, 33 };
+		int x = ft_graph_new_tensor(g, "images");
+		ft_tensor *t = &g->tensors[x];
+		ft_tensor_set_shape(t, FT_U8, 4, d);
+		t->data = ft_graph_own(g, ft_aligned_alloc(ft_tensor_bytes(t)));
+		for (int64_t i = 0; i < t->numel; i++)
+			((uint8_t *)t->data)[i] = (uint8_t)frand(0, 256);
+		t->kind = FT_TK_INPUT;
+		ft_node *n = node(g, FT_OP_IMAGE_NORMALIZE, 1, &x, 1);
+		static const float mean[3] = { 0.485f, 0.456f, 0.406f }, sd[3] = { 0.229f, 0.224f, 0.225f };
+		ft_node_set_floats(g, n, "mean", mean, 3);
+		ft_node_set_floats(g, n, "std", sd, 3);
+		infer_and_run(cu, g, n, NULL, true, 0);
+	}
 	if (wanted(only, FT_OP_BATCH_NORM)) {
 		ft_graph *g = ft_graph_new("bn_infer");
 		int64_t bd[4] = { 4, 32, 14, 14 }, c32[1] = { 32 };

@@ -171,6 +171,9 @@ int ft_cu_max_pool_grad(ft_cu_dtype dt, const void *dy, const void *x, void *dx,
 int ft_cu_global_avg_pool(const float *x, float *y, int64_t planes, int64_t s, void *stream);
 int ft_cu_global_avg_pool_grad(const float *dy, float *dx, int64_t planes, int64_t s, void *stream);
 
+/* ft.ImageNormalize: y (n, c, hw) float32 = (x / 255 - mean[c]) / std[c], x uint8; mean/std: c floats on the device */
+int ft_cu_image_normalize(const uint8_t *x, float *y, const float *mean_std, int64_t n, int64_t c, int64_t hw,
+			  void *stream);
 /*
  * y (rank, dims) = x[off + sum_d i_d * st[d]] (elements of es bytes, 1, 2, 4 or 8):
  * Transpose, Slice and Expand are this copy with their strides. bc.st[0] holds

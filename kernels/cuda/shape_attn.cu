@@ -168,6 +168,17 @@ __global__ void layer_norm_grad_cols(const float *dy, const float *x, const floa
 	}
 }
 
+// mean_std: c means then c standard deviations
+__global__ void image_normalize(const uint8_t *x, float *y, const float *mean_std, int64_t total, int64_t c,
+				int64_t hw)
+{
+	FTCU_GRID_LOOP(i, total)
+	{
+		int64_t k = i / hw % c;
+		y[i] = ((float)x[i] / 255.0f - mean_std[k]) / mean_std[c + k];
+	}
+}
+
 } // namespace
 
 extern "C" int ft_cu_strided_copy(const void *x, int64_t off, void *y, const ft_cu_bcast *bc, int es, void *stream)
@@ -254,5 +265,13 @@ extern "C" int ft_cu_layer_norm_grad(const float *dy, const float *x, const floa
 	if (dx && rows > 0)
 		layer_norm_grad_rows<<<(unsigned)rows, kThreads, 0, s>>>(dy, x, scale, mean, invstd, dx, cols);
 	layer_norm_grad_cols<<<blocks_for(cols), kThreads, 0, s>>>(dy, x, mean, invstd, dscale, dbias, rows, cols);
+	return launched();
+}
+
+extern "C" int ft_cu_image_normalize(const uint8_t *x, float *y, const float *mean_std, int64_t n, int64_t c,
+				     int64_t hw, void *stream)
+{
+	image_normalize<<<blocks_for(n * c * hw), kThreads, 0, (cudaStream_t)stream>>>(x, y, mean_std, n * c * hw, c,
+										     hw);
 	return launched();
 }
