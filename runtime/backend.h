@@ -46,6 +46,12 @@ typedef struct ft_backend_iface {
 	void (*destroy)(void *ctx);
 	/* Optional: bytes the device can still allocate (a GPU's free memory); the executor refuses a plan above it. */
 	size_t (*free_memory)(void *ctx);
+	/*
+	 * Optional: page-locked host memory (cudaHostAlloc) for staging buffers
+	 * that are reused (the loader's ring): uploads from it are asynchronous DMA.
+	 */
+	void *(*host_alloc)(void *ctx, size_t bytes);
+	void (*host_free)(void *ctx, void *p);
 } ft_backend_iface;
 
 typedef struct ft_backend {

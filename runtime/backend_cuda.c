@@ -294,12 +294,45 @@ static void cuda_free(void *ctx, void *p)
 	cudaFree(p);
 }
 
+static void *cuda_host_alloc(void *ctx, size_t bytes)
+{
+	(void)ctx;
+	void *p = NULL;
+	cudaError_t e = cudaHostAlloc(&p, bytes ? bytes : 1, cudaHostAllocDefault);
+	if (e != cudaSuccess)
+		ft_fatal(__FILE__, __LINE__, "cudaHostAlloc of %zu bytes: %s", bytes, cudaGetErrorString(e));
+	return p;
+}
+
+static void cuda_host_free(void *ctx, void *p)
+{
+	(void)ctx;
+	cudaFreeHost(p);
+}
+
+/* page-locked (cudaHostAlloc) host memory: its uploads need not wait */
+static bool is_pinned(const void *p)
+{
+	struct cudaPointerAttributes a;
+	if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
+		cudaGetLastError();
+		return false;
+	}
+	return a.type == cudaMemoryTypeHost;
+}
+
 static void cuda_upload(void *ctx, void *dst, const void *src, size_t bytes)
 {
 	cuda_ctx *c = ctx;
 	cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, c->stream);
-	if (e == cudaSuccess)
-		e = cudaStreamSynchronize(c->stream); /* the host buffer may be reused at once */
+	/*
+	 * From pageable memory the caller may reuse its buffer at once: wait. From
+	 * the loader's page-locked ring the copy runs asynchronously, ahead of the
+	 * nodes queued after it; the slot goes back to the ring only after the
+	 * step, which ends with sync().
+	 */
+	if (e == cudaSuccess && !is_pinned(src))
+		e = cudaStreamSynchronize(c->stream);
 	if (e != cudaSuccess)
 		ft_fatal(__FILE__, __LINE__, "host-to-device copy of %zu bytes: %s", bytes, cudaGetErrorString(e));
 }
@@ -927,6 +960,8 @@ static const ft_backend_iface cuda_iface = {
 	.sync = cuda_sync,
 	.destroy = cuda_destroy,
 	.free_memory = cuda_free_memory,
+	.host_alloc = cuda_host_alloc,
+	.host_free = cuda_host_free,
 };
 
 int ft_cuda_device_count(char *why, size_t why_len)

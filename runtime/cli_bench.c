@@ -94,6 +94,9 @@ static int run_config(const ft_cli *c, const bench_config *bc, int64_t accum, in
 	lc.per_epoch = ft_dataset_batches(ds, cl.batch) / cl.grad_accum * cl.grad_accum;
 	lc.limit = warmup + c->steps;
 	lc.staging = bc->pm ? FT_STAGING_PINNED : FT_STAGING_PAGEABLE;
+	ft_staging_allocator pinned;
+	if (bc->pm && ft_backend_staging(&t->be, &pinned)) /* cudaHostAlloc on a GPU */
+		lc.allocator = &pinned;
 	st = ft_loader_new(ds, &lc, &ld);
 	if (st)
 		goto out;

@@ -391,6 +391,9 @@ int ft_cmd_train(const ft_cli *args)
 	}
 	ft_loader_config lc;
 	ft_cli_loader_config(c, &lc);
+	ft_staging_allocator pinned;
+	if (ft_backend_staging(&t->be, &pinned)) /* page-locked staging on a GPU */
+		lc.allocator = &pinned;
 	lc.micro = (int)c->grad_accum;
 	lc.per_epoch = per_epoch;
 	lc.epoch = meta.epoch;

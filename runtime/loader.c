@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
+
 enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_READY, SLOT_HELD };
 
 typedef struct ring_slot {
@@ -377,4 +379,12 @@ ft_status ft_graph_input_u8(ft_graph *g, int input, const float mean[3], const f
 				g->tensors[g->nodes[i].out[j]].producer = i;
 	g->inputs[input] = u8;
 	return FT_OK;
+}
+
+bool ft_backend_staging(const ft_backend *be, ft_staging_allocator *out)
+{
+	if (!be->iface->host_alloc || !be->iface->host_free)
+		return false;
+	*out = (ft_staging_allocator){ be->iface->host_alloc, be->iface->host_free, be->ctx };
+	return true;
 }

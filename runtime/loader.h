@@ -115,4 +115,8 @@ size_t ft_loader_slot_bytes(const ft_loader *ld);
  */
 ft_status ft_graph_input_u8(ft_graph *g, int input, const float mean[3], const float std[3]);
 
+/* The backend's page-locked host allocator as a staging allocator (false: it has none; the default is used). */
+struct ft_backend;
+bool ft_backend_staging(const struct ft_backend *be, ft_staging_allocator *out);
+
 #endif
