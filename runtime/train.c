@@ -512,6 +512,9 @@ ft_status ft_trainer_step(ft_trainer *t, const float *images, const int64_t *lab
 				   k == 0, &l));
 		sum += l;
 	}
+	float mean = (float)(sum / t->cfg.grad_accum);
+	if (t->reduce)
+		FT_TRY(t->reduce(t->reduce_ctx, t, &mean));
 	t->step++;
 	set_scalar(t->g, t->lr, lr);
 	/* AdamW's t counts the steps applied: a skipped fp16 step does not count */
@@ -528,7 +531,7 @@ ft_status ft_trainer_step(ft_trainer *t, const float *images, const int64_t *lab
 		}
 	}
 	ft_trainer_params_changed(t);
-	*loss = (float)(sum / t->cfg.grad_accum);
+	*loss = mean;
 	return FT_OK;
 }
 

@@ -76,6 +76,11 @@ typedef struct ft_trainer {
 	int *state;             /* BatchNorm running statistics */
 	int n_opt_state;
 	int *opt_state;         /* momentum buffers / Adam moments, in parameter order */
+	/* called once per step between the last micro-batch's backward and the
+	 * optimizer nodes, with the gradients in t->grads (host memory) and the mean
+	 * micro-batch loss: data-parallel averaging (dist.h); NULL: none */
+	ft_status (*reduce)(void *ctx, struct ft_trainer *t, float *loss);
+	void *reduce_ctx;
 } ft_trainer;
 
 ft_status ft_trainer_new(const char *model_path, const ft_train_config *cfg, ft_trainer **out);
