@@ -177,17 +177,19 @@ ft_status ft_dist_agree(ft_dist *d, const char *stage, const ft_dist_field *f, i
 			if (r > 0)
 				APPEND(msg, CAP, ", ");
 			put_value(msg, CAP, &f[k], v);
+			char ranks[128] = "";
 			int listed = 0;
 			for (int q = r; q < d->size; q++) {
 				if (done[q] || all[(size_t)q * n + k] != v)
 					continue;
 				done[q] = true;
 				if (listed < LIST)
-					APPEND(msg, CAP, "%s%d", listed ? "," : " on rank ", q);
+					APPEND(ranks, sizeof(ranks), "%s%d", listed ? "," : "", q);
 				else if (listed == LIST)
-					APPEND(msg, CAP, ",...");
+					APPEND(ranks, sizeof(ranks), ",...");
 				listed++;
 			}
+			APPEND(msg, CAP, " on rank%s %s", listed > 1 ? "s" : "", ranks);
 		}
 	}
 	ft_status st = FT_OK;

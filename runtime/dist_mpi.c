@@ -28,7 +28,7 @@
 #include "dist.h"
 
 enum { MAX_BUCKETS = 64, TAG_NOTE = 0, TAG_PROBE = 1, TAG_ALIVE = 2 };
-static const double PROBE_S = 5, GRACE_S = 15;
+static const double PROBE_S = 5, GRACE_S = 15, SPIN_S = 2;
 
 struct ft_dist_comm {
 	MPI_Comm world, notes;
@@ -139,13 +139,18 @@ static void answer_probe(ft_dist_comm *c)
 	MPI_Irecv(&c->probe, 1, MPI_INT64_T, 0, TAG_PROBE, c->notes, &c->probe_req);
 }
 
-static void pause_briefly(long spin)
+/*
+ * Between two polls. Open MPI's nonblocking collectives move data only inside
+ * MPI_Test, so for the first SPIN_S of a wait (a large all-reduce in flight)
+ * the loop only yields; past that the wait is for a slower rank and a poll
+ * every millisecond leaves the core to others.
+ */
+static void pause_briefly(double waited)
 {
-	if (spin < 20000) {
+	if (waited < SPIN_S) {
 		sched_yield();
 	} else {
-		/* a long wait (a slower rank): leave the core to it */
-		struct timespec ts = { 0, 200000 };
+		struct timespec ts = { 0, 1000000 };
 		nanosleep(&ts, NULL);
 	}
 }
@@ -161,8 +166,8 @@ static int silent_ranks(ft_dist *d, char *who, size_t cap)
 		MPI_Irecv(&ans[r - 1], 1, MPI_INT64_T, r, TAG_ALIVE, c->notes, &req[r - 1]);
 		MPI_Isend(&c->probe, 1, MPI_INT64_T, r, TAG_PROBE, c->notes, &req[n + r - 1]);
 	}
-	double end = now_s() + PROBE_S;
-	for (long spin = 0; now_s() < end; spin++) {
+	double start = now_s();
+	for (double t = start; t < start + PROBE_S; t = now_s()) {
 		int done = 1;
 		for (int i = 0; i < n; i++) {
 			int flag = 1;
@@ -172,7 +177,7 @@ static int silent_ranks(ft_dist *d, char *who, size_t cap)
 		}
 		if (done)
 			break;
-		pause_briefly(spin);
+		pause_briefly(t - start);
 	}
 	for (int r = 1; r < d->size; r++) {
 		if (req[r - 1] == MPI_REQUEST_NULL)
@@ -228,7 +233,7 @@ _Noreturn static void timed_out(ft_dist *d, const char *what)
 static void finish(ft_dist *d, int n, const char *what)
 {
 	ft_dist_comm *c = d->comm;
-	double deadline = now_s() + d->timeout_s;
+	double start = now_s(), t = start;
 	for (long spin = 0;; spin++) {
 		if (d->rank > 0)
 			answer_probe(c);
@@ -244,9 +249,11 @@ static void finish(ft_dist *d, int n, const char *what)
 			return;
 		/* ranks > 0 whose note from rank 0 came leave the naming to rank 0 */
 		double grace = d->rank > 0 && c->note[0] == MPI_REQUEST_NULL ? GRACE_S : 0;
-		if ((spin & 255) == 0 && now_s() > deadline + grace)
+		if ((spin & 255) == 0)
+			t = now_s();
+		if (t > start + d->timeout_s + grace)
 			timed_out(d, what);
-		pause_briefly(spin);
+		pause_briefly(t - start);
 	}
 }
 

@@ -90,7 +90,7 @@ void ft_trainer_free(ft_trainer *t);
  * One optimizer step over cfg.grad_accum micro-batches. images holds K
  * micro-batches of the input's shape (float32), labels K*batch class indices.
  * lr is the learning rate of this step (the caller's schedule). *loss gets the
- * mean of the micro-batch losses.
+ * mean of the micro-batch losses (and over the ranks, with a reduce hook).
  */
 ft_status ft_trainer_step(ft_trainer *t, const float *images, const int64_t *labels, float lr, float *loss);
 

@@ -79,7 +79,7 @@ parity() {
 	# split in two, the halves added by MPI); in this test that is about 1e-7 (one
 	# ulp of the largest weights), well inside it. --moved-from: training moved the
 	# weights by far more than 1e-5, so a rank on the wrong shard or a missing
-	# all-reduce could not pass (docs/distributed.md shows 1 rank x 4 is ~1e-3 away).
+	# all-reduce could not pass (1 rank x 4 alone ends 7.9e-2 away, docs/distributed.md).
 	for r in two acc; do
 		compare $r.onnx one.onnx "$m" "parameters of $r against 1 rank x 8 within 1e-5 (max abs)"
 	done
@@ -192,6 +192,11 @@ bad() {
 	check "ranks with other AMP and accumulation refused (exit 2)" b3.log test "$rc" = 2
 	check "the message names --amp and --grad-accum-steps" b3.log \
 		grep -q -- '--grad-accum-steps: 1 on rank 0, 2 on rank 1; --amp: off on rank 0, bf16 on rank 1' b3.log
+
+	# a failure on one rank alone (its model file is missing): it ends the job with its exit code
+	mpmd b6.log train "$m" "${A[@]}" -b 4 -- train missing.onnx "${A[@]}" -b 4
+	check "rank 1 without its model file ends the job (exit 2)" b6.log test "$rc" = 2
+	check "the message names rank 1 and the file" b6.log grep -q 'rank 1 of 2: missing.onnx: No such file' b6.log
 
 	RANK=0 WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 \
 		"$ftrun" train "$m" "${A[@]}" -b 4 >b4.log 2>&1
