@@ -58,6 +58,21 @@ static bool saved_kind(const ft_tensor *t)
 	return (t->kind == FT_TK_PARAM || t->kind == FT_TK_STATE || t->kind == FT_TK_BUFFER) && t->data && t->shaped;
 }
 
+/*
+ * Buffers whose value comes from the run's configuration, not its history: the
+ * gradient accumulation buffers (rewritten by every step's first micro-batch)
+ * and the dLoss seed 1/K. A checkpoint may lack them or hold them for another
+ * accumulation; loading skips them, so a run resumes with another
+ * --grad-accum-steps (and so at another world size with the same global batch).
+ */
+static bool from_config(const char *name, size_t len)
+{
+	static const char accum[] = "/grad_accum", dloss[] = "ft/dloss";
+	size_t na = sizeof(accum) - 1;
+	return (len >= na && memcmp(name + len - na, accum, na) == 0) ||
+	       (len == sizeof(dloss) - 1 && memcmp(name, dloss, len) == 0);
+}
+
 #define META_FIELDS(X) X(step) X(epoch) X(batch) X(seed) X(micro_batch) X(grad_accum)
 
 ft_status ft_checkpoint_save(const ft_graph *g, const ft_ckpt_meta *meta, const char *path)
@@ -196,6 +211,8 @@ ft_status ft_checkpoint_load(ft_graph *g, ft_ckpt_meta *meta, const char *path)
 				break;
 			char key[1024];
 			snprintf(key, sizeof(key), "%.*s", (int)(nl < 1000 ? nl : 1000), name);
+			if (from_config(name, nl))
+				continue;
 			int id = ft_graph_find(g, key);
 			ft_tensor *t = id >= 0 ? &g->tensors[id] : NULL;
 			if (!t || !saved_kind(t)) {
@@ -221,8 +238,10 @@ ft_status ft_checkpoint_load(ft_graph *g, ft_ckpt_meta *meta, const char *path)
 			goto out_free;
 		}
 		int expected = 0;
-		for (int i = 0; i < g->n_tensors; i++)
-			expected += saved_kind(&g->tensors[i]);
+		for (int i = 0; i < g->n_tensors; i++) {
+			const ft_tensor *t = &g->tensors[i];
+			expected += saved_kind(t) && !from_config(t->name, strlen(t->name));
+		}
 		if (found != expected) {
 			st = ft_error(FT_EBADINPUT, "%s: checkpoint has %d of the %d tensors this training run needs "
 				      "(another optimizer or accumulation setting?)", path, found, expected);

@@ -13,7 +13,10 @@
  *   u32 crc32c of everything before it, "FTCKEND1"
  * Written atomically: a temp file in the same folder, fsync, rename, fsync of
  * the folder; a crash at any point leaves the previous checkpoint intact.
- * Loading checks the checksum before it changes anything.
+ * Loading checks the checksum before it changes anything. The buffers that
+ * follow from the configuration (gradient accumulation buffers, the dLoss seed
+ * 1/K) are skipped on load, so a run may resume with another accumulation and
+ * at another world size (docs/distributed.md).
  */
 #ifndef FT_CHECKPOINT_H
 #define FT_CHECKPOINT_H

@@ -45,6 +45,8 @@ typedef struct ft_cli {
 	int64_t pack_size, pack_channels; /* pack */
 	bool eval_each_epoch;
 	bool tensorboard;     /* event files in OUTDIR/tensorboard */
+	bool no_eval;         /* train: no held-out evaluation at the end */
+	double dist_timeout;  /* seconds a collective may wait for the other ranks (dist.h) */
 	double amp_init_scale;
 	int64_t amp_growth_interval;
 	bool train;           /* inspect --train */

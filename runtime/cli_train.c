@@ -21,6 +21,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "data.h"
+#include "dist.h"
 #include "export.h"
 #include "import.h"
 #include "loader.h"
@@ -86,9 +87,11 @@ void ft_cli_loader_config(const ft_cli *c, ft_loader_config *lc)
 /*
  * top-1 accuracy of the model at path on the held-out split, with the
  * parameters and state of trainer t when given (evaluation after training).
+ * With d (data parallel), rank r evaluates batches r, r+W, ... with rank 0's
+ * BatchNorm statistics and the counts are summed: every rank gets the result.
  */
-
-static ft_status evaluate(const ft_cli *c, const char *path, const ft_trainer *t, double *top1, int64_t *count)
+static ft_status evaluate(const ft_cli *c, const char *path, ft_trainer *t, ft_dist *d, double *top1,
+			  int64_t *count)
 {
 	ft_graph *g = NULL;
 	ft_exec *x = NULL;
@@ -96,7 +99,10 @@ static ft_status evaluate(const ft_cli *c, const char *path, const ft_trainer *t
 	ft_loader *ld = NULL;
 	float *logits = NULL;
 	int64_t b = c->batch;
-	ft_status st = t ? ft_trainer_eval_graph(t, b, &g) : ft_import_file(path, &g);
+	int64_t rank = d ? d->rank : 0, world = d ? d->size : 1;
+	ft_status st = d && t ? ft_dist_broadcast_state(d, t) : FT_OK;
+	if (st == FT_OK)
+		st = t ? ft_trainer_eval_graph(t, b, &g) : ft_import_file(path, &g);
 	if (st)
 		return st;
 	if (!t)
@@ -124,13 +130,19 @@ static ft_status evaluate(const ft_cli *c, const char *path, const ft_trainer *t
 		goto out_free;
 	logits = ft_xmalloc(ft_tensor_bytes(yt));
 	int64_t n = ft_dataset_size(ds), right = 0, seen = 0, classes = yt->dims[1];
-	ft_loader_config lc;
-	ft_cli_loader_config(c, &lc);
-	lc.per_epoch = lc.limit = (n + b - 1) / b; /* the last batch may be partial */
-	st = ft_loader_new(ds, &lc, &ld);
-	if (st)
-		goto out_free;
-	for (int64_t start = 0; start < n; start += b) {
+	/* each rank a contiguous run of the batches (the counts are summed over ranks) */
+	int64_t nb = (n + b - 1) / b, lo = nb * rank / world, hi = nb * (rank + 1) / world;
+	if (hi > lo) {
+		ft_loader_config lc;
+		ft_cli_loader_config(c, &lc);
+		lc.per_epoch = nb; /* the last batch may be partial */
+		lc.index = lo;
+		lc.limit = hi - lo;
+		st = ft_loader_new(ds, &lc, &ld);
+		if (st)
+			goto out_free;
+	}
+	for (int64_t start = lo * b; start < hi * b; start += b) {
 		/* rows of the last batch past the end have label -1 and do not count */
 		ft_loader_slot sl;
 		st = ft_loader_next(ld, &sl);
@@ -153,8 +165,11 @@ static ft_status evaluate(const ft_cli *c, const char *path, const ft_trainer *t
 		}
 		ft_loader_release(ld, &sl);
 	}
-	*top1 = seen ? (double)right / (double)seen : 0;
-	*count = seen;
+	int64_t counts[2] = { right, seen };
+	if (d && (st = ft_dist_sum_i64(d, counts, 2, "the evaluation's counts")))
+		goto out_free;
+	*top1 = counts[1] ? (double)counts[0] / (double)counts[1] : 0;
+	*count = counts[1];
 out_free:
 	ft_loader_free(ld);
 	free(logits);
@@ -170,7 +185,7 @@ int ft_cmd_eval(const ft_cli *c)
 		return ft_cli_bad_usage("eval needs --data PATH%s", "");
 	double top1;
 	int64_t n;
-	ft_status st = evaluate(c, c->model, NULL, &top1, &n);
+	ft_status st = evaluate(c, c->model, NULL, NULL, &top1, &n);
 	if (st)
 		return ft_cli_fail(st);
 	printf("top1 %.4f\n", top1);
@@ -230,6 +245,46 @@ static ft_status open_csv(const char *path, const char *header, bool resume, int
 		fprintf(f, "%s\n", header);
 	*out = f;
 	return FT_OK;
+}
+
+/* the signal that stops the run: this process's alone, or the ranks' agreed one (dist.h) */
+static int stopping(const ft_dist *d)
+{
+	return d->size > 1 ? d->stop_sig : (int)stop_signal;
+}
+
+/*
+ * The settings every rank must share, checked before anything is built: the
+ * model's bytes, the batch, accumulation, precision, optimizer and schedule.
+ */
+static ft_status agree_at_start(ft_dist *d, const ft_cli *c)
+{
+	int64_t hash, bytes;
+	FT_TRY(ft_dist_file_hash(c->model, &hash, &bytes));
+	const ft_dist_field f[] = {
+		{ .what = "the model file (crc32c of its bytes)", .kind = FT_DIST_HASH, .i = hash },
+		{ .what = "the model file's size in bytes", .kind = FT_DIST_INT, .i = bytes },
+		{ .what = "the batch size (-b)", .kind = FT_DIST_INT, .i = c->batch },
+		{ .what = "--grad-accum-steps", .kind = FT_DIST_INT, .i = c->grad_accum },
+		{ .what = "--amp", .kind = FT_DIST_TEXT, .text = c->amp ? c->amp : "off" },
+		{ .what = "--amp-init-scale", .kind = FT_DIST_REAL, .r = c->amp_init_scale },
+		{ .what = "--amp-growth-interval", .kind = FT_DIST_INT, .i = c->amp_growth_interval },
+		{ .what = "--opt", .kind = FT_DIST_TEXT, .text = c->opt ? c->opt : "sgd" },
+		{ .what = "--lr", .kind = FT_DIST_REAL, .r = c->lr },
+		{ .what = "--momentum", .kind = FT_DIST_REAL, .r = c->momentum },
+		{ .what = "--nesterov", .kind = FT_DIST_INT, .i = c->nesterov },
+		{ .what = "--wd", .kind = FT_DIST_REAL, .r = c->wd },
+		{ .what = "--wd-all", .kind = FT_DIST_INT, .i = c->decay_all },
+		{ .what = "--label-smoothing", .kind = FT_DIST_REAL, .r = c->label_smoothing },
+		{ .what = "--clip-grad-norm", .kind = FT_DIST_REAL, .r = c->clip_grad_norm },
+		{ .what = "--sched", .kind = FT_DIST_TEXT, .text = c->sched },
+		{ .what = "--warmup-steps", .kind = FT_DIST_INT, .i = c->warmup_steps },
+		{ .what = "--seed", .kind = FT_DIST_INT, .i = c->seed },
+		{ .what = "--steps", .kind = FT_DIST_INT, .i = c->steps },
+		{ .what = "--epochs", .kind = FT_DIST_INT, .i = c->epochs },
+		{ .what = "--no-hflip", .kind = FT_DIST_INT, .i = c->no_hflip },
+	};
+	return ft_dist_agree(d, "at start", f, (int)FT_ARRAY_LEN(f));
 }
 
 void ft_cli_train_config(const ft_cli *c, ft_train_config *cfg)
@@ -305,7 +360,8 @@ int ft_cli_fit_batch(ft_cli *c, ft_train_config *cfg)
 	return 0;
 }
 
-int ft_cmd_train(const ft_cli *args)
+/* *collective: every rank ends with this code (a disagreement, an agreed stop), so none is left waiting */
+static int train(const ft_cli *args, ft_dist *d, bool *collective)
 {
 	ft_cli cl = *args, *c = &cl; /* --global-batch / --max-memory settle the batch */
 	if (!c->data)
@@ -319,8 +375,22 @@ int ft_cmd_train(const ft_cli *args)
 		fprintf(stderr, "ftrun: cannot create %s: %s\n", outdir, strerror(errno));
 		return 1;
 	}
+	const bool root = ft_dist_is_root(d);
+	ft_status st = d->size > 1 ? agree_at_start(d, c) : FT_OK;
+	if (st) {
+		*collective = strstr(ft_last_error(), "the ranks disagree") != NULL;
+		ft_error_prefix("rank %d of %d", d->rank, d->size);
+		return ft_cli_fail(st);
+	}
 	ft_train_config cfg;
 	ft_cli_train_config(c, &cfg);
+	cfg.seed = ft_dist_rank_seed(d, (uint64_t)c->seed); /* dropout masks differ per rank */
+	if (d->size > 1 && c->global_batch) { /* the global batch is over all ranks: each takes its share */
+		if (c->global_batch % d->size)
+			return ft_cli_fail(ft_error(FT_EBADINPUT, "--global-batch %lld is not a multiple of the %d ranks",
+						    (long long)c->global_batch, d->size));
+		c->global_batch /= d->size;
+	}
 	int fit = ft_cli_fit_batch(c, &cfg);
 	if (fit)
 		return fit;
@@ -330,7 +400,9 @@ int ft_cmd_train(const ft_cli *args)
 	FILE *csv = NULL, *ecsv = NULL;
 	ft_tb_writer *tb = NULL;
 	int rc = 0;
-	ft_status st = ft_trainer_new(c->model, &cfg, &t);
+	st = ft_trainer_new(c->model, &cfg, &t);
+	if (st == FT_OK)
+		st = ft_dist_attach(d, t, &stop_signal);
 	if (st)
 		goto out_free;
 	const ft_tensor *xt = &t->g->tensors[t->input];
@@ -350,12 +422,13 @@ int ft_cmd_train(const ft_cli *args)
 		goto out_free;
 	}
 	int64_t per_epoch = ft_dataset_batches(ds, c->batch);
-	if (per_epoch < c->grad_accum) {
-		st = ft_error(FT_EBADINPUT, "%s: %lld images make fewer than one step of %lld x %lld", c->data,
-			      (long long)ft_dataset_size(ds), (long long)c->grad_accum, (long long)c->batch);
+	int64_t per_step = c->grad_accum * d->size; /* micro-batches of every rank in one step */
+	if (per_epoch < per_step) {
+		st = ft_error(FT_EBADINPUT, "%s: %lld images make fewer than one step of %lld x %lld x %d ranks", c->data,
+			      (long long)ft_dataset_size(ds), (long long)c->grad_accum, (long long)c->batch, d->size);
 		goto out_free;
 	}
-	int64_t steps_per_epoch = per_epoch / c->grad_accum;
+	int64_t steps_per_epoch = per_epoch / per_step;
 	int64_t total = c->steps > 0 ? c->steps : c->epochs * steps_per_epoch;
 	ft_ckpt_meta meta = { .seed = c->seed, .micro_batch = c->batch, .grad_accum = c->grad_accum };
 	if (c->resume) {
@@ -364,26 +437,45 @@ int ft_cmd_train(const ft_cli *args)
 		ft_trainer_host_view(t, false);
 		if (st)
 			goto out_free;
-		if (meta.seed != c->seed || meta.micro_batch != c->batch || meta.grad_accum != c->grad_accum) {
-			st = ft_error(FT_EBADINPUT, "%s: the checkpoint was made with seed %lld, batch %lld, accumulation "
-				      "%lld; this run has %lld, %lld, %lld", c->resume, (long long)meta.seed,
-				      (long long)meta.micro_batch, (long long)meta.grad_accum, (long long)c->seed,
-				      (long long)c->batch, (long long)c->grad_accum);
+		/* the position counts batches of the micro-batch size, whatever the accumulation and
+		 * world size were: those may change (docs/distributed.md), the batch size may not */
+		if (meta.seed != c->seed || meta.micro_batch != c->batch) {
+			st = ft_error(FT_EBADINPUT, "%s: the checkpoint was made with seed %lld, batch %lld; this run "
+				      "has %lld, %lld", c->resume, (long long)meta.seed, (long long)meta.micro_batch,
+				      (long long)c->seed, (long long)c->batch);
 			goto out_free;
 		}
+		meta.grad_accum = c->grad_accum;
 		t->step = meta.step;
 		ft_trainer_params_changed(t);
-		fprintf(stderr, "resumed from %s at step %lld (epoch %lld, batch %lld)\n", c->resume,
-			(long long)meta.step, (long long)meta.epoch, (long long)meta.batch);
+		if (root)
+			fprintf(stderr, "resumed from %s at step %lld (epoch %lld, batch %lld)\n", c->resume,
+				(long long)meta.step, (long long)meta.epoch, (long long)meta.batch);
+	}
+	if (d->size > 1) {
+		const ft_dist_field f[] = {
+			{ .what = "the training images", .kind = FT_DIST_INT, .i = ft_dataset_size(ds) },
+			{ .what = "the classes of the data", .kind = FT_DIST_INT, .i = ft_dataset_classes(ds) },
+			{ .what = "the resumed step", .kind = FT_DIST_INT, .i = meta.step },
+			{ .what = "the resumed epoch", .kind = FT_DIST_INT, .i = meta.epoch },
+			{ .what = "the resumed batch", .kind = FT_DIST_INT, .i = meta.batch },
+		};
+		st = ft_dist_agree(d, "on the data and the resumed position", f, (int)FT_ARRAY_LEN(f));
+		if (st) {
+			*collective = true;
+			goto out_free;
+		}
 	}
 	char path[4200];
 	double epoch_loss = 0;
 	int64_t epoch_steps = 0;
 	snprintf(path, sizeof(path), "%s/metrics.csv", outdir);
-	st = open_csv(path, metrics_header, c->resume, meta.step + 1, meta.epoch, &epoch_loss, &epoch_steps, &csv);
+	/* rank 0 writes every file of the run */
+	st = root ? open_csv(path, metrics_header, c->resume, meta.step + 1, meta.epoch, &epoch_loss, &epoch_steps, &csv)
+		  : FT_OK;
 	if (st)
 		goto out_free;
-	if (c->tensorboard) {
+	if (c->tensorboard && root) {
 		snprintf(path, sizeof(path), "%s/tensorboard", outdir);
 		st = ft_tb_open(path, &tb);
 		if (st)
@@ -395,6 +487,8 @@ int ft_cmd_train(const ft_cli *args)
 	if (ft_backend_staging(&t->be, &pinned)) /* page-locked staging on a GPU */
 		lc.allocator = &pinned;
 	lc.micro = (int)c->grad_accum;
+	lc.stride = d->size; /* rank r's micro-batch m of a step: batch index + m * W + r (dist.h) */
+	lc.offset = d->rank;
 	lc.per_epoch = per_epoch;
 	lc.epoch = meta.epoch;
 	lc.index = meta.batch;
@@ -405,24 +499,28 @@ int ft_cmd_train(const ft_cli *args)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	bool tty = isatty(2);
-	fprintf(stderr, "training %s on %s: %lld images, batch %lld x %lld accumulation, %lld steps (%lld per epoch), "
-		"%s, lr %g\n", c->model, c->data, (long long)ft_dataset_size(ds), (long long)c->batch,
-		(long long)c->grad_accum, (long long)total, (long long)steps_per_epoch,
-		cfg.opt == FT_OPT_ADAMW ? "adamw" : "sgd", c->lr);
+	char ranks[128] = "";
+	if (d->size > 1)
+		snprintf(ranks, sizeof(ranks), " x %d ranks (%s, rank 0 on this line)", d->size, d->launcher);
+	if (root)
+		fprintf(stderr, "training %s on %s: %lld images, batch %lld x %lld accumulation%s = effective batch %lld, "
+			"%lld steps (%lld per epoch), %s, lr %g\n", c->model, c->data, (long long)ft_dataset_size(ds),
+			(long long)c->batch, (long long)c->grad_accum, ranks, (long long)(c->batch * per_step),
+			(long long)total, (long long)steps_per_epoch, cfg.opt == FT_OPT_ADAMW ? "adamw" : "sgd", c->lr);
 	double t0 = ft_now_s(), t_last = t0, t_step = t0, wait_last = 0, wait_step = 0;
 	int64_t images_since = 0, start_step = t->step;
 	snprintf(path, sizeof(path), "%s/epochs.csv", outdir);
-	st = open_csv(path, epochs_header, c->resume, meta.epoch, 0, NULL, NULL, &ecsv);
+	st = root ? open_csv(path, epochs_header, c->resume, meta.epoch, 0, NULL, NULL, &ecsv) : FT_OK;
 	if (st)
 		goto out_free;
 	snprintf(path, sizeof(path), "%s/checkpoint.ftck", outdir);
-	while (t->step < total && !stop_signal) {
+	while (t->step < total && !stopping(d)) {
 		ft_loader_slot sl;
 		st = ft_loader_next(ld, &sl);
 		if (st)
 			goto out_free;
 		FT_ASSERT(sl.epoch == meta.epoch && sl.index == meta.batch);
-		meta.batch += c->grad_accum;
+		meta.batch += per_step;
 		float lr = schedule(c, t->step, total), loss;
 		st = ft_trainer_step(t, sl.images, sl.labels, lr, &loss);
 		ft_loader_release(ld, &sl);
@@ -431,8 +529,8 @@ int ft_cmd_train(const ft_cli *args)
 		meta.step = t->step;
 		epoch_loss += loss;
 		epoch_steps++;
-		images_since += c->batch * c->grad_accum;
-		bool epoch_end = meta.batch + c->grad_accum > per_epoch;
+		images_since += c->batch * per_step;
+		bool epoch_end = meta.batch + per_step > per_epoch;
 		double now = ft_now_s();
 		double ips = images_since / (now - t_last > 1e-9 ? now - t_last : 1e-9);
 		double waited = ft_loader_get_stats(ld).wait_s;
@@ -440,8 +538,9 @@ int ft_cmd_train(const ft_cli *args)
 		wait_step = waited;
 		t_step = now;
 		/* %.9g: the float reads back exactly (a resumed run sums an epoch's losses from it) */
-		fprintf(csv, "%lld,%lld,%.9g,%.6g,%.1f,%.3f,%.1f\n", (long long)t->step, (long long)meta.epoch, loss, lr,
-			ips, now - t0, data_pct);
+		if (csv)
+			fprintf(csv, "%lld,%lld,%.9g,%.6g,%.1f,%.3f,%.1f\n", (long long)t->step, (long long)meta.epoch, loss,
+				lr, ips, now - t0, data_pct);
 		if (tb) {
 			double wall = ft_tb_now();
 			if ((st = ft_tb_scalar(tb, "train/loss", t->step, wall, loss)) ||
@@ -449,7 +548,7 @@ int ft_cmd_train(const ft_cli *args)
 			    (st = ft_tb_scalar(tb, "train/images_per_s", t->step, wall, (float)ips)))
 				goto out_free;
 		}
-		if (t->step % c->print_every == 0 || t->step == total || epoch_end) {
+		if (root && (t->step % c->print_every == 0 || t->step == total || epoch_end)) {
 			double eta = (now - t0) / (double)(t->step - start_step) * (double)(total - t->step);
 			char scaler[64] = "";
 			float scale;
@@ -472,21 +571,26 @@ int ft_cmd_train(const ft_cli *args)
 			meta.batch = 0;
 		}
 		if (epoch_end || (c->checkpoint_every > 0 && t->step % c->checkpoint_every == 0)) {
-			fflush(csv); /* the rows up to the checkpoint are in the file before it is */
 			ft_trainer_host_view(t, true); /* checkpoint and evaluation read host memory */
-			st = ft_checkpoint_save(t->g, &meta, path);
-			if (st)
-				goto out_free;
+			if (root) {
+				fflush(csv); /* the rows up to the checkpoint are in the file before it is */
+				st = ft_checkpoint_save(t->g, &meta, path);
+				if (st)
+					goto out_free;
+			}
 			if (epoch_end) {
 				double top1 = -1;
 				int64_t n;
 				if (c->eval_each_epoch) {
-					st = evaluate(c, c->model, t, &top1, &n);
+					st = evaluate(c, c->model, t, d, &top1, &n);
 					if (st)
 						goto out_free;
-					fprintf(stderr, "%sepoch %lld top1 %.4f\n", tty ? "\n" : "", (long long)meta.epoch - 1,
-						top1);
+					if (root)
+						fprintf(stderr, "%sepoch %lld top1 %.4f\n", tty ? "\n" : "",
+							(long long)meta.epoch - 1, top1);
 				}
+				if (!root)
+					continue;
 				fprintf(ecsv, "%lld,%.5f,%.4f,%.1f\n", (long long)meta.epoch - 1,
 					epoch_steps ? epoch_loss / (double)epoch_steps : 0.0, top1, ft_now_s() - t0);
 				fflush(ecsv);
@@ -505,19 +609,21 @@ int ft_cmd_train(const ft_cli *args)
 			ft_trainer_host_view(t, false);
 		}
 	}
-	if (tty)
+	if (tty && root)
 		fputc('\n', stderr);
 	ft_trainer_host_view(t, true); /* from here on host code reads the trained values */
-	st = ft_checkpoint_save(t->g, &meta, path);
+	st = root ? ft_checkpoint_save(t->g, &meta, path) : FT_OK;
 	if (st)
 		goto out_free;
-	if (stop_signal) {
-		fprintf(stderr, "stopped by signal %d at step %lld; checkpoint in %s (resume with --resume)\n",
-			(int)stop_signal, (long long)t->step, path);
-		rc = 128 + (int)stop_signal; /* the shell convention: 130 for SIGINT, 143 for SIGTERM */
+	if (stopping(d)) {
+		if (root)
+			fprintf(stderr, "stopped by signal %d at step %lld; checkpoint in %s (resume with --resume)\n",
+				stopping(d), (long long)t->step, path);
+		rc = 128 + stopping(d); /* the shell convention: 130 for SIGINT, 143 for SIGTERM */
+		*collective = true;     /* every rank stopped after the same step */
 		goto out_free;
 	}
-	if (c->out_file) {
+	if (c->out_file && root) {
 		st = ft_export_model(t->g, c->out_file, host_value, t);
 		if (st)
 			goto out_free;
@@ -525,10 +631,10 @@ int ft_cmd_train(const ft_cli *args)
 	}
 	double top1;
 	int64_t n;
-	ft_status est = evaluate(c, c->model, t, &top1, &n);
-	if (est == FT_OK)
+	ft_status est = c->no_eval ? FT_OK : evaluate(c, c->model, t, d, &top1, &n);
+	if (est == FT_OK && !c->no_eval && root)
 		printf("top1 %.4f\n", top1);
-	else
+	else if (est)
 		fprintf(stderr, "ftrun: no held-out evaluation: %s\n", ft_last_error());
 out_free:
 	if (tb && !st)
@@ -541,7 +647,26 @@ out_free:
 	ft_loader_free(ld);
 	ft_dataset_free(ds);
 	ft_trainer_free(t);
+	if (st && d->size > 1)
+		ft_error_prefix("rank %d of %d", d->rank, d->size);
 	if (st)
 		return ft_cli_fail(st);
+	return rc;
+}
+
+int ft_cmd_train(const ft_cli *c)
+{
+	ft_dist *d;
+	ft_status st = ft_dist_init(c->dist_timeout, &d);
+	if (st)
+		return ft_cli_fail(st);
+	bool collective = false;
+	int rc = train(c, d, &collective);
+	if (d->size > 1 && rc != 0 && !collective) {
+		/* the other ranks may be waiting in a collective for this one: end them all now */
+		fprintf(stderr, "ftrun: rank %d of %d stops the job (exit code %d)\n", d->rank, d->size, rc);
+		ft_dist_abort(d, rc);
+	}
+	ft_dist_free(d);
 	return rc;
 }

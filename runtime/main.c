@@ -46,14 +46,17 @@ static const char usage[] =
 	"      [--seed N] [--mean M[,M,M]] [--std S[,S,S]] [--no-hflip] [--skip-bad-images]\n"
 	"      [--output-dir DIR] [--checkpoint-every N] [--resume CHECKPOINT] [--eval-each-epoch]\n"
 	"      [-o TRAINED.onnx] [--tensorboard] [--amp [fp16|bf16]] [--amp-init-scale S]\n"
-	"      [--amp-growth-interval N] [--device ...] [--threads N]\n"
+	"      [--amp-growth-interval N] [--device ...] [--threads N] [--no-eval] [--dist-timeout SEC]\n"
 	"      trains on the CPU; metrics.csv and checkpoint.ftck go to DIR (default ftrun-out),\n"
 	"      TensorBoard event files to DIR/tensorboard with --tensorboard;\n"
-	"      prints the held-out top-1 accuracy at the end; --global-batch G --max-memory SIZE\n"
-	"      picks the largest micro-batch whose planned step fits SIZE (8G, 512M; binary units)\n"
-	"      and the accumulation steps that make G; --max-memory alone refuses a step that does not fit\n"
+	"      prints the held-out top-1 accuracy at the end (not with --no-eval);\n"
+	"      --global-batch G --max-memory SIZE picks the largest micro-batch whose planned step\n"
+	"      fits SIZE (8G, 512M; binary units) and the accumulation steps that make G;\n"
+	"      --max-memory alone refuses a step that does not fit\n"
 	"      PATH is an IDX folder, an ImageFolder (train/, val/), a pack file or \"synthetic\";\n"
 	"      --augment auto: rrc (random-resized-crop + flip) for ImageFolder images, flip otherwise\n"
+	"      data-parallel under mpirun/srun (docs/distributed.md), collectives wait at most\n"
+	"      --dist-timeout seconds (600) for the other ranks\n"
 	"  eval MODEL.onnx --data PATH [-b N]      prints \"top1 0.9123\"\n"
 	"  pack DATA OUT.ftpk [--size S] [--channels 1|3] [-j WORKERS] [--skip-bad-images]\n"
 	"      both splits of an IDX folder or ImageFolder as decoded uint8 records of S x S\n"
@@ -177,6 +180,7 @@ static int parse(int argc, char **argv, cli *c)
 	c->pin_mem = true;
 	c->amp_init_scale = 65536.0;
 	c->amp_growth_interval = 2000;
+	c->dist_timeout = 600;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -298,6 +302,12 @@ static int parse(int argc, char **argv, cli *c)
 			c->eval_each_epoch = true;
 		} else if (strcmp(a, "--tensorboard") == 0) {
 			c->tensorboard = true;
+		} else if (strcmp(a, "--no-eval") == 0) {
+			c->no_eval = true;
+		} else if (strcmp(a, "--dist-timeout") == 0) {
+			NEED_VALUE();
+			if (!parse_double(v, &c->dist_timeout) || !(c->dist_timeout > 0))
+				return bad_usage("bad --dist-timeout \"%s\" (seconds)", v);
 		} else if (strcmp(a, "--amp") == 0) {
 			/* --amp alone: bf16, which the CPU backend computes as well as fp16 and
 			 * needs no loss scaling */

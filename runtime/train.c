@@ -527,6 +527,9 @@ ft_status ft_trainer_step(ft_trainer *t, const void *images, const int64_t *labe
 				   k == 0, &l));
 		sum += l;
 	}
+	float mean = (float)(sum / t->cfg.grad_accum);
+	if (t->reduce)
+		FT_TRY(t->reduce(t->reduce_ctx, t, &mean));
 	t->step++;
 	put_scalar(t, t->lr, lr);
 	/* AdamW's t counts the steps applied: a skipped fp16 step does not count */
@@ -543,7 +546,7 @@ ft_status ft_trainer_step(ft_trainer *t, const void *images, const int64_t *labe
 		}
 	}
 	ft_trainer_params_changed(t);
-	*loss = (float)(sum / t->cfg.grad_accum);
+	*loss = mean;
 	return FT_OK;
 }
 

@@ -82,6 +82,11 @@ typedef struct ft_trainer {
 	int *opt_state;         /* momentum buffers / Adam moments, in parameter order */
 	int64_t input_bytes;    /* image bytes copied into the input tensor, all steps */
 	double input_seconds;   /*   and the time those copies took (host-to-device on a GPU) */
+	/* called once per step between the last micro-batch's backward and the
+	 * optimizer nodes, with the gradients in t->grads (host memory) and the mean
+	 * micro-batch loss: data-parallel averaging (dist.h); NULL: none */
+	ft_status (*reduce)(void *ctx, struct ft_trainer *t, float *loss);
+	void *reduce_ctx;
 } ft_trainer;
 
 ft_status ft_trainer_new(const char *model_path, const ft_train_config *cfg, ft_trainer **out);
@@ -92,7 +97,7 @@ void ft_trainer_free(ft_trainer *t);
  * micro-batches of the input's shape (float32, or uint8 with cfg.input_u8),
  * labels K*batch class indices.
  * lr is the learning rate of this step (the caller's schedule). *loss gets the
- * mean of the micro-batch losses.
+ * mean of the micro-batch losses (and over the ranks, with a reduce hook).
  */
 ft_status ft_trainer_step(ft_trainer *t, const void *images, const int64_t *labels, float lr, float *loss);
 

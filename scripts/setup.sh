@@ -10,4 +10,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 	protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata \
 	libdnnl-dev libopenblas-dev libturbojpeg0-dev libpng-dev zlib1g-dev \
 	python3-torch python3-torchvision python3-onnx python3-numpy python3-pil python3-venv \
-	dataset-fashion-mnist clang libclang-rt-14-dev >/dev/null
+	dataset-fashion-mnist clang libclang-rt-14-dev libopenmpi-dev openmpi-bin >/dev/null

@@ -1,0 +1,325 @@
+/* dist.c - launcher environment, agreement at start, the gradient hook (see dist.h). */
+#include "dist.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "train.h"
+
+/* an integer environment variable: 0 unset, 1 read, -1 set but not a number */
+static int env_int(const char *name, int64_t *v)
+{
+	const char *s = getenv(name);
+	if (!s || !*s)
+		return 0;
+	char *end;
+	errno = 0;
+	long long x = strtoll(s, &end, 10);
+	if (errno || *end || x < 0 || x > INT32_MAX)
+		return -1;
+	*v = x;
+	return 1;
+}
+
+static ft_status read_env(ft_dist *d)
+{
+	static const struct {
+		const char *launcher, *rank, *size, *local, *also; /* also: must be set too */
+	} kinds[] = {
+		{ "mpirun", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", NULL },
+		{ "PMI", "PMIX_RANK", NULL, NULL, NULL },
+		{ "PMI", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", NULL },
+		{ "srun", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID", "SLURM_STEP_ID" },
+		{ "torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK", NULL },
+	};
+	for (size_t k = 0; k < FT_ARRAY_LEN(kinds); k++) {
+		int64_t rank = 0, size = 0, local = 0;
+		if (kinds[k].also && !getenv(kinds[k].also))
+			continue;
+		int has_rank = env_int(kinds[k].rank, &rank);
+		int has_size = kinds[k].size ? env_int(kinds[k].size, &size) : 0;
+		if (has_rank == 0 && has_size == 0)
+			continue;
+		const char *bad = has_rank < 0 ? kinds[k].rank : has_size < 0 ? kinds[k].size : NULL;
+		if (!bad && kinds[k].local && env_int(kinds[k].local, &local) < 0)
+			bad = kinds[k].local;
+		if (bad)
+			return ft_error(FT_EBADINPUT, "the environment variable %s=\"%s\" is not a rank number", bad,
+					getenv(bad));
+		d->launcher = kinds[k].launcher;
+		d->rank = (int)rank;
+		d->size = has_size > 0 ? (int)size : 0; /* 0: the launcher does not say; MPI will */
+		d->local_rank = (int)local;
+		if (strcmp(d->launcher, "torchrun") == 0) {
+			if (d->size == 0)
+				d->size = 1;
+			if (d->size > 1)
+				return ft_error(FT_EBADINPUT,
+						"WORLD_SIZE=%d RANK=%d (torchrun-style) is set but no MPI launcher: "
+						"ftrun's data-parallel training runs over MPI and has no MASTER_ADDR/"
+						"MASTER_PORT rendezvous of its own; launch with mpirun -np %d ftrun train ... "
+						"(or srun under Slurm), see docs/distributed.md", d->size, d->rank, d->size);
+		}
+		return FT_OK;
+	}
+	d->launcher = "single process";
+	d->size = 1;
+	return FT_OK;
+}
+
+ft_status ft_dist_init(double timeout_s, ft_dist **out)
+{
+	ft_dist *d = ft_xcalloc(1, sizeof(*d));
+	d->timeout_s = timeout_s;
+	*out = NULL;
+	ft_status st = read_env(d);
+	if (st == FT_OK && d->size != 1) {
+		if (!ft_dist_transport_built())
+			st = ft_error(FT_EBADINPUT,
+				      "launched by %s as rank %d of %d, but this ftrun was built without MPI: install "
+				      "libopenmpi-dev (scripts/setup.sh) and rebuild, or run a single process",
+				      d->launcher, d->rank, d->size);
+		else
+			st = ft_dist_transport_init(d);
+	}
+	if (st) {
+		free(d);
+		return st;
+	}
+	*out = d;
+	return FT_OK;
+}
+
+void ft_dist_free(ft_dist *d)
+{
+	if (!d)
+		return;
+	if (d->comm)
+		ft_dist_transport_free(d);
+	free(d->flat);
+	free(d);
+}
+
+_Noreturn void ft_dist_abort(ft_dist *d, int code)
+{
+	fflush(stdout);
+	fflush(stderr);
+	if (d && d->comm)
+		ft_dist_transport_abort(d, code);
+	exit(code);
+}
+
+/* ---- agreement ---------------------------------------------------------- */
+
+static int64_t field_bits(const ft_dist_field *f)
+{
+	int64_t v = 0;
+	if (f->kind == FT_DIST_REAL)
+		memcpy(&v, &f->r, sizeof(v));
+	else if (f->kind == FT_DIST_TEXT)
+		strncpy((char *)&v, f->text ? f->text : "", sizeof(v));
+	else
+		v = f->i;
+	return v;
+}
+
+static void put_value(char *s, size_t cap, const ft_dist_field *f, int64_t v)
+{
+	size_t n = strlen(s);
+	if (n >= cap)
+		return;
+	if (f->kind == FT_DIST_REAL) {
+		double r;
+		memcpy(&r, &v, sizeof(r));
+		snprintf(s + n, cap - n, "%.9g", r);
+	} else if (f->kind == FT_DIST_TEXT) {
+		char t[9] = { 0 };
+		memcpy(t, &v, 8);
+		snprintf(s + n, cap - n, "%s", t[0] ? t : "(none)");
+	} else if (f->kind == FT_DIST_HASH) {
+		snprintf(s + n, cap - n, "%08llx", (unsigned long long)v);
+	} else {
+		snprintf(s + n, cap - n, "%lld", (long long)v);
+	}
+}
+
+#define APPEND(s, cap, ...) snprintf((s) + strlen(s), (cap) - strlen(s), __VA_ARGS__)
+
+ft_status ft_dist_agree(ft_dist *d, const char *stage, const ft_dist_field *f, int n)
+{
+	if (d->size == 1 || n == 0)
+		return FT_OK;
+	int64_t *mine = ft_xcalloc((size_t)n, sizeof(int64_t));
+	int64_t *all = ft_xcalloc((size_t)n * (size_t)d->size, sizeof(int64_t));
+	for (int k = 0; k < n; k++)
+		mine[k] = field_bits(&f[k]);
+	ft_dist_allgather(d, mine, all, sizeof(int64_t) * (size_t)n, stage);
+	enum { CAP = 4096, LIST = 8 };
+	char *msg = ft_xcalloc(CAP, 1);
+	bool *done = ft_xcalloc((size_t)d->size, sizeof(bool));
+	int bad = 0;
+	for (int k = 0; k < n; k++) {
+		bool differs = false;
+		for (int r = 1; r < d->size; r++)
+			differs |= all[(size_t)r * n + k] != all[k];
+		if (!differs)
+			continue;
+		APPEND(msg, CAP, "%s%s: ", bad++ ? "; " : "", f[k].what);
+		memset(done, 0, sizeof(bool) * (size_t)d->size);
+		/* each value once, with the ranks that hold it */
+		for (int r = 0; r < d->size; r++) {
+			if (done[r])
+				continue;
+			int64_t v = all[(size_t)r * n + k];
+			if (r > 0)
+				APPEND(msg, CAP, ", ");
+			put_value(msg, CAP, &f[k], v);
+			char ranks[128] = "";
+			int listed = 0;
+			for (int q = r; q < d->size; q++) {
+				if (done[q] || all[(size_t)q * n + k] != v)
+					continue;
+				done[q] = true;
+				if (listed < LIST)
+					APPEND(ranks, sizeof(ranks), "%s%d", listed ? "," : "", q);
+				else if (listed == LIST)
+					APPEND(ranks, sizeof(ranks), ",...");
+				listed++;
+			}
+			APPEND(msg, CAP, " on rank%s %s", listed > 1 ? "s" : "", ranks);
+		}
+	}
+	ft_status st = FT_OK;
+	if (bad && ft_dist_is_root(d))
+		st = ft_error(FT_EBADINPUT, "the ranks disagree %s (every rank must run the same model and settings): %s",
+			      stage, msg);
+	else if (bad)
+		st = ft_error(FT_EBADINPUT, "the ranks disagree %s; rank 0's message names the settings and ranks", stage);
+	free(done);
+	free(msg);
+	free(all);
+	free(mine);
+	return st;
+}
+
+ft_status ft_dist_file_hash(const char *path, int64_t *hash, int64_t *bytes)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return ft_error(FT_EBADINPUT, "%s: %s", path, strerror(errno));
+	enum { CHUNK = 1 << 20 };
+	uint8_t *buf = ft_xmalloc(CHUNK);
+	uint32_t crc = 0;
+	int64_t total = 0;
+	size_t got;
+	while ((got = fread(buf, 1, CHUNK, f)) > 0) {
+		crc = ft_crc32c(crc, buf, got);
+		total += (int64_t)got;
+	}
+	ft_status st = ferror(f) ? ft_error(FT_EBADINPUT, "%s: read error", path) : FT_OK;
+	fclose(f);
+	free(buf);
+	*hash = crc;
+	*bytes = total;
+	return st;
+}
+
+/* ---- training ------------------------------------------------------------ */
+
+/* train.h's reduce hook: every gradient, the loss and the stop flag in one all-reduce */
+static ft_status reduce_grads(void *ctx, ft_trainer *t, float *loss)
+{
+	ft_dist *d = ctx;
+	const ft_graph *g = t->g;
+	float *p = d->flat;
+	for (int k = 0; k < t->n_params; k++) {
+		const ft_tensor *gt = &g->tensors[t->grads[k]];
+		memcpy(p, gt->data, sizeof(float) * (size_t)gt->numel);
+		p += gt->numel;
+	}
+	p[0] = *loss;
+	p[1] = d->local_stop ? (float)*d->local_stop : 0.0f;
+	char what[96];
+	snprintf(what, sizeof(what), "the gradient all-reduce of step %lld", (long long)t->step + 1);
+	ft_dist_allreduce_f32(d, d->flat, d->n_flat, what);
+	const float inv = 1.0f / (float)d->size;
+	p = d->flat;
+	for (int k = 0; k < t->n_params; k++) {
+		const ft_tensor *gt = &g->tensors[t->grads[k]];
+		float *dst = gt->data;
+		for (int64_t i = 0; i < gt->numel; i++)
+			dst[i] = p[i] * inv;
+		p += gt->numel;
+	}
+	*loss = p[0] * inv;
+	if (p[1] > 0)
+		d->stop_sig = d->local_stop && *d->local_stop ? (int)*d->local_stop : SIGTERM;
+	return FT_OK;
+}
+
+ft_status ft_dist_attach(ft_dist *d, ft_trainer *t, volatile const sig_atomic_t *stop_signal)
+{
+	d->local_stop = stop_signal;
+	if (d->size == 1)
+		return FT_OK;
+	if (strcmp(t->be.iface->name, "cpu") != 0) /* the all-reduce reads the gradients in host memory */
+		return ft_error(FT_EUNSUPPORTED, "data-parallel training on the %s backend needs NCCL, which ftrun does "
+				"not use yet; run the ranks with --device cpu", t->be.iface->name);
+	size_t n = 2; /* the loss and the stop flag after the gradients */
+	for (int k = 0; k < t->n_params; k++) {
+		const ft_tensor *gt = &t->g->tensors[t->grads[k]];
+		if (gt->dtype != FT_F32)
+			return ft_error(FT_EUNSUPPORTED, "the gradient \"%s\" is %s; the all-reduce takes float32",
+					gt->name, ft_dtype_name(gt->dtype));
+		n += (size_t)gt->numel;
+	}
+	d->n_flat = n;
+	d->flat = ft_aligned_alloc(sizeof(float) * n);
+	t->reduce = reduce_grads;
+	t->reduce_ctx = d;
+	return FT_OK;
+}
+
+uint64_t ft_dist_rank_seed(const ft_dist *d, uint64_t seed)
+{
+	if (d->rank == 0)
+		return seed;
+	uint64_t z = seed + 0x9e3779b97f4a7c15ull * (uint64_t)d->rank; /* splitmix64's finaliser */
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+ft_status ft_dist_sum_i64(ft_dist *d, int64_t *v, int n, const char *what)
+{
+	if (d->size > 1)
+		ft_dist_allreduce_i64(d, v, n, what);
+	return FT_OK;
+}
+
+ft_status ft_dist_broadcast_state(ft_dist *d, ft_trainer *t)
+{
+	if (d->size == 1 || t->n_state == 0)
+		return FT_OK;
+	size_t bytes = 0;
+	for (int k = 0; k < t->n_state; k++)
+		bytes += ft_tensor_bytes(&t->g->tensors[t->state[k]]);
+	uint8_t *buf = ft_xmalloc(bytes + 1), *p = buf;
+	for (int k = 0; k < t->n_state; k++) {
+		const ft_tensor *s = &t->g->tensors[t->state[k]];
+		memcpy(p, s->data, ft_tensor_bytes(s));
+		p += ft_tensor_bytes(s);
+	}
+	ft_dist_broadcast(d, buf, bytes, "the broadcast of rank 0's BatchNorm statistics");
+	p = buf;
+	for (int k = 0; k < t->n_state; k++) {
+		const ft_tensor *s = &t->g->tensors[t->state[k]];
+		memcpy(s->data, p, ft_tensor_bytes(s));
+		p += ft_tensor_bytes(s);
+	}
+	free(buf);
+	return FT_OK;
+}

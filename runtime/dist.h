@@ -1,0 +1,144 @@
+/*
+ * dist.h - data-parallel training across processes (issue 7, the CPU half).
+ *
+ * One process per rank; every rank holds the whole model, trains on its own
+ * shard of each global batch, and the gradients are averaged over the ranks
+ * between the last micro-batch's backward and the optimizer nodes
+ * (ft_trainer's reduce hook, train.h), once per optimizer step whatever the
+ * accumulation. The transport is MPI (Debian's Open MPI); CUDA/NCCL is not
+ * built (there is no CUDA backend yet). docs/distributed.md is the user's
+ * side of this page.
+ *
+ * Launchers (ft_dist_init reads the environment; the first that matches wins):
+ *   mpirun (Open MPI)   OMPI_COMM_WORLD_RANK / _SIZE / _LOCAL_RANK
+ *   other PMI launchers PMIX_RANK or PMI_RANK (MPICH's hydra, srun --mpi=pmix)
+ *   srun (Slurm)        SLURM_PROCID / SLURM_STEP_NUM_TASKS (or SLURM_NTASKS) /
+ *                       SLURM_LOCALID, inside a job step (SLURM_STEP_ID set)
+ *   torchrun-style      RANK / WORLD_SIZE / LOCAL_RANK (+ MASTER_ADDR/PORT): only
+ *                       a world of 1 is accepted; a larger one is refused (exit 2)
+ *                       with how to launch under MPI instead, since ftrun has no
+ *                       TCP rendezvous of its own
+ *   nothing             a single process (world 1); MPI is not initialised
+ * A world of 1 never initialises MPI, so a plain run is unchanged.
+ * Without MPI in the build (meson -Dmpi=disabled, or no libopenmpi-dev) a world
+ * larger than 1 is refused with a message (exit 2).
+ *
+ * Invariants a caller may rely on:
+ *   - every collective has a deadline (timeout_s). A rank that does not arrive
+ *     in time ends the job: the message names the rank(s) that did not arrive
+ *     when this rank can know (rank 0 learns which ranks reached each
+ *     collective; the others learn whether rank 0 did), then MPI_Abort. A
+ *     rank that dies is also caught by mpirun itself, which ends the job.
+ *   - the data of rank r at optimizer step position pos (global micro-batch
+ *     index, in batches of the micro-batch size b), micro-batch m, is the
+ *     dataset batch pos + m*W + r of size b (ft_dist_batch_index): the ranks'
+ *     micro-batches are contiguous positions of the global batch, so W ranks x
+ *     batch b see the samples of 1 rank x batch W*b, and the position advances
+ *     by K*W per step.
+ *   - the gradient buffer is planned once (ft_dist_attach); a step allocates
+ *     nothing.
+ */
+#ifndef FT_DIST_H
+#define FT_DIST_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "base.h"
+
+struct ft_trainer;
+typedef struct ft_dist_comm ft_dist_comm; /* the transport's state (dist_mpi.c) */
+
+typedef struct ft_dist {
+	int rank, size, local_rank;
+	const char *launcher;   /* "mpirun", "PMI", "srun", "single process" */
+	double timeout_s;       /* deadline of every collective */
+	int64_t step;           /* optimizer step of the next gradient all-reduce (messages) */
+	float *flat;            /* planned: every gradient, the loss, the stop flag */
+	size_t n_flat;
+	volatile const sig_atomic_t *local_stop; /* this rank's signal flag (ft_dist_attach) */
+	int stop_sig;           /* agreed: a rank was asked to stop (its signal), 0 otherwise */
+	ft_dist_comm *comm;
+} ft_dist;
+
+/* ---- setup ------------------------------------------------------------ */
+
+/*
+ * Reads the launcher's environment (overview) and, for a world larger than 1,
+ * initialises MPI. Bad input (a torchrun world > 1, a build without MPI, an
+ * MPI world that does not match the launcher's) is FT_EBADINPUT; *out is then
+ * NULL. A single process gets a world of 1.
+ */
+ft_status ft_dist_init(double timeout_s, ft_dist **out);
+/* Finalises MPI (when it was initialised) and frees d. */
+void ft_dist_free(ft_dist *d);
+/* Ends every rank of the job now with exit code code (MPI_Abort); a world of 1 exits. */
+_Noreturn void ft_dist_abort(ft_dist *d, int code);
+
+static inline bool ft_dist_is_root(const ft_dist *d)
+{
+	return d->rank == 0;
+}
+
+/* ---- agreement at start ---------------------------------------------- */
+
+typedef enum ft_dist_kind { FT_DIST_INT, FT_DIST_REAL, FT_DIST_TEXT, FT_DIST_HASH } ft_dist_kind;
+
+/* one setting every rank must share; TEXT holds at most 8 bytes (an optimizer name) */
+typedef struct ft_dist_field {
+	const char *what;       /* "the batch size (-b)" */
+	ft_dist_kind kind;
+	int64_t i;              /* INT, HASH */
+	double r;               /* REAL */
+	const char *text;       /* TEXT */
+} ft_dist_field;
+
+/*
+ * Gathers the fields of every rank and compares them with rank 0's. When any
+ * differ: FT_EBADINPUT whose message (on rank 0) names every field that
+ * differs with each value and the ranks that hold it; the other ranks get a
+ * short message pointing at rank 0's. Every rank returns the same status.
+ */
+ft_status ft_dist_agree(ft_dist *d, const char *stage, const ft_dist_field *f, int n);
+
+/* crc32c and size of a file's bytes (the model every rank must share). */
+ft_status ft_dist_file_hash(const char *path, int64_t *hash, int64_t *bytes);
+
+/* ---- training ---------------------------------------------------------- */
+
+/*
+ * Plans the gradient buffer for t and installs the reduce hook (train.h): from
+ * then on ft_trainer_step averages t's gradients and loss over the ranks and
+ * agrees on stopping (*stop_signal of any rank). A world of 1 installs nothing.
+ */
+ft_status ft_dist_attach(ft_dist *d, struct ft_trainer *t, volatile const sig_atomic_t *stop_signal);
+
+/* The dataset batch index of micro-batch m at global position pos (overview). */
+static inline int64_t ft_dist_batch_index(const ft_dist *d, int64_t pos, int64_t m)
+{
+	return pos + m * d->size + d->rank;
+}
+
+/* The dropout seed of this rank: seed itself on rank 0, a distinct one elsewhere. */
+uint64_t ft_dist_rank_seed(const ft_dist *d, uint64_t seed);
+
+/* Sums v[0..n) over the ranks, in place (evaluation counts). */
+ft_status ft_dist_sum_i64(ft_dist *d, int64_t *v, int n, const char *what);
+
+/* Copies rank 0's BatchNorm running statistics of t to every rank (before evaluating). */
+ft_status ft_dist_broadcast_state(ft_dist *d, struct ft_trainer *t);
+
+/* ---- transport (dist_mpi.c, or dist_none.c without MPI) ---------------- */
+
+bool ft_dist_transport_built(void);
+/* MPI_Init and the world; d->size is the launcher's (0: unknown) and becomes MPI's. */
+ft_status ft_dist_transport_init(ft_dist *d);
+void ft_dist_transport_free(ft_dist *d);
+_Noreturn void ft_dist_transport_abort(ft_dist *d, int code);
+/* Each collective waits at most d->timeout_s, then names who did not arrive and aborts. */
+void ft_dist_allgather(ft_dist *d, const void *mine, void *all, size_t bytes, const char *what);
+void ft_dist_allreduce_f32(ft_dist *d, float *v, size_t n, const char *what);
+void ft_dist_allreduce_i64(ft_dist *d, int64_t *v, int n, const char *what);
+void ft_dist_broadcast(ft_dist *d, void *v, size_t bytes, const char *what);
+
+#endif

@@ -1,0 +1,297 @@
+/*
+ * dist_mpi.c - the MPI transport of dist.h: nonblocking collectives polled
+ * against a deadline.
+ *
+ * Before each collective every rank posts a small "arrived" note (the
+ * collective's sequence number) to rank 0 and rank 0 posts one to every rank,
+ * on a communicator of their own. So when the deadline passes, rank 0 knows
+ * which ranks reached the collective and the others know whether rank 0 did;
+ * the message says so and the job ends (MPI_Abort). The notes cost 2(W-1)
+ * messages of 8 bytes per collective.
+ *
+ * A rank can reach a collective and then stop (SIGSTOP, a debugger, a hung
+ * kernel thread); MPI's nonblocking collectives progress only while every
+ * rank polls them. So when every note has come and the deadline passes,
+ * rank 0 probes the ranks (tag PROBE); a rank polling its collective answers
+ * (tag ALIVE), and those that do not within PROBE_S are named. The other ranks
+ * give rank 0 GRACE_S more before ending the job themselves, so rank 0's
+ * message is the one the user reads.
+ */
+#include <limits.h>
+#include <mpi.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dist.h"
+
+enum { MAX_BUCKETS = 64, TAG_NOTE = 0, TAG_PROBE = 1, TAG_ALIVE = 2 };
+static const double PROBE_S = 5, GRACE_S = 15, SPIN_S = 2;
+
+struct ft_dist_comm {
+	MPI_Comm world, notes;
+	int64_t seq;              /* collectives so far */
+	int64_t out;              /* the note this rank sends (stays put until sent) */
+	int64_t *in;              /* notes received: rank 0 one per rank, the others one */
+	MPI_Request *note;        /* 2 (W-1) on rank 0, 2 elsewhere */
+	int n_note;
+	MPI_Request coll[MAX_BUCKETS];
+	int64_t probe, alive;     /* rank 0's probe and the answer (contents unused) */
+	MPI_Request probe_req;    /* ranks > 0: the posted receive of rank 0's probe */
+};
+
+bool ft_dist_transport_built(void)
+{
+	return true;
+}
+
+ft_status ft_dist_transport_init(ft_dist *d)
+{
+	int provided, rank, size;
+	if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+		return ft_error(FT_ERUNTIME, "MPI_Init failed (launched by %s as rank %d)", d->launcher, d->rank);
+	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+	MPI_Comm_size(MPI_COMM_WORLD, &size);
+	if (d->size > 0 && size != d->size) {
+		ft_status st = ft_error(FT_EBADINPUT,
+					"%s says the world has %d ranks, MPI sees %d: launch one process per rank "
+					"with the launcher's MPI support (mpirun -np N, or srun --mpi=pmix)",
+					d->launcher, d->size, size);
+		MPI_Finalize();
+		return st;
+	}
+	d->rank = rank;
+	d->size = size;
+	ft_dist_comm *c = ft_xcalloc(1, sizeof(*c));
+	MPI_Comm_dup(MPI_COMM_WORLD, &c->world);
+	MPI_Comm_dup(MPI_COMM_WORLD, &c->notes);
+	c->in = ft_xcalloc((size_t)size, sizeof(int64_t));
+	c->note = ft_xcalloc(2 * (size_t)size, sizeof(MPI_Request));
+	for (int i = 0; i < 2 * size; i++)
+		c->note[i] = MPI_REQUEST_NULL;
+	for (int i = 0; i < MAX_BUCKETS; i++)
+		c->coll[i] = MPI_REQUEST_NULL;
+	c->probe_req = MPI_REQUEST_NULL;
+	if (rank > 0)
+		MPI_Irecv(&c->probe, 1, MPI_INT64_T, 0, TAG_PROBE, c->notes, &c->probe_req);
+	d->comm = c;
+	return FT_OK;
+}
+
+void ft_dist_transport_free(ft_dist *d)
+{
+	ft_dist_comm *c = d->comm;
+	if (c->probe_req != MPI_REQUEST_NULL) {
+		MPI_Cancel(&c->probe_req);
+		MPI_Wait(&c->probe_req, MPI_STATUS_IGNORE);
+	}
+	MPI_Comm_free(&c->notes);
+	MPI_Comm_free(&c->world);
+	free(c->note);
+	free(c->in);
+	free(c);
+	d->comm = NULL;
+	MPI_Finalize();
+}
+
+_Noreturn void ft_dist_transport_abort(ft_dist *d, int code)
+{
+	MPI_Abort(d->comm ? d->comm->world : MPI_COMM_WORLD, code);
+	exit(code); /* not reached */
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* posts this collective's arrival notes (before the collective itself) */
+static void begin(ft_dist *d)
+{
+	ft_dist_comm *c = d->comm;
+	c->out = ++c->seq;
+	c->n_note = 0;
+	if (d->rank == 0) {
+		for (int r = 1; r < d->size; r++) {
+			MPI_Irecv(&c->in[r], 1, MPI_INT64_T, r, TAG_NOTE, c->notes, &c->note[c->n_note++]);
+			MPI_Isend(&c->out, 1, MPI_INT64_T, r, TAG_NOTE, c->notes, &c->note[c->n_note++]);
+		}
+	} else {
+		MPI_Irecv(&c->in[0], 1, MPI_INT64_T, 0, TAG_NOTE, c->notes, &c->note[c->n_note++]);
+		MPI_Isend(&c->out, 1, MPI_INT64_T, 0, TAG_NOTE, c->notes, &c->note[c->n_note++]);
+	}
+}
+
+/* ranks > 0, while polling: answers rank 0's probe (this rank is alive) */
+static void answer_probe(ft_dist_comm *c)
+{
+	int flag = 0;
+	MPI_Test(&c->probe_req, &flag, MPI_STATUS_IGNORE);
+	if (!flag)
+		return;
+	MPI_Request r;
+	MPI_Isend(&c->alive, 1, MPI_INT64_T, 0, TAG_ALIVE, c->notes, &r);
+	MPI_Request_free(&r);
+	MPI_Irecv(&c->probe, 1, MPI_INT64_T, 0, TAG_PROBE, c->notes, &c->probe_req);
+}
+
+/*
+ * Between two polls. Open MPI's nonblocking collectives move data only inside
+ * MPI_Test, so for the first SPIN_S of a wait (a large all-reduce in flight)
+ * the loop only yields; past that the wait is for a slower rank and a poll
+ * every millisecond leaves the core to others.
+ */
+static void pause_briefly(double waited)
+{
+	if (waited < SPIN_S) {
+		sched_yield();
+	} else {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* rank 0, every note in: the ranks that do not answer a probe within PROBE_S, into who */
+static int silent_ranks(ft_dist *d, char *who, size_t cap)
+{
+	ft_dist_comm *c = d->comm;
+	int n = d->size - 1, missing = 0;
+	MPI_Request *req = ft_xcalloc(2 * (size_t)n, sizeof(MPI_Request));
+	int64_t *ans = ft_xcalloc((size_t)n, sizeof(int64_t));
+	for (int r = 1; r < d->size; r++) {
+		MPI_Irecv(&ans[r - 1], 1, MPI_INT64_T, r, TAG_ALIVE, c->notes, &req[r - 1]);
+		MPI_Isend(&c->probe, 1, MPI_INT64_T, r, TAG_PROBE, c->notes, &req[n + r - 1]);
+	}
+	double start = now_s();
+	for (double t = start; t < start + PROBE_S; t = now_s()) {
+		int done = 1;
+		for (int i = 0; i < n; i++) {
+			int flag = 1;
+			if (req[i] != MPI_REQUEST_NULL)
+				MPI_Test(&req[i], &flag, MPI_STATUS_IGNORE);
+			done &= flag;
+		}
+		if (done)
+			break;
+		pause_briefly(t - start);
+	}
+	for (int r = 1; r < d->size; r++) {
+		if (req[r - 1] == MPI_REQUEST_NULL)
+			continue;
+		if (missing < 16)
+			snprintf(who + strlen(who), cap - strlen(who), "%s%d", missing ? ", " : "", r);
+		missing++;
+	}
+	free(ans);
+	free(req); /* (the job ends now: the requests are not waited for) */
+	return missing;
+}
+
+/* rank 0: the ranks whose note has not come; others: whether rank 0's has */
+_Noreturn static void timed_out(ft_dist *d, const char *what)
+{
+	ft_dist_comm *c = d->comm;
+	char who[512] = "";
+	int missing = 0;
+	if (d->rank == 0) {
+		for (int r = 1; r < d->size; r++) {
+			if (c->note[2 * (r - 1)] == MPI_REQUEST_NULL)
+				continue;
+			if (missing < 16)
+				snprintf(who + strlen(who), sizeof(who) - strlen(who), "%s%d", missing ? ", " : "", r);
+			missing++;
+		}
+		const char *why = missing > 16 ? ", ... did not arrive" : " did not arrive";
+		if (!missing) {
+			missing = silent_ranks(d, who, sizeof(who));
+			why = missing ? " arrived but stopped responding (stopped, or hung inside the collective)"
+				      : "";
+		}
+		fprintf(stderr,
+			"ftrun: rank 0 of %d: %s (collective %lld) did not complete within %g s (--dist-timeout): %s%s%s; "
+			"ending the job\n", d->size, what, (long long)c->seq, d->timeout_s,
+			missing ? (missing > 1 ? "ranks " : "rank ") : "every rank arrived and answers; the transport stalled",
+			who, why);
+	} else {
+		bool root_here = c->note[0] == MPI_REQUEST_NULL;
+		fprintf(stderr,
+			"ftrun: rank %d of %d: %s (collective %lld) did not complete within %g s (--dist-timeout): %s; "
+			"ending the job\n", d->rank, d->size, what, (long long)c->seq, d->timeout_s,
+			root_here ? "rank 0 arrived, so another rank did not (rank 0's message names it)"
+				  : "rank 0 did not arrive");
+	}
+	fflush(stderr);
+	MPI_Abort(c->world, 1);
+	exit(1); /* not reached */
+}
+
+/* waits for the n collectives and the notes, or ends the job at the deadline */
+static void finish(ft_dist *d, int n, const char *what)
+{
+	ft_dist_comm *c = d->comm;
+	double start = now_s(), t = start;
+	for (long spin = 0;; spin++) {
+		if (d->rank > 0)
+			answer_probe(c);
+		bool all = true;
+		for (int i = 0; i < n + c->n_note; i++) {
+			MPI_Request *r = i < n ? &c->coll[i] : &c->note[i - n];
+			int flag = 1;
+			if (*r != MPI_REQUEST_NULL)
+				MPI_Test(r, &flag, MPI_STATUS_IGNORE);
+			all &= flag != 0;
+		}
+		if (all)
+			return;
+		/* ranks > 0 whose note from rank 0 came leave the naming to rank 0 */
+		double grace = d->rank > 0 && c->note[0] == MPI_REQUEST_NULL ? GRACE_S : 0;
+		if ((spin & 255) == 0)
+			t = now_s();
+		if (t > start + d->timeout_s + grace)
+			timed_out(d, what);
+		pause_briefly(t - start);
+	}
+}
+
+void ft_dist_allgather(ft_dist *d, const void *mine, void *all, size_t bytes, const char *what)
+{
+	FT_ASSERT(bytes <= INT_MAX);
+	begin(d);
+	MPI_Iallgather(mine, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, d->comm->world, &d->comm->coll[0]);
+	finish(d, 1, what);
+}
+
+void ft_dist_allreduce_f32(ft_dist *d, float *v, size_t n, const char *what)
+{
+	/* buckets of at least 16M floats, at most MAX_BUCKETS of them, each under MPI's int count */
+	size_t bucket = (size_t)1 << 24;
+	if (n > bucket * MAX_BUCKETS)
+		bucket = (n + MAX_BUCKETS - 1) / MAX_BUCKETS;
+	FT_ASSERT(bucket <= INT_MAX);
+	begin(d);
+	int k = 0;
+	for (size_t off = 0; off < n; off += bucket, k++) {
+		size_t cnt = n - off < bucket ? n - off : bucket;
+		MPI_Iallreduce(MPI_IN_PLACE, v + off, (int)cnt, MPI_FLOAT, MPI_SUM, d->comm->world, &d->comm->coll[k]);
+	}
+	finish(d, k, what);
+}
+
+void ft_dist_allreduce_i64(ft_dist *d, int64_t *v, int n, const char *what)
+{
+	begin(d);
+	MPI_Iallreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_SUM, d->comm->world, &d->comm->coll[0]);
+	finish(d, 1, what);
+}
+
+void ft_dist_broadcast(ft_dist *d, void *v, size_t bytes, const char *what)
+{
+	FT_ASSERT(bytes <= INT_MAX);
+	begin(d);
+	MPI_Ibcast(v, (int)bytes, MPI_BYTE, 0, d->comm->world, &d->comm->coll[0]);
+	finish(d, 1, what);
+}
