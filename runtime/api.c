@@ -32,6 +32,10 @@ ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft
 		*be = ft_backend_cpu_new(threads);
 		return FT_OK;
 	}
+	if (!automatic && strcmp(device, "devsim") == 0) { /* tests of the device-memory paths */
+		*be = ft_backend_devsim_new(threads);
+		return FT_OK;
+	}
 	if (!automatic && strncmp(device, "cuda", 4) && strncmp(device, "cuda:", 5))
 		return ft_error(FT_EBADINPUT, "unknown device \"%s\" (cpu, cuda, cuda:N or auto)", device);
 #ifdef FT_HAVE_CUDA

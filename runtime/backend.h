@@ -60,6 +60,8 @@ typedef struct ft_backend {
 } ft_backend;
 
 ft_backend ft_backend_cpu_new(int threads);
+/* The CPU kernels behind a device boundary, for testing the device-memory paths (backend_cpu.c). */
+ft_backend ft_backend_devsim_new(int threads);
 
 /*
  * The CUDA backend on GPU `device` (runtime/backend_cuda.c; only in builds

@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -242,6 +244,114 @@ ft_backend ft_backend_cpu_new(int threads)
 {
 	ft_set_threads(threads);
 	return (ft_backend){ &cpu_iface, NULL };
+}
+
+/*
+ * The CPU kernels behind a device boundary ("--device devsim"): the executor
+ * treats it as a device (constants uploaded into memory of its own), and that
+ * memory is mapped PROT_NONE except while nodes run (set_workspace opens it at
+ * the start of a run, sync closes it) and inside upload/download. Host code
+ * that reads or writes a tensor's memory directly, as it may on the CPU and
+ * must not on a GPU, faults here at once; results must equal the CPU
+ * backend's bit for bit (tests/devsim.sh).
+ */
+typedef struct devsim_region {
+	void *p;
+	size_t len;
+} devsim_region;
+
+typedef struct devsim {
+	devsim_region *r;
+	int n, cap;
+	bool open;
+} devsim;
+
+static void devsim_protect(devsim *d, bool open)
+{
+	for (int i = 0; i < d->n; i++)
+		if (mprotect(d->r[i].p, d->r[i].len, open ? PROT_READ | PROT_WRITE : PROT_NONE) != 0)
+			ft_fatal(__FILE__, __LINE__, "devsim: mprotect failed");
+	d->open = open;
+}
+
+static void *devsim_alloc(void *ctx, size_t bytes)
+{
+	devsim *d = ctx;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len = (bytes + page - 1) / page * page;
+	void *p = mmap(NULL, len ? len : page, d->open ? PROT_READ | PROT_WRITE : PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		ft_fatal(__FILE__, __LINE__, "devsim: mmap of %zu bytes failed", bytes);
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 8;
+		d->r = ft_xrealloc(d->r, sizeof(*d->r) * (size_t)d->cap);
+	}
+	d->r[d->n++] = (devsim_region){ p, len ? len : page };
+	return p;
+}
+
+static void devsim_free(void *ctx, void *p)
+{
+	devsim *d = ctx;
+	for (int i = 0; i < d->n; i++)
+		if (d->r[i].p == p) {
+			munmap(p, d->r[i].len);
+			d->r[i] = d->r[--d->n];
+			return;
+		}
+}
+
+static void devsim_copy(void *ctx, void *dst, const void *src, size_t bytes)
+{
+	devsim *d = ctx;
+	bool was = d->open;
+	devsim_protect(d, true);
+	if (bytes)
+		memcpy(dst, src, bytes);
+	devsim_protect(d, was);
+}
+
+static void devsim_set_workspace(void *ctx, void *p, size_t bytes)
+{
+	if (p) /* a run starts */
+		devsim_protect(ctx, true);
+	ft_cpu_set_workspace(p, bytes);
+}
+
+static void devsim_sync(void *ctx)
+{
+	devsim_protect(ctx, false);
+}
+
+static void devsim_destroy(void *ctx)
+{
+	devsim *d = ctx;
+	for (int i = 0; i < d->n; i++)
+		munmap(d->r[i].p, d->r[i].len);
+	free(d->r);
+	free(d);
+}
+
+static const ft_backend_iface devsim_iface = {
+	.name = "devsim",
+	.call_overhead = cpu_call_overhead,
+	.supports_op = cpu_supports_op,
+	.alloc = devsim_alloc,
+	.free = devsim_free,
+	.upload = devsim_copy,
+	.download = devsim_copy,
+	.run_node = cpu_run_node,
+	.prepare_node = cpu_prepare_node,
+	.set_workspace = devsim_set_workspace,
+	.release_node = cpu_release_node,
+	.sync = devsim_sync,
+	.destroy = devsim_destroy,
+};
+
+ft_backend ft_backend_devsim_new(int threads)
+{
+	ft_set_threads(threads);
+	return (ft_backend){ &devsim_iface, ft_xcalloc(1, sizeof(devsim)) };
 }
 
 void ft_set_threads(int threads)

@@ -4,9 +4,6 @@
 # usage: bench_cli.sh FTRUN PYTHON MODEL.onnx
 set -uo pipefail
 ftrun=$1 py=$2 model=$3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail=0
 . "$(dirname "$0")/expect.sh"
 
 "$ftrun" bench "$model" -b 8 --steps 2 --grad-accum-steps 2 --threads 2 --output-dir "$work/b" >"$work/out" 2>&1 ||

@@ -5,9 +5,6 @@
 # usage: device_cli.sh FTRUN MODELS_DIR
 set -uo pipefail
 ftrun=$1 dir=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail=0
 . "$(dirname "$0")/expect.sh"
 m=$dir/squeezenet1_0.onnx
 in=$dir/squeezenet1_0.ref/test_data_set_0/input_0.pb

@@ -1,6 +1,9 @@
-# Helpers for the command-line test scripts (sourced). The script sets $work (a scratch
-# folder) and $fail (0); bad marks a failure, expect2 runs a command that must be refused
-# as bad input: exit 2 and an "ftrun: " message.
+# Helpers for the command-line test scripts (sourced): $work, a scratch folder removed on
+# exit; $fail, 0 until bad marks a failure; expect2 runs a command that must be refused as
+# bad input: exit 2 and an "ftrun: " message.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 expect2() { # description, command...
 	local what=$1

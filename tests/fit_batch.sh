@@ -13,9 +13,6 @@
 # 4. Bad combinations exit 2 with a message.
 set -uo pipefail
 ftrun=$1 memplan=$2 model=$3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail=0
 . "$(dirname "$0")/expect.sh"
 
 G=256
