@@ -53,32 +53,26 @@ static ft_status cuda_check(cudaError_t e, const char *what)
 	return ft_error(FT_ERUNTIME, "CUDA: %s: %s", what, cudaGetErrorString(e));
 }
 
-static bool all_f32(const ft_graph *g, const ft_node *n)
-{
-	for (int i = 0; i < n->n_in; i++)
-		if (n->in[i] >= 0 && g->tensors[n->in[i]].dtype != FT_F32)
-			return false;
-	for (int i = 0; i < n->n_out; i++)
-		if (n->out[i] >= 0 && g->tensors[n->out[i]].dtype != FT_F32)
-			return false;
-	return true;
-}
-
 static bool is_storage(ft_dtype t)
 {
 	return t == FT_F32 || t == FT_F16 || t == FT_BF16;
 }
 
-/* inputs from `in` on and outputs from `out` on (-1: none) are float32, except input skip_in (-1: none) */
-static bool f32_except(const ft_graph *g, const ft_node *n, int in, int out, int skip_in)
+/* the inputs from `in` on and the outputs from `out` on are float32 */
+static bool f32_from(const ft_graph *g, const ft_node *n, int in, int out)
 {
 	for (int i = in; i < n->n_in; i++)
-		if (i != skip_in && n->in[i] >= 0 && g->tensors[n->in[i]].dtype != FT_F32)
+		if (n->in[i] >= 0 && g->tensors[n->in[i]].dtype != FT_F32)
 			return false;
-	for (int i = out < 0 ? n->n_out : out; i < n->n_out; i++)
+	for (int i = out; i < n->n_out; i++)
 		if (n->out[i] >= 0 && g->tensors[n->out[i]].dtype != FT_F32)
 			return false;
 	return true;
+}
+
+static bool all_f32(const ft_graph *g, const ft_node *n)
+{
+	return f32_from(g, n, 0, 0);
 }
 
 /* every float tensor of n in one storage type the kernels take (float32, float16, bfloat16) */
@@ -90,7 +84,7 @@ static bool same_float_type(const ft_graph *g, const ft_node *n)
 		if (id < 0)
 			continue;
 		ft_dtype t = g->tensors[id].dtype;
-		if ((t != FT_F32 && t != FT_F16 && t != FT_BF16) || (dt != FT_UNDEF && t != dt))
+		if (!is_storage(t) || (dt != FT_UNDEF && t != dt))
 			return false;
 		dt = t;
 	}
@@ -230,10 +224,10 @@ static bool train_op_ok(const ft_graph *g, const ft_node *n)
 		return all_f32(g, n) && (n->n_out < 2 || n->out[1] < 0) && ft_attr_int(n, "training_mode", 0) == 0;
 	case FT_OP_BATCH_NORM_TRAIN: /* x and y in one storage type, the rest float32 */
 		return is_storage(ft_in(g, n, 0)->dtype) && ft_out(g, n, 0)->dtype == ft_in(g, n, 0)->dtype &&
-		       f32_except(g, n, 1, 1, -1);
+		       f32_from(g, n, 1, 1);
 	case FT_OP_BATCH_NORM_GRAD: /* dy, x, dx in one storage type */
 		return is_storage(ft_in(g, n, 0)->dtype) && ft_in(g, n, 1)->dtype == ft_in(g, n, 0)->dtype &&
-		       (!ft_out(g, n, 0) || ft_out(g, n, 0)->dtype == ft_in(g, n, 0)->dtype) && f32_except(g, n, 2, 1, 0);
+		       (!ft_out(g, n, 0) || ft_out(g, n, 0)->dtype == ft_in(g, n, 0)->dtype) && f32_from(g, n, 2, 1);
 	case FT_OP_GLOBAL_AVERAGE_POOL:
 		return all_f32(g, n);
 	case FT_OP_MAX_POOL_GRAD:
