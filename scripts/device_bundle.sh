@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 b=build-device-bundle
 if [ ! -d $b ]; then
-	meson setup $b -Dbuildtype=release -Dcuda=enabled -Dfast_cpu=disabled >/dev/null
+	meson setup $b -Dbuildtype=release -Dcuda=enabled -Dfast_cpu=disabled -Dmpi=disabled >/dev/null
 fi
 ninja -C $b ftrun tests/test_cuda_ops >/dev/null
 rm -rf device-bundle

@@ -1,20 +1,41 @@
 #!/usr/bin/env bash
 # The one prepared run for a machine with a GPU (issue 5; the device tool's machines: H100/H200).
-# Runs ftrun's CUDA backend (built here into device-bundle/), compares every CUDA op with the CPU kernels, tries the
-# three models on the CUDA backend, measures PyTorch's training throughput on the same GPU
-# (the figures ftrun's CUDA backend is to be held against), and writes one table.
+# Runs ftrun's CUDA backend (built here into device-bundle/), compares every CUDA op with the
+# CPU kernels, checks the three models' logits and gradients against the CPU backend and
+# against PyTorch on the same GPU, measures ftrun's and PyTorch's training throughput and
+# memory on that GPU, and ends with one table (summary.txt).
 #   here:   scripts/device_bundle.sh          (builds device-bundle/, about 7 MiB)
-#   there:  scripts/device_check.sh [OUT_DIR]  (default $OUT, else device-out); about 5 minutes,
-#           with the device tool: run(command="scripts/device_check.sh $OUT", carry=["device-bundle"])
+#   there:  scripts/device_check.sh [OUT_DIR]  (default $OUT, else device-out), with the device
+#           tool: run(command="scripts/device_check.sh $OUT", carry=["device-bundle"], timeout_s=480)
+#   dry run on a machine without a GPU (checks this script, not CUDA):
+#           FT_CHECK_DEVICE=devsim FT_CHECK_PYTHON=/usr/bin/python3 FT_CHECK_MODELS=resnet50 \
+#           FT_CHECK_BATCH=2 FT_CHECK_STEPS=2 scripts/device_check.sh /tmp/dry
+# FT_CHECK_BUDGET (seconds, default 400): a step that would start after its share of the budget
+# is skipped and says so, so the run ends inside the device tool's limit with what it has.
 # Nothing here downloads anything: models are exported from torchvision with random weights.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-${OUT:-device-out}}
-mkdir -p "$out"
-log() { echo "== $*" | tee -a "$out/summary.txt"; }
+dev=${FT_CHECK_DEVICE:-cuda}
+budget=${FT_CHECK_BUDGET:-400}
+models_list=${FT_CHECK_MODELS:-resnet50,vit_b_16,efficientnet_b0}
+steps=${FT_CHECK_STEPS:-20}
+py=${FT_CHECK_PYTHON:-$(command -v python3)}
+tdev=cpu # where PyTorch's same-device oracle runs: the GPU, except in a dry run
+[ "$dev" = cuda ] && tdev=cuda
+w=${FT_CHECK_WORK:-/tmp/ftcheck} # logs and models; $out gets summary.txt, torch_bench.csv and logs.tgz
+rm -rf "$w"
+mkdir -p "$out" "$w"
 : >"$out/summary.txt"
-log "date $(date -u +%Y-%m-%dT%H:%MZ), $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | head -1)"
-py=$(command -v python3)
+t0=$SECONDS
+# the logs and the small result files (no models) into $out, also when the run is cut short
+pack() { tar czf "$out/logs.tgz" -C "$w" --exclude='*.onnx' --exclude='*.ref' --exclude='*.pb' . 2>/dev/null; }
+trap pack EXIT
+trap 'pack; exit 124' TERM INT
+log() { echo "== [$((SECONDS - t0))s] $*" | tee -a "$out/summary.txt"; }
+# before_s N: true while at least N seconds of the budget remain
+before_s() { [ $((budget - (SECONDS - t0))) -ge "$1" ]; }
+log "date $(date -u +%Y-%m-%dT%H:%MZ), $(nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv,noheader 2>&1 | head -1)"
 
 # 1. the binaries: device-bundle/ made here by scripts/device_bundle.sh (the device machines
 #    cannot install ftrun's build dependencies), run against this machine's CUDA libraries
@@ -28,59 +49,123 @@ libs=$PWD/device-bundle/lib:/usr/local/cuda/lib64
 for d in $nv; do [ -d "$d" ] && libs=$libs:$d; done
 export LD_LIBRARY_PATH=$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 ftrun=$PWD/device-bundle/ftrun
-log "bundle of commit $(cat device-bundle/COMMIT); $($ftrun --version)"
+log "bundle of commit $(cat device-bundle/COMMIT); $($ftrun --version 2>&1 | head -1); device $dev"
 
-# 2. every CUDA op against the CPU kernels
-timeout 120 device-bundle/test_cuda_ops >"$out/cuda_ops.txt" 2>&1
-log "kernel test (exit $?): $(tail -1 "$out/cuda_ops.txt")"
-grep FAIL "$out/cuda_ops.txt" | head -20 | tee -a "$out/summary.txt"
+# 2. in the background, on the CPU: export the models with PyTorch's logits, then the CPU
+#    oracles per model: PyTorch's gradients with its two convolution algorithms (their
+#    distance is the float32 noise floor of the model at this batch, tests/compare_grads.py)
+#    and ftrun's CPU backend
+models=$w/models
+mkdir -p "$models"
+(
+	$py onnx_models/export.py --out "$models" --models "$models_list" --ref --batch "${FT_CHECK_GRAD_BATCH:-2}" ||
+		echo "export failed"
+	touch "$models/exported"
+	for m in ${models_list//,/ }; do
+		ref=$models/$m.ref
+		# the labels are written by the first PyTorch gradient run, in the foreground
+		while [ ! -f "$ref/test_data_set_0/labels_0.pb" ]; do sleep 1; done
+		$py tests/torch_grads.py $m "$models/$m.onnx" "$ref" "$models/$m.torch.onnx"
+		$py tests/torch_grads.py $m "$models/$m.onnx" "$ref" "$models/$m.torch2.onnx" --no-mkldnn
+		"$ftrun" grad "$models/$m.onnx" --input "$ref/test_data_set_0/input_0.pb" \
+			--labels "$ref/test_data_set_0/labels_0.pb" -o "$models/$m.cpu.onnx" --device cpu
+		touch "$models/$m.oracle"
+	done
+) >"$w/oracle.log" 2>&1 &
+oracle=$!
 
-# 3. the models on the CUDA backend: logits and gradients against the CPU backend (issue 5:
-#    1e-3 relative L2 in fp32) where the backend runs them all, else the nodes it lacks
-models=$out/models
-$py onnx_models/export.py --out "$models" --models resnet50,vit_b_16,efficientnet_b0 --ref \
-	>"$out/export.log" 2>&1 || log "export failed: see export.log"
-for m in resnet50 vit_b_16 efficientnet_b0; do
-	ref=$models/$m.ref/test_data_set_0
-	[ -f "$ref/input_0.pb" ] || continue
-	$py -c "import numpy as np, onnx; from onnx import numpy_helper as h
-onnx.save_tensor(h.from_array(np.array([3, 917], dtype=np.int64), 'labels'), '$ref/labels_0.pb')"
-	if timeout 120 "$ftrun" run "$models/$m.onnx" --input "$ref/input_0.pb" --output-dir "$out/$m.cuda" \
-		--device cuda >"$out/$m.cuda.log" 2>&1; then
-		timeout 120 "$ftrun" run "$models/$m.onnx" --input "$ref/input_0.pb" --output-dir "$out/$m.cpu" \
-			--device cpu >>"$out/$m.cuda.log" 2>&1
-		log "$m: logits cuda vs cpu: $($py - "$out/$m.cuda/output_0.pb" "$out/$m.cpu/output_0.pb" <<'PY'
+# 3. every CUDA op against the CPU kernels (while the CPU exports)
+if [ "$dev" = cuda ]; then
+	timeout 150 device-bundle/test_cuda_ops >"$w/cuda_ops.txt" 2>&1
+	log "kernel test (exit $?): $(tail -1 "$w/cuda_ops.txt")"
+	grep -E "FAIL|error" "$w/cuda_ops.txt" | head -30 | tee -a "$out/summary.txt"
+fi
+while [ ! -f "$models/exported" ] && before_s 200; do sleep 2; done
+
+# 4. per model on the GPU: logits against PyTorch's (eval mode), gradients in fp32, bf16 and
+#    fp16, and PyTorch's gradients on the same GPU (fp32 with TF32 off, and its autocast)
+for m in ${models_list//,/ }; do
+	before_s 150 || { log "$m: parity skipped, out of time"; continue; }
+	set0=$models/$m.ref/test_data_set_0
+	[ -f "$set0/input_0.pb" ] || { log "$m: no export (oracle.log)"; continue; }
+	# PyTorch's gradients on this GPU first (fp32, TF32 off): its run writes the labels everyone uses
+	timeout 90 $py tests/torch_grads.py $m "$models/$m.onnx" "$models/$m.ref" "$models/$m.torchgpu.fp32.onnx" \
+		--device $tdev >>"$w/$m.torchgpu.log" 2>&1 || log "$m: PyTorch $tdev fp32 gradients failed"
+	if timeout 90 "$ftrun" run "$models/$m.onnx" --input "$set0/input_0.pb" --output-dir "$w/$m.run" \
+		--device $dev >"$w/$m.run.log" 2>&1; then
+		log "$m: logits $dev vs PyTorch (eval): $($py - "$w/$m.run/output_0.pb" "$set0/output_0.pb" <<'PY'
 import sys, numpy as np, onnx
 from onnx import numpy_helper
 a, b = (numpy_helper.to_array(onnx.load_tensor(p)) for p in sys.argv[1:3])
-print(f"relative L2 {np.linalg.norm(a - b) / np.linalg.norm(b):.3g}")
+print(f"relative L2 {np.linalg.norm(a - b) / np.linalg.norm(b):.3g}, argmax equal {bool((a.argmax(1) == b.argmax(1)).all())}")
 PY
 )"
 	else
-		log "$m: inference not on cuda yet: $(grep -o 'does not run.*' "$out/$m.cuda.log" | cut -c1-400)"
+		log "$m: ftrun run --device $dev failed: $(tail -3 "$w/$m.run.log" | cut -c1-600)"
 	fi
-	for d in cuda cpu; do
-		timeout 150 "$ftrun" grad "$models/$m.onnx" --input "$ref/input_0.pb" --labels "$ref/labels_0.pb" \
-			-o "$out/$m.grads.$d.onnx" --device $d >"$out/$m.grad.$d.log" 2>&1 ||
-			{ log "$m: grad on $d failed: $(tail -1 "$out/$m.grad.$d.log" | cut -c1-400)"; continue 2; }
+	for amp in fp32 bf16 fp16; do
+		a=()
+		[ $amp = fp32 ] || a=(--amp $amp)
+		timeout 90 "$ftrun" grad "$models/$m.onnx" --input "$set0/input_0.pb" --labels "$set0/labels_0.pb" \
+			-o "$models/$m.$dev.$amp.onnx" --device $dev "${a[@]}" >"$w/$m.grad.$amp.log" 2>&1 ||
+			log "$m: grad --device $dev $amp failed: $(tail -3 "$w/$m.grad.$amp.log" | cut -c1-600)"
+		if [ "$dev" = cuda ] && [ $amp != fp32 ]; then
+			a=(--autocast $amp)
+			timeout 90 $py tests/torch_grads.py $m "$models/$m.onnx" "$models/$m.ref" "$models/$m.torchgpu.$amp.onnx" \
+				--device cuda "${a[@]}" >>"$w/$m.torchgpu.log" 2>&1 || log "$m: PyTorch GPU $amp gradients failed"
+		fi
 	done
-	log "$m: gradients cuda vs cpu (1e-3 per tensor; resnet50 at batch 2 is chaotic, docs/training.md):"
-	$py tests/compare_grads.py "$out/$m.grads.cuda.onnx" "$out/$m.grads.cpu.onnx" 1e-3 2>&1 | tail -4 |
-		tee -a "$out/summary.txt"
-	# training throughput on the GPU (fp32 SGD), ftrun's bench
-	timeout 150 "$ftrun" bench "$models/$m.onnx" --device cuda -b 64 --steps 20 --configs baseline,amp,ga+amp+pm \
-		--output-dir "$out/$m.bench" >"$out/$m.bench.log" 2>&1 &&
-		log "$m: ftrun cuda training:$(printf '\n%s' "$(grep -E '^(config|baseline|amp|ga)' "$out/$m.bench.log")")" ||
-		log "$m: ftrun bench on cuda failed: $(tail -2 "$out/$m.bench.log" | cut -c1-300)"
 done
 
-# 4. PyTorch on this GPU: training images/s and peak memory, fp32 (TF32 off), TF32, and AMP
-#    (bf16 autocast, channels-last): the bar for ftrun's CUDA backend (1.2x images/s, 0.8x memory)
-$py - "$out/torch_bench.csv" <<'PY' 2>&1 | tee -a "$out/summary.txt"
-import sys, time, torch, torchvision
+# 5. the comparisons, once the CPU oracles are there (fp32: 1e-3 relative L2 per tensor, or twice
+#    PyTorch's own CPU-vs-GPU distance where the model's float32 noise is larger; AMP: the whole
+#    gradient within 5e-2, or 1.5x PyTorch's own autocast distance, docs/amp.md)
+cmp() { # label, then compare_grads arguments
+	local label=$1
+	shift
+	[ -f "$1" ] && [ -f "$2" ] || { log "$label: missing $(basename "$1") or $(basename "$2")"; return; }
+	local r
+	r=$($py tests/compare_grads.py "$@" 2>&1)
+	log "$label (exit $?): $(echo "$r" | tail -2 | tr '\n' ' ' | cut -c1-400)"
+	echo "$r" >>"$w/compare.txt"
+}
+for m in ${models_list//,/ }; do
+	while [ ! -f "$models/$m.oracle" ] && kill -0 $oracle 2>/dev/null && before_s 120; do sleep 2; done
+	g=$models/$m
+	cmp "$m fp32 $dev vs ftrun cpu" "$g.$dev.fp32.onnx" "$g.cpu.onnx" 1e-3
+	cmp "$m fp32 ftrun cpu vs PyTorch cpu" "$g.cpu.onnx" "$g.torch.onnx" 1e-4 --self "$g.torch2.onnx"
+	if [ "$dev" = cuda ]; then
+		cmp "$m fp32 cuda vs PyTorch gpu" "$g.cuda.fp32.onnx" "$g.torchgpu.fp32.onnx" 1e-3 --self "$g.torch.onnx"
+		for amp in bf16 fp16; do
+			cmp "$m $amp cuda vs PyTorch gpu fp32" "$g.cuda.$amp.onnx" "$g.torchgpu.fp32.onnx" 5e-2 --whole \
+				--self "$g.torchgpu.$amp.onnx" --factor 1.5
+		done
+	else
+		cmp "$m bf16 $dev vs ftrun cpu fp32" "$g.$dev.bf16.onnx" "$g.cpu.onnx" 5e-2 --whole
+	fi
+done
+
+# 6. training throughput and memory: ftrun bench (fp32, AMP bf16, GA+AMP+pinned) and PyTorch
+#    (fp32 with TF32 off, TF32, bf16 autocast channels-last: its best eager configuration) at
+#    the same batch, synthetic data through each one's own input path
+declare -A batch=([resnet50]=128 [vit_b_16]=64 [efficientnet_b0]=128)
+for m in ${models_list//,/ }; do
+	before_s 60 || { log "$m: ftrun bench skipped, out of time"; continue; }
+	b=${FT_CHECK_BATCH:-${batch[$m]}}
+	timeout 120 "$ftrun" bench "$models/$m.onnx" --device $dev -b $b --steps $steps --configs baseline,amp,ga+amp+pm \
+		--output-dir "$w/$m.bench" >"$w/$m.bench.log" 2>&1 &&
+		log "$m: ftrun $dev training:$(printf '\n%s' "$(grep -E '^ *(config|baseline|amp|ga)' "$w/$m.bench.log")")" ||
+		log "$m: ftrun bench on $dev failed: $(tail -3 "$w/$m.bench.log" | cut -c1-400)"
+done
+if [ "$dev" = cuda ] && before_s 45; then
+	FT_BATCHES="resnet50:${batch[resnet50]},vit_b_16:${batch[vit_b_16]},efficientnet_b0:${batch[efficientnet_b0]}" \
+		timeout $((budget - (SECONDS - t0) - 10)) $py - "$out/torch_bench.csv" "$models_list" "$steps" <<'PY' 2>&1 | tee -a "$out/summary.txt"
+import os, sys, time, torch, torchvision
 rows = ["model,mode,batch,images_per_s,peak_mib"]
 torch.backends.cudnn.benchmark = True
-for name, batch in (("resnet50", 128), ("vit_b_16", 64), ("efficientnet_b0", 128)):
+batches = dict(kv.split(":") for kv in os.environ["FT_BATCHES"].split(","))
+for name in sys.argv[2].split(","):
+    batch = int(batches[name])
     for mode in ("fp32", "tf32", "amp_bf16"):
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = mode != "fp32"
         m = getattr(torchvision.models, name)(weights=None).cuda()
@@ -98,10 +183,10 @@ for name, batch in (("resnet50", 128), ("vit_b_16", 64), ("efficientnet_b0", 128
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-        for _ in range(5):
+        for _ in range(3):
             step()
         torch.cuda.synchronize()
-        t0, n = time.time(), 20
+        t0, n = time.time(), int(sys.argv[3])
         for _ in range(n):
             step()
         torch.cuda.synchronize()
@@ -111,6 +196,17 @@ for name, batch in (("resnet50", 128), ("vit_b_16", 64), ("efficientnet_b0", 128
         print(f"torch {name:16s} {mode:9s} batch {batch:4d}: {ips:8.0f} images/s, peak {peak:7.0f} MiB", flush=True)
         del m, opt
         torch.cuda.empty_cache()
-open(sys.argv[1], "w").write("\n".join(rows) + "\n")
+        open(sys.argv[1], "w").write("\n".join(rows) + "\n")
 PY
+fi
+
+# 7. with what time is left: the kernel test under compute-sanitizer's memcheck (stray
+#    device writes the sentinels cannot see: reads of unwritten memory, out-of-bounds loads)
+if [ "$dev" = cuda ] && command -v compute-sanitizer >/dev/null && before_s 30; then
+	timeout $((budget - (SECONDS - t0) - 5)) compute-sanitizer --tool memcheck --print-limit 20 \
+		device-bundle/test_cuda_ops >"$w/memcheck.txt" 2>&1
+	log "memcheck (exit $?; 124 = cut at the budget): $(grep -cE '^=========.*(Invalid|Error)' "$w/memcheck.txt") errors; $(grep -E '^[0-9]+ passed' "$w/memcheck.txt" | tail -1)"
+	grep -E "Invalid|Error" "$w/memcheck.txt" | head -10 | tee -a "$out/summary.txt"
+fi
+kill $oracle 2>/dev/null
 log "done; results in $out"

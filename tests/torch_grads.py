@@ -1,7 +1,7 @@
 """PyTorch's gradients of an exported model, the oracle for `ftrun grad`.
 
 usage: /usr/bin/python3 tests/torch_grads.py MODEL ONNX_FILE REF_DIR OUT.onnx [--no-mkldnn]
-       [--autocast bf16|fp16] [--state TRAINED.pt]
+       [--autocast bf16|fp16] [--state TRAINED.pt] [--device cpu|cuda]
 
 Rebuilds MODEL exactly as onnx_models/export.py made ONNX_FILE (same seed, same
 randomisation), puts it in training mode with every Dropout and StochasticDepth
@@ -12,6 +12,9 @@ named as in ONNX_FILE, holding dLoss/dParam, plus "loss". Exporters rename and
 transpose some weights (MatMul weights become "onnx::MatMul_N" = W^T); each
 ONNX initializer is matched to the torch parameter with the same values, or
 the transposed values, since export.py makes every initializer distinct.
+
+--device cuda computes them on the GPU (scripts/device_check.sh: the PyTorch-on-the-same-GPU
+oracle for ftrun's CUDA backend), with TF32 off so that float32 is float32.
 """
 import os
 import sys
@@ -43,6 +46,11 @@ def main():
     model.eval()
     with torch.no_grad():
         classes = model(torch.from_numpy(x[:1])).shape[1]
+    dev = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
+    if dev == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    model.to(dev)
     model.train()
     labels_path = os.path.join(set_dir, "labels_0.pb")
     if not os.path.exists(labels_path):
@@ -53,16 +61,16 @@ def main():
     lab = numpy_helper.to_array(onnx.load_tensor(labels_path))
     model.zero_grad()
     amp = sys.argv[sys.argv.index("--autocast") + 1] if "--autocast" in sys.argv else None
-    # PyTorch's own mixed precision on the CPU: the oracle for `ftrun grad --amp` (issue 4);
+    # PyTorch's own mixed precision (on the CPU unless --device cuda): the oracle for `ftrun grad --amp` (issue 4);
     # no loss scaling, so fp16 gradients that underflow stay zero here
-    with torch.autocast("cpu", dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[amp] if amp else None,
+    with torch.autocast(dev, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[amp] if amp else None,
                         enabled=amp is not None):
-        logits = model(torch.from_numpy(x))
-        loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(lab))
+        logits = model(torch.from_numpy(x).to(dev))
+        loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(lab).to(dev))
     loss.backward()
 
     proto = onnx.load(onnx_file)
-    params = [(n, p.detach().numpy(), p.grad.numpy()) for n, p in model.named_parameters() if p.grad is not None]
+    params = [(n, p.detach().cpu().numpy(), p.grad.cpu().numpy()) for n, p in model.named_parameters() if p.grad is not None]
     by_bytes = {}
     for n, v, g in params:
         by_bytes[v.tobytes()] = (n, g, False)
