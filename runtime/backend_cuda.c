@@ -377,6 +377,60 @@ static ft_status gemm(cuda_ctx *c, ft_dtype dt, bool ta, bool tb, int64_t m, int
 			  "gemmEx");
 }
 
+/*
+ * batch products of gemm's kind, matrix i at a + i sa, b + i sb, y + i m n
+ * (element strides; sb = 0 broadcasts B): one cuBLAS call instead of batch
+ */
+static ft_status gemm_batched(cuda_ctx *c, ft_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+			      int64_t batch, float alpha, const void *a, int64_t sa, const void *b, int64_t sb, void *y)
+{
+	cublasOperation_t opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+	int ldb = (int)(tb ? k : n), lda = (int)(ta ? m : k);
+	const float beta = 0.0f;
+	if (dt == FT_F32)
+		return blas_check(cublasSgemmStridedBatched(c->blas, opb, opa, (int)n, (int)m, (int)k, &alpha, b, ldb, sb,
+							    a, lda, sa, &beta, y, (int)n, m * n, (int)batch),
+				  "sgemmStridedBatched");
+	cudaDataType_t t = dt == FT_F16 ? CUDA_R_16F : CUDA_R_16BF;
+	return blas_check(cublasGemmStridedBatchedEx(c->blas, opb, opa, (int)n, (int)m, (int)k, &alpha, b, t, ldb, sb, a,
+						     t, lda, sa, &beta, y, t, (int)n, m * n, (int)batch,
+						     CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+			  "gemmStridedBatchedEx");
+}
+
+/*
+ * MatMul's batch as few cuBLAS calls as its layout allows: with B shared and A's
+ * matrices back to back (not transposed), one product of batch * m rows; with
+ * both offsets a fixed stride apart, one strided-batched call; else (a batch
+ * broadcast in a pattern, as (2,3,..) x (1,3,..)) one product per matrix
+ */
+static ft_status matmul_batches(cuda_ctx *c, const ft_mm_shape *s, ft_dtype dt, const char *a, const char *b, char *y)
+{
+	size_t es = ft_dtype_size(dt);
+	int64_t a0, b0, a1 = 0, b1 = 0, ao, bo;
+	ft_mm_offsets(s, 0, &a0, &b0);
+	if (s->batch > 1)
+		ft_mm_offsets(s, 1, &a1, &b1);
+	int64_t sa = a1 - a0, sb = b1 - b0;
+	bool strided = s->batch > 1 && s->batch <= INT32_MAX && s->k > 0;
+	for (int64_t bi = 2; strided && bi < s->batch; bi++) {
+		ft_mm_offsets(s, bi, &ao, &bo);
+		strided = ao == a0 + bi * sa && bo == b0 + bi * sb;
+	}
+	if (strided && sb == 0 && !s->ta && sa == s->m * s->k)
+		return gemm(c, dt, false, s->tb, s->batch * s->m, s->n, s->k, (float)s->alpha, a + a0 * es, b + b0 * es,
+			    0.0f, y, dt);
+	if (strided)
+		return gemm_batched(c, dt, s->ta, s->tb, s->m, s->n, s->k, s->batch, (float)s->alpha, a + a0 * es, sa,
+				    b + b0 * es, sb, y);
+	for (int64_t bi = 0; bi < s->batch; bi++) {
+		ft_mm_offsets(s, bi, &ao, &bo);
+		FT_TRY(gemm(c, dt, s->ta, s->tb, s->m, s->n, s->k, (float)s->alpha, a + ao * es, b + bo * es, 0.0f,
+			    y + (size_t)(bi * s->m * s->n) * es, dt));
+	}
+	return FT_OK;
+}
+
 static const void *data_or_null(const ft_graph *g, const ft_node *n, int i)
 {
 	const ft_tensor *t = ft_in(g, n, i);
@@ -756,15 +810,7 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 			       t ? attr(n, "alpha", 1.0f) : 1.0, &s);
 		if (y->numel == 0)
 			return FT_OK;
-		size_t es = ft_dtype_size(y->dtype);
-		for (int64_t bi = 0; bi < s.batch; bi++) {
-			int64_t ao, bo;
-			ft_mm_offsets(&s, bi, &ao, &bo);
-			FT_TRY(gemm(c, y->dtype, s.ta, s.tb, s.m, s.n, s.k, (float)s.alpha, (const char *)a->data + ao * es,
-				    (const char *)b->data + bo * es, 0.0f, (char *)y->data + (size_t)(bi * s.m * s.n) * es,
-				    y->dtype));
-		}
-		return FT_OK;
+		return matmul_batches(c, &s, y->dtype, a->data, b->data, y->data);
 	}
 	case FT_OP_AMP_UNSCALE: { /* (scale, grads...) -> found_inf; the gradients in place */
 		int k = n->n_in - 1;

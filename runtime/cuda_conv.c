@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda/ft_cuda.h"
 #include "shape_conv.h"
 
 typedef struct conv_extra {
@@ -216,11 +217,22 @@ ft_status ft_cuda_conv_run(void *handle, const ft_graph *g, ft_node *n, void *wo
 								(cudnnConvolutionBwdFilterAlgo_t)e->algo, ws, e->workspace,
 								&zero, e->w, ft_out(g, n, 0)->data),
 				 "convolution backward filter"));
+		/* db: dy summed per channel by ftrun's kernel (cuDNN's refuses bfloat16), in double like the CPU's */
 		const ft_tensor *db = n->n_out > 1 ? ft_out(g, n, 1) : NULL;
-		if (db && db->data)
-			FT_TRY(dnn_check(cudnnConvolutionBackwardBias(h, &one, e->y, ft_in(g, n, 0)->data, &zero, e->bias,
-								      db->data),
-					 "convolution backward bias"));
+		if (db && db->data) {
+			const ft_tensor *dy = ft_in(g, n, 0);
+			ft_dtype t = dy->dtype;
+			int64_t hw = 1;
+			for (int d = 2; d < dy->rank; d++)
+				hw *= dy->dims[d];
+			cudaStream_t s = NULL;
+			FT_TRY(dnn_check(cudnnGetStream(h, &s), "stream"));
+			int err = ft_cu_channel_sum(t == FT_F32 ? FT_CU_F32 : t == FT_F16 ? FT_CU_F16 : FT_CU_BF16, dy->data,
+						    db->data, dy->dims[0], dy->dims[1], hw, s);
+			if (err)
+				return ft_node_error(g, n, FT_ERUNTIME, "bias gradient: %s",
+						     cudaGetErrorString((cudaError_t)err));
+		}
 		return FT_OK;
 	}
 	}

@@ -181,13 +181,71 @@ ft_status ft_exec_set_input(ft_exec *x, int i, const void *host, size_t bytes)
 	return FT_OK;
 }
 
+/*
+ * FT_PROFILE=1: every node is waited for and its time added to its op's row;
+ * the table goes to stderr when the process exits. The waits slow the run
+ * down (a GPU no longer overlaps launches with work), so this shows where
+ * time goes, not how fast a step is.
+ */
+static struct {
+	int on; /* 0 unknown, 1 on, -1 off */
+	double seconds[FT_OP_COUNT];
+	int64_t calls[FT_OP_COUNT];
+	char backend[16];
+} prof;
+
+static void profile_report(void)
+{
+	double total = 0;
+	for (int i = 0; i < FT_OP_COUNT; i++)
+		total += prof.seconds[i];
+	if (total <= 0)
+		return;
+	fprintf(stderr, "ftrun profile (%s, every node waited for): %.3f s in nodes\n", prof.backend, total);
+	fprintf(stderr, "  %-26s %10s %10s %7s\n", "op", "calls", "ms", "share");
+	for (;;) { /* largest first, rows under 0.5% left out */
+		int best = -1;
+		for (int i = 0; i < FT_OP_COUNT; i++)
+			if (prof.calls[i] && (best < 0 || prof.seconds[i] > prof.seconds[best]))
+				best = i;
+		if (best < 0 || prof.seconds[best] < 0.005 * total)
+			break;
+		fprintf(stderr, "  %-26s %10lld %10.1f %6.1f%%\n", ft_op_table[best].name, (long long)prof.calls[best],
+			1e3 * prof.seconds[best], 100 * prof.seconds[best] / total);
+		prof.calls[best] = 0;
+	}
+}
+
+static bool profiling(const ft_exec *x)
+{
+	if (!prof.on) {
+		const char *v = getenv("FT_PROFILE");
+		prof.on = v && *v && strcmp(v, "0") != 0 ? 1 : -1;
+		if (prof.on > 0) {
+			snprintf(prof.backend, sizeof(prof.backend), "%s", x->be.iface->name);
+			atexit(profile_report);
+		}
+	}
+	return prof.on > 0;
+}
+
 ft_status ft_exec_run_range(ft_exec *x, int from, int to)
 {
 	FT_ASSERT(from >= 0 && to <= x->g->n_nodes && x->block && !x->host_view);
 	if (x->be.iface->set_workspace)
 		x->be.iface->set_workspace(x->be.ctx, x->workspace, x->plan.workspace);
-	for (int i = from; i < to; i++)
+	bool p = profiling(x);
+	for (int i = from; i < to; i++) {
+		double t0 = p ? ft_now_s() : 0;
 		FT_TRY(x->be.iface->run_node(x->be.ctx, x->g, &x->g->nodes[i]));
+		if (p) { /* waited for, then the run goes on as it began (devsim closes its memory at a sync) */
+			x->be.iface->sync(x->be.ctx);
+			if (x->be.iface->set_workspace)
+				x->be.iface->set_workspace(x->be.ctx, x->workspace, x->plan.workspace);
+			prof.seconds[x->g->nodes[i].op] += ft_now_s() - t0;
+			prof.calls[x->g->nodes[i].op]++;
+		}
+	}
 	x->be.iface->sync(x->be.ctx);
 	return FT_OK;
 }

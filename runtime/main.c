@@ -7,8 +7,13 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#if defined(__GLIBC__)
+#include <execinfo.h>
+#endif
 
 #include "amp.h"
 #include "export.h"
@@ -647,12 +652,47 @@ out_free:
 	return 0;
 }
 
+/*
+ * A crash is a bug in ftrun, never the input's fault: say so with the stack
+ * (addresses within the binary: addr2line -f -e ftrun +OFFSET names them), then
+ * die of the same signal, so the exit status is still 128 + signal. Sanitizer
+ * builds keep their own, better reports.
+ */
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+static void crash_report(int sig)
+{
+	static const char msg[] = "ftrun: crashed (a bug in ftrun, not in your input); stack:\n";
+	ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)w;
+	void *frames[48];
+	backtrace_symbols_fd(frames, backtrace(frames, 48), STDERR_FILENO);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void on_crash(void)
+{
+	void *warm[1]; /* backtrace loads libgcc on first use: not inside the handler */
+	backtrace(warm, 1);
+	struct sigaction sa = { .sa_handler = crash_report, .sa_flags = SA_RESETHAND | SA_NODEFER };
+	sigemptyset(&sa.sa_mask);
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+#else
+static void on_crash(void)
+{
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_BAD : 0;
 	}
+	on_crash();
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "--version") == 0) {
 		puts("ftrun 0.1.0");

@@ -375,10 +375,14 @@ static ft_status build(ft_trainer *t, const char *path)
 	free(raw);
 	if (c->grad_accum > 1) {
 		for (int k = 0; k < t->n_params; k++) {
+			/* new_buffer grows g->tensors: the parameter's dims are copied first */
 			const ft_tensor *p = &g->tensors[t->params[k]];
+			int64_t dims[FT_MAX_RANK];
+			int rank = p->rank;
+			memcpy(dims, p->dims, sizeof(int64_t) * (size_t)rank);
 			char name[600];
 			snprintf(name, sizeof(name), "%.500s/grad_accum", p->name);
-			int acc = new_buffer(g, name, p->rank, p->dims);
+			int acc = new_buffer(g, name, rank, dims);
 			ft_node *m = ft_graph_add_node(g, FT_OP_GRAD_ACCUM, name, 3, 0);
 			m->in[0] = acc;
 			m->in[1] = t->grads[k];

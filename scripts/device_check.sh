@@ -7,6 +7,8 @@
 #   here:   scripts/device_bundle.sh          (builds device-bundle/, about 7 MiB)
 #   there:  scripts/device_check.sh [OUT_DIR]  (default $OUT, else device-out), with the device
 #           tool: run(command="scripts/device_check.sh $OUT", carry=["device-bundle"], timeout_s=480)
+# FT_CHECK_MODELS, FT_CHECK_PARITY, FT_CHECK_PROFILE (model lists), FT_CHECK_CPU_ORACLE=0 and
+# FT_CHECK_STEPS narrow a rerun to what changed.
 #   dry run on a machine without a GPU (checks this script, not CUDA):
 #           FT_CHECK_DEVICE=devsim FT_CHECK_PYTHON=/usr/bin/python3 FT_CHECK_MODELS=resnet50 \
 #           FT_CHECK_BATCH=2 FT_CHECK_STEPS=2 scripts/device_check.sh /tmp/dry
@@ -19,6 +21,9 @@ out=${1:-${OUT:-device-out}}
 dev=${FT_CHECK_DEVICE:-cuda}
 budget=${FT_CHECK_BUDGET:-400}
 models_list=${FT_CHECK_MODELS:-resnet50,vit_b_16,efficientnet_b0}
+parity=${FT_CHECK_PARITY:-$models_list}        # the models whose logits and gradients are checked
+cpu_oracle=${FT_CHECK_CPU_ORACLE:-1}           # 0: no ftrun CPU gradients (the plain C kernels are slow)
+profile=${FT_CHECK_PROFILE:-resnet50,vit_b_16} # FT_PROFILE=1 AMP training steps: time per op
 steps=${FT_CHECK_STEPS:-20}
 py=${FT_CHECK_PYTHON:-$(command -v python3)}
 tdev=cpu # where PyTorch's same-device oracle runs: the GPU, except in a dry run
@@ -58,16 +63,17 @@ log "bundle of commit $(cat device-bundle/COMMIT); $($ftrun --version 2>&1 | hea
 models=$w/models
 mkdir -p "$models"
 (
+	export OMP_NUM_THREADS=4 # the CPU oracles leave most cores to the benchmarks' loaders
 	$py onnx_models/export.py --out "$models" --models "$models_list" --ref --batch "${FT_CHECK_GRAD_BATCH:-2}" ||
 		echo "export failed"
 	touch "$models/exported"
-	for m in ${models_list//,/ }; do
+	for m in ${parity//,/ }; do
 		ref=$models/$m.ref
 		# the labels are written by the first PyTorch gradient run, in the foreground
 		while [ ! -f "$ref/test_data_set_0/labels_0.pb" ]; do sleep 1; done
 		$py tests/torch_grads.py $m "$models/$m.onnx" "$ref" "$models/$m.torch.onnx"
 		$py tests/torch_grads.py $m "$models/$m.onnx" "$ref" "$models/$m.torch2.onnx" --no-mkldnn
-		"$ftrun" grad "$models/$m.onnx" --input "$ref/test_data_set_0/input_0.pb" \
+		[ "$cpu_oracle" = 0 ] || "$ftrun" grad "$models/$m.onnx" --input "$ref/test_data_set_0/input_0.pb" \
 			--labels "$ref/test_data_set_0/labels_0.pb" -o "$models/$m.cpu.onnx" --device cpu
 		touch "$models/$m.oracle"
 	done
@@ -82,70 +88,7 @@ if [ "$dev" = cuda ]; then
 fi
 while [ ! -f "$models/exported" ] && before_s 200; do sleep 2; done
 
-# 4. per model on the GPU: logits against PyTorch's (eval mode), gradients in fp32, bf16 and
-#    fp16, and PyTorch's gradients on the same GPU (fp32 with TF32 off, and its autocast)
-for m in ${models_list//,/ }; do
-	before_s 150 || { log "$m: parity skipped, out of time"; continue; }
-	set0=$models/$m.ref/test_data_set_0
-	[ -f "$set0/input_0.pb" ] || { log "$m: no export (oracle.log)"; continue; }
-	# PyTorch's gradients on this GPU first (fp32, TF32 off): its run writes the labels everyone uses
-	timeout 90 $py tests/torch_grads.py $m "$models/$m.onnx" "$models/$m.ref" "$models/$m.torchgpu.fp32.onnx" \
-		--device $tdev >>"$w/$m.torchgpu.log" 2>&1 || log "$m: PyTorch $tdev fp32 gradients failed"
-	if timeout 90 "$ftrun" run "$models/$m.onnx" --input "$set0/input_0.pb" --output-dir "$w/$m.run" \
-		--device $dev >"$w/$m.run.log" 2>&1; then
-		log "$m: logits $dev vs PyTorch (eval): $($py - "$w/$m.run/output_0.pb" "$set0/output_0.pb" <<'PY'
-import sys, numpy as np, onnx
-from onnx import numpy_helper
-a, b = (numpy_helper.to_array(onnx.load_tensor(p)) for p in sys.argv[1:3])
-print(f"relative L2 {np.linalg.norm(a - b) / np.linalg.norm(b):.3g}, argmax equal {bool((a.argmax(1) == b.argmax(1)).all())}")
-PY
-)"
-	else
-		log "$m: ftrun run --device $dev failed: $(tail -3 "$w/$m.run.log" | cut -c1-600)"
-	fi
-	for amp in fp32 bf16 fp16; do
-		a=()
-		[ $amp = fp32 ] || a=(--amp $amp)
-		timeout 90 "$ftrun" grad "$models/$m.onnx" --input "$set0/input_0.pb" --labels "$set0/labels_0.pb" \
-			-o "$models/$m.$dev.$amp.onnx" --device $dev "${a[@]}" >"$w/$m.grad.$amp.log" 2>&1 ||
-			log "$m: grad --device $dev $amp failed: $(tail -3 "$w/$m.grad.$amp.log" | cut -c1-600)"
-		if [ "$dev" = cuda ] && [ $amp != fp32 ]; then
-			a=(--autocast $amp)
-			timeout 90 $py tests/torch_grads.py $m "$models/$m.onnx" "$models/$m.ref" "$models/$m.torchgpu.$amp.onnx" \
-				--device cuda "${a[@]}" >>"$w/$m.torchgpu.log" 2>&1 || log "$m: PyTorch GPU $amp gradients failed"
-		fi
-	done
-done
-
-# 5. the comparisons, once the CPU oracles are there (fp32: 1e-3 relative L2 per tensor, or twice
-#    PyTorch's own CPU-vs-GPU distance where the model's float32 noise is larger; AMP: the whole
-#    gradient within 5e-2, or 1.5x PyTorch's own autocast distance, docs/amp.md)
-cmp() { # label, then compare_grads arguments
-	local label=$1
-	shift
-	[ -f "$1" ] && [ -f "$2" ] || { log "$label: missing $(basename "$1") or $(basename "$2")"; return; }
-	local r
-	r=$($py tests/compare_grads.py "$@" 2>&1)
-	log "$label (exit $?): $(echo "$r" | tail -2 | tr '\n' ' ' | cut -c1-400)"
-	echo "$r" >>"$w/compare.txt"
-}
-for m in ${models_list//,/ }; do
-	while [ ! -f "$models/$m.oracle" ] && kill -0 $oracle 2>/dev/null && before_s 120; do sleep 2; done
-	g=$models/$m
-	cmp "$m fp32 $dev vs ftrun cpu" "$g.$dev.fp32.onnx" "$g.cpu.onnx" 1e-3
-	cmp "$m fp32 ftrun cpu vs PyTorch cpu" "$g.cpu.onnx" "$g.torch.onnx" 1e-4 --self "$g.torch2.onnx"
-	if [ "$dev" = cuda ]; then
-		cmp "$m fp32 cuda vs PyTorch gpu" "$g.cuda.fp32.onnx" "$g.torchgpu.fp32.onnx" 1e-3 --self "$g.torch.onnx"
-		for amp in bf16 fp16; do
-			cmp "$m $amp cuda vs PyTorch gpu fp32" "$g.cuda.$amp.onnx" "$g.torchgpu.fp32.onnx" 5e-2 --whole \
-				--self "$g.torchgpu.$amp.onnx" --factor 1.5
-		done
-	else
-		cmp "$m bf16 $dev vs ftrun cpu fp32" "$g.$dev.bf16.onnx" "$g.cpu.onnx" 5e-2 --whole
-	fi
-done
-
-# 6. training throughput and memory: ftrun bench (fp32, AMP bf16, GA+AMP+pinned) and PyTorch
+# 4. training throughput and memory: ftrun bench (fp32, AMP bf16, GA+AMP+pinned) and PyTorch
 #    (fp32 with TF32 off, TF32, bf16 autocast channels-last: its best eager configuration) at
 #    the same batch, synthetic data through each one's own input path
 declare -A batch=([resnet50]=128 [vit_b_16]=64 [efficientnet_b0]=128)
@@ -159,7 +102,7 @@ for m in ${models_list//,/ }; do
 done
 if [ "$dev" = cuda ] && before_s 45; then
 	FT_BATCHES="resnet50:${batch[resnet50]},vit_b_16:${batch[vit_b_16]},efficientnet_b0:${batch[efficientnet_b0]}" \
-		timeout $((budget - (SECONDS - t0) - 10)) $py - "$out/torch_bench.csv" "$models_list" "$steps" <<'PY' 2>&1 | tee -a "$out/summary.txt"
+		timeout $(((budget - (SECONDS - t0) - 10) < 150 ? budget - (SECONDS - t0) - 10 : 150)) $py - "$out/torch_bench.csv" "$models_list" "$steps" <<'PY' 2>&1 | tee -a "$out/summary.txt"
 import os, sys, time, torch, torchvision
 rows = ["model,mode,batch,images_per_s,peak_mib"]
 torch.backends.cudnn.benchmark = True
@@ -200,7 +143,80 @@ for name in sys.argv[2].split(","):
 PY
 fi
 
-# 7. with what time is left: the kernel test under compute-sanitizer's memcheck (stray
+# 5. per model on the GPU: logits against PyTorch's (eval mode), gradients in fp32, bf16 and
+#    fp16, and PyTorch's gradients on the same GPU (fp32 with TF32 off, and its autocast)
+for m in ${parity//,/ }; do
+	before_s 100 || { log "$m: parity skipped, out of time"; continue; }
+	set0=$models/$m.ref/test_data_set_0
+	[ -f "$set0/input_0.pb" ] || { log "$m: no export (oracle.log)"; continue; }
+	# PyTorch's gradients on this GPU first (fp32, TF32 off): its run writes the labels everyone uses
+	timeout 90 $py tests/torch_grads.py $m "$models/$m.onnx" "$models/$m.ref" "$models/$m.torchgpu.fp32.onnx" \
+		--device $tdev >>"$w/$m.torchgpu.log" 2>&1 || log "$m: PyTorch $tdev fp32 gradients failed"
+	if timeout 90 "$ftrun" run "$models/$m.onnx" --input "$set0/input_0.pb" --output-dir "$w/$m.run" \
+		--device $dev >"$w/$m.run.log" 2>&1; then
+		log "$m: logits $dev vs PyTorch (eval): $($py - "$w/$m.run/output_0.pb" "$set0/output_0.pb" <<'PY'
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+a, b = (numpy_helper.to_array(onnx.load_tensor(p)) for p in sys.argv[1:3])
+print(f"relative L2 {np.linalg.norm(a - b) / np.linalg.norm(b):.3g}, argmax equal {bool((a.argmax(1) == b.argmax(1)).all())}")
+PY
+)"
+	else
+		log "$m: ftrun run --device $dev failed: $(tail -3 "$w/$m.run.log" | cut -c1-600)"
+	fi
+	for amp in fp32 bf16 fp16; do
+		a=()
+		[ $amp = fp32 ] || a=(--amp $amp)
+		timeout 90 "$ftrun" grad "$models/$m.onnx" --input "$set0/input_0.pb" --labels "$set0/labels_0.pb" \
+			-o "$models/$m.$dev.$amp.onnx" --device $dev "${a[@]}" >"$w/$m.grad.$amp.log" 2>&1 ||
+			log "$m: grad --device $dev $amp failed: $(tail -3 "$w/$m.grad.$amp.log" | cut -c1-600)"
+		if [ "$dev" = cuda ] && [ $amp != fp32 ]; then
+			a=(--autocast $amp)
+			timeout 90 $py tests/torch_grads.py $m "$models/$m.onnx" "$models/$m.ref" "$models/$m.torchgpu.$amp.onnx" \
+				--device cuda "${a[@]}" >>"$w/$m.torchgpu.log" 2>&1 || log "$m: PyTorch GPU $amp gradients failed"
+		fi
+	done
+done
+
+# 6. the comparisons, once the CPU oracles are there (fp32: 1e-3 relative L2 per tensor, or twice
+#    PyTorch's own CPU-vs-GPU distance where the model's float32 noise is larger; AMP: the whole
+#    gradient within 5e-2, or 1.5x PyTorch's own autocast distance, docs/amp.md)
+cmp() { # label, then compare_grads arguments
+	local label=$1
+	shift
+	[ -f "$1" ] && [ -f "$2" ] || { log "$label: missing $(basename "$1") or $(basename "$2")"; return; }
+	local r
+	r=$($py tests/compare_grads.py "$@" 2>&1)
+	log "$label (exit $?): $(echo "$r" | tail -2 | tr '\n' ' ' | cut -c1-400)"
+	echo "$r" >>"$w/compare.txt"
+}
+for m in ${parity//,/ }; do
+	while [ ! -f "$models/$m.oracle" ] && kill -0 $oracle 2>/dev/null && before_s 120; do sleep 2; done
+	g=$models/$m
+	if [ "$cpu_oracle" != 0 ]; then
+		cmp "$m fp32 $dev vs ftrun cpu" "$g.$dev.fp32.onnx" "$g.cpu.onnx" 1e-3
+		cmp "$m fp32 ftrun cpu vs PyTorch cpu" "$g.cpu.onnx" "$g.torch.onnx" 1e-4 --self "$g.torch2.onnx"
+	fi
+	if [ "$dev" = cuda ]; then
+		cmp "$m fp32 cuda vs PyTorch gpu" "$g.cuda.fp32.onnx" "$g.torchgpu.fp32.onnx" 1e-3 --self "$g.torch.onnx"
+		for amp in bf16 fp16; do
+			cmp "$m $amp cuda vs PyTorch gpu fp32" "$g.cuda.$amp.onnx" "$g.torchgpu.fp32.onnx" 5e-2 --whole \
+				--self "$g.torchgpu.$amp.onnx" --factor 1.5
+		done
+	else
+		cmp "$m bf16 $dev vs PyTorch cpu fp32" "$g.$dev.bf16.onnx" "$g.torch.onnx" 5e-2 --whole
+	fi
+done
+
+# 7. where a step's time goes: a few AMP training steps with every node waited for (FT_PROFILE=1)
+for m in ${profile//,/ }; do
+	[ "$dev" = cuda ] && [ -f "$models/$m.onnx" ] && before_s 40 || continue
+	FT_PROFILE=1 timeout 60 "$ftrun" train "$models/$m.onnx" --data synthetic -b ${FT_CHECK_BATCH:-${batch[$m]}} \
+		--steps 6 --amp bf16 --no-eval --device $dev --output-dir "$w/$m.prof" >"$w/$m.prof.log" 2>&1
+	log "$m: per-op time of 6 AMP steps (exit $?):$(printf '\n%s' "$(grep -A14 'ftrun profile' "$w/$m.prof.log")")"
+done
+
+# 8. with what time is left: the kernel test under compute-sanitizer's memcheck (stray
 #    device writes the sentinels cannot see: reads of unwritten memory, out-of-bounds loads)
 if [ "$dev" = cuda ] && command -v compute-sanitizer >/dev/null && before_s 30; then
 	timeout $((budget - (SECONDS - t0) - 5)) compute-sanitizer --tool memcheck --print-limit 20 \

@@ -664,10 +664,13 @@ static void train_cases(ft_backend cu, const char *only)
 		infer_and_run(cu, g, n, label, false, 0);
 	}
 	if (wanted(only, FT_OP_MATMUL)) { /* batch broadcast both ways, and a 1-D operand */
-		static const int64_t shapes[][2][4] = { { { 2, 3, 17, 40 }, { 1, 3, 40, 9 } }, { { 5, 1, 17, 40 }, { 40, 9 } } };
-		for (int k = 0; k < 2; k++) {
+		/* broadcast in a pattern (a product per matrix); B shared (one product of 5 x 17 rows); strided */
+		static const int64_t shapes[][2][4] = { { { 2, 3, 17, 40 }, { 1, 3, 40, 9 } },
+							 { { 5, 1, 17, 40 }, { 40, 9 } },
+							 { { 2, 3, 17, 40 }, { 2, 3, 40, 9 } } };
+		for (int k = 0; k < 3; k++) {
 			ft_graph *g = ft_graph_new("matmul");
-			int in[2] = { f32_input(g, 4, shapes[k][0], -2, 2), f32_input(g, k ? 2 : 4, shapes[k][1], -2, 2) };
+			int in[2] = { f32_input(g, 4, shapes[k][0], -2, 2), f32_input(g, k == 1 ? 2 : 4, shapes[k][1], -2, 2) };
 			infer_and_run(cu, g, node(g, FT_OP_MATMUL, 2, in, 1), "MatMul batched", false, 0);
 		}
 		ft_graph *g0 = ft_graph_new("matmul_k0"); /* an empty sum: zeros (cuBLAS takes no K = 0) */

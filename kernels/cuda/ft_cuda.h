@@ -169,6 +169,9 @@ int ft_cu_max_pool_grad(ft_cu_dtype dt, const void *dy, const void *x, void *dx,
 			void *stream);
 /* GlobalAveragePool over planes of s values (sums in double), and its gradient dy / s */
 int ft_cu_global_avg_pool(const float *x, float *y, int64_t planes, int64_t s, void *stream);
+/* y (c) = x (n, c, hw) summed over n and hw per channel, in double, rounded once to dt: the
+ * convolution's bias gradient (cuDNN's refuses bfloat16) */
+int ft_cu_channel_sum(ft_cu_dtype dt, const void *x, void *y, int64_t n, int64_t c, int64_t hw, void *stream);
 int ft_cu_global_avg_pool_grad(const float *dy, float *dx, int64_t planes, int64_t s, void *stream);
 
 /* ft.ImageNormalize: y (n, c, hw) float32 = (x / 255 - mean[c]) / std[c], x uint8; mean/std: c floats on the device */

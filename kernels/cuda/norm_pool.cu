@@ -190,6 +190,22 @@ __global__ void global_avg(const float *x, float *y, int64_t s)
 		y[blockIdx.x] = (float)(sum / (double)s);
 }
 
+// one block per channel of x (n, c, hw): y[ch] = the sum over n and hw, in double, rounded once
+template <typename T> __global__ void channel_sum(const T *x, T *y, int64_t n, int64_t c, int64_t hw)
+{
+	__shared__ double sh[kThreads];
+	int64_t ch = blockIdx.x;
+	double sum = 0;
+	for (int64_t b = 0; b < n; b++) {
+		const T *xp = x + (b * c + ch) * hw;
+		for (int64_t i = threadIdx.x; i < hw; i += kThreads)
+			sum += ld(xp[i]);
+	}
+	sum = block_sum(sum, sh);
+	if (threadIdx.x == 0)
+		y[ch] = st<T>((float)sum);
+}
+
 __global__ void global_avg_grad(const float *dy, float *dx, int64_t n, int64_t s)
 {
 	FTCU_GRID_LOOP(i, n)
@@ -273,6 +289,17 @@ extern "C" int ft_cu_max_pool_grad(ft_cu_dtype dt, const void *dy, const void *x
 extern "C" int ft_cu_global_avg_pool(const float *x, float *y, int64_t planes, int64_t s, void *stream)
 {
 	global_avg<<<(unsigned)planes, kThreads, 0, (cudaStream_t)stream>>>(x, y, s);
+	return launched();
+}
+
+extern "C" int ft_cu_channel_sum(ft_cu_dtype dt, const void *x, void *y, int64_t n, int64_t c, int64_t hw,
+				 void *stream)
+{
+	if (c == 0)
+		return 0;
+#define L(T) channel_sum<T><<<(unsigned)c, kThreads, 0, (cudaStream_t)stream>>>((const T *)x, (T *)y, n, c, hw)
+	FTCU_BY_TYPE(dt, L)
+#undef L
 	return launched();
 }
 
