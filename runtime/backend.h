@@ -52,6 +52,12 @@ typedef struct ft_backend_iface {
 	 */
 	void *(*host_alloc)(void *ctx, size_t bytes);
 	void (*host_free)(void *ctx, void *p);
+	/*
+	 * Optional: the device time of the asynchronous uploads (from host_alloc
+	 * memory) completed by the last sync, timed by events; synchronous ones
+	 * are timed by their callers' clocks.
+	 */
+	double (*async_upload_seconds)(void *ctx);
 } ft_backend_iface;
 
 typedef struct ft_backend {

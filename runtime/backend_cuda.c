@@ -44,6 +44,10 @@ typedef struct cuda_ctx {
 	cudnnHandle_t dnn;
 	void *workspace; /* the executor's, for the nodes' scratch */
 	size_t workspace_bytes;
+	/* the asynchronous uploads since the last sync, between two events, and their total time */
+	cudaEvent_t up0, up1;
+	bool up_pending;
+	double up_seconds;
 } cuda_ctx;
 
 static ft_status cuda_check(cudaError_t e, const char *what)
@@ -304,6 +308,17 @@ static void cuda_host_free(void *ctx, void *p)
 	cudaFreeHost(p);
 }
 
+/* after the stream was waited for: the time of the asynchronous uploads queued since the last wait */
+static void uploads_done(cuda_ctx *c)
+{
+	if (!c->up_pending)
+		return;
+	float ms = 0;
+	if (cudaEventElapsedTime(&ms, c->up0, c->up1) == cudaSuccess)
+		c->up_seconds += ms / 1e3;
+	c->up_pending = false;
+}
+
 /* page-locked (cudaHostAlloc) host memory: its uploads need not wait */
 static bool is_pinned(const void *p)
 {
@@ -318,15 +333,27 @@ static bool is_pinned(const void *p)
 static void cuda_upload(void *ctx, void *dst, const void *src, size_t bytes)
 {
 	cuda_ctx *c = ctx;
-	cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, c->stream);
 	/*
 	 * From pageable memory the caller may reuse its buffer at once: wait. From
 	 * the loader's page-locked ring the copy runs asynchronously, ahead of the
 	 * nodes queued after it; the slot goes back to the ring only after the
-	 * step, which ends with sync().
+	 * step, which ends with sync(). Those copies are timed by events (the
+	 * caller's clock sees only their queueing), read at the sync.
 	 */
-	if (e == cudaSuccess && !is_pinned(src))
+	bool pinned = is_pinned(src);
+	cudaError_t e = cudaSuccess;
+	if (pinned && !c->up_pending)
+		e = cudaEventRecord(c->up0, c->stream);
+	if (e == cudaSuccess)
+		e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, c->stream);
+	if (e == cudaSuccess && pinned) {
+		e = cudaEventRecord(c->up1, c->stream);
+		c->up_pending = true;
+	}
+	if (e == cudaSuccess && !pinned) {
 		e = cudaStreamSynchronize(c->stream);
+		uploads_done(c);
+	}
 	if (e != cudaSuccess)
 		ft_fatal(__FILE__, __LINE__, "host-to-device copy of %zu bytes: %s", bytes, cudaGetErrorString(e));
 }
@@ -337,6 +364,7 @@ static void cuda_download(void *ctx, void *dst, const void *src, size_t bytes)
 	cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, c->stream);
 	if (e == cudaSuccess)
 		e = cudaStreamSynchronize(c->stream);
+	uploads_done(c);
 	if (e != cudaSuccess)
 		ft_fatal(__FILE__, __LINE__, "device-to-host copy of %zu bytes: %s", bytes, cudaGetErrorString(e));
 }
@@ -647,7 +675,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		const ft_tensor *x = ft_in(g, n, 0), *rm = ft_in(g, n, 3), *rv = ft_in(g, n, 4);
 		bool upd = rm->kind == FT_TK_STATE && rv->kind == FT_TK_STATE; /* as the CPU kernel */
 		ncs(x, &nb, &ch, &sp);
-		float *ab = scratch(c, 2 * sizeof(float) * (size_t)ch);
+		float *ab = scratch(c, ft_cu_bn_workspace(nb, ch, sp, 2));
 		if (!ab)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
 		return cuda_check(ft_cu_batch_norm_train(cu_dtype(x->dtype), x->data, ft_in(g, n, 1)->data,
@@ -671,7 +699,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 	case FT_OP_BATCH_NORM_GRAD: {
 		const ft_tensor *x = ft_in(g, n, 1);
 		ncs(x, &nb, &ch, &sp);
-		float *coef = scratch(c, 3 * sizeof(float) * (size_t)ch);
+		float *coef = scratch(c, ft_cu_bn_workspace(nb, ch, sp, 3));
 		if (!coef)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
 		return cuda_check(ft_cu_batch_norm_grad(cu_dtype(x->dtype), ft_in(g, n, 0)->data, x->data,
@@ -887,10 +915,14 @@ static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, siz
 	}
 	if (n->op == FT_OP_SOFTMAX_CROSS_ENTROPY)
 		*scratch = sizeof(double) * (size_t)ft_in(g, n, 0)->dims[0];
-	else if (n->op == FT_OP_BATCH_NORM_TRAIN || n->op == FT_OP_BATCH_NORM)
+	else if (n->op == FT_OP_BATCH_NORM)
 		*scratch = 2 * sizeof(float) * (size_t)ft_in(g, n, 0)->dims[1];
-	else if (n->op == FT_OP_BATCH_NORM_GRAD)
-		*scratch = 3 * sizeof(float) * (size_t)ft_in(g, n, 1)->dims[1];
+	else if (n->op == FT_OP_BATCH_NORM_TRAIN || n->op == FT_OP_BATCH_NORM_GRAD) {
+		int64_t nb, ch, sp;
+		bool train = n->op == FT_OP_BATCH_NORM_TRAIN;
+		ncs(ft_in(g, n, train ? 0 : 1), &nb, &ch, &sp);
+		*scratch = ft_cu_bn_workspace(nb, ch, sp, train ? 2 : 3);
+	}
 	else if ((n->op == FT_OP_MAX_POOL_GRAD || n->op == FT_OP_REDUCE_SUM_TO ||
 		  (n->op == FT_OP_GEMM && ft_in(g, n, 2))) && ft_out(g, n, 0)->dtype != FT_F32)
 		*scratch = sizeof(float) * (size_t)ft_out(g, n, 0)->numel; /* float32 sums, rounded after */
@@ -975,6 +1007,12 @@ static void cuda_sync(void *ctx)
 	cudaError_t e = cudaStreamSynchronize(c->stream);
 	if (e != cudaSuccess)
 		ft_fatal(__FILE__, __LINE__, "CUDA stream: %s", cudaGetErrorString(e));
+	uploads_done(c);
+}
+
+static double cuda_async_upload_seconds(void *ctx)
+{
+	return ((cuda_ctx *)ctx)->up_seconds;
 }
 
 static void cuda_destroy(void *ctx)
@@ -982,6 +1020,8 @@ static void cuda_destroy(void *ctx)
 	cuda_ctx *c = ctx;
 	cudnnDestroy(c->dnn);
 	cublasDestroy(c->blas);
+	cudaEventDestroy(c->up0);
+	cudaEventDestroy(c->up1);
 	cudaStreamDestroy(c->stream);
 	free(c);
 }
@@ -1002,6 +1042,7 @@ static const ft_backend_iface cuda_iface = {
 	.free_memory = cuda_free_memory,
 	.host_alloc = cuda_host_alloc,
 	.host_free = cuda_host_free,
+	.async_upload_seconds = cuda_async_upload_seconds,
 };
 
 int ft_cuda_device_count(char *why, size_t why_len)
@@ -1032,8 +1073,12 @@ ft_status ft_backend_cuda_new(int device, ft_backend *out)
 	cuda_ctx *c = ft_xcalloc(1, sizeof(*c));
 	c->device = device;
 	ft_status st = cuda_check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+	if (!st)
+		st = cuda_check(cudaEventCreate(&c->up0), "cudaEventCreate");
+	if (!st)
+		st = cuda_check(cudaEventCreate(&c->up1), "cudaEventCreate");
 	if (st) {
-		free(c);
+		free(c); /* the process is ending with this error: the stream and events go with it */
 		return st;
 	}
 	/* float32 products stay float32: no TF32 unless asked (issue 5 compares in plain fp32) */

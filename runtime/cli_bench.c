@@ -108,7 +108,7 @@ static int run_config(const ft_cli *c, const bench_config *bc, int64_t accum, in
 		if (s == warmup) {
 			wait = total = 0;
 			bytes0 = t->input_bytes;
-			copy0 = t->input_seconds;
+			copy0 = ft_trainer_copy_seconds(t);
 		}
 		double t0 = ft_now_s();
 		ft_loader_slot slot;
@@ -137,7 +137,7 @@ static int run_config(const ft_cli *c, const bench_config *bc, int64_t accum, in
 	r->images_per_s = (double)(c->steps * c->batch) / total;
 	r->step_ms = 1e3 * step_s[c->steps / 2];
 	r->wait_share = wait / total;
-	double copy_s = t->input_seconds - copy0;
+	double copy_s = ft_trainer_copy_seconds(t) - copy0;
 	r->copy_gbps = copy_s > 0 ? (double)(t->input_bytes - bytes0) / copy_s / 1e9 : 0;
 	r->ok = 1;
 out:

@@ -603,6 +603,12 @@ ft_status ft_trainer_eval_graph(const ft_trainer *t, int64_t batch, ft_graph **o
 	return FT_OK;
 }
 
+double ft_trainer_copy_seconds(const ft_trainer *t)
+{
+	const ft_backend_iface *be = t->be.iface;
+	return t->input_seconds + (be->async_upload_seconds ? be->async_upload_seconds(t->be.ctx) : 0);
+}
+
 size_t ft_trainer_planned_bytes(const ft_trainer *t, ft_plan_summary *s)
 {
 	return ft_exec_planned_bytes(t->x, s);

@@ -81,7 +81,8 @@ typedef struct ft_trainer {
 	int n_opt_state;
 	int *opt_state;         /* momentum buffers / Adam moments, in parameter order */
 	int64_t input_bytes;    /* image bytes copied into the input tensor, all steps */
-	double input_seconds;   /*   and the time those copies took (host-to-device on a GPU) */
+	double input_seconds;   /*   and the time those copies took (host-to-device on a GPU), */
+				/*   asynchronous ones not included: ft_trainer_copy_seconds */
 	/* called once per step between the last micro-batch's backward and the
 	 * optimizer nodes, with the gradients in t->grads (host memory) and the mean
 	 * micro-batch loss: data-parallel averaging (dist.h); NULL: none */
@@ -128,6 +129,8 @@ ft_status ft_trainer_eval_graph(const ft_trainer *t, int64_t batch, ft_graph **o
 
 /* planned bytes of a training step (the sum of *s): everything it holds */
 size_t ft_trainer_planned_bytes(const ft_trainer *t, ft_plan_summary *s);
+/* the time the input copies took so far: input_seconds plus the event-timed asynchronous ones */
+double ft_trainer_copy_seconds(const ft_trainer *t);
 
 /* The planned peak of one step of cfg (cfg->batch, cfg->grad_accum, ...) without allocating it. */
 ft_status ft_trainer_plan(const char *model_path, const ft_train_config *cfg, size_t *planned);

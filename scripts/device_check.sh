@@ -34,7 +34,10 @@ mkdir -p "$out" "$w"
 : >"$out/summary.txt"
 t0=$SECONDS
 # the logs and the small result files (no models) into $out, also when the run is cut short
-pack() { tar czf "$out/logs.tgz" -C "$w" --exclude='*.onnx' --exclude='*.ref' --exclude='*.pb' . 2>/dev/null; }
+pack() {
+	tar czf "$out/logs.tgz" -C "$w" --exclude='*.onnx' --exclude='*.ref' --exclude='*.pb' --exclude='*.ftck' \
+		--exclude='*.ftck.tmp' --exclude=tensorboard . 2>/dev/null
+}
 trap pack EXIT
 trap 'pack; exit 124' TERM INT
 log() { echo "== [$((SECONDS - t0))s] $*" | tee -a "$out/summary.txt"; }
@@ -98,7 +101,8 @@ for m in ${models_list//,/ }; do
 	timeout 120 "$ftrun" bench "$models/$m.onnx" --device $dev -b $b --steps $steps --configs baseline,amp,ga+amp+pm \
 		--output-dir "$w/$m.bench" >"$w/$m.bench.log" 2>&1 &&
 		log "$m: ftrun $dev training:$(printf '\n%s' "$(grep -E '^ *(config|baseline|amp|ga)' "$w/$m.bench.log")")" ||
-		log "$m: ftrun bench on $dev failed: $(tail -3 "$w/$m.bench.log" | cut -c1-400)"
+		log "$m: ftrun bench on $dev failed:$(printf '\n%s' "$(grep -vE '^(/|.*\(\+0x)' "$w/$m.bench.log" | tail -8 | cut -c1-300)")
+$(grep -A24 'crashed' "$w/$m.bench.log" | head -60)"
 done
 if [ "$dev" = cuda ] && before_s 45; then
 	FT_BATCHES="resnet50:${batch[resnet50]},vit_b_16:${batch[vit_b_16]},efficientnet_b0:${batch[efficientnet_b0]}" \

@@ -458,21 +458,28 @@ static void max_pool_case(ft_backend cu, const char *only, ft_dtype dt, bool gra
 static void norm_pool_cases(ft_backend cu, const char *only)
 {
 	int64_t xd[4] = { 8, 24, 9, 11 }, cd[1] = { 24 };
-	if (wanted(only, FT_OP_BATCH_NORM_TRAIN)) {
-		ft_graph *g = ft_graph_new("bn");
-		int in[5] = { f32_input(g, 4, xd, -3, 5), f32_input(g, 1, cd, 0.5f, 1.5f), f32_input(g, 1, cd, -1, 1),
-			      f32_input(g, 1, cd, -0.1f, 0.1f), f32_input(g, 1, cd, 0.5f, 1.5f) };
-		g->tensors[in[3]].kind = g->tensors[in[4]].kind = FT_TK_STATE;
-		ft_node *n = node(g, FT_OP_BATCH_NORM_TRAIN, 5, in, 3);
-		ft_node_set_float(g, n, "epsilon", 1e-5f);
-		ft_node_set_float(g, n, "momentum", 0.9f);
-		infer_and_run(cu, g, n, NULL, false, 8 | 16);
-	}
-	if (wanted(only, FT_OP_BATCH_NORM_GRAD)) {
-		ft_graph *g = ft_graph_new("bn_grad");
-		int in[5] = { f32_input(g, 4, xd, -1, 1), f32_input(g, 4, xd, -3, 5), f32_input(g, 1, cd, 0.5f, 1.5f),
-			      f32_input(g, 1, cd, 0.5f, 1.5f), f32_input(g, 1, cd, 0.2f, 1) };
-		infer_and_run(cu, g, node(g, FT_OP_BATCH_NORM_GRAD, 5, in, 3), NULL, false, 0);
+	/* one block per channel, then few channels with large planes: the sums split over 4 blocks each
+	 * (ft_cu_bn_parts), the splits falling inside planes */
+	static const int64_t shapes[2][4] = { { 8, 24, 9, 11 }, { 32, 3, 40, 41 } };
+	for (int v = 0; v < 2; v++) {
+		const int64_t *d = shapes[v], c1[1] = { shapes[v][1] };
+		if (wanted(only, FT_OP_BATCH_NORM_TRAIN)) {
+			ft_graph *g = ft_graph_new("bn");
+			int in[5] = { f32_input(g, 4, d, -3, 5), f32_input(g, 1, c1, 0.5f, 1.5f), f32_input(g, 1, c1, -1, 1),
+				      f32_input(g, 1, c1, -0.1f, 0.1f), f32_input(g, 1, c1, 0.5f, 1.5f) };
+			g->tensors[in[3]].kind = g->tensors[in[4]].kind = FT_TK_STATE;
+			ft_node *n = node(g, FT_OP_BATCH_NORM_TRAIN, 5, in, 3);
+			ft_node_set_float(g, n, "epsilon", 1e-5f);
+			ft_node_set_float(g, n, "momentum", 0.9f);
+			infer_and_run(cu, g, n, v ? "BatchNormTrain, split sums" : NULL, false, 8 | 16);
+		}
+		if (wanted(only, FT_OP_BATCH_NORM_GRAD)) {
+			ft_graph *g = ft_graph_new("bn_grad");
+			int in[5] = { f32_input(g, 4, d, -1, 1), f32_input(g, 4, d, -3, 5), f32_input(g, 1, c1, 0.5f, 1.5f),
+				      f32_input(g, 1, c1, 0.5f, 1.5f), f32_input(g, 1, c1, 0.2f, 1) };
+			infer_and_run(cu, g, node(g, FT_OP_BATCH_NORM_GRAD, 5, in, 3), v ? "BatchNormGrad, split sums" : NULL,
+				      false, 0);
+		}
 	}
 	for (int k = 0; k < 6; k++) /* float32 with NaN and infinities, float16, bfloat16; each forward, backward */
 		max_pool_case(cu, only, k < 2 ? FT_F32 : k < 4 ? FT_F16 : FT_BF16, k & 1);

@@ -133,11 +133,27 @@ int ft_cu_narrow(ft_cu_dtype dt, const float *x, void *y, int64_t n, void *strea
  * a = scale / sqrt(var + eps), b = bias - mean * a; saved mean and
  * 1 / sqrt(var + eps) for the backward; the running statistics (NULL: left
  * alone) become r * momentum + batch * (1 - momentum), the variance unbiased
- * (count / (count - 1)) as PyTorch's. ab is 2 * c floats of workspace.
+ * (count / (count - 1)) as PyTorch's. ws: ft_cu_bn_workspace(nb, c, s, 2) bytes.
  */
 int ft_cu_batch_norm_train(ft_cu_dtype dt, const void *x, const float *scale, const float *bias, float *run_mean,
-			   float *run_var, void *y, float *saved_mean, float *saved_invstd, float *ab, int64_t nb,
+			   float *run_var, void *y, float *saved_mean, float *saved_invstd, void *ws, int64_t nb,
 			   int64_t c, int64_t s, float eps, float momentum, void *stream);
+/*
+ * The blocks per channel that sum BatchNorm's statistics: enough blocks in all
+ * to fill a GPU (about 1024), none with fewer than 16384 elements, at most 64.
+ */
+static inline int64_t ft_cu_bn_parts(int64_t nb, int64_t c, int64_t s)
+{
+	int64_t p = (nb * s + 16383) / 16384, fill = c > 0 ? (1024 + c - 1) / c : 1;
+	p = p < fill ? p : fill;
+	p = p < 64 ? p : 64;
+	return p > 1 ? p : 1;
+}
+/* the workspace of BatchNorm train (coefs 2) or backward (coefs 3): the parts' sums, then the coefficients */
+static inline size_t ft_cu_bn_workspace(int64_t nb, int64_t c, int64_t s, int coefs)
+{
+	return sizeof(double) * 2 * (size_t)(c * ft_cu_bn_parts(nb, c, s)) + sizeof(float) * (size_t)(coefs * c);
+}
 /* BatchNorm in inference: y = x * a + b from the running statistics; ab is 2 * c floats of workspace */
 int ft_cu_batch_norm_infer(const float *x, const float *scale, const float *bias, const float *mean,
 			   const float *var, float *y, float *ab, int64_t nb, int64_t c, int64_t s, float eps,
@@ -145,11 +161,11 @@ int ft_cu_batch_norm_infer(const float *x, const float *scale, const float *bias
 /*
  * Its backward (dy, x, scale, saved mean, saved invstd) -> dx, dscale, dbias:
  * per channel dbias = sum dy, dscale = sum dy * xhat, dx = scale * invstd *
- * (dy - dbias / M - xhat * dscale / M), in double per channel. coef is 3 * c
- * floats of workspace.
+ * (dy - dbias / M - xhat * dscale / M), in double per channel. ws:
+ * ft_cu_bn_workspace(nb, c, s, 3) bytes.
  */
 int ft_cu_batch_norm_grad(ft_cu_dtype dt, const void *dy, const void *x, const float *scale, const float *mean,
-			  const float *invstd, void *dx, float *dscale, float *dbias, float *coef, int64_t nb, int64_t c,
+			  const float *invstd, void *dx, float *dscale, float *dbias, void *ws, int64_t nb, int64_t c,
 			  int64_t s, void *stream);
 
 /* a pooling window over (depth, height, width); 2-D pools have depth 1 */

@@ -27,36 +27,77 @@ __device__ void block_sum2(double &a, double &b, double *sa, double *sb)
 	__syncthreads();
 }
 
-// one block per channel k: the batch statistics and the affine map
-template <typename T>
-__global__ void bn_stats(const T *x, const float *scale, const float *bias, float *run_mean, float *run_var,
-			 float *saved_mean, float *saved_invstd, float *ab, int64_t nb, int64_t c, int64_t s, float eps,
-			 float momentum)
+// Channel k's elements, as (batch b, position j in the plane): part p of `parts` walks
+// [m p / parts, m (p + 1) / parts) of its m = nb * s elements, kThreads apart, and leaves
+// its two sums in part[(k * parts + p) * 2 + {0, 1}]. Many blocks per channel keep the
+// GPU busy when channels are few and planes large (one block per channel used 64 of 132
+// multiprocessors on ResNet-50's first layers); the parts are added in a fixed order
+// afterwards, so the result does not depend on scheduling.
+struct chan_walk {
+	int64_t b, j, left;
+	__device__ chan_walk(int64_t m, int64_t s, int p, int parts)
+	{
+		int64_t lo = m * p / parts, hi = m * (p + 1) / parts, i = lo + threadIdx.x;
+		left = i < hi ? (hi - 1 - i) / kThreads + 1 : 0;
+		b = i / s;
+		j = i - b * s;
+	}
+	__device__ void next(int64_t s)
+	{
+		j += kThreads;
+		if (j >= s) {
+			int64_t q = j / s;
+			b += q;
+			j -= q * s;
+		}
+		left--;
+	}
+};
+
+// the batch statistics' partial sums: sum x and sum x^2
+template <typename T> __global__ void bn_stats_part(const T *x, double *part, int64_t nb, int64_t c, int64_t s)
 {
 	__shared__ double sa[kThreads], sb[kThreads];
-	int64_t k = blockIdx.x, m = nb * s;
+	int64_t k = blockIdx.x;
 	double sum = 0, sq = 0;
-	for (int64_t i = threadIdx.x; i < m; i += kThreads) {
-		double v = ld(x[(i / s * c + k) * s + i % s]);
+	for (chan_walk w(nb * s, s, (int)blockIdx.y, (int)gridDim.y); w.left > 0; w.next(s)) {
+		double v = ld(x[(w.b * c + k) * s + w.j]);
 		sum += v;
 		sq += v * v;
 	}
 	block_sum2(sum, sq, sa, sb);
-	if (threadIdx.x != 0)
-		return;
-	double cnt = (double)m;
-	double mean = cnt > 0 ? sum / cnt : 0.0, var = cnt > 0 ? sq / cnt - mean * mean : 0.0;
-	var = var > 0 ? var : 0.0;
-	double invstd = 1.0 / sqrt(var + (double)eps);
-	double a = scale[k] * invstd;
-	ab[k] = (float)a;
-	ab[c + k] = (float)(bias[k] - mean * a);
-	saved_mean[k] = (float)mean;
-	saved_invstd[k] = (float)invstd;
-	if (run_mean && run_var) {
-		double unbias = cnt > 1 ? cnt / (cnt - 1) : 1.0;
-		run_mean[k] = (float)(run_mean[k] * (double)momentum + mean * (1 - (double)momentum));
-		run_var[k] = (float)(run_var[k] * (double)momentum + var * unbias * (1 - (double)momentum));
+	if (threadIdx.x == 0) {
+		part[(k * gridDim.y + blockIdx.y) * 2] = sum;
+		part[(k * gridDim.y + blockIdx.y) * 2 + 1] = sq;
+	}
+}
+
+// per channel: the parts added in order, then the statistics and the affine map
+__global__ void bn_stats_finish(const double *part, int parts, const float *scale, const float *bias,
+				float *run_mean, float *run_var, float *saved_mean, float *saved_invstd, float *ab,
+				int64_t m, int64_t c, float eps, float momentum)
+{
+	FTCU_GRID_LOOP(k, c)
+	{
+		double sum = 0, sq = 0;
+		for (int p = 0; p < parts; p++) {
+			sum += part[(k * parts + p) * 2];
+			sq += part[(k * parts + p) * 2 + 1];
+		}
+		double cnt = (double)m;
+		double mean = cnt > 0 ? sum / cnt : 0.0, var = cnt > 0 ? sq / cnt - mean * mean : 0.0;
+		var = var > 0 ? var : 0.0;
+		double invstd = 1.0 / sqrt(var + (double)eps);
+		double a = scale[k] * invstd;
+		ab[k] = (float)a;
+		ab[c + k] = (float)(bias[k] - mean * a);
+		saved_mean[k] = (float)mean;
+		saved_invstd[k] = (float)invstd;
+		if (run_mean && run_var) {
+			double unbias = cnt > 1 ? cnt / (cnt - 1) : 1.0;
+			run_mean[k] = (float)(run_mean[k] * (double)momentum + mean * (1 - (double)momentum));
+			run_var[k] = (float)(run_var[k] * (double)momentum + var * unbias * (1 - (double)momentum));
+		}
 	}
 }
 
@@ -80,31 +121,46 @@ template <typename T> __global__ void bn_apply(const T *x, const float *ab, T *y
 	}
 }
 
+// the backward's partial sums: sum dy and sum dy (x - mean)
 template <typename T>
-__global__ void bn_grad_sums(const T *dy, const T *x, const float *scale, const float *mean,
-			     const float *invstd, float *dscale, float *dbias, float *coef, int64_t nb, int64_t c,
+__global__ void bn_grad_part(const T *dy, const T *x, const float *mean, double *part, int64_t nb, int64_t c,
 			     int64_t s)
 {
 	__shared__ double sa[kThreads], sb[kThreads];
-	int64_t k = blockIdx.x, m = nb * s;
+	int64_t k = blockIdx.x;
 	double mk = mean[k], sum = 0, dot = 0;
-	for (int64_t i = threadIdx.x; i < m; i += kThreads) {
-		int64_t at = (i / s * c + k) * s + i % s;
+	for (chan_walk w(nb * s, s, (int)blockIdx.y, (int)gridDim.y); w.left > 0; w.next(s)) {
+		int64_t at = (w.b * c + k) * s + w.j;
 		double g = ld(dy[at]);
 		sum += g;
 		dot += g * ((double)ld(x[at]) - mk);
 	}
 	block_sum2(sum, dot, sa, sb);
-	if (threadIdx.x != 0)
-		return;
-	double is = invstd[k], cnt = (double)m;
-	dbias[k] = (float)sum;
-	dscale[k] = (float)(dot * is);
-	double a = scale[k] * is, gm = cnt > 0 ? sum / cnt : 0.0;
-	double b = cnt > 0 ? -a * is * is * dot / cnt : 0.0;
-	coef[k] = (float)a;
-	coef[c + k] = (float)b;
-	coef[2 * c + k] = (float)(-a * gm - b * mk);
+	if (threadIdx.x == 0) {
+		part[(k * gridDim.y + blockIdx.y) * 2] = sum;
+		part[(k * gridDim.y + blockIdx.y) * 2 + 1] = dot;
+	}
+}
+
+__global__ void bn_grad_finish(const double *part, int parts, const float *scale, const float *mean,
+			       const float *invstd, float *dscale, float *dbias, float *coef, int64_t m, int64_t c)
+{
+	FTCU_GRID_LOOP(k, c)
+	{
+		double sum = 0, dot = 0;
+		for (int p = 0; p < parts; p++) {
+			sum += part[(k * parts + p) * 2];
+			dot += part[(k * parts + p) * 2 + 1];
+		}
+		double is = invstd[k], cnt = (double)m, mk = mean[k];
+		dbias[k] = (float)sum;
+		dscale[k] = (float)(dot * is);
+		double a = scale[k] * is, gm = cnt > 0 ? sum / cnt : 0.0;
+		double b = cnt > 0 ? -a * is * is * dot / cnt : 0.0;
+		coef[k] = (float)a;
+		coef[c + k] = (float)b;
+		coef[2 * c + k] = (float)(-a * gm - b * mk);
+	}
 }
 
 template <typename T>
@@ -214,16 +270,28 @@ __global__ void global_avg_grad(const float *dy, float *dx, int64_t n, int64_t s
 
 } // namespace
 
+// the workspace's layout: the parts' sums (double) first, then the coefficients (float)
+static double *parts_of(void *ws) { return (double *)ws; }
+static float *coefs_of(void *ws, int64_t nb, int64_t c, int64_t s)
+{
+	return (float *)((char *)ws + sizeof(double) * 2 * (size_t)(c * ft_cu_bn_parts(nb, c, s)));
+}
+
 extern "C" int ft_cu_batch_norm_train(ft_cu_dtype dt, const void *x, const float *scale, const float *bias,
 				      float *run_mean, float *run_var, void *y, float *saved_mean, float *saved_invstd,
-				      float *ab, int64_t nb, int64_t c, int64_t s, float eps, float momentum, void *stream)
+				      void *ws, int64_t nb, int64_t c, int64_t s, float eps, float momentum, void *stream)
 {
 	cudaStream_t st = (cudaStream_t)stream;
 	if (c == 0 || nb * s == 0) /* nothing to normalise (a grid of 0 blocks is an invalid launch) */
 		return 0;
+	int parts = (int)ft_cu_bn_parts(nb, c, s);
+	double *part = parts_of(ws);
+	float *ab = coefs_of(ws, nb, c, s);
+	dim3 grid((unsigned)c, (unsigned)parts);
 #define L(T)                                                                                                    \
-	bn_stats<T><<<(unsigned)c, kThreads, 0, st>>>((const T *)x, scale, bias, run_mean, run_var, saved_mean,   \
-						      saved_invstd, ab, nb, c, s, eps, momentum);                 \
+	bn_stats_part<T><<<grid, kThreads, 0, st>>>((const T *)x, part, nb, c, s);                                \
+	bn_stats_finish<<<blocks_for(c), kThreads, 0, st>>>(part, parts, scale, bias, run_mean, run_var,          \
+							    saved_mean, saved_invstd, ab, nb * s, c, eps, momentum); \
 	bn_apply<T><<<blocks_for(nb * c * s), kThreads, 0, st>>>((const T *)x, ab, (T *)y, nb * c * s, c, s)
 	FTCU_BY_TYPE(dt, L)
 #undef L
@@ -242,14 +310,19 @@ extern "C" int ft_cu_batch_norm_infer(const float *x, const float *scale, const 
 
 extern "C" int ft_cu_batch_norm_grad(ft_cu_dtype dt, const void *dy, const void *x, const float *scale,
 				     const float *mean, const float *invstd, void *dx, float *dscale, float *dbias,
-				     float *coef, int64_t nb, int64_t c, int64_t s, void *stream)
+				     void *ws, int64_t nb, int64_t c, int64_t s, void *stream)
 {
 	cudaStream_t st = (cudaStream_t)stream;
 	if (c == 0 || nb * s == 0)
 		return 0;
+	int parts = (int)ft_cu_bn_parts(nb, c, s);
+	double *part = parts_of(ws);
+	float *coef = coefs_of(ws, nb, c, s);
+	dim3 grid((unsigned)c, (unsigned)parts);
 #define L(T)                                                                                                       \
-	bn_grad_sums<T><<<(unsigned)c, kThreads, 0, st>>>((const T *)dy, (const T *)x, scale, mean, invstd, dscale,   \
-							  dbias, coef, nb, c, s);                                      \
+	bn_grad_part<T><<<grid, kThreads, 0, st>>>((const T *)dy, (const T *)x, mean, part, nb, c, s);               \
+	bn_grad_finish<<<blocks_for(c), kThreads, 0, st>>>(part, parts, scale, mean, invstd, dscale, dbias, coef,    \
+							   nb * s, c);                                               \
 	if (dx)                                                                                                    \
 		bn_grad_apply<T><<<blocks_for(nb * c * s), kThreads, 0, st>>>((const T *)dy, (const T *)x, coef, (T *)dx, \
 									      nb * c * s, c, s)
