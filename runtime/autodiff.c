@@ -86,13 +86,15 @@ int ft_ad_const_f32(ft_autodiff *ad, float v)
 int ft_ad_const_i64(ft_autodiff *ad, const int64_t *v, int n)
 {
 	ft_graph *g = ad->g;
+	/* v may point into g->tensors (a tensor's dims), which the new tensor can move: copy it first */
+	int64_t *data = ft_aligned_alloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+	if (n)
+		memcpy(data, v, sizeof(int64_t) * (size_t)n);
 	int id = ft_graph_new_tensor(g, "ft/const");
 	ft_tensor *t = &g->tensors[id];
 	int64_t dims[1] = { n };
 	ft_tensor_set_shape(t, FT_I64, 1, dims);
-	t->data = ft_graph_own(g, ft_aligned_alloc(sizeof(int64_t) * (size_t)(n ? n : 1)));
-	if (n)
-		memcpy(t->data, v, sizeof(int64_t) * (size_t)n);
+	t->data = ft_graph_own(g, data);
 	t->kind = FT_TK_CONST;
 	ensure_cap(ad);
 	return id;
@@ -128,8 +130,7 @@ ft_status ft_ad_reshape_to(ft_autodiff *ad, int gid, int target, int *out)
 		*out = gid;
 		return FT_OK;
 	}
-	const ft_tensor *t = &g->tensors[target];
-	int shape = ft_ad_const_i64(ad, t->dims, t->rank);
+	int shape = ft_ad_const_i64(ad, g->tensors[target].dims, g->tensors[target].rank);
 	int in[2] = { gid, shape };
 	return ft_ad_emit(ad, FT_OP_RESHAPE, 2, in, out);
 }

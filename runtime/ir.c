@@ -176,11 +176,40 @@ void *ft_graph_own(ft_graph *g, void *p)
 	return p;
 }
 
+/*
+ * FT_DEBUG_MOVE_TABLES=1 (tests): every new tensor or node moves its whole table, as a
+ * growth does only at powers of two. A pointer into g->tensors or g->nodes held across
+ * ft_graph_new_tensor / ft_graph_add_node then reads freed memory every time, which
+ * AddressSanitizer reports, instead of only for models whose counts hit 2048 or 4096 at
+ * the wrong moment (a ViT build crashed so on a GPU, 2026-11-28).
+ */
+static bool move_tables(void)
+{
+	static int on = -1;
+	if (on < 0) {
+		const char *v = getenv("FT_DEBUG_MOVE_TABLES");
+		on = v && strcmp(v, "1") == 0;
+	}
+	return on;
+}
+
+static void *moved(void *table, size_t used, size_t cap)
+{
+	void *fresh = ft_xmalloc(cap ? cap : 1);
+	if (used)
+		memcpy(fresh, table, used);
+	free(table);
+	return fresh;
+}
+
 static int add_tensor(ft_graph *g, const char *name)
 {
 	if (g->n_tensors == g->cap_tensors) {
 		g->cap_tensors = g->cap_tensors ? g->cap_tensors * 2 : 256;
 		g->tensors = ft_xrealloc(g->tensors, sizeof(ft_tensor) * (size_t)g->cap_tensors);
+	} else if (move_tables()) {
+		g->tensors = moved(g->tensors, sizeof(ft_tensor) * (size_t)g->n_tensors,
+				   sizeof(ft_tensor) * (size_t)g->cap_tensors);
 	}
 	int id = g->n_tensors++;
 	ft_tensor *t = &g->tensors[id];
@@ -215,6 +244,8 @@ ft_node *ft_graph_add_node(ft_graph *g, ft_op op, const char *name, int n_in, in
 	if (g->n_nodes == g->cap_nodes) {
 		g->cap_nodes = g->cap_nodes ? g->cap_nodes * 2 : 256;
 		g->nodes = ft_xrealloc(g->nodes, sizeof(ft_node) * (size_t)g->cap_nodes);
+	} else if (move_tables()) {
+		g->nodes = moved(g->nodes, sizeof(ft_node) * (size_t)g->n_nodes, sizeof(ft_node) * (size_t)g->cap_nodes);
 	}
 	ft_node *n = &g->nodes[g->n_nodes++];
 	memset(n, 0, sizeof(*n));

@@ -7,7 +7,7 @@
 #   here:   scripts/device_bundle.sh          (builds device-bundle/, about 7 MiB)
 #   there:  scripts/device_check.sh [OUT_DIR]  (default $OUT, else device-out), with the device
 #           tool: run(command="scripts/device_check.sh $OUT", carry=["device-bundle"], timeout_s=480)
-# FT_CHECK_MODELS, FT_CHECK_PARITY, FT_CHECK_PROFILE (model lists), FT_CHECK_CPU_ORACLE=0 and
+# FT_CHECK_MODELS, FT_CHECK_PARITY, FT_CHECK_PROFILE, FT_CHECK_FIND (model lists), FT_CHECK_CPU_ORACLE=0 and
 # FT_CHECK_STEPS narrow a rerun to what changed.
 #   dry run on a machine without a GPU (checks this script, not CUDA):
 #           FT_CHECK_DEVICE=devsim FT_CHECK_PYTHON=/usr/bin/python3 FT_CHECK_MODELS=resnet50 \
@@ -23,7 +23,8 @@ budget=${FT_CHECK_BUDGET:-400}
 models_list=${FT_CHECK_MODELS:-resnet50,vit_b_16,efficientnet_b0}
 parity=${FT_CHECK_PARITY:-$models_list}        # the models whose logits and gradients are checked
 cpu_oracle=${FT_CHECK_CPU_ORACLE:-1}           # 0: no ftrun CPU gradients (the plain C kernels are slow)
-profile=${FT_CHECK_PROFILE:-resnet50,vit_b_16} # FT_PROFILE=1 AMP training steps: time per op
+profile=${FT_CHECK_PROFILE:-resnet50,vit_b_16,efficientnet_b0} # FT_PROFILE=1 AMP steps: time per op
+find_models=${FT_CHECK_FIND-resnet50,efficientnet_b0} # also benched with FT_CUDNN_FIND=1
 steps=${FT_CHECK_STEPS:-20}
 py=${FT_CHECK_PYTHON:-$(command -v python3)}
 tdev=cpu # where PyTorch's same-device oracle runs: the GPU, except in a dry run
@@ -98,11 +99,19 @@ declare -A batch=([resnet50]=128 [vit_b_16]=64 [efficientnet_b0]=128)
 for m in ${models_list//,/ }; do
 	before_s 60 || { log "$m: ftrun bench skipped, out of time"; continue; }
 	b=${FT_CHECK_BATCH:-${batch[$m]}}
-	timeout 120 "$ftrun" bench "$models/$m.onnx" --device $dev -b $b --steps $steps --configs baseline,amp,ga+amp+pm \
+	timeout 120 "$ftrun" bench "$models/$m.onnx" --device $dev -b $b --steps $steps --configs baseline,pm,amp,ga+amp+pm \
 		--output-dir "$w/$m.bench" >"$w/$m.bench.log" 2>&1 &&
-		log "$m: ftrun $dev training:$(printf '\n%s' "$(grep -E '^ *(config|baseline|amp|ga)' "$w/$m.bench.log")")" ||
+		log "$m: ftrun $dev training:$(printf '\n%s' "$(grep -E '^ *(config|baseline|pm|amp|ga)' "$w/$m.bench.log")")" ||
 		log "$m: ftrun bench on $dev failed:$(printf '\n%s' "$(grep -vE '^(/|.*\(\+0x)' "$w/$m.bench.log" | tail -8 | cut -c1-300)")
 $(grep -A24 'crashed' "$w/$m.bench.log" | head -60)"
+done
+# cuDNN's timed choice of algorithms (FT_CUDNN_FIND=1) against its heuristics' first, on the
+# convolution networks: whether Find becomes the default
+for m in ${find_models//,/ }; do
+	[ "$dev" = cuda ] && [ -f "$models/$m.onnx" ] && before_s 90 || continue
+	FT_CUDNN_FIND=1 timeout 90 "$ftrun" bench "$models/$m.onnx" --device $dev -b ${FT_CHECK_BATCH:-${batch[$m]}} \
+		--steps $steps --configs baseline,amp --output-dir "$w/$m.find" >"$w/$m.find.log" 2>&1
+	log "$m: with FT_CUDNN_FIND=1 (exit $?):$(printf '\n%s' "$(grep -E '^ *(config|baseline|amp)' "$w/$m.find.log")")"
 done
 if [ "$dev" = cuda ] && before_s 45; then
 	FT_BATCHES="resnet50:${batch[resnet50]},vit_b_16:${batch[vit_b_16]},efficientnet_b0:${batch[efficientnet_b0]}" \

@@ -112,11 +112,20 @@ __global__ void bn_infer_coef(const float *scale, const float *bias, const float
 	}
 }
 
+// the channel of element i of an (n, c, s) tensor: 32-bit division where the sizes allow (a
+// 64-bit one is a long emulated sequence, and these kernels are otherwise memory-bound)
+__device__ inline int64_t channel_of(int64_t i, int64_t n, int64_t c, int64_t s)
+{
+	if (n <= 0x7fffffff)
+		return (int64_t)(((uint32_t)i / (uint32_t)s) % (uint32_t)c);
+	return i / s % c;
+}
+
 template <typename T> __global__ void bn_apply(const T *x, const float *ab, T *y, int64_t n, int64_t c, int64_t s)
 {
 	FTCU_GRID_LOOP(i, n)
 	{
-		int64_t k = i / s % c;
+		int64_t k = channel_of(i, n, c, s);
 		y[i] = st<T>(ld(x[i]) * ab[k] + ab[c + k]);
 	}
 }
@@ -168,7 +177,7 @@ __global__ void bn_grad_apply(const T *dy, const T *x, const float *coef, T *dx,
 {
 	FTCU_GRID_LOOP(i, n)
 	{
-		int64_t k = i / s % c;
+		int64_t k = channel_of(i, n, c, s);
 		dx[i] = st<T>(coef[k] * ld(dy[i]) + coef[c + k] * ld(x[i]) + coef[2 * c + k]);
 	}
 }
