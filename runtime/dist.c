@@ -229,15 +229,21 @@ ft_status ft_dist_file_hash(const char *path, int64_t *hash, int64_t *bytes)
 
 /* ---- training ------------------------------------------------------------ */
 
-/* train.h's reduce hook: every gradient, the loss and the stop flag in one all-reduce */
+/*
+ * train.h's reduce hook: every gradient, the loss and the stop flag in one all-reduce.
+ * The gradients are staged through host memory with the backend's copies (a memcpy on the
+ * CPU, device-to-host and back on a GPU), so any backend trains data-parallel over MPI;
+ * NCCL on the device buffers themselves is the GPU's faster path, not written yet.
+ */
 static ft_status reduce_grads(void *ctx, ft_trainer *t, float *loss)
 {
 	ft_dist *d = ctx;
 	const ft_graph *g = t->g;
+	const ft_backend_iface *be = t->be.iface;
 	float *p = d->flat;
 	for (int k = 0; k < t->n_params; k++) {
 		const ft_tensor *gt = &g->tensors[t->grads[k]];
-		memcpy(p, gt->data, sizeof(float) * (size_t)gt->numel);
+		be->download(t->be.ctx, p, gt->data, sizeof(float) * (size_t)gt->numel);
 		p += gt->numel;
 	}
 	p[0] = *loss;
@@ -249,9 +255,9 @@ static ft_status reduce_grads(void *ctx, ft_trainer *t, float *loss)
 	p = d->flat;
 	for (int k = 0; k < t->n_params; k++) {
 		const ft_tensor *gt = &g->tensors[t->grads[k]];
-		float *dst = gt->data;
 		for (int64_t i = 0; i < gt->numel; i++)
-			dst[i] = p[i] * inv;
+			p[i] *= inv;
+		be->upload(t->be.ctx, gt->data, p, sizeof(float) * (size_t)gt->numel);
 		p += gt->numel;
 	}
 	*loss = p[0] * inv;
@@ -265,9 +271,6 @@ ft_status ft_dist_attach(ft_dist *d, ft_trainer *t, volatile const sig_atomic_t 
 	d->local_stop = stop_signal;
 	if (d->size == 1)
 		return FT_OK;
-	if (strcmp(t->be.iface->name, "cpu") != 0) /* the all-reduce reads the gradients in host memory */
-		return ft_error(FT_EUNSUPPORTED, "data-parallel training on the %s backend needs NCCL, which ftrun does "
-				"not use yet; run the ranks with --device cpu", t->be.iface->name);
 	size_t n = 2; /* the loss and the stop flag after the gradients */
 	for (int k = 0; k < t->n_params; k++) {
 		const ft_tensor *gt = &t->g->tensors[t->grads[k]];
@@ -307,6 +310,8 @@ ft_status ft_dist_broadcast_state(ft_dist *d, ft_trainer *t)
 	size_t bytes = 0;
 	for (int k = 0; k < t->n_state; k++)
 		bytes += ft_tensor_bytes(&t->g->tensors[t->state[k]]);
+	/* called by the evaluation, inside the trainer's host view: the statistics are host memory on
+	 * every backend, and leaving the view uploads what arrived */
 	uint8_t *buf = ft_xmalloc(bytes + 1), *p = buf;
 	for (int k = 0; k < t->n_state; k++) {
 		const ft_tensor *s = &t->g->tensors[t->state[k]];

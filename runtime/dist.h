@@ -125,7 +125,8 @@ uint64_t ft_dist_rank_seed(const ft_dist *d, uint64_t seed);
 /* Sums v[0..n) over the ranks, in place (evaluation counts). */
 ft_status ft_dist_sum_i64(ft_dist *d, int64_t *v, int n, const char *what);
 
-/* Copies rank 0's BatchNorm running statistics of t to every rank (before evaluating). */
+/* Copies rank 0's BatchNorm running statistics of t to every rank (before evaluating, in the
+ * trainer's host view: the statistics are read and written as host memory). */
 ft_status ft_dist_broadcast_state(ft_dist *d, struct ft_trainer *t);
 
 /* ---- transport (dist_mpi.c, or dist_none.c without MPI) ---------------- */

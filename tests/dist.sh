@@ -9,7 +9,8 @@
 #           1 rank x batch 8; the logged loss is the mean over the ranks; only rank 0
 #           writes files
 #   resume  convnext_tiny (no BatchNorm either; a quarter of ViT-B's cost): 3 steps of
-#           1 rank x 4 x 2 resumed for 2 steps on 2 ranks x 4, against 1 rank x 8
+#           1 rank x 4 x 2 resumed for 2 steps on 2 ranks x 4, against 1 rank x 8; and
+#           2 ranks x 4 on --device devsim (gradients staged through download/upload)
 #   bad     ranks that disagree (batch size, model, optimizer) refused at start (exit 2),
 #           a torchrun-only environment refused, a rank killed with SIGKILL and a rank
 #           stopped with SIGSTOP both end the job within the timeout
@@ -115,6 +116,11 @@ resume() {
 		grep -q 'at step 3 (epoch 0, batch 6)' re2.log
 	echo "times: $((SECONDS - t0)) s"
 	compare re.onnx one.onnx "$m" "parameters resumed at another world size against 1 rank x 8 within 1e-5 (max abs)"
+	# a device backend: the gradients go through the backend's download and upload around
+	# the all-reduce (--device devsim faults on any direct host access to device memory)
+	"${MPI[@]}" -np 2 "$ftrun" "${A[@]}" -b 4 --steps 5 --device devsim --output-dir dev -o dev.onnx >dev.log 2>&1
+	check "2 ranks x 4 on the device simulator (exit 0)" dev.log test $? = 0
+	compare dev.onnx one.onnx "$m" "parameters of 2 ranks on the device simulator against 1 rank x 8 within 1e-5"
 }
 
 # compare A.onnx B.onnx INITIAL.onnx CHECK: compare_params.py with the parity tolerances (see parity)
