@@ -122,6 +122,7 @@ static int unary_op(ft_op op)
 	case FT_OP_RECIPROCAL: return FT_CU_RECIPROCAL;
 	case FT_OP_HARD_SIGMOID: return FT_CU_HARD_SIGMOID;
 	case FT_OP_HARD_SWISH: return FT_CU_HARD_SWISH;
+	case FT_OP_SILU: return FT_CU_SILU;
 	case FT_OP_IDENTITY: return FT_CU_IDENTITY;
 	default: return -1;
 	}
@@ -137,6 +138,7 @@ static int unary_grad_op(ft_op op)
 	case FT_OP_ERF_GRAD: return FT_CU_ERF_GRAD;
 	case FT_OP_HARD_SIGMOID_GRAD: return FT_CU_HARD_SIGMOID_GRAD;
 	case FT_OP_HARD_SWISH_GRAD: return FT_CU_HARD_SWISH_GRAD;
+	case FT_OP_SILU_GRAD: return FT_CU_SILU_GRAD;
 	default: return -1;
 	}
 }

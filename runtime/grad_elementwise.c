@@ -254,6 +254,12 @@ ft_status ft_grad_hard_swish(ft_autodiff *ad, int i)
 	return fused(ad, i, FT_OP_HARD_SWISH_GRAD, false, 0, NULL, NULL);
 }
 
+/* ft.Silu keeps only x for its backward (Mul + Sigmoid kept x and Sigmoid(x)) */
+ft_status ft_grad_silu(ft_autodiff *ad, int i)
+{
+	return fused(ad, i, FT_OP_SILU_GRAD, false, 0, NULL, NULL);
+}
+
 /* CLIP_GRAD(dy, x, min, max): dy where min <= x <= max; opset < 11 bounds stay attributes */
 ft_status ft_grad_clip(ft_autodiff *ad, int i)
 {

@@ -76,7 +76,7 @@ ft_status ft_inspect(const char *path, int64_t batch, FILE *f)
 		print_tensor_line(f, "input", &g->tensors[g->inputs[i]]);
 	for (int i = 0; i < g->n_outputs; i++)
 		print_tensor_line(f, "output", &g->tensors[g->outputs[i]]);
-	fprintf(f, "nodes   %d imported, %d after specialising for batch %lld (the rest folded into constants)\n",
+	fprintf(f, "nodes   %d imported, %d after specialising for batch %lld (the rest folded into constants or fused)\n",
 		imported, g->n_nodes, (long long)batch);
 
 	int count[FT_OP_COUNT] = { 0 };

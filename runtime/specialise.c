@@ -112,6 +112,45 @@ static ft_status fold(ft_graph *g, ft_node *n)
 	return FT_OK;
 }
 
+/*
+ * Mul(x, Sigmoid(x)) with the Sigmoid's output used by that Mul alone (SiLU as exporters
+ * write it: every activation of EfficientNet) becomes one ft.Silu: one pass over the
+ * tensor instead of two, and its gradient keeps only x for the backward where the pair
+ * kept x and Sigmoid(x). The float operations are the pair's, rounded once.
+ */
+static void fuse_silu(ft_graph *g)
+{
+	int *uses = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(int));
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int j = 0; j < g->nodes[i].n_in; j++)
+			if (g->nodes[i].in[j] >= 0)
+				uses[g->nodes[i].in[j]]++;
+	for (int i = 0; i < g->n_outputs; i++)
+		uses[g->outputs[i]] += 2; /* a graph output stays */
+	bool fused = false;
+	for (int i = 0; i < g->n_nodes; i++) {
+		ft_node *m = &g->nodes[i];
+		if (m->op != FT_OP_MUL || m->n_in != 2)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			int s = m->in[k], x = m->in[1 - k];
+			if (s < 0 || x < 0 || uses[s] != 1)
+				continue;
+			int p = g->tensors[s].producer;
+			if (p < 0 || g->nodes[p].op != FT_OP_SIGMOID || g->nodes[p].in[0] != x)
+				continue;
+			m->op = FT_OP_SILU;
+			m->in[0] = x;
+			m->n_in = 1;
+			fused = true; /* the Sigmoid's output is now unused: pruned below */
+			break;
+		}
+	}
+	free(uses);
+	if (fused)
+		ft_graph_prune(g);
+}
+
 ft_status ft_graph_specialise(ft_graph *g, int64_t batch, const ft_bind *binds, int n_binds)
 {
 	if (batch <= 0)
@@ -125,6 +164,7 @@ ft_status ft_graph_specialise(ft_graph *g, int64_t batch, const ft_bind *binds, 
 	}
 	FT_TRY(ft_graph_toposort(g));
 	ft_graph_prune(g);
+	fuse_silu(g);
 
 	int kept = 0;
 	for (int i = 0; i < g->n_nodes; i++) {

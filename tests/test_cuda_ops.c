@@ -858,6 +858,8 @@ int main(int argc, char **argv)
 		{ FT_OP_RECIPROCAL, 1, { 1 }, { S4(10000, 0, 0, 0) }, { 0.1f }, { 10 }, FT_F32, 0, false, false, NULL, 0 },
 		{ FT_OP_HARD_SIGMOID, 1, { 1 }, { S4(10000, 0, 0, 0) }, { -6 }, { 6 }, FT_F32, 0, false, true, NULL, 0 },
 		{ FT_OP_HARD_SWISH, 1, { 1 }, { S4(10000, 0, 0, 0) }, { -6 }, { 6 }, FT_F32, 0, false, true, NULL, 0 },
+		{ FT_OP_SILU, 1, { 2 }, { S4(100, 257, 0, 0) }, { -20 }, { 20 }, FT_F32, 0, false, true, NULL, 0 },
+		{ FT_OP_SILU, 1, { 2 }, { S4(100, 257, 0, 0) }, { -20 }, { 20 }, FT_BF16, 0, false, true, NULL, 0 },
 		{ FT_OP_IDENTITY, 1, { 1 }, { S4(10000, 0, 0, 0) }, { -4 }, { 4 }, FT_F32, 0, true, true, NULL, 0 },
 		{ FT_OP_FLATTEN, 1, { 4 }, { S4(2, 3, 17, 33) }, { -4 }, { 4 }, FT_F32, 0, true, true, NULL, 0 },
 		/* gradients: dy, then the saved tensor */
@@ -875,6 +877,8 @@ int main(int argc, char **argv)
 		  FT_F32, 0, false, false, NULL, 0 },
 		{ FT_OP_HARD_SWISH_GRAD, 2, { 2, 2 }, { S4(64, 300, 0, 0), S4(64, 300, 0, 0) }, { -1, -6 }, { 1, 6 }, FT_F32,
 		  0, false, false, NULL, 0 },
+		{ FT_OP_SILU_GRAD, 2, { 2, 2 }, { S4(64, 300, 0, 0), S4(64, 300, 0, 0) }, { -1, -20 }, { 1, 20 }, FT_F32, 0,
+		  false, false, NULL, 0 },
 		/* float16 / bfloat16 storage, float32 arithmetic (AMP) */
 		{ FT_OP_ADD, 2, { 4, 2 }, { S4(2, 3, 17, 33), S4(17, 1, 0, 0) }, { -4, -4 }, { 4, 4 },
 		  FT_F16, 0, true, true, NULL, 0 },

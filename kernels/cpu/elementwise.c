@@ -539,6 +539,8 @@ EW_UNARY_FLOAT(ceil, ceil(x))
 #define EW_HSIG(v) ((v) < 0 ? (CT)0 : (v) > 1 ? (CT)1 : (v))
 EW_UNARY_FLOAT(hard_sigmoid, EW_HSIG((CT)p[0] * x + (CT)p[1]))
 EW_UNARY_FLOAT(hard_swish, x * EW_HSIG(x / 6 + (CT)0.5))
+/* ft.Silu, Mul(x, Sigmoid(x)) fused (specialise.c): the same float operations, one rounding */
+EW_UNARY_FLOAT(silu, x * EW_SIGMOID(x))
 
 EW_UN(ew_not_BOOL, uint8_t, uint8_t, uint32_t, uint32_t, , (uint8_t), x == 0)
 
@@ -777,6 +779,7 @@ ft_status ft_cpu_hard_sigmoid(const ft_graph *g, ft_node *n)
 }
 
 ft_status ft_cpu_hard_swish(const ft_graph *g, ft_node *n) { return ew_unary(g, n, ew_hard_swish_fns, NULL); }
+ft_status ft_cpu_silu(const ft_graph *g, ft_node *n) { return ew_unary(g, n, ew_silu_fns, NULL); }
 
 /* a float attribute bound stored in the input's dtype (opset < 11 Clip is float-only) */
 typedef union ew_scalar {
@@ -1108,6 +1111,9 @@ EW_GRAD_KERNEL(erf_grad, d * 1.12837916709551257f * ew_keep_nan(v, ew_expf_fast(
 EW_GRAD_KERNEL(hard_sigmoid_grad, ew_select((p0 * v + p1 > 0) & (p0 * v + p1 < 1), d * p0, 0.0f))
 /* PyTorch's hardswish_backward: 0 below -3, dy (x/3 + 1/2) on [-3, 3], dy above */
 EW_GRAD_KERNEL(hard_swish_grad, ew_select(v < -3.0f, 0.0f, ew_select(v <= 3.0f, d * (v / 3.0f + 0.5f), d)))
+/* PyTorch's silu_backward: dy s (1 + x (1 - s)), s = Sigmoid(x) */
+#define EW_SILU_GRAD(d, v, s) ((d) * (s) * (1.0f + (v) * (1.0f - (s))))
+EW_GRAD_KERNEL(silu_grad, EW_SILU_GRAD(d, v, ew_sigmoidf(v)))
 /* dy where lo <= x <= hi */
 EW_GRAD_KERNEL(clip_grad, ew_select((v >= p0) & (v <= p1), d, 0.0f))
 
@@ -1137,6 +1143,8 @@ ft_status ft_cpu_hard_swish_grad(const ft_graph *g, ft_node *n)
 {
 	return ew_grad(g, n, ew_hard_swish_grad_loop, 0, 0);
 }
+
+ft_status ft_cpu_silu_grad(const ft_graph *g, ft_node *n) { return ew_grad(g, n, ew_silu_grad_loop, 0, 0); }
 
 ft_status ft_cpu_leaky_relu_grad(const ft_graph *g, ft_node *n)
 {

@@ -67,6 +67,7 @@ __device__ inline float unary(ft_cu_unary op, float x, float alpha, float beta)
 	case FT_CU_RECIPROCAL: return 1.0f / x;
 	case FT_CU_HARD_SIGMOID: return hsig(alpha * x + beta);
 	case FT_CU_HARD_SWISH: return x * hsig(x / 6 + 0.5f);
+	case FT_CU_SILU: return x * (1.0f / (1.0f + expf(-x)));
 	default: return x;
 	}
 }
@@ -87,6 +88,10 @@ __device__ inline float unary_grad(ft_cu_unary_grad op, float d, float v, float 
 	case FT_CU_TANH_GRAD: return d * (1.0f - v * v);
 	case FT_CU_ERF_GRAD: return d * 1.12837916709551257f * expf(-v * v);
 	case FT_CU_HARD_SIGMOID_GRAD: return (p0 * v + p1 > 0) && (p0 * v + p1 < 1) ? d * p0 : 0.0f;
+	case FT_CU_SILU_GRAD: { /* PyTorch's silu_backward */
+		float s = 1.0f / (1.0f + expf(-v));
+		return d * s * (1.0f + v * (1.0f - s));
+	}
 	default: /* FT_CU_HARD_SWISH_GRAD: PyTorch's hardswish_backward */
 		return v < -3.0f ? 0.0f : v <= 3.0f ? d * (v / 3.0f + 0.5f) : d;
 	}

@@ -48,6 +48,7 @@ typedef enum ft_cu_unary {
 	FT_CU_RECIPROCAL,
 	FT_CU_HARD_SIGMOID, /* alpha, beta */
 	FT_CU_HARD_SWISH,
+	FT_CU_SILU, /* x * Sigmoid(x), ft.Silu */
 	FT_CU_IDENTITY,
 	FT_CU_UNARY_COUNT
 } ft_cu_unary;
@@ -62,6 +63,7 @@ typedef enum ft_cu_unary_grad {
 	FT_CU_ERF_GRAD,
 	FT_CU_HARD_SIGMOID_GRAD, /* alpha, beta */
 	FT_CU_HARD_SWISH_GRAD,
+	FT_CU_SILU_GRAD,
 	FT_CU_UNARY_GRAD_COUNT
 } ft_cu_unary_grad;
 
