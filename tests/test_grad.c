@@ -29,6 +29,11 @@ static void fill(const gc_input *in, ft_tensor *t)
 {
 	float *x = t->data;
 	float lo = in->lo, hi = in->hi;
+	if (in->kind == GC_CONST_F) { /* exactly its value: CF(0) is 0, not the default range below */
+		for (int64_t i = 0; i < t->numel; i++)
+			x[i] = lo;
+		return;
+	}
 	if (lo == 0 && hi == 0)
 		lo = -1, hi = 1;
 	switch (in->kind) {
