@@ -143,11 +143,6 @@ static int unary_grad_op(ft_op op)
 	}
 }
 
-static int cu_dtype(ft_dtype t)
-{
-	return t == FT_F32 ? FT_CU_F32 : t == FT_F16 ? FT_CU_F16 : t == FT_BF16 ? FT_CU_BF16 : -1;
-}
-
 /* the shape ops that only move bytes (their output is their first input's bytes) */
 static bool is_byte_copy(ft_op op)
 {
@@ -267,7 +262,7 @@ static bool cuda_supports_op(void *ctx, const ft_graph *g, const ft_node *n)
 	if (unary_op(n->op) >= 0 || unary_grad_op(n->op) >= 0)
 		return same_float_type(g, n);
 	if (n->op == FT_OP_CAST)
-		return cu_dtype(ft_in(g, n, 0)->dtype) >= 0 && cu_dtype(ft_out(g, n, 0)->dtype) >= 0;
+		return ft_cuda_dtype(ft_in(g, n, 0)->dtype) >= 0 && ft_cuda_dtype(ft_out(g, n, 0)->dtype) >= 0;
 	if (is_byte_copy(n->op))
 		return true;
 	return false;
@@ -653,15 +648,6 @@ static ft_status window_of(const ft_graph *g, const ft_node *n, ft_cu_win *w)
 }
 
 /* (N, C, S) of a BatchNorm input */
-static void ncs(const ft_tensor *x, int64_t *nb, int64_t *ch, int64_t *sp)
-{
-	*nb = x->dims[0];
-	*ch = x->dims[1];
-	*sp = 1;
-	for (int i = 2; i < x->rank; i++)
-		*sp *= x->dims[i];
-}
-
 static float *scratch(cuda_ctx *c, size_t bytes)
 {
 	return c->workspace_bytes >= bytes ? c->workspace : NULL;
@@ -676,11 +662,11 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 	case FT_OP_BATCH_NORM_TRAIN: {
 		const ft_tensor *x = ft_in(g, n, 0), *rm = ft_in(g, n, 3), *rv = ft_in(g, n, 4);
 		bool upd = rm->kind == FT_TK_STATE && rv->kind == FT_TK_STATE; /* as the CPU kernel */
-		ncs(x, &nb, &ch, &sp);
+		ft_cuda_ncs(x, &nb, &ch, &sp);
 		float *ab = scratch(c, ft_cu_bn_workspace(nb, ch, sp, 2));
 		if (!ab)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		return cuda_check(ft_cu_batch_norm_train(cu_dtype(x->dtype), x->data, ft_in(g, n, 1)->data,
+		return cuda_check(ft_cu_batch_norm_train(ft_cuda_dtype(x->dtype), x->data, ft_in(g, n, 1)->data,
 							 ft_in(g, n, 2)->data,
 							 upd ? rm->data : NULL, upd ? rv->data : NULL, y->data,
 							 ft_out(g, n, 1)->data, ft_out(g, n, 2)->data, ab, nb, ch, sp,
@@ -689,7 +675,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 	}
 	case FT_OP_BATCH_NORM: {
 		const ft_tensor *x = ft_in(g, n, 0);
-		ncs(x, &nb, &ch, &sp);
+		ft_cuda_ncs(x, &nb, &ch, &sp);
 		float *ab = scratch(c, 2 * sizeof(float) * (size_t)ch);
 		if (!ab)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
@@ -700,11 +686,11 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 	}
 	case FT_OP_BATCH_NORM_GRAD: {
 		const ft_tensor *x = ft_in(g, n, 1);
-		ncs(x, &nb, &ch, &sp);
+		ft_cuda_ncs(x, &nb, &ch, &sp);
 		float *coef = scratch(c, ft_cu_bn_workspace(nb, ch, sp, 3));
 		if (!coef)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		return cuda_check(ft_cu_batch_norm_grad(cu_dtype(x->dtype), ft_in(g, n, 0)->data, x->data,
+		return cuda_check(ft_cu_batch_norm_grad(ft_cuda_dtype(x->dtype), ft_in(g, n, 0)->data, x->data,
 							ft_in(g, n, 2)->data,
 							ft_in(g, n, 3)->data, ft_in(g, n, 4)->data, y ? y->data : NULL,
 							ft_out(g, n, 1)->data, ft_out(g, n, 2)->data, coef, nb, ch, sp,
@@ -714,7 +700,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 	case FT_OP_MAX_POOL: {
 		ft_cu_win w;
 		FT_TRY(window_of(g, n, &w));
-		return cuda_check(ft_cu_max_pool(cu_dtype(y->dtype), ft_in(g, n, 0)->data, y->data, &w, c->stream), name);
+		return cuda_check(ft_cu_max_pool(ft_cuda_dtype(y->dtype), ft_in(g, n, 0)->data, y->data, &w, c->stream), name);
 	}
 	case FT_OP_MAX_POOL_GRAD: {
 		ft_cu_win w;
@@ -722,7 +708,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		float *acc = y->dtype == FT_F32 ? NULL : scratch(c, sizeof(float) * (size_t)y->numel);
 		if (y->dtype != FT_F32 && !acc)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		return cuda_check(ft_cu_max_pool_grad(cu_dtype(y->dtype), ft_in(g, n, 0)->data, ft_in(g, n, 1)->data,
+		return cuda_check(ft_cu_max_pool_grad(ft_cuda_dtype(y->dtype), ft_in(g, n, 0)->data, ft_in(g, n, 1)->data,
 						      y->data, acc, &w, c->stream),
 				  name);
 	}
@@ -776,7 +762,7 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		float *acc = y->dtype == FT_F32 ? NULL : scratch(c, sizeof(float) * (size_t)y->numel);
 		if (y->dtype != FT_F32 && !acc)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		return cuda_check(ft_cu_reduce_sum_to(cu_dtype(y->dtype), x->data, y->data, acc, x->numel, y->numel, &bc,
+		return cuda_check(ft_cu_reduce_sum_to(ft_cuda_dtype(y->dtype), x->data, y->data, acc, x->numel, y->numel, &bc,
 						      c->stream),
 				  name);
 	}
@@ -823,13 +809,13 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		if (!acc)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
 		int64_t cm = cb->rank == 2 ? cb->dims[0] : 1, cn = cb->rank >= 1 ? cb->dims[cb->rank - 1] : 1;
-		FT_TRY(cuda_check(ft_cu_gemm_bias(cu_dtype(cb->dtype), acc, cb->data, m, nn, cm == 1 ? 0 : cn,
+		FT_TRY(cuda_check(ft_cu_gemm_bias(ft_cuda_dtype(cb->dtype), acc, cb->data, m, nn, cm == 1 ? 0 : cn,
 						  cn == 1 ? 0 : 1, attr(n, "beta", 1.0f), c->stream),
 				  name));
 		FT_TRY(gemm(c, y->dtype, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, 1.0f, acc, FT_F32));
 		if (y->dtype == FT_F32)
 			return FT_OK;
-		return cuda_check(ft_cu_narrow(cu_dtype(y->dtype), acc, y->data, y->numel, c->stream), name);
+		return cuda_check(ft_cu_narrow(ft_cuda_dtype(y->dtype), acc, y->data, y->numel, c->stream), name);
 	}
 	case FT_OP_MATMUL:
 	case FT_OP_MATMUL_T: {
@@ -922,7 +908,7 @@ static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, siz
 	else if (n->op == FT_OP_BATCH_NORM_TRAIN || n->op == FT_OP_BATCH_NORM_GRAD) {
 		int64_t nb, ch, sp;
 		bool train = n->op == FT_OP_BATCH_NORM_TRAIN;
-		ncs(ft_in(g, n, train ? 0 : 1), &nb, &ch, &sp);
+		ft_cuda_ncs(ft_in(g, n, train ? 0 : 1), &nb, &ch, &sp);
 		*scratch = ft_cu_bn_workspace(nb, ch, sp, train ? 2 : 3);
 	}
 	else if ((n->op == FT_OP_MAX_POOL_GRAD || n->op == FT_OP_REDUCE_SUM_TO ||
@@ -963,25 +949,25 @@ static ft_status cuda_run_node(void *ctx, const ft_graph *g, ft_node *n)
 		memcpy(bc.dims, y->dims, sizeof(int64_t) * (size_t)y->rank);
 		ft_broadcast_strides(a, y->rank, y->dims, bc.st[0]);
 		ft_broadcast_strides(b, y->rank, y->dims, bc.st[1]);
-		return cuda_check(ft_cu_apply_binary(k, cu_dtype(y->dtype), a->data, b->data, y->data, y->numel, &bc,
+		return cuda_check(ft_cu_apply_binary(k, ft_cuda_dtype(y->dtype), a->data, b->data, y->data, y->numel, &bc,
 						     c->stream),
 				  ft_op_table[n->op].name);
 	}
 	if ((k = unary_op(n->op)) >= 0) {
 		float alpha = n->op == FT_OP_LEAKY_RELU ? attr(n, "alpha", 0.01f) : attr(n, "alpha", 0.2f);
-		return cuda_check(ft_cu_apply_unary(k, cu_dtype(y->dtype), ft_in(g, n, 0)->data, y->data, y->numel, alpha,
+		return cuda_check(ft_cu_apply_unary(k, ft_cuda_dtype(y->dtype), ft_in(g, n, 0)->data, y->data, y->numel, alpha,
 						    attr(n, "beta", 0.5f), c->stream),
 				  ft_op_table[n->op].name);
 	}
 	if ((k = unary_grad_op(n->op)) >= 0) {
 		float alpha = n->op == FT_OP_LEAKY_RELU_GRAD ? attr(n, "alpha", 0.01f) : attr(n, "alpha", 0.2f);
-		return cuda_check(ft_cu_apply_unary_grad(k, cu_dtype(y->dtype), ft_in(g, n, 0)->data, ft_in(g, n, 1)->data,
+		return cuda_check(ft_cu_apply_unary_grad(k, ft_cuda_dtype(y->dtype), ft_in(g, n, 0)->data, ft_in(g, n, 1)->data,
 							 y->data, y->numel, alpha, attr(n, "beta", 0.5f), c->stream),
 				  ft_op_table[n->op].name);
 	}
 	if (n->op == FT_OP_CAST) {
 		const ft_tensor *x = ft_in(g, n, 0);
-		return cuda_check(ft_cu_cast(x->data, cu_dtype(x->dtype), y->data, cu_dtype(y->dtype), y->numel,
+		return cuda_check(ft_cu_cast(x->data, ft_cuda_dtype(x->dtype), y->data, ft_cuda_dtype(y->dtype), y->numel,
 					     c->stream),
 				  "Cast");
 	}

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/ft_cuda.h"
 #include "shape_conv.h"
 
 typedef struct conv_extra {
@@ -160,32 +159,25 @@ static ft_status pick(void *handle, ft_op op, conv_extra *e)
 	 * when that fails, its heuristics' order. Not yet the default: the two are
 	 * to be compared on a GPU first (docs/cuda.md).
 	 */
-	const char *find = getenv("FT_CUDNN_FIND");
-	if (find && strcmp(find, "1") == 0) {
-		switch (op) {
-		case FT_OP_CONV:
-			PICK(cudnnConvolutionFwdAlgoPerf_t, cudnnFindConvolutionForwardAlgorithm, e->x, e->w, e->conv,
-			     e->y);
-			break;
-		case FT_OP_CONV_GRAD_INPUT:
-			PICK(cudnnConvolutionBwdDataAlgoPerf_t, cudnnFindConvolutionBackwardDataAlgorithm, e->w, e->y,
-			     e->conv, e->x);
-			break;
-		default:
-			PICK(cudnnConvolutionBwdFilterAlgoPerf_t, cudnnFindConvolutionBackwardFilterAlgorithm, e->x, e->y,
-			     e->conv, e->w);
-			break;
-		}
-	}
+	const char *env = getenv("FT_CUDNN_FIND");
+	bool find = env && strcmp(env, "1") == 0;
 	switch (op) {
 	case FT_OP_CONV:
+		if (find)
+			PICK(cudnnConvolutionFwdAlgoPerf_t, cudnnFindConvolutionForwardAlgorithm, e->x, e->w, e->conv, e->y);
 		PICK(cudnnConvolutionFwdAlgoPerf_t, cudnnGetConvolutionForwardAlgorithm_v7, e->x, e->w, e->conv, e->y);
 		break;
 	case FT_OP_CONV_GRAD_INPUT:
+		if (find)
+			PICK(cudnnConvolutionBwdDataAlgoPerf_t, cudnnFindConvolutionBackwardDataAlgorithm, e->w, e->y,
+			     e->conv, e->x);
 		PICK(cudnnConvolutionBwdDataAlgoPerf_t, cudnnGetConvolutionBackwardDataAlgorithm_v7, e->w, e->y, e->conv,
 		     e->x);
 		break;
 	default:
+		if (find)
+			PICK(cudnnConvolutionBwdFilterAlgoPerf_t, cudnnFindConvolutionBackwardFilterAlgorithm, e->x, e->y,
+			     e->conv, e->w);
 		PICK(cudnnConvolutionBwdFilterAlgoPerf_t, cudnnGetConvolutionBackwardFilterAlgorithm_v7, e->x, e->y,
 		     e->conv, e->w);
 		break;
@@ -246,14 +238,11 @@ ft_status ft_cuda_conv_run(void *handle, const ft_graph *g, ft_node *n, void *wo
 		const ft_tensor *db = n->n_out > 1 ? ft_out(g, n, 1) : NULL;
 		if (db && db->data) {
 			const ft_tensor *dy = ft_in(g, n, 0);
-			ft_dtype t = dy->dtype;
-			int64_t hw = 1;
-			for (int d = 2; d < dy->rank; d++)
-				hw *= dy->dims[d];
+			int64_t nb, ch, hw;
+			ft_cuda_ncs(dy, &nb, &ch, &hw);
 			cudaStream_t s = NULL;
 			FT_TRY(dnn_check(cudnnGetStream(h, &s), "stream"));
-			int err = ft_cu_channel_sum(t == FT_F32 ? FT_CU_F32 : t == FT_F16 ? FT_CU_F16 : FT_CU_BF16, dy->data,
-						    db->data, dy->dims[0], dy->dims[1], hw, s);
+			int err = ft_cu_channel_sum(ft_cuda_dtype(dy->dtype), dy->data, db->data, nb, ch, hw, s);
 			if (err)
 				return ft_node_error(g, n, FT_ERUNTIME, "bias gradient: %s",
 						     cudaGetErrorString((cudaError_t)err));

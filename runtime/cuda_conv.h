@@ -1,10 +1,28 @@
-/* cuda_conv.h - the convolutions of the CUDA backend (runtime/cuda_conv.c, cuDNN). */
+/* cuda_conv.h - the convolutions of the CUDA backend (runtime/cuda_conv.c, cuDNN), and the
+ * little both of the backend's files need. */
 #ifndef FT_CUDA_CONV_H
 #define FT_CUDA_CONV_H
 
+#include "cuda/ft_cuda.h"
 #include "ir.h"
 
-/* Conv, ft.ConvGradInput, ft.ConvGradWeight: 2-D, float32, symmetric padding */
+/* the kernels' storage type (ft_cu_dtype) of t, -1 for a type they do not store */
+static inline int ft_cuda_dtype(ft_dtype t)
+{
+	return t == FT_F32 ? FT_CU_F32 : t == FT_F16 ? FT_CU_F16 : t == FT_BF16 ? FT_CU_BF16 : -1;
+}
+
+/* x as (batch, channels, the product of the other dims) */
+static inline void ft_cuda_ncs(const ft_tensor *x, int64_t *nb, int64_t *ch, int64_t *sp)
+{
+	*nb = x->dims[0];
+	*ch = x->dims[1];
+	*sp = 1;
+	for (int i = 2; i < x->rank; i++)
+		*sp *= x->dims[i];
+}
+
+/* Conv, ft.ConvGradInput, ft.ConvGradWeight: 2-D, float32/float16/bfloat16, symmetric padding */
 bool ft_cuda_conv_supported(const ft_graph *g, const ft_node *n);
 /* descriptors and algorithm into n->extra; *scratch: the algorithm's workspace (handle: a cudnnHandle_t) */
 ft_status ft_cuda_conv_prepare(void *handle, const ft_graph *g, ft_node *n, size_t *scratch);

@@ -32,12 +32,19 @@ void ft_train_config_defaults(ft_train_config *c)
 	c->amp_growth_interval = 2000;
 }
 
-/* a persistent float32 tensor of the given shape, zeroed, owned by the graph */
+/*
+ * a persistent float32 tensor of the given shape, zeroed, owned by the graph; dims may
+ * point into g->tensors (a parameter's), which the new tensor can move: copied first
+ */
 static int new_buffer(ft_graph *g, const char *name, int rank, const int64_t *dims)
 {
+	int64_t d[FT_MAX_RANK];
+	FT_ASSERT(rank >= 0 && rank <= FT_MAX_RANK);
+	if (rank > 0)
+		memcpy(d, dims, sizeof(int64_t) * (size_t)rank);
 	int id = ft_graph_new_tensor(g, name);
 	ft_tensor *t = &g->tensors[id];
-	ft_tensor_set_shape(t, FT_F32, rank, dims);
+	ft_tensor_set_shape(t, FT_F32, rank, d);
 	t->kind = FT_TK_BUFFER;
 	t->data = ft_graph_own(g, ft_aligned_alloc(ft_tensor_bytes(t)));
 	return id;
@@ -375,14 +382,10 @@ static ft_status build(ft_trainer *t, const char *path)
 	free(raw);
 	if (c->grad_accum > 1) {
 		for (int k = 0; k < t->n_params; k++) {
-			/* new_buffer grows g->tensors: the parameter's dims are copied first */
 			const ft_tensor *p = &g->tensors[t->params[k]];
-			int64_t dims[FT_MAX_RANK];
-			int rank = p->rank;
-			memcpy(dims, p->dims, sizeof(int64_t) * (size_t)rank);
 			char name[600];
 			snprintf(name, sizeof(name), "%.500s/grad_accum", p->name);
-			int acc = new_buffer(g, name, rank, dims);
+			int acc = new_buffer(g, name, p->rank, p->dims);
 			ft_node *m = ft_graph_add_node(g, FT_OP_GRAD_ACCUM, name, 3, 0);
 			m->in[0] = acc;
 			m->in[1] = t->grads[k];

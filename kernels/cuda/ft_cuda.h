@@ -11,6 +11,7 @@
 #ifndef FT_CUDA_H
 #define FT_CUDA_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus

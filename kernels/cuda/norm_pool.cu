@@ -361,10 +361,8 @@ extern "C" int ft_cu_max_pool_grad(ft_cu_dtype dt, const void *dy, const void *x
 #define L(T) max_pool_grad<T><<<blocks_for(n), kThreads, 0, st>>>((const T *)dy, (const T *)x, sum, *w)
 	FTCU_BY_TYPE(dt, L)
 #undef L
-	if (dt == FT_CU_F16)
-		narrow<__half><<<blocks_for(nx), kThreads, 0, st>>>(sum, (__half *)dx, nx);
-	else if (dt == FT_CU_BF16)
-		narrow<__nv_bfloat16><<<blocks_for(nx), kThreads, 0, st>>>(sum, (__nv_bfloat16 *)dx, nx);
+	if (dt != FT_CU_F32) /* the float32 sums rounded into dx */
+		return ft_cu_narrow(dt, sum, dx, nx, stream);
 	return launched();
 }
 

@@ -173,10 +173,8 @@ extern "C" int ft_cu_reduce_sum_to(ft_cu_dtype dt, const void *x, void *y, float
 #define L(T) reduce_sum_to<T><<<blocks_for(nx), kThreads, 0, s>>>((const T *)x, sum, nx, *bc)
 	FTCU_BY_TYPE(dt, L)
 #undef L
-	if (dt == FT_CU_F16)
-		narrow<__half><<<blocks_for(ny), kThreads, 0, s>>>(sum, (__half *)y, ny);
-	else if (dt == FT_CU_BF16)
-		narrow<__nv_bfloat16><<<blocks_for(ny), kThreads, 0, s>>>(sum, (__nv_bfloat16 *)y, ny);
+	if (dt != FT_CU_F32) /* the float32 sums rounded into y */
+		return ft_cu_narrow(dt, sum, y, ny, stream);
 	return launched();
 }
 
