@@ -279,13 +279,6 @@ __global__ void global_avg_grad(const float *dy, float *dx, int64_t n, int64_t s
 
 } // namespace
 
-// the workspace's layout: the parts' sums (double) first, then the coefficients (float)
-static double *parts_of(void *ws) { return (double *)ws; }
-static float *coefs_of(void *ws, int64_t nb, int64_t c, int64_t s)
-{
-	return (float *)((char *)ws + sizeof(double) * 2 * (size_t)(c * ft_cu_bn_parts(nb, c, s)));
-}
-
 extern "C" int ft_cu_batch_norm_train(ft_cu_dtype dt, const void *x, const float *scale, const float *bias,
 				      float *run_mean, float *run_var, void *y, float *saved_mean, float *saved_invstd,
 				      void *ws, int64_t nb, int64_t c, int64_t s, float eps, float momentum, void *stream)
@@ -294,8 +287,8 @@ extern "C" int ft_cu_batch_norm_train(ft_cu_dtype dt, const void *x, const float
 	if (c == 0 || nb * s == 0) /* nothing to normalise (a grid of 0 blocks is an invalid launch) */
 		return 0;
 	int parts = (int)ft_cu_bn_parts(nb, c, s);
-	double *part = parts_of(ws);
-	float *ab = coefs_of(ws, nb, c, s);
+	double *part = (double *)ws;                   /* the workspace: the parts' two sums each, */
+	float *ab = (float *)(part + 2 * c * parts); /* then the coefficients (ft_cu_bn_workspace) */
 	dim3 grid((unsigned)c, (unsigned)parts);
 #define L(T)                                                                                                    \
 	bn_stats_part<T><<<grid, kThreads, 0, st>>>((const T *)x, part, nb, c, s);                                \
@@ -325,8 +318,8 @@ extern "C" int ft_cu_batch_norm_grad(ft_cu_dtype dt, const void *dy, const void 
 	if (c == 0 || nb * s == 0)
 		return 0;
 	int parts = (int)ft_cu_bn_parts(nb, c, s);
-	double *part = parts_of(ws);
-	float *coef = coefs_of(ws, nb, c, s);
+	double *part = (double *)ws;                   /* the workspace: the parts' two sums each, */
+	float *coef = (float *)(part + 2 * c * parts); /* then the coefficients (ft_cu_bn_workspace) */
 	dim3 grid((unsigned)c, (unsigned)parts);
 #define L(T)                                                                                                       \
 	bn_grad_part<T><<<grid, kThreads, 0, st>>>((const T *)dy, (const T *)x, mean, part, nb, c, s);               \
