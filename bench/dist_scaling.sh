@@ -12,22 +12,9 @@
 #        FT_BUILD    release build dir (default build-release)
 #        DIST_MODELS "model:global_batch ..." (default "vit_b_16:8 resnet18_fmnist:64")
 #        DIST_MPI    extra mpirun arguments (default: none; Open MPI picks shared memory)
-set -euo pipefail
-cd "$(dirname "$0")/.."
 steps=${1:-6}; rounds=${2:-3}
-models=${FT_MODELS:-/work/models}
-ftrun=$PWD/${FT_BUILD:-build-release}/ftrun
+. "$(dirname "$0")/dist_lib.sh"
 list=${DIST_MODELS:-"vit_b_16:8 resnet18_fmnist:64"}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-
-# ips DIR GLOBAL_BATCH: images/s of steps 2..N from DIR/metrics.csv
-ips() {
-	awk -F, -v b="$2" 'NR == 2 {t1 = $6} NR > 2 {tn = $6; n++} END {printf "%.2f", n * b / (tn - t1)}' \
-		"$1/metrics.csv"
-}
-median() { tr ' ' '\n' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 echo "| model | global batch | 1 rank x 2 threads | 2 ranks x 1 thread | 2 ranks / (1 rank x 2 threads) | 1 rank x 1 thread, half batch | 2 ranks / (2 x 1 rank x 1 thread) |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"

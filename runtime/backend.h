@@ -58,6 +58,22 @@ typedef struct ft_backend_iface {
 	 * are timed by their callers' clocks.
 	 */
 	double (*async_upload_seconds)(void *ctx);
+	/*
+	 * Optional: p lies in memory this backend allocated. The executor binds
+	 * such a constant as it is instead of uploading it: an evaluation graph
+	 * reading the trainer's parameters where they live (ft_trainer_eval_graph).
+	 */
+	bool (*owns)(void *ctx, const void *p);
+	/*
+	 * Optional, both or neither: an upload that runs while queued nodes
+	 * compute (a GPU's copy stream). copy_ahead starts copying src (host
+	 * memory left unchanged until the next copy_wait; page-locked for the copy
+	 * to be asynchronous) to dst, which no queued node reads or writes;
+	 * copy_wait orders the nodes queued after it behind every copy started so
+	 * far, without waiting on the host. The trainer's input double buffer.
+	 */
+	void (*copy_ahead)(void *ctx, void *dst, const void *src, size_t bytes);
+	void (*copy_wait)(void *ctx);
 } ft_backend_iface;
 
 typedef struct ft_backend {

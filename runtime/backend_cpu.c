@@ -311,6 +311,21 @@ static void devsim_copy(void *ctx, void *dst, const void *src, size_t bytes)
 	devsim_protect(d, was);
 }
 
+static bool devsim_owns(void *ctx, const void *p)
+{
+	const devsim *d = ctx;
+	for (int i = 0; i < d->n; i++)
+		if ((const char *)p >= (const char *)d->r[i].p && (const char *)p < (const char *)d->r[i].p + d->r[i].len)
+			return true;
+	return false;
+}
+
+/* devsim's copy "stream" is the host: the copy is done when copy_ahead returns */
+static void devsim_copy_wait(void *ctx)
+{
+	(void)ctx;
+}
+
 static void devsim_set_workspace(void *ctx, void *p, size_t bytes)
 {
 	if (p) /* a run starts */
@@ -346,6 +361,9 @@ static const ft_backend_iface devsim_iface = {
 	.release_node = cpu_release_node,
 	.sync = devsim_sync,
 	.destroy = devsim_destroy,
+	.owns = devsim_owns,
+	.copy_ahead = devsim_copy,
+	.copy_wait = devsim_copy_wait,
 };
 
 ft_backend ft_backend_devsim_new(int threads)

@@ -48,6 +48,10 @@ typedef struct cuda_ctx {
 	cudaEvent_t up0, up1;
 	bool up_pending;
 	double up_seconds;
+	/* copy_ahead: its own stream, one copy at a time between two events, timed when done */
+	cudaStream_t copy;
+	cudaEvent_t ahead0, ahead1;
+	bool ahead_pending;
 } cuda_ctx;
 
 static ft_status cuda_check(cudaError_t e, const char *what)
@@ -327,6 +331,17 @@ static bool is_pinned(const void *p)
 	return a.type == cudaMemoryTypeHost;
 }
 
+static bool cuda_owns(void *ctx, const void *p)
+{
+	(void)ctx;
+	struct cudaPointerAttributes a;
+	if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
+		cudaGetLastError();
+		return false;
+	}
+	return a.type == cudaMemoryTypeDevice;
+}
+
 static void cuda_upload(void *ctx, void *dst, const void *src, size_t bytes)
 {
 	cuda_ctx *c = ctx;
@@ -353,6 +368,47 @@ static void cuda_upload(void *ctx, void *dst, const void *src, size_t bytes)
 	}
 	if (e != cudaSuccess)
 		ft_fatal(__FILE__, __LINE__, "host-to-device copy of %zu bytes: %s", bytes, cudaGetErrorString(e));
+}
+
+/* the copy ahead's time, once it is done (it was waited for by the compute stream, then that was) */
+static void ahead_done(cuda_ctx *c, bool wait)
+{
+	if (!c->ahead_pending)
+		return;
+	if (!wait && cudaEventQuery(c->ahead1) == cudaErrorNotReady)
+		return; /* (not an error: it is still copying) */
+	float ms = 0;
+	if (cudaEventSynchronize(c->ahead1) == cudaSuccess && cudaEventElapsedTime(&ms, c->ahead0, c->ahead1) == cudaSuccess)
+		c->up_seconds += ms / 1e3;
+	c->ahead_pending = false;
+}
+
+static void cuda_copy_ahead(void *ctx, void *dst, const void *src, size_t bytes)
+{
+	cuda_ctx *c = ctx;
+	if (!is_pinned(src)) { /* pageable: an ordinary upload (it waits for the stream) */
+		cuda_upload(ctx, dst, src, bytes);
+		return;
+	}
+	ahead_done(c, true); /* the previous one was waited for by an earlier step */
+	cudaError_t e = cudaEventRecord(c->ahead0, c->copy);
+	if (e == cudaSuccess)
+		e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, c->copy);
+	if (e == cudaSuccess)
+		e = cudaEventRecord(c->ahead1, c->copy);
+	if (e != cudaSuccess)
+		ft_fatal(__FILE__, __LINE__, "host-to-device copy ahead of %zu bytes: %s", bytes, cudaGetErrorString(e));
+	c->ahead_pending = true;
+}
+
+static void cuda_copy_wait(void *ctx)
+{
+	cuda_ctx *c = ctx;
+	if (!c->ahead_pending)
+		return;
+	cudaError_t e = cudaStreamWaitEvent(c->stream, c->ahead1, 0);
+	if (e != cudaSuccess)
+		ft_fatal(__FILE__, __LINE__, "cudaStreamWaitEvent: %s", cudaGetErrorString(e));
 }
 
 static void cuda_download(void *ctx, void *dst, const void *src, size_t bytes)
@@ -996,6 +1052,7 @@ static void cuda_sync(void *ctx)
 	if (e != cudaSuccess)
 		ft_fatal(__FILE__, __LINE__, "CUDA stream: %s", cudaGetErrorString(e));
 	uploads_done(c);
+	ahead_done(c, false);
 }
 
 static double cuda_async_upload_seconds(void *ctx)
@@ -1010,6 +1067,9 @@ static void cuda_destroy(void *ctx)
 	cublasDestroy(c->blas);
 	cudaEventDestroy(c->up0);
 	cudaEventDestroy(c->up1);
+	cudaEventDestroy(c->ahead0);
+	cudaEventDestroy(c->ahead1);
+	cudaStreamDestroy(c->copy);
 	cudaStreamDestroy(c->stream);
 	free(c);
 }
@@ -1028,6 +1088,9 @@ static const ft_backend_iface cuda_iface = {
 	.sync = cuda_sync,
 	.destroy = cuda_destroy,
 	.free_memory = cuda_free_memory,
+	.owns = cuda_owns,
+	.copy_ahead = cuda_copy_ahead,
+	.copy_wait = cuda_copy_wait,
 	.host_alloc = cuda_host_alloc,
 	.host_free = cuda_host_free,
 	.async_upload_seconds = cuda_async_upload_seconds,
@@ -1065,6 +1128,12 @@ ft_status ft_backend_cuda_new(int device, ft_backend *out)
 		st = cuda_check(cudaEventCreate(&c->up0), "cudaEventCreate");
 	if (!st)
 		st = cuda_check(cudaEventCreate(&c->up1), "cudaEventCreate");
+	if (!st)
+		st = cuda_check(cudaStreamCreateWithFlags(&c->copy, cudaStreamNonBlocking), "cudaStreamCreate (copies)");
+	if (!st)
+		st = cuda_check(cudaEventCreate(&c->ahead0), "cudaEventCreate");
+	if (!st)
+		st = cuda_check(cudaEventCreate(&c->ahead1), "cudaEventCreate");
 	if (st) {
 		free(c); /* the process is ending with this error: the stream and events go with it */
 		return st;

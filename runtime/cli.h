@@ -47,6 +47,8 @@ typedef struct ft_cli {
 	bool tensorboard;     /* event files in OUTDIR/tensorboard */
 	bool no_eval;         /* train: no held-out evaluation at the end */
 	double dist_timeout;  /* seconds a collective may wait for the other ranks (dist.h) */
+	double bucket_cap_mb; /* MiB of gradients per all-reduce bucket (dist.h; 0: one, after the backward) */
+	bool sync_bn;         /* BatchNorm statistics over every rank's batch */
 	double amp_init_scale;
 	int64_t amp_growth_interval;
 	bool train;           /* inspect --train */

@@ -73,6 +73,7 @@ static int run_config(const ft_cli *c, const bench_config *bc, int64_t accum, in
 	ft_trainer *t = NULL;
 	ft_dataset *ds = NULL;
 	ft_loader *ld = NULL;
+	ft_loader_ahead feed = { 0 }; /* (ld NULL: nothing held) */
 	double *step_s = NULL;
 	ft_status st = ft_trainer_new(c->model, &cfg, &t);
 	if (st)
@@ -104,6 +105,8 @@ static int run_config(const ft_cli *c, const bench_config *bc, int64_t accum, in
 	double wait = 0, total = 0;
 	int64_t bytes0 = 0;
 	double copy0 = 0;
+	/* as the training command: the next step's images fetched first and copied while a step computes */
+	ft_loader_ahead_init(&feed, ld, ft_trainer_copies_ahead(t));
 	for (int64_t s = 0; s < warmup + c->steps; s++) {
 		if (s == warmup) {
 			wait = total = 0;
@@ -111,14 +114,14 @@ static int run_config(const ft_cli *c, const bench_config *bc, int64_t accum, in
 			copy0 = ft_trainer_copy_seconds(t);
 		}
 		double t0 = ft_now_s();
-		ft_loader_slot slot;
-		st = ft_loader_next(ld, &slot);
+		const void *next;
+		st = ft_loader_ahead_next(&feed, s + 1 < warmup + c->steps, &next);
 		if (st)
 			goto out;
 		double t1 = ft_now_s();
 		float loss = 0;
-		st = ft_trainer_step(t, slot.images, slot.labels, (float)c->lr, &loss);
-		ft_loader_release(ld, &slot);
+		st = ft_trainer_step_ahead(t, feed.cur.images, feed.cur.labels, (float)c->lr, next, &loss);
+		ft_loader_ahead_done(&feed);
 		if (st)
 			goto out;
 		double t2 = ft_now_s();
@@ -142,6 +145,7 @@ static int run_config(const ft_cli *c, const bench_config *bc, int64_t accum, in
 	r->ok = 1;
 out:
 	free(step_s);
+	ft_loader_ahead_end(&feed);
 	ft_loader_free(ld);
 	ft_dataset_free(ds);
 	ft_trainer_free(t);

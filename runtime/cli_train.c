@@ -89,9 +89,13 @@ void ft_cli_loader_config(const ft_cli *c, ft_loader_config *lc)
  * parameters and state of trainer t when given (evaluation after training).
  * With d (data parallel), rank r evaluates batches r, r+W, ... with rank 0's
  * BatchNorm statistics and the counts are summed: every rank gets the result.
+ * It runs where the trainer runs, reading the trained values in place (on a
+ * GPU: no copy of the model, the batches go up, the logits come down); without
+ * a trainer (`ftrun eval`) on --device (the CPU by default). The caller holds t
+ * in its host view and gets it back so.
  */
 static ft_status evaluate(const ft_cli *c, const char *path, ft_trainer *t, ft_dist *d, double *top1,
-			  int64_t *count)
+			  int64_t *count, const char **where)
 {
 	ft_graph *g = NULL;
 	ft_exec *x = NULL;
@@ -100,15 +104,27 @@ static ft_status evaluate(const ft_cli *c, const char *path, ft_trainer *t, ft_d
 	float *logits = NULL;
 	int64_t b = c->batch;
 	int64_t rank = d ? d->rank : 0, world = d ? d->size : 1;
+	ft_backend be = { 0 }, own = { 0 }; /* own: made here (ftrun eval), destroyed here */
+	bool device_view = false;
 	ft_status st = d && t ? ft_dist_broadcast_state(d, t) : FT_OK;
-	if (st == FT_OK)
-		st = t ? ft_trainer_eval_graph(t, b, &g) : ft_import_file(path, &g);
 	if (st)
 		return st;
+	if (t && strcmp(t->be.iface->name, "cpu") != 0) {
+		be = t->be;
+		ft_trainer_host_view(t, false); /* the eval graph binds the device copies */
+		device_view = true;
+	}
+	st = t ? ft_trainer_eval_graph(t, b, &g) : ft_import_file(path, &g);
+	if (st)
+		goto out_free;
 	if (!t)
 		st = ft_graph_specialise(g, b, NULL, 0);
 	if (st)
 		goto out_free;
+	if (!t && c->device && (st = ft_pick_backend(c->device, (int)c->threads, g, &own)))
+		goto out_free;
+	if (!be.iface)
+		be = own.iface ? own : ft_backend_cpu_new((int)c->threads);
 	if (g->n_inputs != 1 || g->tensors[g->inputs[0]].rank != 4) {
 		st = ft_error(FT_EUNSUPPORTED, "%s: eval needs one image input (N,C,H,W)", path);
 		goto out_free;
@@ -125,9 +141,10 @@ static ft_status evaluate(const ft_cli *c, const char *path, ft_trainer *t, ft_d
 	st = ft_dataset_open(&dc, &ds);
 	if (st)
 		goto out_free;
-	st = ft_exec_new(g, ft_backend_cpu_new((int)c->threads), &x);
+	st = ft_exec_new(g, be, &x);
 	if (st)
 		goto out_free;
+	*where = be.iface->name;
 	logits = ft_xmalloc(ft_tensor_bytes(yt));
 	int64_t n = ft_dataset_size(ds), right = 0, seen = 0, classes = yt->dims[1];
 	/* each rank a contiguous run of the batches (the counts are summed over ranks) */
@@ -176,6 +193,10 @@ out_free:
 	ft_exec_free(x);
 	ft_dataset_free(ds);
 	ft_graph_free(g);
+	if (own.iface && own.iface->destroy)
+		own.iface->destroy(own.ctx);
+	if (device_view)
+		ft_trainer_host_view(t, true);
 	return st;
 }
 
@@ -185,11 +206,12 @@ int ft_cmd_eval(const ft_cli *c)
 		return ft_cli_bad_usage("eval needs --data PATH%s", "");
 	double top1;
 	int64_t n;
-	ft_status st = evaluate(c, c->model, NULL, NULL, &top1, &n);
+	const char *where = "";
+	ft_status st = evaluate(c, c->model, NULL, NULL, &top1, &n, &where);
 	if (st)
 		return ft_cli_fail(st);
 	printf("top1 %.4f\n", top1);
-	fprintf(stderr, "(%lld held-out images)\n", (long long)n);
+	fprintf(stderr, "(%lld held-out images, evaluated on %s)\n", (long long)n, where);
 	return 0;
 }
 
@@ -283,6 +305,8 @@ static ft_status agree_at_start(ft_dist *d, const ft_cli *c)
 		{ .what = "--steps", .kind = FT_DIST_INT, .i = c->steps },
 		{ .what = "--epochs", .kind = FT_DIST_INT, .i = c->epochs },
 		{ .what = "--no-hflip", .kind = FT_DIST_INT, .i = c->no_hflip },
+		{ .what = "--sync-bn", .kind = FT_DIST_INT, .i = c->sync_bn },
+		{ .what = "--bucket-cap-mb", .kind = FT_DIST_REAL, .r = c->bucket_cap_mb },
 	};
 	return ft_dist_agree(d, "at start", f, (int)FT_ARRAY_LEN(f));
 }
@@ -385,6 +409,8 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 	ft_train_config cfg;
 	ft_cli_train_config(c, &cfg);
 	cfg.seed = ft_dist_rank_seed(d, (uint64_t)c->seed); /* dropout masks differ per rank */
+	cfg.sync_bn = c->sync_bn;
+	d->bucket_cap = (size_t)(c->bucket_cap_mb * 1048576.0);
 	if (d->size > 1 && c->global_batch) { /* the global batch is over all ranks: each takes its share */
 		if (c->global_batch % d->size)
 			return ft_cli_fail(ft_error(FT_EBADINPUT, "--global-batch %lld is not a multiple of the %d ranks",
@@ -397,6 +423,7 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 	ft_trainer *t = NULL;
 	ft_dataset *ds = NULL;
 	ft_loader *ld = NULL;
+	ft_loader_ahead feed = { 0 }; /* (ld NULL: nothing held) */
 	FILE *csv = NULL, *ecsv = NULL;
 	ft_tb_writer *tb = NULL;
 	int rc = 0;
@@ -514,16 +541,19 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 	if (st)
 		goto out_free;
 	snprintf(path, sizeof(path), "%s/checkpoint.ftck", outdir);
+	/* on a GPU the next step's images are fetched before a step and copied while it computes */
+	ft_loader_ahead_init(&feed, ld, ft_trainer_copies_ahead(t));
 	while (t->step < total && !stopping(d)) {
-		ft_loader_slot sl;
-		st = ft_loader_next(ld, &sl);
+		const void *next;
+		st = ft_loader_ahead_next(&feed, t->step + 1 < total, &next);
 		if (st)
 			goto out_free;
+		const ft_loader_slot sl = feed.cur;
 		FT_ASSERT(sl.epoch == meta.epoch && sl.index == meta.batch);
 		meta.batch += per_step;
 		float lr = schedule(c, t->step, total), loss;
-		st = ft_trainer_step(t, sl.images, sl.labels, lr, &loss);
-		ft_loader_release(ld, &sl);
+		st = ft_trainer_step_ahead(t, sl.images, sl.labels, lr, next, &loss);
+		ft_loader_ahead_done(&feed);
 		if (st)
 			goto out_free;
 		meta.step = t->step;
@@ -581,8 +611,9 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 			if (epoch_end) {
 				double top1 = -1;
 				int64_t n;
+				const char *where;
 				if (c->eval_each_epoch) {
-					st = evaluate(c, c->model, t, d, &top1, &n);
+					st = evaluate(c, c->model, t, d, &top1, &n, &where);
 					if (st)
 						goto out_free;
 					if (root)
@@ -631,9 +662,12 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 	}
 	double top1;
 	int64_t n;
-	ft_status est = c->no_eval ? FT_OK : evaluate(c, c->model, t, d, &top1, &n);
-	if (est == FT_OK && !c->no_eval && root)
+	const char *where = "";
+	ft_status est = c->no_eval ? FT_OK : evaluate(c, c->model, t, d, &top1, &n, &where);
+	if (est == FT_OK && !c->no_eval && root) {
 		printf("top1 %.4f\n", top1);
+		fprintf(stderr, "(%lld held-out images, evaluated on %s)\n", (long long)n, where);
+	}
 	else if (est)
 		fprintf(stderr, "ftrun: no held-out evaluation: %s\n", ft_last_error());
 out_free:
@@ -644,6 +678,7 @@ out_free:
 		fclose(ecsv);
 	if (csv)
 		fclose(csv);
+	ft_loader_ahead_end(&feed);
 	ft_loader_free(ld);
 	ft_dataset_free(ds);
 	ft_trainer_free(t);

@@ -8,6 +8,7 @@
 
 #include "checkpoint.h"
 #include "train.h"
+#include "cpu/cpu.h"
 
 /* an integer environment variable: 0 unset, 1 read, -1 set but not a number */
 static int env_int(const char *name, int64_t *v)
@@ -74,6 +75,7 @@ ft_status ft_dist_init(double timeout_s, ft_dist **out)
 {
 	ft_dist *d = ft_xcalloc(1, sizeof(*d));
 	d->timeout_s = timeout_s;
+	d->bucket_cap = (size_t)25 << 20;
 	*out = NULL;
 	ft_status st = read_env(d);
 	if (st == FT_OK && d->size != 1) {
@@ -99,7 +101,10 @@ void ft_dist_free(ft_dist *d)
 		return;
 	if (d->comm)
 		ft_dist_transport_free(d);
+	ft_cpu_set_stats_allreduce(NULL, NULL);
 	free(d->flat);
+	free(d->bucket);
+	free(d->order);
 	free(d);
 }
 
@@ -230,40 +235,127 @@ ft_status ft_dist_file_hash(const char *path, int64_t *hash, int64_t *bytes)
 /* ---- training ------------------------------------------------------------ */
 
 /*
- * train.h's reduce hook: every gradient, the loss and the stop flag in one all-reduce.
- * The gradients are staged through host memory with the backend's copies (a memcpy on the
- * CPU, device-to-host and back on a GPU), so any backend trains data-parallel over MPI;
- * NCCL on the device buffers themselves is the GPU's faster path, not written yet.
+ * The gradient all-reduce, overlapped with the backward pass as PyTorch DDP's:
+ * the parameters are laid out in flat in the order their gradients become
+ * final during the last micro-batch (ft_trainer_grad_ready: the output layer's
+ * first), cut into buckets of about bucket_cap bytes. After each node of that
+ * micro-batch (after_node) every bucket whose gradients are all final is copied
+ * into flat with the backend's download (a memcpy on the CPU, a device-to-host
+ * copy on a GPU) and its sum posted; between nodes the posted sums are polled,
+ * which is when MPI moves them. The reduce hook then posts the loss and the
+ * stop flag, waits for everything (the deadline counts from there), and
+ * uploads the averages. Every rank posts the same buckets in the same order:
+ * the graph, the plan and bucket_cap are the same on every rank.
  */
+static void send_bucket(ft_dist *d, const ft_trainer *t, int b)
+{
+	const ft_dist_bucket *bk = &d->bucket[b];
+	float *p = d->flat + bk->off;
+	for (int k = bk->first; k < bk->first + bk->count; k++) {
+		const ft_tensor *gt = &t->g->tensors[t->grads[d->order[k]]];
+		t->be.iface->download(t->be.ctx, p, gt->data, sizeof(float) * (size_t)gt->numel);
+		p += gt->numel;
+	}
+	ft_dist_bucket_post(d, d->flat + bk->off, bk->n);
+}
+
+static void after_node(void *ctx, ft_trainer *t, int node)
+{
+	ft_dist *d = ctx;
+	if (!d->sending) {
+		ft_dist_bucket_open(d);
+		d->sending = true;
+		d->next_bucket = 0;
+	}
+	while (d->next_bucket < d->n_buckets && d->bucket[d->next_bucket].ready <= node)
+		send_bucket(d, t, d->next_bucket++);
+	ft_dist_bucket_poll(d);
+}
+
+/* train.h's reduce hook: the last buckets, the loss and the stop flag; then the averages back */
 static ft_status reduce_grads(void *ctx, ft_trainer *t, float *loss)
 {
 	ft_dist *d = ctx;
-	const ft_graph *g = t->g;
-	const ft_backend_iface *be = t->be.iface;
-	float *p = d->flat;
-	for (int k = 0; k < t->n_params; k++) {
-		const ft_tensor *gt = &g->tensors[t->grads[k]];
-		be->download(t->be.ctx, p, gt->data, sizeof(float) * (size_t)gt->numel);
-		p += gt->numel;
+	if (!d->sending) { /* (a micro-batch range of no nodes) */
+		ft_dist_bucket_open(d);
+		d->sending = true;
+		d->next_bucket = 0;
 	}
-	p[0] = *loss;
-	p[1] = d->local_stop ? (float)*d->local_stop : 0.0f;
+	while (d->next_bucket < d->n_buckets)
+		send_bucket(d, t, d->next_bucket++);
+	float *tail = d->flat + d->n_flat - 2;
+	tail[0] = *loss;
+	tail[1] = d->local_stop ? (float)*d->local_stop : 0.0f;
+	ft_dist_bucket_post(d, tail, 2);
 	char what[96];
 	snprintf(what, sizeof(what), "the gradient all-reduce of step %lld", (long long)t->step + 1);
-	ft_dist_allreduce_f32(d, d->flat, d->n_flat, what);
+	ft_dist_bucket_close(d, what);
+	d->sending = false;
 	const float inv = 1.0f / (float)d->size;
-	p = d->flat;
+	float *p = d->flat;
 	for (int k = 0; k < t->n_params; k++) {
-		const ft_tensor *gt = &g->tensors[t->grads[k]];
+		const ft_tensor *gt = &t->g->tensors[t->grads[d->order[k]]];
 		for (int64_t i = 0; i < gt->numel; i++)
 			p[i] *= inv;
-		be->upload(t->be.ctx, gt->data, p, sizeof(float) * (size_t)gt->numel);
+		t->be.iface->upload(t->be.ctx, gt->data, p, sizeof(float) * (size_t)gt->numel);
 		p += gt->numel;
 	}
-	*loss = p[0] * inv;
-	if (p[1] > 0)
+	*loss = tail[0] * inv;
+	if (tail[1] > 0)
 		d->stop_sig = d->local_stop && *d->local_stop ? (int)*d->local_stop : SIGTERM;
 	return FT_OK;
+}
+
+/* --sync-bn: the CPU kernels' statistics all-reduce (cpu/cpu.h) */
+static void stats_allreduce(void *ctx, double *v, size_t n)
+{
+	ft_dist_allreduce_f64(ctx, v, n, "a BatchNorm statistics all-reduce (--sync-bn)");
+}
+
+static int by_key(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* flat's order and the buckets (overview of after_node) */
+static void plan_buckets(ft_dist *d, const ft_trainer *t)
+{
+	int np = t->n_params;
+	int *ready = ft_xmalloc(sizeof(int) * ((size_t)np + 1));
+	ft_trainer_grad_ready(t, ready);
+	int64_t *key = ft_xmalloc(sizeof(int64_t) * ((size_t)np + 1)); /* (ready node, parameter) */
+	for (int k = 0; k < np; k++)
+		key[k] = (int64_t)ready[k] << 32 | k;
+	qsort(key, (size_t)np, sizeof(int64_t), by_key);
+	d->order = ft_xmalloc(sizeof(int) * ((size_t)np + 1));
+	for (int k = 0; k < np; k++)
+		d->order[k] = (int)(key[k] & 0xffffffff);
+	free(key);
+	/* one post per bucket, one for the loss, and room for the pieces of large buckets */
+	size_t total = sizeof(float) * (d->n_flat - 2), cap = d->bucket_cap ? d->bucket_cap : total;
+	size_t most = ft_dist_bucket_limit() / 2;
+	if (most > 0 && total / most >= cap)
+		cap = total / most + 1;
+	d->bucket = ft_xcalloc((size_t)np + 1, sizeof(ft_dist_bucket));
+	d->n_buckets = 0;
+	size_t off = 0;
+	for (int k = 0; k < np;) {
+		ft_dist_bucket *bk = &d->bucket[d->n_buckets++];
+		bk->first = k;
+		bk->off = off;
+		size_t bytes = 0;
+		do {
+			int64_t numel = t->g->tensors[t->grads[d->order[k]]].numel;
+			bytes += sizeof(float) * (size_t)numel;
+			bk->n += (size_t)numel;
+			bk->ready = ready[d->order[k]] > bk->ready ? ready[d->order[k]] : bk->ready;
+			k++;
+		} while (k < np && bytes < cap);
+		bk->count = k - bk->first;
+		off += bk->n;
+	}
+	free(ready);
 }
 
 ft_status ft_dist_attach(ft_dist *d, ft_trainer *t, volatile const sig_atomic_t *stop_signal)
@@ -281,8 +373,12 @@ ft_status ft_dist_attach(ft_dist *d, ft_trainer *t, volatile const sig_atomic_t 
 	}
 	d->n_flat = n;
 	d->flat = ft_aligned_alloc(sizeof(float) * n);
+	plan_buckets(d, t);
 	t->reduce = reduce_grads;
+	t->after_node = after_node;
 	t->reduce_ctx = d;
+	if (t->cfg.sync_bn)
+		ft_cpu_set_stats_allreduce(stats_allreduce, d);
 	return FT_OK;
 }
 

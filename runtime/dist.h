@@ -3,11 +3,13 @@
  *
  * One process per rank; every rank holds the whole model, trains on its own
  * shard of each global batch, and the gradients are averaged over the ranks
- * between the last micro-batch's backward and the optimizer nodes
- * (ft_trainer's reduce hook, train.h), once per optimizer step whatever the
- * accumulation. The transport is MPI (Debian's Open MPI); CUDA/NCCL is not
- * built (there is no CUDA backend yet). docs/distributed.md is the user's
- * side of this page.
+ * in buckets during the last micro-batch's backward, each sent as soon as its
+ * gradients are final (ft_trainer's after_node hook), and waited for before
+ * the optimizer nodes (the reduce hook, train.h): once per optimizer step
+ * whatever the accumulation. The transport is MPI (Debian's Open MPI), with
+ * the gradients staged through host memory on a device backend; NCCL is not
+ * built. With --sync-bn the BatchNorm nodes sum their statistics over the
+ * ranks too (CPU backend). docs/distributed.md is the user's side of this page.
  *
  * Launchers (ft_dist_init reads the environment; the first that matches wins):
  *   mpirun (Open MPI)   OMPI_COMM_WORLD_RANK / _SIZE / _LOCAL_RANK
@@ -49,13 +51,26 @@
 struct ft_trainer;
 typedef struct ft_dist_comm ft_dist_comm; /* the transport's state (dist_mpi.c) */
 
+/* gradients sent together: parameters order[first, first + count) at flat[off, off + n) */
+typedef struct ft_dist_bucket {
+	int first, count;
+	size_t off, n;
+	int ready;              /* the node after which all of them are final (ft_trainer_grad_ready) */
+} ft_dist_bucket;
+
 typedef struct ft_dist {
 	int rank, size, local_rank;
 	const char *launcher;   /* "mpirun", "PMI", "srun", "single process" */
 	double timeout_s;       /* deadline of every collective */
 	int64_t step;           /* optimizer step of the next gradient all-reduce (messages) */
-	float *flat;            /* planned: every gradient, the loss, the stop flag */
+	float *flat;            /* planned: every gradient (bucket by bucket), the loss, the stop flag */
 	size_t n_flat;
+	size_t bucket_cap;      /* bytes of gradients per bucket (--bucket-cap-mb; 25 MiB as DDP's);
+				   0: one bucket, sent after the backward */
+	int n_buckets, next_bucket; /* buckets, and the next to send in this step */
+	ft_dist_bucket *bucket;
+	int *order;             /* parameter indices in flat's order: as their gradients become final */
+	bool sending;           /* this step's buckets are open (dist_mpi.c's grads collective) */
 	volatile const sig_atomic_t *local_stop; /* this rank's signal flag (ft_dist_attach) */
 	int stop_sig;           /* agreed: a rank was asked to stop (its signal), 0 otherwise */
 	ft_dist_comm *comm;
@@ -107,9 +122,12 @@ ft_status ft_dist_file_hash(const char *path, int64_t *hash, int64_t *bytes);
 /* ---- training ---------------------------------------------------------- */
 
 /*
- * Plans the gradient buffer for t and installs the reduce hook (train.h): from
- * then on ft_trainer_step averages t's gradients and loss over the ranks and
- * agrees on stopping (*stop_signal of any rank). A world of 1 installs nothing.
+ * Plans the gradient buffer and its buckets for t and installs the hooks
+ * (train.h): from then on ft_trainer_step averages t's gradients and loss over
+ * the ranks, sending each bucket as soon as the backward has made it final,
+ * and agrees on stopping (*stop_signal of any rank). With t->cfg.sync_bn it
+ * also gives the CPU kernels the statistics all-reduce. A world of 1 installs
+ * nothing.
  */
 ft_status ft_dist_attach(ft_dist *d, struct ft_trainer *t, volatile const sig_atomic_t *stop_signal);
 
@@ -139,6 +157,18 @@ _Noreturn void ft_dist_transport_abort(ft_dist *d, int code);
 /* Each collective waits at most d->timeout_s, then names who did not arrive and aborts. */
 void ft_dist_allgather(ft_dist *d, const void *mine, void *all, size_t bytes, const char *what);
 void ft_dist_allreduce_f32(ft_dist *d, float *v, size_t n, const char *what);
+void ft_dist_allreduce_f64(ft_dist *d, double *v, size_t n, const char *what);
+/*
+ * The gradient buckets, in flight while other collectives run: open, post
+ * each bucket (an in-place sum), poll between nodes (MPI moves them only when
+ * polled), close (waits, with the deadline). At most ft_dist_bucket_limit()
+ * posts per step, each of at most 16M floats before it is split.
+ */
+size_t ft_dist_bucket_limit(void);
+void ft_dist_bucket_open(ft_dist *d);
+void ft_dist_bucket_post(ft_dist *d, float *v, size_t n);
+void ft_dist_bucket_poll(ft_dist *d);
+void ft_dist_bucket_close(ft_dist *d, const char *what);
 void ft_dist_allreduce_i64(ft_dist *d, int64_t *v, int n, const char *what);
 void ft_dist_broadcast(ft_dist *d, void *v, size_t bytes, const char *what);
 

@@ -16,6 +16,12 @@
  * (tag ALIVE), and those that do not within PROBE_S are named. The other ranks
  * give rank 0 GRACE_S more before ending the job themselves, so rank 0's
  * message is the one the user reads.
+ *
+ * Two collectives may be in flight at once, each with its own notes: the
+ * gradient buckets, posted one by one during the backward pass and waited for
+ * at its end (ft_dist_bucket_*), and an immediate one posted and waited for
+ * meanwhile (--sync-bn's statistics). Every rank posts them in the same order,
+ * which is all MPI asks; notes to the same rank match in posting order.
  */
 #include <limits.h>
 #include <mpi.h>
@@ -30,17 +36,40 @@
 enum { MAX_BUCKETS = 64, TAG_NOTE = 0, TAG_PROBE = 1, TAG_ALIVE = 2 };
 static const double PROBE_S = 5, GRACE_S = 15, SPIN_S = 2;
 
-struct ft_dist_comm {
-	MPI_Comm world, notes;
-	int64_t seq;              /* collectives so far */
-	int64_t out;              /* the note this rank sends (stays put until sent) */
+/* one collective in flight: its requests and its arrival notes */
+typedef struct pending {
+	int64_t out;              /* the note this rank sends, the collective's number (stays put until sent) */
 	int64_t *in;              /* notes received: rank 0 one per rank, the others one */
 	MPI_Request *note;        /* 2 (W-1) on rank 0, 2 elsewhere */
 	int n_note;
 	MPI_Request coll[MAX_BUCKETS];
+	int n_coll;
+	bool open;
+} pending;
+
+struct ft_dist_comm {
+	MPI_Comm world, notes;
+	int64_t seq;              /* collectives so far */
+	pending now, grads;       /* an immediate collective, the gradient buckets */
 	int64_t probe, alive;     /* rank 0's probe and the answer (contents unused) */
 	MPI_Request probe_req;    /* ranks > 0: the posted receive of rank 0's probe */
 };
+
+static void pending_init(pending *p, int size)
+{
+	p->in = ft_xcalloc((size_t)size, sizeof(int64_t));
+	p->note = ft_xcalloc(2 * (size_t)size, sizeof(MPI_Request));
+	for (int i = 0; i < 2 * size; i++)
+		p->note[i] = MPI_REQUEST_NULL;
+	for (int i = 0; i < MAX_BUCKETS; i++)
+		p->coll[i] = MPI_REQUEST_NULL;
+}
+
+static void pending_free(pending *p)
+{
+	free(p->note);
+	free(p->in);
+}
 
 bool ft_dist_transport_built(void)
 {
@@ -67,12 +96,8 @@ ft_status ft_dist_transport_init(ft_dist *d)
 	ft_dist_comm *c = ft_xcalloc(1, sizeof(*c));
 	MPI_Comm_dup(MPI_COMM_WORLD, &c->world);
 	MPI_Comm_dup(MPI_COMM_WORLD, &c->notes);
-	c->in = ft_xcalloc((size_t)size, sizeof(int64_t));
-	c->note = ft_xcalloc(2 * (size_t)size, sizeof(MPI_Request));
-	for (int i = 0; i < 2 * size; i++)
-		c->note[i] = MPI_REQUEST_NULL;
-	for (int i = 0; i < MAX_BUCKETS; i++)
-		c->coll[i] = MPI_REQUEST_NULL;
+	pending_init(&c->now, size);
+	pending_init(&c->grads, size);
 	c->probe_req = MPI_REQUEST_NULL;
 	if (rank > 0)
 		MPI_Irecv(&c->probe, 1, MPI_INT64_T, 0, TAG_PROBE, c->notes, &c->probe_req);
@@ -89,8 +114,8 @@ void ft_dist_transport_free(ft_dist *d)
 	}
 	MPI_Comm_free(&c->notes);
 	MPI_Comm_free(&c->world);
-	free(c->note);
-	free(c->in);
+	pending_free(&c->now);
+	pending_free(&c->grads);
 	free(c);
 	d->comm = NULL;
 	MPI_Finalize();
@@ -109,21 +134,37 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* posts this collective's arrival notes (before the collective itself) */
-static void begin(ft_dist *d)
+/* opens collective p: posts its arrival notes (before the collective itself) */
+static void begin(ft_dist *d, pending *p)
 {
 	ft_dist_comm *c = d->comm;
-	c->out = ++c->seq;
-	c->n_note = 0;
+	FT_ASSERT(!p->open);
+	p->open = true;
+	p->out = ++c->seq;
+	p->n_note = p->n_coll = 0;
 	if (d->rank == 0) {
 		for (int r = 1; r < d->size; r++) {
-			MPI_Irecv(&c->in[r], 1, MPI_INT64_T, r, TAG_NOTE, c->notes, &c->note[c->n_note++]);
-			MPI_Isend(&c->out, 1, MPI_INT64_T, r, TAG_NOTE, c->notes, &c->note[c->n_note++]);
+			MPI_Irecv(&p->in[r], 1, MPI_INT64_T, r, TAG_NOTE, c->notes, &p->note[p->n_note++]);
+			MPI_Isend(&p->out, 1, MPI_INT64_T, r, TAG_NOTE, c->notes, &p->note[p->n_note++]);
 		}
 	} else {
-		MPI_Irecv(&c->in[0], 1, MPI_INT64_T, 0, TAG_NOTE, c->notes, &c->note[c->n_note++]);
-		MPI_Isend(&c->out, 1, MPI_INT64_T, 0, TAG_NOTE, c->notes, &c->note[c->n_note++]);
+		MPI_Irecv(&p->in[0], 1, MPI_INT64_T, 0, TAG_NOTE, c->notes, &p->note[p->n_note++]);
+		MPI_Isend(&p->out, 1, MPI_INT64_T, 0, TAG_NOTE, c->notes, &p->note[p->n_note++]);
 	}
+}
+
+/* tests every request of p once (MPI moves nonblocking collectives inside MPI_Test); true when all are done */
+static bool test_all(pending *p)
+{
+	bool all = true;
+	for (int i = 0; i < p->n_coll + p->n_note; i++) {
+		MPI_Request *r = i < p->n_coll ? &p->coll[i] : &p->note[i - p->n_coll];
+		int flag = 1;
+		if (*r != MPI_REQUEST_NULL)
+			MPI_Test(r, &flag, MPI_STATUS_IGNORE);
+		all &= flag != 0;
+	}
+	return all;
 }
 
 /* ranks > 0, while polling: answers rank 0's probe (this rank is alive) */
@@ -192,14 +233,14 @@ static int silent_ranks(ft_dist *d, char *who, size_t cap)
 }
 
 /* rank 0: the ranks whose note has not come; others: whether rank 0's has */
-_Noreturn static void timed_out(ft_dist *d, const char *what)
+_Noreturn static void timed_out(ft_dist *d, pending *p, const char *what)
 {
 	ft_dist_comm *c = d->comm;
 	char who[512] = "";
 	int missing = 0;
 	if (d->rank == 0) {
 		for (int r = 1; r < d->size; r++) {
-			if (c->note[2 * (r - 1)] == MPI_REQUEST_NULL)
+			if (p->note[2 * (r - 1)] == MPI_REQUEST_NULL)
 				continue;
 			if (missing < 16)
 				snprintf(who + strlen(who), sizeof(who) - strlen(who), "%s%d", missing ? ", " : "", r);
@@ -213,14 +254,14 @@ _Noreturn static void timed_out(ft_dist *d, const char *what)
 		}
 		fprintf(stderr,
 			"ftrun: rank 0 of %d: %s (collective %lld) did not complete within %g s (--dist-timeout): %s%s%s; "
-			"ending the job\n", d->size, what, (long long)c->seq, d->timeout_s,
+			"ending the job\n", d->size, what, (long long)p->out, d->timeout_s,
 			missing ? (missing > 1 ? "ranks " : "rank ") : "every rank arrived and answers; the transport stalled",
 			who, why);
 	} else {
-		bool root_here = c->note[0] == MPI_REQUEST_NULL;
+		bool root_here = p->note[0] == MPI_REQUEST_NULL;
 		fprintf(stderr,
 			"ftrun: rank %d of %d: %s (collective %lld) did not complete within %g s (--dist-timeout): %s; "
-			"ending the job\n", d->rank, d->size, what, (long long)c->seq, d->timeout_s,
+			"ending the job\n", d->rank, d->size, what, (long long)p->out, d->timeout_s,
 			root_here ? "rank 0 arrived, so another rank did not (rank 0's message names it)"
 				  : "rank 0 did not arrive");
 	}
@@ -229,30 +270,30 @@ _Noreturn static void timed_out(ft_dist *d, const char *what)
 	exit(1); /* not reached */
 }
 
-/* waits for the n collectives and the notes, or ends the job at the deadline */
-static void finish(ft_dist *d, int n, const char *what)
+/*
+ * Waits for collective p and its notes, or ends the job at the deadline; the
+ * other collective in flight is polled too (it moves only when polled).
+ */
+static void finish(ft_dist *d, pending *p, const char *what)
 {
 	ft_dist_comm *c = d->comm;
+	pending *other = p == &c->now ? &c->grads : &c->now;
 	double start = now_s(), t = start;
 	for (long spin = 0;; spin++) {
 		if (d->rank > 0)
 			answer_probe(c);
-		bool all = true;
-		for (int i = 0; i < n + c->n_note; i++) {
-			MPI_Request *r = i < n ? &c->coll[i] : &c->note[i - n];
-			int flag = 1;
-			if (*r != MPI_REQUEST_NULL)
-				MPI_Test(r, &flag, MPI_STATUS_IGNORE);
-			all &= flag != 0;
-		}
-		if (all)
+		if (other->open)
+			test_all(other);
+		if (test_all(p)) {
+			p->open = false;
 			return;
+		}
 		/* ranks > 0 whose note from rank 0 came leave the naming to rank 0 */
-		double grace = d->rank > 0 && c->note[0] == MPI_REQUEST_NULL ? GRACE_S : 0;
+		double grace = d->rank > 0 && p->note[0] == MPI_REQUEST_NULL ? GRACE_S : 0;
 		if ((spin & 255) == 0)
 			t = now_s();
 		if (t > start + d->timeout_s + grace)
-			timed_out(d, what);
+			timed_out(d, p, what);
 		pause_briefly(t - start);
 	}
 }
@@ -260,38 +301,86 @@ static void finish(ft_dist *d, int n, const char *what)
 void ft_dist_allgather(ft_dist *d, const void *mine, void *all, size_t bytes, const char *what)
 {
 	FT_ASSERT(bytes <= INT_MAX);
-	begin(d);
-	MPI_Iallgather(mine, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, d->comm->world, &d->comm->coll[0]);
-	finish(d, 1, what);
+	pending *p = &d->comm->now;
+	begin(d, p);
+	MPI_Iallgather(mine, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, d->comm->world, &p->coll[p->n_coll++]);
+	finish(d, p, what);
+}
+
+/* posts an in-place sum of v[0..n) as part of p, in pieces of at least 16M values, under MPI's int count */
+static void post_sum(ft_dist *d, pending *p, void *v, size_t n, MPI_Datatype type, size_t size)
+{
+	FT_ASSERT(p->n_coll < MAX_BUCKETS);
+	size_t piece = (size_t)1 << 24, slots = (size_t)(MAX_BUCKETS - p->n_coll);
+	if (n > piece * slots)
+		piece = (n + slots - 1) / slots;
+	FT_ASSERT(piece <= INT_MAX);
+	for (size_t off = 0; off < n; off += piece) {
+		size_t cnt = n - off < piece ? n - off : piece;
+		MPI_Iallreduce(MPI_IN_PLACE, (char *)v + off * size, (int)cnt, type, MPI_SUM, d->comm->world,
+			       &p->coll[p->n_coll++]);
+	}
+}
+
+size_t ft_dist_bucket_limit(void)
+{
+	return MAX_BUCKETS;
 }
 
 void ft_dist_allreduce_f32(ft_dist *d, float *v, size_t n, const char *what)
 {
-	/* buckets of at least 16M floats, at most MAX_BUCKETS of them, each under MPI's int count */
-	size_t bucket = (size_t)1 << 24;
-	if (n > bucket * MAX_BUCKETS)
-		bucket = (n + MAX_BUCKETS - 1) / MAX_BUCKETS;
-	FT_ASSERT(bucket <= INT_MAX);
-	begin(d);
-	int k = 0;
-	for (size_t off = 0; off < n; off += bucket, k++) {
-		size_t cnt = n - off < bucket ? n - off : bucket;
-		MPI_Iallreduce(MPI_IN_PLACE, v + off, (int)cnt, MPI_FLOAT, MPI_SUM, d->comm->world, &d->comm->coll[k]);
-	}
-	finish(d, k, what);
+	pending *p = &d->comm->now;
+	begin(d, p);
+	post_sum(d, p, v, n, MPI_FLOAT, sizeof(float));
+	finish(d, p, what);
+}
+
+void ft_dist_allreduce_f64(ft_dist *d, double *v, size_t n, const char *what)
+{
+	pending *p = &d->comm->now;
+	begin(d, p);
+	post_sum(d, p, v, n, MPI_DOUBLE, sizeof(double));
+	finish(d, p, what);
 }
 
 void ft_dist_allreduce_i64(ft_dist *d, int64_t *v, int n, const char *what)
 {
-	begin(d);
-	MPI_Iallreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_SUM, d->comm->world, &d->comm->coll[0]);
-	finish(d, 1, what);
+	pending *p = &d->comm->now;
+	begin(d, p);
+	post_sum(d, p, v, (size_t)n, MPI_INT64_T, sizeof(int64_t));
+	finish(d, p, what);
 }
 
 void ft_dist_broadcast(ft_dist *d, void *v, size_t bytes, const char *what)
 {
 	FT_ASSERT(bytes <= INT_MAX);
-	begin(d);
-	MPI_Ibcast(v, (int)bytes, MPI_BYTE, 0, d->comm->world, &d->comm->coll[0]);
-	finish(d, 1, what);
+	pending *p = &d->comm->now;
+	begin(d, p);
+	MPI_Ibcast(v, (int)bytes, MPI_BYTE, 0, d->comm->world, &p->coll[p->n_coll++]);
+	finish(d, p, what);
+}
+
+void ft_dist_bucket_open(ft_dist *d)
+{
+	begin(d, &d->comm->grads);
+}
+
+void ft_dist_bucket_post(ft_dist *d, float *v, size_t n)
+{
+	FT_ASSERT(d->comm->grads.open);
+	post_sum(d, &d->comm->grads, v, n, MPI_FLOAT, sizeof(float));
+}
+
+void ft_dist_bucket_poll(ft_dist *d)
+{
+	ft_dist_comm *c = d->comm;
+	if (d->rank > 0)
+		answer_probe(c);
+	if (c->grads.open)
+		test_all(&c->grads);
+}
+
+void ft_dist_bucket_close(ft_dist *d, const char *what)
+{
+	finish(d, &d->comm->grads, what);
 }

@@ -47,3 +47,33 @@ void ft_dist_broadcast(ft_dist *d, void *v, size_t bytes, const char *what)
 {
 	FT_ASSERT(!"ft_dist_broadcast without MPI");
 }
+
+void ft_dist_allreduce_f64(ft_dist *d, double *v, size_t n, const char *what)
+{
+	FT_ASSERT(!"ft_dist_allreduce_f64 without MPI");
+}
+
+size_t ft_dist_bucket_limit(void)
+{
+	return 1;
+}
+
+void ft_dist_bucket_open(ft_dist *d)
+{
+	FT_ASSERT(!"ft_dist_bucket_open without MPI");
+}
+
+void ft_dist_bucket_post(ft_dist *d, float *v, size_t n)
+{
+	FT_ASSERT(!"ft_dist_bucket_post without MPI");
+}
+
+void ft_dist_bucket_poll(ft_dist *d)
+{
+	FT_ASSERT(!"ft_dist_bucket_poll without MPI");
+}
+
+void ft_dist_bucket_close(ft_dist *d, const char *what)
+{
+	FT_ASSERT(!"ft_dist_bucket_close without MPI");
+}

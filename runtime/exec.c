@@ -81,6 +81,12 @@ ft_status ft_exec_plan_only(ft_graph *g, ft_backend be, ft_exec **out)
 	return FT_OK;
 }
 
+/* data is backend memory already (another executor's constant on the same backend) */
+static bool resident(const ft_exec *x, const void *data)
+{
+	return x->be.iface->owns && x->be.iface->owns(x->be.ctx, data);
+}
+
 ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 {
 	ft_exec *x;
@@ -118,7 +124,7 @@ ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 		size_t total = 0;
 		for (int i = 0; i < g->n_tensors; i++) {
 			ft_tensor *t = &g->tensors[i];
-			if (x->plan.offset[i] == SIZE_MAX && t->data && t->shaped)
+			if (x->plan.offset[i] == SIZE_MAX && t->data && t->shaped && !resident(x, t->data))
 				total += (ft_tensor_bytes(t) + 63) & ~(size_t)63;
 		}
 		x->const_block = be.iface->alloc(be.ctx, total ? total : 64);
@@ -127,8 +133,8 @@ ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 		size_t off = 0;
 		for (int i = 0; i < g->n_tensors; i++) {
 			ft_tensor *t = &g->tensors[i];
-			if (x->plan.offset[i] != SIZE_MAX || !t->data || !t->shaped)
-				continue;
+			if (x->plan.offset[i] != SIZE_MAX || !t->data || !t->shaped || resident(x, t->data))
+				continue; /* (device memory already: bound as it is, never copied back) */
 			void *dst = (char *)x->const_block + off;
 			be.iface->upload(be.ctx, dst, t->data, ft_tensor_bytes(t));
 			x->host_data[i] = t->data; /* host bytes stay owned by the graph */
@@ -229,7 +235,7 @@ static bool profiling(const ft_exec *x)
 	return prof.on > 0;
 }
 
-ft_status ft_exec_run_range(ft_exec *x, int from, int to)
+ft_status ft_exec_run_range_hook(ft_exec *x, int from, int to, ft_exec_hook after, void *ctx)
 {
 	FT_ASSERT(from >= 0 && to <= x->g->n_nodes && x->block && !x->host_view);
 	if (x->be.iface->set_workspace)
@@ -245,9 +251,16 @@ ft_status ft_exec_run_range(ft_exec *x, int from, int to)
 			prof.seconds[x->g->nodes[i].op] += ft_now_s() - t0;
 			prof.calls[x->g->nodes[i].op]++;
 		}
+		if (after)
+			after(ctx, i);
 	}
 	x->be.iface->sync(x->be.ctx);
 	return FT_OK;
+}
+
+ft_status ft_exec_run_range(ft_exec *x, int from, int to)
+{
+	return ft_exec_run_range_hook(x, from, to, NULL, NULL);
 }
 
 ft_status ft_exec_run(ft_exec *x)

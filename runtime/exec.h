@@ -59,6 +59,13 @@ ft_status ft_exec_set_input(ft_exec *x, int i, const void *host, size_t bytes);
 ft_status ft_exec_run(ft_exec *x);
 /* Runs nodes [from, to) only (a training step runs its micro-batch part K times). */
 ft_status ft_exec_run_range(ft_exec *x, int from, int to);
+/*
+ * The same, calling after(ctx, i) once node i has run (and its outputs may be
+ * downloaded): a data-parallel run sends gradients as they are complete. The
+ * hook may copy through the backend; it must not run nodes.
+ */
+typedef void (*ft_exec_hook)(void *ctx, int node);
+ft_status ft_exec_run_range_hook(ft_exec *x, int from, int to, ft_exec_hook after, void *ctx);
 /* Copies graph output i (i indexes g->outputs) to host. */
 ft_status ft_exec_get_output(ft_exec *x, int i, void *host, size_t bytes);
 const ft_plan *ft_exec_plan(const ft_exec *x);

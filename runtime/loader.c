@@ -388,3 +388,52 @@ bool ft_backend_staging(const ft_backend *be, ft_staging_allocator *out)
 	*out = (ft_staging_allocator){ be->iface->host_alloc, be->iface->host_free, be->ctx };
 	return true;
 }
+
+void ft_loader_ahead_init(ft_loader_ahead *a, ft_loader *ld, bool on)
+{
+	memset(a, 0, sizeof(*a));
+	a->ld = ld;
+	a->on = on && ld->n_slots >= 2;
+	a->cur.id = a->next.id = -1;
+}
+
+ft_status ft_loader_ahead_next(ft_loader_ahead *a, bool more, const void **next_images)
+{
+	ft_status st;
+	*next_images = NULL;
+	if (a->has_next) {
+		a->cur = a->next;
+		a->has_next = false;
+		a->next.id = -1;
+		st = a->next_st ? ft_error(a->next_st, "%s", a->next_msg) : FT_OK;
+	} else {
+		st = ft_loader_next(a->ld, &a->cur);
+	}
+	if (st || !a->on || !more)
+		return st;
+	a->next_st = ft_loader_next(a->ld, &a->next);
+	a->has_next = true;
+	if (a->next_st) { /* reported when its step comes */
+		snprintf(a->next_msg, sizeof(a->next_msg), "%s", ft_last_error());
+		ft_clear_error();
+	} else {
+		*next_images = a->next.images;
+	}
+	return FT_OK;
+}
+
+void ft_loader_ahead_done(ft_loader_ahead *a)
+{
+	if (a->cur.id >= 0)
+		ft_loader_release(a->ld, &a->cur);
+}
+
+void ft_loader_ahead_end(ft_loader_ahead *a)
+{
+	if (!a->ld)
+		return;
+	ft_loader_ahead_done(a);
+	if (a->has_next && a->next.id >= 0)
+		ft_loader_release(a->ld, &a->next);
+	a->has_next = false;
+}

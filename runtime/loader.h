@@ -107,6 +107,31 @@ void ft_loader_free(ft_loader *ld);
 size_t ft_loader_slot_bytes(const ft_loader *ld);
 
 /*
+ * A consumer one step ahead, for a trainer that copies the next step's images
+ * while a step computes (ft_trainer_step_ahead, train.h): ft_loader_ahead_next
+ * hands out this step's slot in a->cur and, when on and another step follows,
+ * fetches the next step's too. An error of that one is kept and reported by
+ * the call that hands it out, so errors still come in position order. On
+ * needs a ring of two slots or more: with one, init turns it off.
+ */
+typedef struct ft_loader_ahead {
+	ft_loader *ld;
+	bool on;
+	ft_loader_slot cur, next;
+	bool has_next;
+	ft_status next_st;      /* the next slot's error, and its message */
+	char next_msg[512];
+} ft_loader_ahead;
+
+void ft_loader_ahead_init(ft_loader_ahead *a, ft_loader *ld, bool on);
+/* this step's slot into a->cur; *next_images: the next step's, fetched now (NULL: none) */
+ft_status ft_loader_ahead_next(ft_loader_ahead *a, bool more, const void **next_images);
+/* gives a->cur back (after its step) */
+void ft_loader_ahead_done(ft_loader_ahead *a);
+/* gives back what it holds (the run ends) */
+void ft_loader_ahead_end(ft_loader_ahead *a);
+
+/*
  * The device half: makes graph input `input` (float images (N,C,H,W)) a
  * uint8 input, with an ImageNormalize node at the head of the graph that
  * computes (x / 255 - mean[c]) / std[c] into the old tensor (std 0 means 1).

@@ -52,6 +52,7 @@ static const char usage[] =
 	"      [--output-dir DIR] [--checkpoint-every N] [--resume CHECKPOINT] [--eval-each-epoch]\n"
 	"      [-o TRAINED.onnx] [--tensorboard] [--amp [fp16|bf16]] [--amp-init-scale S]\n"
 	"      [--amp-growth-interval N] [--device ...] [--threads N] [--no-eval] [--dist-timeout SEC]\n"
+	"      [--sync-bn] [--bucket-cap-mb MB]\n"
 	"      trains on the CPU; metrics.csv and checkpoint.ftck go to DIR (default ftrun-out),\n"
 	"      TensorBoard event files to DIR/tensorboard with --tensorboard;\n"
 	"      prints the held-out top-1 accuracy at the end (not with --no-eval);\n"
@@ -61,7 +62,9 @@ static const char usage[] =
 	"      PATH is an IDX folder, an ImageFolder (train/, val/), a pack file or \"synthetic\";\n"
 	"      --augment auto: rrc (random-resized-crop + flip) for ImageFolder images, flip otherwise\n"
 	"      data-parallel under mpirun/srun (docs/distributed.md), collectives wait at most\n"
-	"      --dist-timeout seconds (600) for the other ranks\n"
+	"      --dist-timeout seconds (600) for the other ranks; gradients go in buckets of\n"
+	"      --bucket-cap-mb MiB (25; 0: one, after the backward) sent during the backward;\n"
+	"      --sync-bn: BatchNorm statistics over every rank's batch (CPU backend)\n"
 	"  eval MODEL.onnx --data PATH [-b N]      prints \"top1 0.9123\"\n"
 	"  pack DATA OUT.ftpk [--size S] [--channels 1|3] [-j WORKERS] [--skip-bad-images]\n"
 	"      both splits of an IDX folder or ImageFolder as decoded uint8 records of S x S\n"
@@ -186,6 +189,7 @@ static int parse(int argc, char **argv, cli *c)
 	c->amp_init_scale = 65536.0;
 	c->amp_growth_interval = 2000;
 	c->dist_timeout = 600;
+	c->bucket_cap_mb = 25;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -313,6 +317,12 @@ static int parse(int argc, char **argv, cli *c)
 			NEED_VALUE();
 			if (!parse_double(v, &c->dist_timeout) || !(c->dist_timeout > 0))
 				return bad_usage("bad --dist-timeout \"%s\" (seconds)", v);
+		} else if (strcmp(a, "--bucket-cap-mb") == 0) {
+			NEED_VALUE();
+			if (!parse_double(v, &c->bucket_cap_mb) || !(c->bucket_cap_mb >= 0 && c->bucket_cap_mb <= 1e6))
+				return bad_usage("bad --bucket-cap-mb \"%s\" (MiB, 0 for one bucket)", v);
+		} else if (strcmp(a, "--sync-bn") == 0) {
+			c->sync_bn = true;
 		} else if (strcmp(a, "--amp") == 0) {
 			/* --amp alone: bf16, which the CPU backend computes as well as fp16 and
 			 * needs no loss scaling */

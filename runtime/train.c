@@ -11,6 +11,7 @@
 #include "import.h"
 #include "loader.h"
 #include "cpu/conv.h"
+#include "cpu/cpu.h"
 #include "cpu/elementwise.h"
 
 
@@ -252,6 +253,68 @@ static ft_status add_unscale(ft_trainer *t)
  * micro-batch of a step (the casts of the weights under AMP), so they run once
  * per step. Returns their count; the plan keeps their outputs for the loop.
  */
+/* nodes [0, end) become order[0, end), and their outputs' producers follow */
+static void set_order(ft_graph *g, const ft_node *order, int end)
+{
+	memcpy(g->nodes, order, sizeof(ft_node) * (size_t)end);
+	for (int i = 0; i < end; i++)
+		for (int j = 0; j < g->nodes[i].n_out; j++)
+			if (g->nodes[i].out[j] >= 0)
+				g->tensors[g->nodes[i].out[j]].producer = i;
+}
+
+/*
+ * Moves each GRAD_ACCUM node (added after the whole backward) to just after the
+ * node that makes the gradient it adds. The raw gradient then dies at once
+ * instead of living to the end of the backward, and the accumulated one is
+ * final as early as it can be, which is when a data-parallel run sends it
+ * (ft_trainer_grad_ready).
+ */
+static void accumulate_early(ft_graph *g, int end)
+{
+	int *after = ft_xmalloc(sizeof(int) * ((size_t)end + 1)); /* per node: the first accumulation to follow it */
+	int *next = ft_xmalloc(sizeof(int) * ((size_t)end + 1));  /* per accumulation: the next after the same node */
+	int *last = ft_xmalloc(sizeof(int) * ((size_t)end + 1));
+	for (int i = 0; i < end; i++)
+		after[i] = next[i] = last[i] = -1;
+	bool moves = false;
+	for (int i = 0; i < end; i++) {
+		const ft_node *n = &g->nodes[i];
+		int p = n->op == FT_OP_GRAD_ACCUM ? g->tensors[n->in[1]].producer : -1;
+		if (p < 0 || p >= i)
+			continue;
+		if (last[p] < 0)
+			after[p] = i;
+		else
+			next[last[p]] = i;
+		last[p] = i;
+		moves = true;
+	}
+	if (moves) {
+		ft_node *order = ft_xmalloc(sizeof(ft_node) * ((size_t)end + 1));
+		bool *placed = ft_xcalloc((size_t)end + 1, sizeof(bool));
+		int k = 0;
+		for (int i = 0; i < end; i++)
+			if (after[i] >= 0)
+				for (int a = after[i]; a >= 0; a = next[a])
+					placed[a] = true;
+		for (int i = 0; i < end; i++) {
+			if (placed[i])
+				continue;
+			order[k++] = g->nodes[i];
+			for (int a = after[i]; a >= 0; a = next[a])
+				order[k++] = g->nodes[a];
+		}
+		FT_ASSERT(k == end);
+		set_order(g, order, end);
+		free(placed);
+		free(order);
+	}
+	free(last);
+	free(next);
+	free(after);
+}
+
 static int hoist_invariants(ft_graph *g, int end)
 {
 	bool *inv = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(bool));
@@ -278,11 +341,7 @@ static int hoist_invariants(ft_graph *g, int end)
 		for (int i = 0; i < end; i++)
 			if (moved[i] == (pass == 0))
 				order[k++] = g->nodes[i];
-	memcpy(g->nodes, order, sizeof(ft_node) * (size_t)end);
-	for (int i = 0; i < end; i++)
-		for (int j = 0; j < g->nodes[i].n_out; j++)
-			if (g->nodes[i].out[j] >= 0)
-				g->tensors[g->nodes[i].out[j]].producer = i;
+	set_order(g, order, end);
 	free(order);
 	free(moved);
 	free(inv);
@@ -403,6 +462,11 @@ static ft_status build(ft_trainer *t, const char *path)
 	g->outputs = outs;
 	g->n_outputs = n_out;
 	t->n_micro = g->n_nodes;
+	accumulate_early(g, t->n_micro);
+	if (c->sync_bn)
+		for (int i = 0; i < t->n_micro; i++)
+			if (g->nodes[i].op == FT_OP_BATCH_NORM_TRAIN || g->nodes[i].op == FT_OP_BATCH_NORM_GRAD)
+				ft_node_set_int(g, &g->nodes[i], "ft_sync_stats", 1);
 	t->n_pro = hoist_invariants(g, t->n_micro);
 	g->loop_begin = t->n_pro;
 	g->loop_end = t->n_micro;
@@ -411,6 +475,25 @@ static ft_status build(ft_trainer *t, const char *path)
 	if (c->optimizer)
 		FT_TRY(add_optimizer(t));
 	FT_TRY(ft_pick_backend(c->device, c->threads, g, &t->be));
+	if (t->be.iface->copy_ahead) {
+		/*
+		 * The input in two buffers of the backend's, outside the plan (a tensor with
+		 * data is not planned; the executor binds backend memory as it is): one read by
+		 * the running micro-batch, the other taking the next one's copy. A plan alone
+		 * marks it with a placeholder and counts both (ft_trainer_planned_bytes).
+		 */
+		ft_tensor *xt = &g->tensors[t->input];
+		if (c->plan_only) {
+			xt->data = &t->in_cur;
+		} else {
+			for (int k = 0; k < 2; k++)
+				t->in_buf[k] = t->be.iface->alloc(t->be.ctx, ft_tensor_bytes(xt));
+			xt->data = t->in_buf[0];
+		}
+	}
+	if (c->sync_bn && strcmp(t->be.iface->name, "cpu") != 0 && strcmp(t->be.iface->name, "devsim") != 0)
+		return ft_error(FT_EUNSUPPORTED, "--sync-bn runs on the CPU backend (and devsim) only: on %s it needs "
+				"the statistics all-reduced on the device, which is not written yet", t->be.iface->name);
 	return c->plan_only ? ft_exec_plan_only(g, t->be, &t->x) : ft_exec_new(g, t->be, &t->x);
 }
 
@@ -433,6 +516,9 @@ void ft_trainer_free(ft_trainer *t)
 	if (!t)
 		return;
 	ft_exec_free(t->x);
+	for (int k = 0; k < 2; k++)
+		if (t->in_buf[k])
+			t->be.iface->free(t->be.ctx, t->in_buf[k]);
 	if (t->be.iface && t->be.iface->destroy)
 		t->be.iface->destroy(t->be.ctx);
 	ft_graph_free(t->g);
@@ -457,7 +543,18 @@ static bool all_finite(ft_trainer *tr, const ft_tensor *t)
  * plan reuses memory, so values must be checked as they are made) and name
  * the first node whose output holds a NaN or an infinity.
  */
+static ft_status first_nonfinite_nodes(ft_trainer *t, float loss);
+
 static ft_status first_nonfinite(ft_trainer *t, float loss)
+{
+	/* the search runs on this rank alone: --sync-bn's all-reduces would wait for the others */
+	ft_cpu_pause_stats_allreduce(true);
+	ft_status st = first_nonfinite_nodes(t, loss);
+	ft_cpu_pause_stats_allreduce(false);
+	return st;
+}
+
+static ft_status first_nonfinite_nodes(ft_trainer *t, float loss)
 {
 	ft_graph *g = t->g;
 	FT_TRY(ft_exec_run_range(t->x, 0, t->n_pro));
@@ -486,7 +583,34 @@ static ft_status first_nonfinite(ft_trainer *t, float loss)
 	return ft_error(FT_ERUNTIME, "the loss is %g at step %lld (not finite)", loss, (long long)t->step + 1);
 }
 
-static ft_status micro_batch(ft_trainer *t, const void *images, const int64_t *labels, bool first, float *loss)
+static void after_node(void *ctx, int node)
+{
+	ft_trainer *t = ctx;
+	t->after_node(t->reduce_ctx, t, node);
+}
+
+/* a micro-batch's images into the input: copied ahead into the other buffer already, or uploaded now */
+static ft_status put_input(ft_trainer *t, const void *images)
+{
+	ft_tensor *x = &t->g->tensors[t->input];
+	size_t bytes = ft_tensor_bytes(x);
+	if (t->ahead && t->ahead == images) {
+		t->in_cur ^= 1;
+		x->data = t->in_buf[t->in_cur];
+		t->be.iface->copy_wait(t->be.ctx); /* the nodes queued from here on wait for the copy */
+	} else {
+		double t0 = ft_now_s();
+		FT_TRY(ft_exec_set_input(t->x, 0, images, bytes));
+		t->input_seconds += ft_now_s() - t0;
+	}
+	t->ahead = NULL;
+	t->input_bytes += (int64_t)bytes;
+	return FT_OK;
+}
+
+/* next: the images to copy ahead while this micro-batch computes (NULL: none) */
+static ft_status micro_batch(ft_trainer *t, const void *images, const int64_t *labels, bool first, bool last,
+			     const void *next, float *loss)
 {
 	ft_graph *g = t->g;
 	/* dropout masks: a pure function of (seed, step, micro-batch), so a resumed run draws
@@ -501,12 +625,14 @@ static ft_status micro_batch(ft_trainer *t, const void *images, const int64_t *l
 			return ft_error(FT_EBADINPUT, "label %lld (batch index %lld) is out of range for a model with "
 					"%lld classes", (long long)labels[i], (long long)i, (long long)classes);
 	}
-	double t0 = ft_now_s();
-	FT_TRY(ft_exec_set_input(t->x, 0, images, ft_tensor_bytes(x)));
-	t->input_seconds += ft_now_s() - t0;
-	t->input_bytes += (int64_t)ft_tensor_bytes(x);
+	FT_TRY(put_input(t, images));
 	FT_TRY(ft_exec_set_input(t->x, 1, labels, sizeof(int64_t) * (size_t)t->cfg.batch));
-	FT_TRY(ft_exec_run_range(t->x, t->n_pro, t->n_micro));
+	if (next && t->in_buf[0]) { /* the next micro-batch's images, while this one computes */
+		t->be.iface->copy_ahead(t->be.ctx, t->in_buf[t->in_cur ^ 1], next, ft_tensor_bytes(x));
+		t->ahead = next;
+	}
+	bool hook = last && t->after_node;
+	FT_TRY(ft_exec_run_range_hook(t->x, t->n_pro, t->n_micro, hook ? after_node : NULL, t));
 	FT_TRY(ft_trainer_read(t, t->loss, loss));
 	/* fp16: an overflow is the loss scaler's to handle (the step is skipped) */
 	if (!isfinite(*loss) && t->found_inf < 0)
@@ -517,21 +643,34 @@ static ft_status micro_batch(ft_trainer *t, const void *images, const int64_t *l
 ft_status ft_trainer_grad(ft_trainer *t, const void *images, const int64_t *labels, float *loss)
 {
 	FT_TRY(ft_exec_run_range(t->x, 0, t->n_pro));
-	FT_TRY(micro_batch(t, images, labels, true, loss));
+	FT_TRY(micro_batch(t, images, labels, true, false, NULL, loss));
 	if (t->unscale >= 0) /* fp16: the gradients of the loss, not of the scaled loss */
 		FT_TRY(ft_exec_run_range(t->x, t->unscale, t->unscale + 1));
 	return FT_OK;
 }
 
+bool ft_trainer_copies_ahead(const ft_trainer *t)
+{
+	return t->in_buf[0] != NULL;
+}
+
 ft_status ft_trainer_step(ft_trainer *t, const void *images, const int64_t *labels, float lr, float *loss)
 {
-	const ft_tensor *x = &t->g->tensors[t->input];
+	return ft_trainer_step_ahead(t, images, labels, lr, NULL, loss);
+}
+
+ft_status ft_trainer_step_ahead(ft_trainer *t, const void *images, const int64_t *labels, float lr, const void *next,
+				float *loss)
+{
+	size_t bytes = ft_tensor_bytes(&t->g->tensors[t->input]);
+	int K = t->cfg.grad_accum;
 	double sum = 0;
 	FT_TRY(ft_exec_run_range(t->x, 0, t->n_pro)); /* once per step: the low-precision weights */
-	for (int k = 0; k < t->cfg.grad_accum; k++) {
+	for (int k = 0; k < K; k++) {
 		float l;
-		FT_TRY(micro_batch(t, (const char *)images + (size_t)k * ft_tensor_bytes(x), labels + (size_t)k * (size_t)t->cfg.batch,
-				   k == 0, &l));
+		const char *mine = (const char *)images + (size_t)k * bytes;
+		FT_TRY(micro_batch(t, mine, labels + (size_t)k * (size_t)t->cfg.batch, k == 0, k == K - 1,
+				   k + 1 < K ? mine + bytes : next, &l));
 		sum += l;
 	}
 	float mean = (float)(sum / t->cfg.grad_accum);
@@ -606,6 +745,27 @@ ft_status ft_trainer_eval_graph(const ft_trainer *t, int64_t batch, ft_graph **o
 	return FT_OK;
 }
 
+void ft_trainer_grad_ready(const ft_trainer *t, int *ready)
+{
+	const ft_graph *g = t->g;
+	int *param_of = ft_xmalloc(sizeof(int) * ((size_t)g->n_tensors + 1));
+	for (int i = 0; i < g->n_tensors; i++)
+		param_of[i] = -1;
+	for (int k = 0; k < t->n_params; k++) {
+		param_of[t->grads[k]] = k;
+		ready[k] = t->n_pro; /* (made before the micro-batch range: ready after its first node) */
+	}
+	for (int i = t->n_pro; i < t->n_micro; i++) {
+		const ft_node *n = &g->nodes[i];
+		for (int j = 0; j < n->n_out; j++)
+			if (n->out[j] >= 0 && param_of[n->out[j]] >= 0)
+				ready[param_of[n->out[j]]] = i;
+		if (n->op == FT_OP_GRAD_ACCUM && param_of[n->in[0]] >= 0) /* adds into its input 0 */
+			ready[param_of[n->in[0]]] = i;
+	}
+	free(param_of);
+}
+
 double ft_trainer_copy_seconds(const ft_trainer *t)
 {
 	const ft_backend_iface *be = t->be.iface;
@@ -614,7 +774,13 @@ double ft_trainer_copy_seconds(const ft_trainer *t)
 
 size_t ft_trainer_planned_bytes(const ft_trainer *t, ft_plan_summary *s)
 {
-	return ft_exec_planned_bytes(t->x, s);
+	size_t total = ft_exec_planned_bytes(t->x, s);
+	if (t->be.iface->copy_ahead) { /* the input's two buffers (build), outside the plan */
+		size_t two = 2 * ((ft_tensor_bytes(&t->g->tensors[t->input]) + 63) & ~(size_t)63);
+		s->activations += two;
+		total += two;
+	}
+	return total;
 }
 
 ft_status ft_trainer_plan(const char *model_path, const ft_train_config *cfg, size_t *planned)

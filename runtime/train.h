@@ -43,6 +43,7 @@ typedef struct ft_train_config {
 	ft_dtype amp;           /* FT_F16, FT_BF16, or FT_UNDEF: no mixed precision (amp.h) */
 	float amp_init_scale;   /* fp16 loss scale at the start (GradScaler: 2^16) */
 	int amp_growth_interval; /* clean steps before the scale doubles (2000) */
+	bool sync_bn;           /* BatchNorm statistics over every rank's batch (dist.h; CPU backend) */
 	bool plan_only;         /* build the step and its memory plan, allocate no step memory:
 				   only ft_trainer_planned_bytes may be asked (ft_exec_plan_only) */
 	bool input_u8;          /* images come as uint8, normalised in the graph (loader.h) */
@@ -80,6 +81,9 @@ typedef struct ft_trainer {
 	int *state;             /* BatchNorm running statistics */
 	int n_opt_state;
 	int *opt_state;         /* momentum buffers / Adam moments, in parameter order */
+	void *in_buf[2];        /* a backend that copies ahead (copy_ahead): the input's two device buffers, */
+	int in_cur;             /*   the one the input tensor reads now, */
+	const void *ahead;      /*   and the host images being copied into the other (NULL: none) */
 	int64_t input_bytes;    /* image bytes copied into the input tensor, all steps */
 	double input_seconds;   /*   and the time those copies took (host-to-device on a GPU), */
 				/*   asynchronous ones not included: ft_trainer_copy_seconds */
@@ -87,6 +91,10 @@ typedef struct ft_trainer {
 	 * optimizer nodes, with the gradients in t->grads (host memory) and the mean
 	 * micro-batch loss: data-parallel averaging (dist.h); NULL: none */
 	ft_status (*reduce)(void *ctx, struct ft_trainer *t, float *loss);
+	/* called after each node of the last micro-batch of a step, [n_pro, n_micro), with the
+	 * reduce hook's ctx: gradients complete by then (ft_trainer_grad_ready) can be sent
+	 * while the backward goes on; NULL: none */
+	void (*after_node)(void *ctx, struct ft_trainer *t, int node);
 	void *reduce_ctx;
 } ft_trainer;
 
@@ -101,6 +109,19 @@ void ft_trainer_free(ft_trainer *t);
  * mean of the micro-batch losses (and over the ranks, with a reduce hook).
  */
 ft_status ft_trainer_step(ft_trainer *t, const void *images, const int64_t *labels, float lr, float *loss);
+
+/*
+ * The same, told the images of the next step's first micro-batch (or NULL): on
+ * a backend with a copy stream (copy_ahead: CUDA, and devsim as a test) they
+ * are copied to the device while this step computes, into the input's other
+ * buffer, as each micro-batch's successor is, and the next step that gets them
+ * (the same pointer; the memory left unchanged until then) only waits for that
+ * copy. The caller must hold next until then: two loader slots at once.
+ */
+ft_status ft_trainer_step_ahead(ft_trainer *t, const void *images, const int64_t *labels, float lr, const void *next,
+				float *loss);
+/* whether ft_trainer_step_ahead copies ahead on this trainer's backend */
+bool ft_trainer_copies_ahead(const ft_trainer *t);
 
 /* Forward + backward on one micro-batch without a step: gradients in t->grads. */
 ft_status ft_trainer_grad(ft_trainer *t, const void *images, const int64_t *labels, float *loss);
@@ -126,6 +147,13 @@ void ft_trainer_host_view(ft_trainer *t, bool host);
  * too, normalised by the same ImageNormalize node.
  */
 ft_status ft_trainer_eval_graph(const ft_trainer *t, int64_t batch, ft_graph **out);
+
+/*
+ * ready[k] (n_params of them): the node of the micro-batch range after which
+ * the gradient of parameter k holds its final value for the step, when it is
+ * the last micro-batch (the accumulating node with K > 1).
+ */
+void ft_trainer_grad_ready(const ft_trainer *t, int *ready);
 
 /* planned bytes of a training step (the sum of *s): everything it holds */
 size_t ft_trainer_planned_bytes(const ft_trainer *t, ft_plan_summary *s);

@@ -11,10 +11,10 @@ b=build-device-bundle
 if [ ! -d $b ]; then
 	meson setup $b -Dbuildtype=release -Dcuda=enabled -Dfast_cpu=disabled -Dmpi=disabled >/dev/null
 fi
-ninja -C $b ftrun tests/test_cuda_ops >/dev/null
+ninja -C $b ftrun tests/test_cuda_ops tests/bench_conv_layout >/dev/null
 rm -rf device-bundle
 mkdir -p device-bundle/lib
-cp $b/ftrun $b/tests/test_cuda_ops device-bundle/
+cp $b/ftrun $b/tests/test_cuda_ops $b/tests/bench_conv_layout device-bundle/
 # the shared libraries that are neither the C library's nor CUDA's (those are there)
 for lib in $(ldd $b/ftrun $b/tests/test_cuda_ops | awk '/=> \// {print $3}' | sort -u); do
 	case $(basename "$lib") in

@@ -90,6 +90,11 @@ if [ "$dev" = cuda ]; then
 	log "kernel test (exit $?): $(tail -1 "$w/cuda_ops.txt")"
 	grep -E "FAIL|error" "$w/cuda_ops.txt" | head -30 | tee -a "$out/summary.txt"
 fi
+# what a channels-last layout pass would buy: cuDNN's best times in NCHW against NHWC
+if [ "$dev" = cuda ] && [ -x device-bundle/bench_conv_layout ] && before_s 300; then
+	timeout 60 device-bundle/bench_conv_layout 128 >"$w/conv_layout.txt" 2>&1
+	log "convolution layouts (exit $?):$(printf '\n%s' "$(cat "$w/conv_layout.txt")")"
+fi
 while [ ! -f "$models/exported" ] && before_s 200; do sleep 2; done
 
 # 4. training throughput and memory: ftrun bench (fp32, AMP bf16, GA+AMP+pinned) and PyTorch
@@ -105,6 +110,22 @@ for m in ${models_list//,/ }; do
 		log "$m: ftrun bench on $dev failed:$(printf '\n%s' "$(grep -vE '^(/|.*\(\+0x)' "$w/$m.bench.log" | tail -8 | cut -c1-300)")
 $(grep -A24 'crashed' "$w/$m.bench.log" | head -60)"
 done
+# the evaluation on the GPU (cli_train.c's evaluate: the trainer's device memory read in place):
+# a short training run evaluates on cuda, and `ftrun eval --device cuda` of the exported model
+# must give the same top-1 (the same kernels on the same values); --sync-bn is refused on cuda
+if [ "$dev" = cuda ] && before_s 60; then
+	m=resnet50
+	timeout 60 "$ftrun" train "$models/$m.onnx" --data synthetic --device cuda -b 32 --steps 2 \
+		--output-dir "$w/evaltrain" -o "$w/evaltrain.onnx" >"$w/evaltrain.log" 2>&1
+	rc=$?
+	timeout 40 "$ftrun" eval "$w/evaltrain.onnx" --data synthetic -b 32 --device cuda >"$w/evaltrain.eval" \
+		2>"$w/evaltrain.eval.log"
+	log "$m: GPU evaluation (train exit $rc, eval exit $?): training run $(grep -h '^top1\|evaluated on' \
+		"$w/evaltrain.log" | tr '\n' ' '); ftrun eval $(cat "$w/evaltrain.eval" "$w/evaltrain.eval.log" | tr '\n' ' ')"
+	timeout 30 "$ftrun" train "$models/$m.onnx" --data synthetic --device cuda -b 8 --steps 1 --sync-bn \
+		--output-dir "$w/syncbn" >"$w/syncbn.log" 2>&1
+	log "--sync-bn on cuda (expect exit 2): exit $?: $(grep -m1 'ftrun:' "$w/syncbn.log" | cut -c1-200)"
+fi
 # cuDNN's timed choice of algorithms (FT_CUDNN_FIND=1) against its heuristics' first, on the
 # convolution networks: whether Find becomes the default
 for m in ${find_models//,/ }; do

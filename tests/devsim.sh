@@ -4,7 +4,8 @@
 # PROT_NONE except while nodes run or a copy is made, so host code that touches a tensor's
 # memory directly (as it may on the CPU and must not on a GPU) faults. Per-step scalars, the
 # loss, gradients, checkpoints, resume, export, the fp16 scaler and the evaluation must work
-# through upload/download and the host view, and come out bit-identical to --device cpu (a
+# through upload/download and the host view (the evaluation runs on the device itself, reading
+# the trainer's device memory), and come out bit-identical to --device cpu (a
 # host write never uploaded, or a stale host copy read, changes the numbers). A deliberate
 # direct write in the trainer's per-step scalar update made the run fault (exit 139).
 # usage: devsim.sh FTRUN MODELS_DIR
@@ -48,8 +49,17 @@ for name in sgd adamw_fp16; do
 done
 grep '^top1' "$work/sgd.cpu.log" >"$work/a"
 grep '^top1' "$work/sgd.devsim.log" >"$work/b"
-if [ -s "$work/a" ]; then same "sgd: the held-out top-1 (evaluated over host copies)" "$work/a" "$work/b"; else
+if [ -s "$work/a" ]; then same "sgd: the held-out top-1 (evaluated on the device, in the trainer's memory)" "$work/a" "$work/b"; else
 	bad "sgd: no top-1 printed"; fi
+grep -q 'evaluated on devsim' "$work/sgd.devsim.log" && echo "ok: the training run evaluated on devsim" ||
+	bad "the devsim run did not evaluate on devsim"
+for dev in cpu devsim; do
+	"$ftrun" eval "$work/sgd.cpu.onnx" --data synthetic -b 8 --threads 2 --device "$dev" >"$work/eval.$dev" \
+		2>"$work/eval.$dev.log" || bad "ftrun eval --device $dev exited $?"
+done
+same "ftrun eval: top-1 on devsim equals the CPU's" "$work/eval.cpu" "$work/eval.devsim"
+grep -q 'evaluated on devsim' "$work/eval.devsim.log" && echo "ok: ftrun eval --device devsim evaluated there" ||
+	bad "ftrun eval --device devsim did not evaluate on devsim"
 grep -q "skipped" "$work/adamw_fp16.devsim.log" && echo "ok: the fp16 scaler's state is on the progress line" ||
 	bad "no scaler state on devsim's progress line"
 exit $fail

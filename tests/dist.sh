@@ -11,6 +11,9 @@
 #   resume  convnext_tiny (no BatchNorm either; a quarter of ViT-B's cost): 3 steps of
 #           1 rank x 4 x 2 resumed for 2 steps on 2 ranks x 4, against 1 rank x 8; and
 #           2 ranks x 4 on --device devsim (gradients staged through download/upload)
+#   syncbn  resnet18_fmnist (BatchNorm), one step: 2 ranks x 4 with --sync-bn against 1 rank x 8,
+#           without it (must differ), 2 ranks x 4 x 2 accumulation against 1 rank x 8 x 2, and
+#           2 ranks x 4 on --device devsim; gradients in 1 MiB buckets sent during the backward
 #   bad     ranks that disagree (batch size, model, optimizer) refused at start (exit 2),
 #           a torchrun-only environment refused, a rank killed with SIGKILL and a rank
 #           stopped with SIGSTOP both end the job within the timeout
@@ -52,13 +55,13 @@ check() {
 	if "$@"; then pass "$name"; else fail "$name" "" "$log"; fi
 }
 
-# reference MODEL: sets m and the arguments A the runs share, and trains the reference,
+# reference MODEL [LR]: sets m and the arguments A the runs share, and trains the reference,
 # 5 steps of 1 rank x batch 8 (one.onnx)
 reference() {
 	m=$models/$1.onnx
 	[ -f "$m" ] || { fail "$1 setup" "no $m"; return 1; }
 	# constant lr (no schedule): a run split by a resume has the lr of an uninterrupted one
-	A=(train "$m" --data synthetic --lr 0.01 --sched none --no-eval --threads 1 --print-every 1)
+	A=(train "$m" --data synthetic --lr "${2:-0.01}" --sched none --no-eval --threads 1 --print-every 1)
 	"$ftrun" "${A[@]}" -b 8 --steps 5 --output-dir one -o one.onnx >one.log 2>&1
 	check "$1: 1 rank x batch 8 trains (exit 0)" one.log test $? = 0
 }
@@ -121,6 +124,56 @@ resume() {
 	"${MPI[@]}" -np 2 "$ftrun" "${A[@]}" -b 4 --steps 5 --device devsim --output-dir dev -o dev.onnx >dev.log 2>&1
 	check "2 ranks x 4 on the device simulator (exit 0)" dev.log test $? = 0
 	compare dev.onnx one.onnx "$m" "parameters of 2 ranks on the device simulator against 1 rank x 8 within 1e-5"
+}
+
+# --sync-bn (docs/distributed.md): each BatchNorm normalises over the samples of every rank, so
+# 2 ranks x 4 compute the gradients of 1 rank x 8, and 2 ranks x 4 x 2 accumulation those of
+# 1 rank x 8 x 2 (the ranks' micro-batch m together is the single rank's micro-batch m).
+# One step of SGD with lr 1 and no momentum, so each parameter becomes p - grad and the
+# comparison reads the gradients themselves, with the running statistics of that step.
+# Tolerance: relative L2 per tensor 1e-5. The runs differ in the order of float32 sums (a
+# convolution's weight gradient sums 8 x 28 x 28 products; the halves are added by MPI):
+# measured 1.0e-6 at worst (conv1.weight). Not more steps: BatchNorm over 8 values makes this
+# training chaotic, so any rounding difference grows about tenfold per step; one float32 ulp
+# of the learning rate (0.01 against 0.0100000012) moves a single process's parameters by
+# 4e-3 after 5 steps (measured), so a 5-step 1e-5 comparison would test the chaos, not the
+# all-reduce. Without --sync-bn the statistics are per rank and the same step is 2.3 away.
+syncbn() {
+	local t0=$SECONDS m=$models/resnet18_fmnist.onnx
+	[ -f "$m" ] || { fail "syncbn setup" "no $m"; return; }
+	local A=(train "$m" --data synthetic --lr 1 --momentum 0 --sched none --steps 1 --no-eval --threads 1)
+	local B=("${A[@]}" --sync-bn --bucket-cap-mb 1) # 1 MiB buckets: 32 all-reduces during the backward
+	"$ftrun" "${A[@]}" -b 8 --output-dir one -o one.onnx >one.log 2>&1
+	check "resnet18_fmnist: 1 rank x 8, one step (exit 0)" one.log test $? = 0
+	"${MPI[@]}" -np 2 "$ftrun" "${B[@]}" -b 4 --output-dir sb -o sb.onnx >sb.log 2>&1
+	check "2 ranks x 4 with --sync-bn (exit 0)" sb.log test $? = 0
+	relcmp sb.onnx one.onnx "--sync-bn: gradients and running statistics of 2 ranks x 4 against 1 rank x 8 within 1e-5"
+	"${MPI[@]}" -np 2 "$ftrun" "${A[@]}" -b 4 --output-dir nosb -o nosb.onnx >nosb.log 2>&1
+	check "2 ranks x 4 without --sync-bn (exit 0)" nosb.log test $? = 0
+	"$py" "$here/compare_params.py" nosb.onnx one.onnx --differ 1e-2 --rel >cmp_nosb.log 2>&1
+	check "without --sync-bn (statistics per rank) they differ from 1 rank x 8 (relative L2 > 1e-2)" cmp_nosb.log test $? = 0
+	tail -1 cmp_nosb.log | sed 's/^/    /'
+	"$ftrun" "${A[@]}" -b 8 --grad-accum-steps 2 --output-dir acc -o acc.onnx >acc.log 2>&1
+	check "1 rank x 8 x 2 accumulation (exit 0)" acc.log test $? = 0
+	"${MPI[@]}" -np 2 "$ftrun" "${B[@]}" -b 4 --grad-accum-steps 2 --output-dir sbacc -o sbacc.onnx >sbacc.log 2>&1
+	check "2 ranks x 4 x 2 accumulation with --sync-bn (exit 0)" sbacc.log test $? = 0
+	relcmp sbacc.onnx acc.onnx "--sync-bn: 2 ranks x 4 x 2 against 1 rank x 8 x 2 within 1e-5"
+	"${MPI[@]}" -np 2 "$ftrun" "${B[@]}" -b 4 --device devsim --output-dir sbdev -o sbdev.onnx >sbdev.log 2>&1
+	check "2 ranks x 4 with --sync-bn on the device simulator (exit 0)" sbdev.log test $? = 0
+	relcmp sbdev.onnx one.onnx "--sync-bn on the device simulator against 1 rank x 8 within 1e-5"
+	mpmd sbbad.log "${A[@]}" -b 4 --sync-bn -- "${A[@]}" -b 4
+	check "ranks that disagree on --sync-bn refused (exit 2)" sbbad.log test "$rc" = 2
+	check "the message names --sync-bn" sbbad.log grep -q -- '--sync-bn: 1 on rank 0, 0 on rank 1' sbbad.log
+	echo "times: $((SECONDS - t0)) s"
+}
+
+# relcmp A.onnx B.onnx CHECK: relative L2 per tensor within 1e-5 (syncbn), and the step moved
+# the parameters by more than 1e-3
+relcmp() {
+	local log=cmp_${1%.onnx}.log
+	"$py" "$here/compare_params.py" "$1" "$2" 1e-5 --rel --moved-from "$m" 1e-3 >"$log" 2>&1
+	check "$3" "$log" test $? = 0
+	tail -2 "$log" | sed 's/^/    /'
 }
 
 # compare A.onnx B.onnx INITIAL.onnx CHECK: compare_params.py with the parity tolerances (see parity)
@@ -254,8 +307,9 @@ bad() {
 case $what in
 parity) parity ;;
 resume) resume ;;
+syncbn) syncbn ;;
 bad) bad ;;
-*) parity; resume; bad ;;
+*) parity; resume; syncbn; bad ;;
 esac
 echo "dist: $npass passed, $nfail failed"
 [ $nfail = 0 ]

@@ -34,6 +34,17 @@ ft_status ft_ln_split(const ft_graph *g, const ft_node *n, const ft_tensor *x, i
 size_t ft_cpu_matmul_scratch(const ft_graph *g, const ft_node *n);
 void ft_cpu_set_workspace(void *p, size_t size);
 void ft_cpu_get_workspace(void **p, size_t *size);
+/*
+ * --sync-bn: BatchNorm nodes with the attribute ft_sync_stats = 1 pass their
+ * per-channel sums through fn (forward: sum, sum of squares, count; backward:
+ * sum of dy, of dy * (x - mean), count), which sums v[0..n) over the ranks in
+ * place. Without fn (a single process), or paused (the trainer's search for a
+ * non-finite value, which runs nodes on one rank alone), a node's own batch is
+ * the whole batch.
+ */
+typedef void (*ft_cpu_allreduce_fn)(void *ctx, double *v, size_t n);
+void ft_cpu_set_stats_allreduce(ft_cpu_allreduce_fn fn, void *ctx);
+void ft_cpu_pause_stats_allreduce(bool paused);
 void ft_cpu_widen(float *dst, const void *src, ft_dtype lp, int64_t n);
 void ft_cpu_narrow(void *dst, ft_dtype lp, const float *src, int64_t n);
 

@@ -6,12 +6,15 @@
  * passes (mean, then squared deviations); BatchNorm's training statistics one
  * (sum and sum of squares), as its tensors are large. The forward saves what the backward
  * needs: BatchNorm's batch mean and 1/sqrt(var + eps) (outputs 3 and 4 when
- * present), LayerNorm's Mean and InvStdDev (outputs 1 and 2).
+ * present), LayerNorm's Mean and InvStdDev (outputs 1 and 2). BatchNorm
+ * nodes marked ft_sync_stats (--sync-bn) sum their statistics over the ranks
+ * (ft_cpu_set_stats_allreduce).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/cpu.h"
 #include "cpu/util.h"
 
 static inline double ld(const ft_tensor *t, int64_t i)
@@ -49,32 +52,68 @@ static inline void st(ft_tensor *t, int64_t i, double v)
 	}
 
 /*
- * mean[c] and population var[c] over N and S of x (N, C, S), in one pass:
- * sum and sum of squares in double. var = E[x^2] - mean^2 loses digits only
- * when mean^2 / var nears 1e16 / (N * S), far beyond activations.
+ * sum[c] and sq[c], the sum and sum of squares over N and S of x (N, C, S), in
+ * one pass in double; bn_moments turns them into mean and population variance.
+ * var = E[x^2] - mean^2 loses digits only when mean^2 / var nears
+ * 1e16 / (N * S), far beyond activations.
  */
 #define BN_STATS(NAME, T)                                                                       \
-	static void NAME(double *mean, double *var, const T *x, int64_t nb, int64_t c, int64_t s)     \
+	static void NAME(double *sum, double *sq, const T *x, int64_t nb, int64_t c, int64_t s)      \
 	{                                                                                       \
-		double cnt = (double)(nb * s);                                                  \
 		_Pragma("omp parallel for schedule(static)")                                    \
 		for (int64_t k = 0; k < c; k++) {                                               \
-			double sum = 0, sq = 0;                                                 \
+			double sm = 0, sqk = 0;                                                 \
 			for (int64_t i = 0; i < nb; i++) {                                      \
 				const T *xp = x + (i * c + k) * s;                              \
-				_Pragma("omp simd reduction(+ : sum, sq)")                      \
+				_Pragma("omp simd reduction(+ : sm, sqk)")                      \
 				for (int64_t j = 0; j < s; j++) {                               \
 					double v = xp[j];                                       \
-					sum += v;                                               \
-					sq += v * v;                                            \
+					sm += v;                                                \
+					sqk += v * v;                                           \
 				}                                                               \
 			}                                                                       \
-			double m = cnt > 0 ? sum / cnt : 0.0;                                   \
-			double v = cnt > 0 ? sq / cnt - m * m : 0.0;                            \
-			mean[k] = m;                                                            \
-			var[k] = v > 0 ? v : 0.0;                                               \
+			sum[k] = sm;                                                            \
+			sq[k] = sqk;                                                            \
 		}                                                                               \
 	}
+
+/* in place: sum and sum of squares of cnt values per channel -> mean and population variance */
+static void bn_moments(double *mean, double *var, int64_t c, double cnt)
+{
+	for (int64_t k = 0; k < c; k++) {
+		double m = cnt > 0 ? mean[k] / cnt : 0.0;
+		double v = cnt > 0 ? var[k] / cnt - m * m : 0.0;
+		mean[k] = m;
+		var[k] = v > 0 ? v : 0.0;
+	}
+}
+
+/*
+ * SyncBatchNorm (--sync-bn, dist.c): nodes with ft_sync_stats = 1 sum their
+ * per-channel sums over every rank through this function. Without one (a
+ * single process), or paused, the node's own batch is the whole batch.
+ */
+static struct {
+	ft_cpu_allreduce_fn fn;
+	void *ctx;
+	bool paused;
+} sync_stats;
+
+void ft_cpu_set_stats_allreduce(ft_cpu_allreduce_fn fn, void *ctx)
+{
+	sync_stats.fn = fn;
+	sync_stats.ctx = ctx;
+}
+
+void ft_cpu_pause_stats_allreduce(bool paused)
+{
+	sync_stats.paused = paused;
+}
+
+static bool syncs(const ft_node *n)
+{
+	return ft_attr_int(n, "ft_sync_stats", 0) != 0 && sync_stats.fn && !sync_stats.paused;
+}
 
 BN_APPLY(bn_apply_f32, float)
 BN_APPLY(bn_apply_f64, double)
@@ -103,13 +142,21 @@ static void batch_norm(const ft_node *n, const ft_tensor *x, const ft_tensor *sc
 		s *= x->dims[i];
 
 	/* per channel: mean, var, then the affine map y = x * a + b */
-	double *buf = ft_cpu_scratch(sizeof(double) * 4 * (size_t)(c ? c : 1));
-	double *mean = buf, *var = buf + c, *a = buf + 2 * c, *b = buf + 3 * c;
+	/* mean, var, the count, a, b: the first 2c + 1 are what --sync-bn sums over the ranks */
+	double *buf = ft_cpu_scratch(sizeof(double) * (4 * (size_t)c + 1));
+	double *mean = buf, *var = buf + c, *a = buf + 2 * c + 1, *b = buf + 3 * c + 1;
+	double cnt = (double)(nb * s);
 	if (training) {
 		if (x->dtype == FT_F64)
 			bn_stats_f64(mean, var, x->data, nb, c, s);
 		else
 			bn_stats_f32(mean, var, x->data, nb, c, s);
+		if (syncs(n)) {
+			buf[2 * c] = cnt;
+			sync_stats.fn(sync_stats.ctx, buf, 2 * (size_t)c + 1);
+			cnt = buf[2 * c];
+		}
+		bn_moments(mean, var, c, cnt);
 	} else {
 		for (int64_t k = 0; k < c; k++) {
 			mean[k] = ld(imean, k);
@@ -126,7 +173,6 @@ static void batch_norm(const ft_node *n, const ft_tensor *x, const ft_tensor *sc
 	else
 		bn_apply_f32(y->data, x->data, a, b, nb, c, s);
 
-	double cnt = (double)(nb * s);
 	double unbias = unbiased && cnt > 1 ? cnt / (cnt - 1) : 1.0;
 	/* read all of imean/ivar before writing: rmean may be imean (in place) */
 	for (int64_t k = 0; k < c; k++) {
@@ -281,41 +327,75 @@ ft_status ft_cpu_layer_norm(const ft_graph *g, ft_node *n)
  * values, with xhat = (x - mean) * invstd:
  *   dbias = sum dy,  dscale = sum dy * xhat,
  *   dx = scale * invstd * (dy - dbias / M - xhat * dscale / M).
- * One thread per channel; sums in double.
+ * One thread per channel; sums in double. With --sync-bn (glob, 2C + 1
+ * doubles) the sums in dx's formula and M are those of every rank's batch, as
+ * in PyTorch's SyncBatchNorm; dscale and dbias stay this rank's own, which the
+ * gradient all-reduce then averages.
  */
 #define BN_GRAD(NAME, T)                                                                        \
-	static void NAME(T *dx, double *dscale, double *dbias, const T *dy, const T *x,        \
-			 const double *scale, const double *mean, const double *invstd, int64_t nb, \
-			 int64_t c, int64_t s)                                                  \
+	/* channel k's sum of dy and of dy * (x - mean) */                                     \
+	static inline void NAME##_sums(double *sum, double *dot, const T *dy, const T *x, double m, \
+				       int64_t nb, int64_t c, int64_t s, int64_t k)            \
 	{                                                                                       \
-		double cnt = (double)(nb * s);                                                  \
-		_Pragma("omp parallel for schedule(static)")                                    \
-		for (int64_t k = 0; k < c; k++) {                                               \
-			double sum = 0, dot = 0, m = mean[k];                                   \
-			for (int64_t i = 0; i < nb; i++) {                                      \
-				const T *gp = dy + (i * c + k) * s, *xp = x + (i * c + k) * s;  \
-				_Pragma("omp simd reduction(+ : sum, dot)")                     \
-				for (int64_t j = 0; j < s; j++) {                               \
-					sum += gp[j];                                           \
-					dot += (double)gp[j] * ((double)xp[j] - m);             \
-				}                                                               \
-			}                                                                       \
-			double is = invstd[k];                                                  \
-			dbias[k] = sum;                                                         \
-			dscale[k] = dot * is;                                                   \
-			if (!dx)                                                                \
-				continue;                                                       \
-			/* dx = a * dy + b * x + c0, the affine map of the formula */         \
-			double a = scale[k] * is, gm = cnt > 0 ? sum / cnt : 0.0;               \
-			double b = cnt > 0 ? -a * is * is * dot / cnt : 0.0;                  \
-			double c0 = -a * gm - b * m;                                            \
-			for (int64_t i = 0; i < nb; i++) {                                      \
-				const T *gp = dy + (i * c + k) * s, *xp = x + (i * c + k) * s;  \
-				T *dp = dx + (i * c + k) * s;                                   \
-				for (int64_t j = 0; j < s; j++)                                 \
-					dp[j] = (T)(a * gp[j] + b * xp[j] + c0);                \
+		double sm = 0, dt = 0;                                                          \
+		for (int64_t i = 0; i < nb; i++) {                                              \
+			const T *gp = dy + (i * c + k) * s, *xp = x + (i * c + k) * s;          \
+			_Pragma("omp simd reduction(+ : sm, dt)")                               \
+			for (int64_t j = 0; j < s; j++) {                                       \
+				sm += gp[j];                                                    \
+				dt += (double)gp[j] * ((double)xp[j] - m);                      \
 			}                                                                       \
 		}                                                                               \
+		*sum = sm;                                                                      \
+		*dot = dt;                                                                      \
+	}                                                                                       \
+	/* channel k's dx = a * dy + b * x + c0, the affine map of the formula */              \
+	static inline void NAME##_dx(T *dx, const T *dy, const T *x, double scale, double m, double is, \
+				     double sum, double dot, double cnt, int64_t nb, int64_t c, \
+				     int64_t s, int64_t k)                                      \
+	{                                                                                       \
+		double a = scale * is, gm = cnt > 0 ? sum / cnt : 0.0;                          \
+		double b = cnt > 0 ? -a * is * is * dot / cnt : 0.0;                            \
+		double c0 = -a * gm - b * m;                                                    \
+		for (int64_t i = 0; i < nb; i++) {                                              \
+			const T *gp = dy + (i * c + k) * s, *xp = x + (i * c + k) * s;          \
+			T *dp = dx + (i * c + k) * s;                                           \
+			for (int64_t j = 0; j < s; j++)                                         \
+				dp[j] = (T)(a * gp[j] + b * xp[j] + c0);                        \
+		}                                                                               \
+	}                                                                                       \
+	static void NAME(T *dx, double *dscale, double *dbias, const T *dy, const T *x,        \
+			 const double *scale, const double *mean, const double *invstd, int64_t nb, \
+			 int64_t c, int64_t s, double *glob)                                    \
+	{                                                                                       \
+		double cnt = (double)(nb * s);                                                  \
+		if (!glob) { /* one pass per channel while its values are in cache */          \
+			_Pragma("omp parallel for schedule(static)")                            \
+			for (int64_t k = 0; k < c; k++) {                                       \
+				double sum, dot;                                                \
+				NAME##_sums(&sum, &dot, dy, x, mean[k], nb, c, s, k);           \
+				dbias[k] = sum;                                                 \
+				dscale[k] = dot * invstd[k];                                    \
+				if (dx)                                                         \
+					NAME##_dx(dx, dy, x, scale[k], mean[k], invstd[k], sum, dot, \
+						  cnt, nb, c, s, k);                            \
+			}                                                                       \
+			return;                                                                 \
+		}                                                                               \
+		_Pragma("omp parallel for schedule(static)")                                    \
+		for (int64_t k = 0; k < c; k++) {                                               \
+			NAME##_sums(&glob[k], &glob[c + k], dy, x, mean[k], nb, c, s, k);       \
+			dbias[k] = glob[k];                                                     \
+			dscale[k] = glob[c + k] * invstd[k];                                    \
+		}                                                                               \
+		glob[2 * c] = cnt;                                                              \
+		sync_stats.fn(sync_stats.ctx, glob, 2 * (size_t)c + 1);                         \
+		if (!dx)                                                                        \
+			return;                                                                 \
+		_Pragma("omp parallel for schedule(static)")                                    \
+		for (int64_t k = 0; k < c; k++)                                                 \
+			NAME##_dx(dx, dy, x, scale[k], mean[k], invstd[k], glob[k], glob[c + k],  \
+				  glob[2 * c], nb, c, s, k);                                    \
 	}
 
 BN_GRAD(bn_grad_f32, float)
@@ -330,17 +410,18 @@ ft_status ft_cpu_batch_norm_grad(const ft_graph *g, ft_node *n)
 	int64_t nb = x->dims[0], c = x->dims[1], s = 1;
 	for (int i = 2; i < x->rank; i++)
 		s *= x->dims[i];
-	double *buf = ft_cpu_scratch(sizeof(double) * 5 * (size_t)(c ? c : 1));
+	double *buf = ft_cpu_scratch(sizeof(double) * (7 * (size_t)c + 1));
 	double *sc = buf, *m = buf + c, *is = buf + 2 * c, *ds = buf + 3 * c, *db = buf + 4 * c;
+	double *glob = syncs(n) ? buf + 5 * c : NULL;
 	for (int64_t k = 0; k < c; k++) {
 		sc[k] = ld(scale, k);
 		m[k] = ld(mean, k);
 		is[k] = ld(invstd, k);
 	}
 	if (x->dtype == FT_F64)
-		bn_grad_f64(dx ? dx->data : NULL, ds, db, dy->data, x->data, sc, m, is, nb, c, s);
+		bn_grad_f64(dx ? dx->data : NULL, ds, db, dy->data, x->data, sc, m, is, nb, c, s, glob);
 	else
-		bn_grad_f32(dx ? dx->data : NULL, ds, db, dy->data, x->data, sc, m, is, nb, c, s);
+		bn_grad_f32(dx ? dx->data : NULL, ds, db, dy->data, x->data, sc, m, is, nb, c, s, glob);
 	for (int64_t k = 0; k < c; k++) {
 		st(dscale, k, ds[k]);
 		st(dbias, k, db[k]);
@@ -458,10 +539,10 @@ size_t ft_cpu_norm_scratch(const ft_graph *g, const ft_node *n)
 	int64_t rows, cols;
 	switch (n->op) {
 	case FT_OP_BATCH_NORM:
-	case FT_OP_BATCH_NORM_TRAIN:
-		return sizeof(double) * 4 * (size_t)(x->dims[1] ? x->dims[1] : 1);
-	case FT_OP_BATCH_NORM_GRAD:
-		return sizeof(double) * 5 * (size_t)(x->dims[1] ? x->dims[1] : 1);
+	case FT_OP_BATCH_NORM_TRAIN: /* batch_norm's buffer */
+		return sizeof(double) * (4 * (size_t)x->dims[1] + 1);
+	case FT_OP_BATCH_NORM_GRAD: /* ft_cpu_batch_norm_grad's */
+		return sizeof(double) * (7 * (size_t)x->dims[1] + 1);
 	case FT_OP_LAYER_NORM:
 	case FT_OP_LAYER_NORM_GRAD:
 		if (ft_ln_split(g, n, x, &axis, &rows, &cols))
