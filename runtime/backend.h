@@ -94,6 +94,8 @@ ft_status ft_backend_cuda_new(int device, ft_backend *out);
 bool ft_cuda_supports(const ft_graph *g, const ft_node *n);
 /* CUDA devices usable here; 0 with the reason in why (no driver, no device) */
 int ft_cuda_device_count(char *why, size_t why_len);
+/* the CUDA backend's compute stream (a cudaStream_t), for work ordered with its nodes (nccl_grads.c) */
+void *ft_backend_cuda_stream(void *ctx);
 
 /*
  * The backend for --device: "cpu"; "cuda" or "cuda:N" (an error without a

@@ -1096,6 +1096,11 @@ static const ft_backend_iface cuda_iface = {
 	.async_upload_seconds = cuda_async_upload_seconds,
 };
 
+void *ft_backend_cuda_stream(void *ctx)
+{
+	return ((cuda_ctx *)ctx)->stream;
+}
+
 int ft_cuda_device_count(char *why, size_t why_len)
 {
 	int count = 0;

@@ -410,6 +410,11 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 	ft_cli_train_config(c, &cfg);
 	cfg.seed = ft_dist_rank_seed(d, (uint64_t)c->seed); /* dropout masks differ per rank */
 	cfg.sync_bn = c->sync_bn;
+	char device[32];
+	if (d->size > 1 && cfg.device && strcmp(cfg.device, "cuda") == 0) { /* one GPU per rank of this machine */
+		snprintf(device, sizeof(device), "cuda:%d", d->local_rank);
+		cfg.device = device;
+	}
 	d->bucket_cap = (size_t)(c->bucket_cap_mb * 1048576.0);
 	if (d->size > 1 && c->global_batch) { /* the global batch is over all ranks: each takes its share */
 		if (c->global_batch % d->size)
@@ -681,6 +686,7 @@ out_free:
 	ft_loader_ahead_end(&feed);
 	ft_loader_free(ld);
 	ft_dataset_free(ds);
+	ft_dist_detach(d); /* (NCCL's buffers are the trainer's backend's) */
 	ft_trainer_free(t);
 	if (st && d->size > 1)
 		ft_error_prefix("rank %d of %d", d->rank, d->size);

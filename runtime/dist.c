@@ -9,6 +9,9 @@
 #include "checkpoint.h"
 #include "train.h"
 #include "cpu/cpu.h"
+#ifdef FT_HAVE_CUDA
+#include "nccl_grads.h"
+#endif
 
 /* an integer environment variable: 0 unset, 1 read, -1 set but not a number */
 static int env_int(const char *name, int64_t *v)
@@ -102,6 +105,7 @@ void ft_dist_free(ft_dist *d)
 	if (d->comm)
 		ft_dist_transport_free(d);
 	ft_cpu_set_stats_allreduce(NULL, NULL);
+	ft_dist_detach(d);
 	free(d->flat);
 	free(d->bucket);
 	free(d->order);
@@ -247,9 +251,24 @@ ft_status ft_dist_file_hash(const char *path, int64_t *hash, int64_t *bytes)
  * uploads the averages. Every rank posts the same buckets in the same order:
  * the graph, the plan and bucket_cap are the same on every rank.
  */
+/* the gradient tensors of bucket b, into d->tp */
+static void bucket_tensors(ft_dist *d, const ft_trainer *t, int b)
+{
+	const ft_dist_bucket *bk = &d->bucket[b];
+	for (int k = 0; k < bk->count; k++)
+		d->tp[k] = &t->g->tensors[t->grads[d->order[bk->first + k]]];
+}
+
 static void send_bucket(ft_dist *d, const ft_trainer *t, int b)
 {
 	const ft_dist_bucket *bk = &d->bucket[b];
+#ifdef FT_HAVE_CUDA
+	if (d->nccl) { /* packed and averaged on the GPU (nccl_grads.h) */
+		bucket_tensors(d, t, b);
+		ft_nccl_post(d->nccl, d->tp, bk->count, bk->off);
+		return;
+	}
+#endif
 	float *p = d->flat + bk->off;
 	for (int k = bk->first; k < bk->first + bk->count; k++) {
 		const ft_tensor *gt = &t->g->tensors[t->grads[d->order[k]]];
@@ -262,6 +281,11 @@ static void send_bucket(ft_dist *d, const ft_trainer *t, int b)
 static void after_node(void *ctx, ft_trainer *t, int node)
 {
 	ft_dist *d = ctx;
+	if (d->nccl) {
+		while (d->next_bucket < d->n_buckets && d->bucket[d->next_bucket].ready <= node)
+			send_bucket(d, t, d->next_bucket++);
+		return;
+	}
 	if (!d->sending) {
 		ft_dist_bucket_open(d);
 		d->sending = true;
@@ -272,10 +296,40 @@ static void after_node(void *ctx, ft_trainer *t, int node)
 	ft_dist_bucket_poll(d);
 }
 
+#ifdef FT_HAVE_CUDA
+/* reduce_grads with NCCL: the loss and stop flag over MPI (its deadline names a missing rank), then the buckets */
+static ft_status reduce_nccl(ft_dist *d, ft_trainer *t, float *loss)
+{
+	while (d->next_bucket < d->n_buckets)
+		send_bucket(d, t, d->next_bucket++);
+	d->next_bucket = 0;
+	float *tail = d->flat + d->n_flat - 2;
+	tail[0] = *loss;
+	tail[1] = d->local_stop ? (float)*d->local_stop : 0.0f;
+	char what[96];
+	snprintf(what, sizeof(what), "the gradient all-reduce of step %lld", (long long)t->step + 1);
+	if (d->size > 1)
+		ft_dist_allreduce_f32(d, tail, 2, what);
+	FT_TRY(ft_nccl_finish(d->nccl, d->timeout_s, what));
+	for (int b = 0; b < d->n_buckets; b++) {
+		bucket_tensors(d, t, b);
+		ft_nccl_unpack(d->nccl, d->tp, d->bucket[b].count, d->bucket[b].off);
+	}
+	*loss = tail[0] / (float)d->size;
+	if (tail[1] > 0)
+		d->stop_sig = d->local_stop && *d->local_stop ? (int)*d->local_stop : SIGTERM;
+	return FT_OK;
+}
+#endif
+
 /* train.h's reduce hook: the last buckets, the loss and the stop flag; then the averages back */
 static ft_status reduce_grads(void *ctx, ft_trainer *t, float *loss)
 {
 	ft_dist *d = ctx;
+#ifdef FT_HAVE_CUDA
+	if (d->nccl)
+		return reduce_nccl(d, t, loss);
+#endif
 	if (!d->sending) { /* (a micro-batch range of no nodes) */
 		ft_dist_bucket_open(d);
 		d->sending = true;
@@ -358,10 +412,58 @@ static void plan_buckets(ft_dist *d, const ft_trainer *t)
 	free(ready);
 }
 
+/*
+ * On cuda: NCCL when every rank can open libnccl (agreed over MPI), else the host path
+ * with a note. FT_DIST_NO_NCCL=1 keeps the host path; FT_NCCL_WORLD1=1 makes a single
+ * process average over a communicator of one, the check of this path on one GPU
+ * (scripts/device_check.sh).
+ */
+static ft_status attach_nccl(ft_dist *d, ft_trainer *t)
+{
+#ifdef FT_HAVE_CUDA
+	const char *off = getenv("FT_DIST_NO_NCCL");
+	if (strcmp(t->be.iface->name, "cuda") != 0 || (off && strcmp(off, "1") == 0))
+		return FT_OK;
+	char why[256] = "";
+	int64_t ok = ft_nccl_available(why, sizeof(why));
+	if (d->size > 1)
+		ft_dist_allreduce_i64(d, &ok, 1, "the check that every rank has NCCL");
+	if (ok != d->size) {
+		if (ft_dist_is_root(d))
+			fprintf(stderr, "ftrun: NCCL cannot be used on every rank (%s); the gradients go through host "
+				"memory and MPI\n", why[0] ? why : "another rank's libnccl.so.2");
+		return FT_OK;
+	}
+	unsigned char id[FT_NCCL_ID_BYTES] = { 0 };
+	if (ft_dist_is_root(d))
+		FT_TRY(ft_nccl_unique_id(id));
+	if (d->size > 1)
+		ft_dist_broadcast(d, id, sizeof(id), "the NCCL communicator's id");
+	FT_TRY(ft_nccl_new(t->be, id, d->rank, d->size, d->n_flat - 2, &d->nccl));
+	d->tp = ft_xcalloc((size_t)t->n_params + 1, sizeof(*d->tp));
+#else
+	(void)d;
+	(void)t;
+#endif
+	return FT_OK;
+}
+
+void ft_dist_detach(ft_dist *d)
+{
+#ifdef FT_HAVE_CUDA
+	ft_nccl_free(d->nccl);
+#endif
+	d->nccl = NULL;
+	free(d->tp);
+	d->tp = NULL;
+}
+
 ft_status ft_dist_attach(ft_dist *d, ft_trainer *t, volatile const sig_atomic_t *stop_signal)
 {
 	d->local_stop = stop_signal;
-	if (d->size == 1)
+	const char *one = getenv("FT_NCCL_WORLD1");
+	bool world1 = one && strcmp(one, "1") == 0 && strcmp(t->be.iface->name, "cuda") == 0;
+	if (d->size == 1 && !world1)
 		return FT_OK;
 	size_t n = 2; /* the loss and the stop flag after the gradients */
 	for (int k = 0; k < t->n_params; k++) {
@@ -374,6 +476,9 @@ ft_status ft_dist_attach(ft_dist *d, ft_trainer *t, volatile const sig_atomic_t 
 	d->n_flat = n;
 	d->flat = ft_aligned_alloc(sizeof(float) * n);
 	plan_buckets(d, t);
+	FT_TRY(attach_nccl(d, t));
+	if (d->size == 1 && !d->nccl)
+		return ft_error(FT_EUNSUPPORTED, "FT_NCCL_WORLD1=1: NCCL cannot be used here");
 	t->reduce = reduce_grads;
 	t->after_node = after_node;
 	t->reduce_ctx = d;

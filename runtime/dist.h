@@ -7,8 +7,9 @@
  * gradients are final (ft_trainer's after_node hook), and waited for before
  * the optimizer nodes (the reduce hook, train.h): once per optimizer step
  * whatever the accumulation. The transport is MPI (Debian's Open MPI), with
- * the gradients staged through host memory on a device backend; NCCL is not
- * built. With --sync-bn the BatchNorm nodes sum their statistics over the
+ * the gradients staged through host memory on a device backend, except on
+ * CUDA where NCCL averages them in device memory (nccl_grads.h; libnccl opened at run
+ * time, the host path when it cannot be). With --sync-bn the BatchNorm nodes sum their statistics over the
  * ranks too (CPU backend). docs/distributed.md is the user's side of this page.
  *
  * Launchers (ft_dist_init reads the environment; the first that matches wins):
@@ -49,6 +50,7 @@
 #include "base.h"
 
 struct ft_trainer;
+struct ft_nccl;
 typedef struct ft_dist_comm ft_dist_comm; /* the transport's state (dist_mpi.c) */
 
 /* gradients sent together: parameters order[first, first + count) at flat[off, off + n) */
@@ -71,6 +73,8 @@ typedef struct ft_dist {
 	ft_dist_bucket *bucket;
 	int *order;             /* parameter indices in flat's order: as their gradients become final */
 	bool sending;           /* this step's buckets are open (dist_mpi.c's grads collective) */
+	struct ft_nccl *nccl;   /* on cuda: the buckets averaged by NCCL in device memory (nccl_grads.h); NULL: MPI */
+	const struct ft_tensor **tp; /* a bucket's gradient tensors, for NCCL */
 	volatile const sig_atomic_t *local_stop; /* this rank's signal flag (ft_dist_attach) */
 	int stop_sig;           /* agreed: a rank was asked to stop (its signal), 0 otherwise */
 	ft_dist_comm *comm;
@@ -130,6 +134,8 @@ ft_status ft_dist_file_hash(const char *path, int64_t *hash, int64_t *bytes);
  * nothing.
  */
 ft_status ft_dist_attach(ft_dist *d, struct ft_trainer *t, volatile const sig_atomic_t *stop_signal);
+/* Frees what attach made on the trainer's backend (NCCL's buffers): before the trainer goes. */
+void ft_dist_detach(ft_dist *d);
 
 /* The dataset batch index of micro-batch m at global position pos (overview). */
 static inline int64_t ft_dist_batch_index(const ft_dist *d, int64_t pos, int64_t m)

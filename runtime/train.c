@@ -628,7 +628,9 @@ static ft_status micro_batch(ft_trainer *t, const void *images, const int64_t *l
 	FT_TRY(put_input(t, images));
 	FT_TRY(ft_exec_set_input(t->x, 1, labels, sizeof(int64_t) * (size_t)t->cfg.batch));
 	if (next && t->in_buf[0]) { /* the next micro-batch's images, while this one computes */
+		double t0 = ft_now_s(); /* (a synchronous copy's time; a GPU's is its events', added at a sync) */
 		t->be.iface->copy_ahead(t->be.ctx, t->in_buf[t->in_cur ^ 1], next, ft_tensor_bytes(x));
+		t->input_seconds += ft_now_s() - t0;
 		t->ahead = next;
 	}
 	bool hook = last && t->after_node;

@@ -126,6 +126,20 @@ if [ "$dev" = cuda ] && before_s 60; then
 		--output-dir "$w/syncbn" >"$w/syncbn.log" 2>&1
 	log "--sync-bn on cuda (expect exit 2): exit $?: $(grep -m1 'ftrun:' "$w/syncbn.log" | cut -c1-200)"
 fi
+# NCCL on one GPU (runtime/nccl_grads.c): FT_NCCL_WORLD1=1 averages the gradients over a
+# communicator of one, through the bucket packing, NCCL's stream and the unpacking; its
+# parameters after 3 steps against a plain run's, next to two plain runs' own distance
+if [ "$dev" = cuda ] && before_s 90; then
+	m=resnet50
+	for v in 0 0b 1; do
+		FT_NCCL_WORLD1=${v%b} timeout 50 "$ftrun" train "$models/$m.onnx" --data synthetic --device cuda -b 16 \
+			--steps 3 --no-eval --sched none --output-dir "$w/nccl$v" -o "$w/nccl$v.onnx" >"$w/nccl$v.log" 2>&1 ||
+			log "nccl run $v failed: $(grep -m2 'ftrun:' "$w/nccl$v.log")"
+	done
+	log "NCCL, one rank: $(grep -h 'NCCL' "$w"/nccl1.log | head -2) plain vs plain: $($py tests/compare_params.py \
+		"$w/nccl0b.onnx" "$w/nccl0.onnx" 1 --rel 2>&1 | tail -1); NCCL vs plain: $($py tests/compare_params.py \
+		"$w/nccl1.onnx" "$w/nccl0.onnx" 1 --rel 2>&1 | tail -1)"
+fi
 # cuDNN's timed choice of algorithms (FT_CUDNN_FIND=1) against its heuristics' first, on the
 # convolution networks: whether Find becomes the default
 for m in ${find_models//,/ }; do
