@@ -27,7 +27,15 @@ const char *ftrun_last_error(void)
 
 ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft_backend *be)
 {
-	bool automatic = !device || strcmp(device, "auto") == 0;
+	/* auto:N: the GPU N when there is a usable one (one rank per GPU), else the CPU */
+	bool automatic = !device || strcmp(device, "auto") == 0 || strncmp(device, "auto:", 5) == 0;
+	long gpu = 0;
+	if (device && strncmp(device, "auto:", 5) == 0) {
+		char *end;
+		gpu = strtol(device + 5, &end, 10);
+		if (*end || end == device + 5 || gpu < 0)
+			return ft_error(FT_EBADINPUT, "unknown device \"%s\" (cpu, cuda, cuda:N, auto or auto:N)", device);
+	}
 	if (!automatic && strcmp(device, "cpu") == 0) {
 		*be = ft_backend_cpu_new(threads);
 		return FT_OK;
@@ -56,7 +64,7 @@ ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft
 		return FT_OK;
 	}
 	char why[256];
-	if (g && ft_cuda_device_count(why, sizeof(why)) > 0 && ft_backend_cuda_new(0, be) == FT_OK) {
+	if (g && ft_cuda_device_count(why, sizeof(why)) > gpu && ft_backend_cuda_new((int)gpu, be) == FT_OK) {
 		int bad = ft_unsupported_nodes(g, be->iface->supports_op, be->ctx, list, sizeof(list));
 		if (!bad)
 			return FT_OK;
@@ -66,6 +74,7 @@ ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft
 	}
 	ft_clear_error();
 #else
+	(void)gpu;
 	if (!automatic)
 		return ft_error(FT_EBADINPUT, "--device %s: this build of ftrun has no CUDA backend (the CUDA toolkit was "
 				"not found when it was built); use --device cpu or auto", device);

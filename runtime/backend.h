@@ -74,6 +74,17 @@ typedef struct ft_backend_iface {
 	 */
 	void (*copy_ahead)(void *ctx, void *dst, const void *src, size_t bytes);
 	void (*copy_wait)(void *ctx);
+	/*
+	 * Optional, all or none: recorded work (CUDA graphs). capture_begin starts
+	 * recording what the nodes run from here on queue, without running it;
+	 * capture_end stops and returns the recording ready to replay, or NULL when
+	 * it could not be made (something in it cannot be recorded: the nodes must
+	 * then be run normally); replay queues it again; drop frees it.
+	 */
+	bool (*capture_begin)(void *ctx);
+	void *(*capture_end)(void *ctx);
+	ft_status (*replay)(void *ctx, void *recording);
+	void (*drop)(void *ctx, void *recording);
 } ft_backend_iface;
 
 typedef struct ft_backend {

@@ -260,10 +260,23 @@ typedef struct devsim_region {
 	size_t len;
 } devsim_region;
 
+/* a recorded node (the CUDA graphs of exec.c, simulated) and the data pointers it saw */
+typedef struct devsim_step {
+	const ft_graph *g;
+	ft_node *n;
+	void **ptr; /* n_in + n_out of them */
+} devsim_step;
+
+typedef struct devsim_rec {
+	devsim_step *s;
+	int n, cap;
+} devsim_rec;
+
 typedef struct devsim {
 	devsim_region *r;
 	int n, cap;
 	bool open;
+	devsim_rec *recording; /* capture_begin..capture_end: nodes are recorded, not run */
 } devsim;
 
 static void devsim_protect(devsim *d, bool open)
@@ -347,6 +360,77 @@ static void devsim_destroy(void *ctx)
 	free(d);
 }
 
+/*
+ * Recordings, as CUDA graphs behave: the nodes run nothing while recorded; a replay
+ * runs them, and a recording is bound to the memory it saw, so a replay with any
+ * of a node's tensors elsewhere (exec.c keyed it wrongly) ends the process.
+ */
+static void **step_ptrs(const ft_graph *g, const ft_node *n)
+{
+	void **ptr = ft_xmalloc(sizeof(void *) * ((size_t)(n->n_in + n->n_out) + 1));
+	int k = 0;
+	for (int j = 0; j < n->n_in; j++)
+		ptr[k++] = n->in[j] >= 0 ? g->tensors[n->in[j]].data : NULL;
+	for (int j = 0; j < n->n_out; j++)
+		ptr[k++] = n->out[j] >= 0 ? g->tensors[n->out[j]].data : NULL;
+	return ptr;
+}
+
+static ft_status devsim_run_node(void *ctx, const ft_graph *g, ft_node *n)
+{
+	devsim *d = ctx;
+	devsim_rec *r = d->recording;
+	if (!r)
+		return cpu_run_node(ctx, g, n);
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->s = ft_xrealloc(r->s, sizeof(*r->s) * (size_t)r->cap);
+	}
+	r->s[r->n++] = (devsim_step){ g, n, step_ptrs(g, n) };
+	return FT_OK;
+}
+
+static bool devsim_capture_begin(void *ctx)
+{
+	devsim *d = ctx;
+	d->recording = ft_xcalloc(1, sizeof(devsim_rec));
+	return true;
+}
+
+static void *devsim_capture_end(void *ctx)
+{
+	devsim *d = ctx;
+	devsim_rec *r = d->recording;
+	d->recording = NULL;
+	return r;
+}
+
+static ft_status devsim_replay(void *ctx, void *recording)
+{
+	const devsim_rec *r = recording;
+	for (int i = 0; i < r->n; i++) {
+		const devsim_step *st = &r->s[i];
+		void **now = step_ptrs(st->g, st->n);
+		bool moved = memcmp(now, st->ptr, sizeof(void *) * (size_t)(st->n->n_in + st->n->n_out)) != 0;
+		free(now);
+		if (moved)
+			ft_fatal(__FILE__, __LINE__, "devsim: node \"%s\" replayed with its tensors elsewhere than when it "
+				 "was recorded", st->n->name ? st->n->name : "");
+		FT_TRY(cpu_run_node(ctx, st->g, st->n));
+	}
+	return FT_OK;
+}
+
+static void devsim_drop(void *ctx, void *recording)
+{
+	(void)ctx;
+	devsim_rec *r = recording;
+	for (int i = 0; i < r->n; i++)
+		free(r->s[i].ptr);
+	free(r->s);
+	free(r);
+}
+
 static const ft_backend_iface devsim_iface = {
 	.name = "devsim",
 	.call_overhead = cpu_call_overhead,
@@ -355,7 +439,7 @@ static const ft_backend_iface devsim_iface = {
 	.free = devsim_free,
 	.upload = devsim_copy,
 	.download = devsim_copy,
-	.run_node = cpu_run_node,
+	.run_node = devsim_run_node,
 	.prepare_node = cpu_prepare_node,
 	.set_workspace = devsim_set_workspace,
 	.release_node = cpu_release_node,
@@ -364,6 +448,10 @@ static const ft_backend_iface devsim_iface = {
 	.owns = devsim_owns,
 	.copy_ahead = devsim_copy,
 	.copy_wait = devsim_copy_wait,
+	.capture_begin = devsim_capture_begin,
+	.capture_end = devsim_capture_end,
+	.replay = devsim_replay,
+	.drop = devsim_drop,
 };
 
 ft_backend ft_backend_devsim_new(int threads)

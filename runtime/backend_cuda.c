@@ -1074,6 +1074,45 @@ static void cuda_destroy(void *ctx)
 	free(c);
 }
 
+/* CUDA graphs (exec.c's FT_CUDA_GRAPHS=1): the compute stream's work recorded, then replayed */
+static bool cuda_capture_begin(void *ctx)
+{
+	cuda_ctx *c = ctx;
+	if (cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal) == cudaSuccess)
+		return true;
+	cudaGetLastError();
+	return false;
+}
+
+static void *cuda_capture_end(void *ctx)
+{
+	cuda_ctx *c = ctx;
+	cudaGraph_t graph = NULL;
+	cudaGraphExec_t exec = NULL;
+	cudaError_t e = cudaStreamEndCapture(c->stream, &graph);
+	if (e == cudaSuccess && graph)
+		e = cudaGraphInstantiate(&exec, graph, 0);
+	if (graph)
+		cudaGraphDestroy(graph);
+	if (e != cudaSuccess) {
+		cudaGetLastError(); /* (the capture's failure, not the stream's: it works as before) */
+		return NULL;
+	}
+	return exec;
+}
+
+static ft_status cuda_replay(void *ctx, void *recording)
+{
+	cuda_ctx *c = ctx;
+	return cuda_check(cudaGraphLaunch((cudaGraphExec_t)recording, c->stream), "cudaGraphLaunch");
+}
+
+static void cuda_drop(void *ctx, void *recording)
+{
+	(void)ctx;
+	cudaGraphExecDestroy((cudaGraphExec_t)recording);
+}
+
 static const ft_backend_iface cuda_iface = {
 	.name = "cuda",
 	.supports_op = cuda_supports_op,
@@ -1091,6 +1130,10 @@ static const ft_backend_iface cuda_iface = {
 	.owns = cuda_owns,
 	.copy_ahead = cuda_copy_ahead,
 	.copy_wait = cuda_copy_wait,
+	.capture_begin = cuda_capture_begin,
+	.capture_end = cuda_capture_end,
+	.replay = cuda_replay,
+	.drop = cuda_drop,
 	.host_alloc = cuda_host_alloc,
 	.host_free = cuda_host_free,
 	.async_upload_seconds = cuda_async_upload_seconds,

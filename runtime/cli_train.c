@@ -269,6 +269,20 @@ static ft_status open_csv(const char *path, const char *header, bool resume, int
 	return FT_OK;
 }
 
+/* rank 0 at an epoch's end: its row of epochs.csv and its TensorBoard scalars (top1 < 0: not evaluated) */
+static ft_status epoch_row(FILE *ecsv, ft_tb_writer *tb, int64_t epoch, double loss, double top1, double seconds)
+{
+	fprintf(ecsv, "%lld,%.5f,%.4f,%.1f\n", (long long)epoch, loss, top1, seconds);
+	fflush(ecsv);
+	if (!tb)
+		return FT_OK;
+	double wall = ft_tb_now();
+	FT_TRY(ft_tb_scalar(tb, "epoch/loss", epoch, wall, (float)loss));
+	if (top1 >= 0)
+		FT_TRY(ft_tb_scalar(tb, "epoch/top1", epoch, wall, (float)top1));
+	return ft_tb_flush(tb);
+}
+
 /* the signal that stops the run: this process's alone, or the ranks' agreed one (dist.h) */
 static int stopping(const ft_dist *d)
 {
@@ -411,8 +425,10 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 	cfg.seed = ft_dist_rank_seed(d, (uint64_t)c->seed); /* dropout masks differ per rank */
 	cfg.sync_bn = c->sync_bn;
 	char device[32];
-	if (d->size > 1 && cfg.device && strcmp(cfg.device, "cuda") == 0) { /* one GPU per rank of this machine */
-		snprintf(device, sizeof(device), "cuda:%d", d->local_rank);
+	if (d->size > 1 && (!cfg.device || !strcmp(cfg.device, "auto") || !strcmp(cfg.device, "cuda"))) {
+		/* one GPU per rank of this machine: its local rank's */
+		snprintf(device, sizeof(device), "%s:%d", cfg.device && !strcmp(cfg.device, "cuda") ? "cuda" : "auto",
+			 d->local_rank);
 		cfg.device = device;
 	}
 	d->bucket_cap = (size_t)(c->bucket_cap_mb * 1048576.0);
@@ -625,20 +641,11 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 						fprintf(stderr, "%sepoch %lld top1 %.4f\n", tty ? "\n" : "",
 							(long long)meta.epoch - 1, top1);
 				}
-				if (!root)
-					continue;
-				fprintf(ecsv, "%lld,%.5f,%.4f,%.1f\n", (long long)meta.epoch - 1,
-					epoch_steps ? epoch_loss / (double)epoch_steps : 0.0, top1, ft_now_s() - t0);
-				fflush(ecsv);
-				if (tb) {
-					double wall = ft_tb_now();
-					float el = epoch_steps ? (float)(epoch_loss / (double)epoch_steps) : 0.0f;
-					if ((st = ft_tb_scalar(tb, "epoch/loss", meta.epoch - 1, wall, el)) ||
-					    (top1 >= 0 && (st = ft_tb_scalar(tb, "epoch/top1", meta.epoch - 1, wall,
-									     (float)top1))) ||
-					    (st = ft_tb_flush(tb)))
-						goto out_free;
-				}
+				/* (every rank goes on to leave the host view below: the next step runs on the device) */
+				if (root && (st = epoch_row(ecsv, tb, meta.epoch - 1,
+							    epoch_steps ? epoch_loss / (double)epoch_steps : 0.0, top1,
+							    ft_now_s() - t0)))
+					goto out_free;
 				epoch_loss = 0;
 				epoch_steps = 0;
 			}

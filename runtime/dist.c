@@ -2,6 +2,7 @@
 #include "dist.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +10,7 @@
 #include "checkpoint.h"
 #include "train.h"
 #include "cpu/cpu.h"
-#ifdef FT_HAVE_CUDA
 #include "nccl_grads.h"
-#endif
 
 /* an integer environment variable: 0 unset, 1 read, -1 set but not a number */
 static int env_int(const char *name, int64_t *v)
@@ -109,6 +108,7 @@ void ft_dist_free(ft_dist *d)
 	free(d->flat);
 	free(d->bucket);
 	free(d->order);
+	free(d->sent_after);
 	free(d);
 }
 
@@ -262,13 +262,11 @@ static void bucket_tensors(ft_dist *d, const ft_trainer *t, int b)
 static void send_bucket(ft_dist *d, const ft_trainer *t, int b)
 {
 	const ft_dist_bucket *bk = &d->bucket[b];
-#ifdef FT_HAVE_CUDA
 	if (d->nccl) { /* packed and averaged on the GPU (nccl_grads.h) */
 		bucket_tensors(d, t, b);
 		ft_nccl_post(d->nccl, d->tp, bk->count, bk->off);
 		return;
 	}
-#endif
 	float *p = d->flat + bk->off;
 	for (int k = bk->first; k < bk->first + bk->count; k++) {
 		const ft_tensor *gt = &t->g->tensors[t->grads[d->order[k]]];
@@ -278,34 +276,49 @@ static void send_bucket(ft_dist *d, const ft_trainer *t, int b)
 	ft_dist_bucket_post(d, d->flat + bk->off, bk->n);
 }
 
+/* sends every bucket whose gradients are final once node has run (INT_MAX: the backward is done) */
+static void send_ready(ft_dist *d, const ft_trainer *t, int node)
+{
+	if (!d->nccl && !d->sending) {
+		ft_dist_bucket_open(d);
+		d->sending = true;
+	}
+	while (d->next_bucket < d->n_buckets && d->bucket[d->next_bucket].ready <= node) {
+		if (d->sent_after)
+			d->sent_after[d->next_bucket] = node;
+		send_bucket(d, t, d->next_bucket++);
+	}
+}
+
+/* FT_DIST_TRACE=1: rank 0 says once where the first step sent each bucket (tests/dist.sh reads it) */
+static void trace_buckets(ft_dist *d, const ft_trainer *t)
+{
+	if (!d->sent_after || t->step != 0 || !ft_dist_is_root(d))
+		return;
+	fprintf(stderr, "ftrun: %d gradient buckets (%s), sent after nodes", d->n_buckets, d->nccl ? "NCCL" : "MPI");
+	for (int b = 0; b < d->n_buckets; b++)
+		if (d->sent_after[b] == INT_MAX)
+			fprintf(stderr, " end");
+		else
+			fprintf(stderr, " %d", d->sent_after[b]);
+	fprintf(stderr, " of the micro-batch's nodes %d..%d\n", t->n_pro, t->n_micro - 1);
+}
+
 static void after_node(void *ctx, ft_trainer *t, int node)
 {
 	ft_dist *d = ctx;
-	if (d->nccl) {
-		while (d->next_bucket < d->n_buckets && d->bucket[d->next_bucket].ready <= node)
-			send_bucket(d, t, d->next_bucket++);
-		return;
-	}
-	if (!d->sending) {
-		ft_dist_bucket_open(d);
-		d->sending = true;
-		d->next_bucket = 0;
-	}
-	while (d->next_bucket < d->n_buckets && d->bucket[d->next_bucket].ready <= node)
-		send_bucket(d, t, d->next_bucket++);
-	ft_dist_bucket_poll(d);
+	send_ready(d, t, node);
+	if (!d->nccl)
+		ft_dist_bucket_poll(d);
 }
 
-#ifdef FT_HAVE_CUDA
 /* reduce_grads with NCCL: the loss and stop flag over MPI (its deadline names a missing rank), then the buckets */
 static ft_status reduce_nccl(ft_dist *d, ft_trainer *t, float *loss)
 {
-	while (d->next_bucket < d->n_buckets)
-		send_bucket(d, t, d->next_bucket++);
+	send_ready(d, t, INT_MAX);
+	trace_buckets(d, t);
 	d->next_bucket = 0;
-	float *tail = d->flat + d->n_flat - 2;
-	tail[0] = *loss;
-	tail[1] = d->local_stop ? (float)*d->local_stop : 0.0f;
+	float tail[2] = { *loss, d->local_stop ? (float)*d->local_stop : 0.0f };
 	char what[96];
 	snprintf(what, sizeof(what), "the gradient all-reduce of step %lld", (long long)t->step + 1);
 	if (d->size > 1)
@@ -320,23 +333,16 @@ static ft_status reduce_nccl(ft_dist *d, ft_trainer *t, float *loss)
 		d->stop_sig = d->local_stop && *d->local_stop ? (int)*d->local_stop : SIGTERM;
 	return FT_OK;
 }
-#endif
 
 /* train.h's reduce hook: the last buckets, the loss and the stop flag; then the averages back */
 static ft_status reduce_grads(void *ctx, ft_trainer *t, float *loss)
 {
 	ft_dist *d = ctx;
-#ifdef FT_HAVE_CUDA
 	if (d->nccl)
 		return reduce_nccl(d, t, loss);
-#endif
-	if (!d->sending) { /* (a micro-batch range of no nodes) */
-		ft_dist_bucket_open(d);
-		d->sending = true;
-		d->next_bucket = 0;
-	}
-	while (d->next_bucket < d->n_buckets)
-		send_bucket(d, t, d->next_bucket++);
+	send_ready(d, t, INT_MAX);
+	trace_buckets(d, t);
+	d->next_bucket = 0;
 	float *tail = d->flat + d->n_flat - 2;
 	tail[0] = *loss;
 	tail[1] = d->local_stop ? (float)*d->local_stop : 0.0f;
@@ -386,11 +392,8 @@ static void plan_buckets(ft_dist *d, const ft_trainer *t)
 	for (int k = 0; k < np; k++)
 		d->order[k] = (int)(key[k] & 0xffffffff);
 	free(key);
-	/* one post per bucket, one for the loss, and room for the pieces of large buckets */
+	/* (a bucket of no cap: all of them, sent after the backward) */
 	size_t total = sizeof(float) * (d->n_flat - 2), cap = d->bucket_cap ? d->bucket_cap : total;
-	size_t most = ft_dist_bucket_limit() / 2;
-	if (most > 0 && total / most >= cap)
-		cap = total / most + 1;
 	d->bucket = ft_xcalloc((size_t)np + 1, sizeof(ft_dist_bucket));
 	d->n_buckets = 0;
 	size_t off = 0;
@@ -413,25 +416,31 @@ static void plan_buckets(ft_dist *d, const ft_trainer *t)
 }
 
 /*
- * On cuda: NCCL when every rank can open libnccl (agreed over MPI), else the host path
- * with a note. FT_DIST_NO_NCCL=1 keeps the host path; FT_NCCL_WORLD1=1 makes a single
- * process average over a communicator of one, the check of this path on one GPU
- * (scripts/device_check.sh).
+ * On cuda: NCCL when every rank runs on cuda and can open libnccl, agreed over MPI (every
+ * rank posts that agreement, whatever its backend and environment, so the collectives stay
+ * in step); else the host path, with a note. FT_DIST_NO_NCCL=1 keeps the host path;
+ * FT_NCCL_WORLD1=1 makes a single process average over a communicator of one, the check
+ * of this path on one GPU (scripts/device_check.sh). A rank that fails between the
+ * agreement and ncclCommInitRank ends the job (the command aborts every rank on an
+ * error), so the others do not wait in NCCL's initialisation.
  */
 static ft_status attach_nccl(ft_dist *d, ft_trainer *t)
 {
-#ifdef FT_HAVE_CUDA
 	const char *off = getenv("FT_DIST_NO_NCCL");
-	if (strcmp(t->be.iface->name, "cuda") != 0 || (off && strcmp(off, "1") == 0))
-		return FT_OK;
+	bool cuda = strcmp(t->be.iface->name, "cuda") == 0;
 	char why[256] = "";
-	int64_t ok = ft_nccl_available(why, sizeof(why));
+	int64_t v[2] = { cuda, cuda && !(off && strcmp(off, "1") == 0) && ft_nccl_available(why, sizeof(why)) };
 	if (d->size > 1)
-		ft_dist_allreduce_i64(d, &ok, 1, "the check that every rank has NCCL");
-	if (ok != d->size) {
+		ft_dist_allreduce_i64(d, v, 2, "the check that every rank can use NCCL");
+	if (v[0] != 0 && v[0] != d->size)
+		return ft_error(FT_EBADINPUT, "%lld of the %d ranks run on cuda, the others not: give every rank the "
+				"same kind of --device", (long long)v[0], d->size);
+	if (!cuda)
+		return FT_OK;
+	if (v[1] != d->size) {
 		if (ft_dist_is_root(d))
-			fprintf(stderr, "ftrun: NCCL cannot be used on every rank (%s); the gradients go through host "
-				"memory and MPI\n", why[0] ? why : "another rank's libnccl.so.2");
+			fprintf(stderr, "ftrun: NCCL is not used (%s); the gradients go through host memory and MPI\n",
+				why[0] ? why : off && strcmp(off, "1") == 0 ? "FT_DIST_NO_NCCL=1" : "not on every rank");
 		return FT_OK;
 	}
 	unsigned char id[FT_NCCL_ID_BYTES] = { 0 };
@@ -441,18 +450,14 @@ static ft_status attach_nccl(ft_dist *d, ft_trainer *t)
 		ft_dist_broadcast(d, id, sizeof(id), "the NCCL communicator's id");
 	FT_TRY(ft_nccl_new(t->be, id, d->rank, d->size, d->n_flat - 2, &d->nccl));
 	d->tp = ft_xcalloc((size_t)t->n_params + 1, sizeof(*d->tp));
-#else
-	(void)d;
-	(void)t;
-#endif
+	free(d->flat); /* (the gradients stay on the GPU; the loss and stop flag need no buffer) */
+	d->flat = NULL;
 	return FT_OK;
 }
 
 void ft_dist_detach(ft_dist *d)
 {
-#ifdef FT_HAVE_CUDA
 	ft_nccl_free(d->nccl);
-#endif
 	d->nccl = NULL;
 	free(d->tp);
 	d->tp = NULL;
@@ -476,6 +481,9 @@ ft_status ft_dist_attach(ft_dist *d, ft_trainer *t, volatile const sig_atomic_t 
 	d->n_flat = n;
 	d->flat = ft_aligned_alloc(sizeof(float) * n);
 	plan_buckets(d, t);
+	const char *trace = getenv("FT_DIST_TRACE");
+	if (trace && strcmp(trace, "1") == 0)
+		d->sent_after = ft_xcalloc((size_t)d->n_buckets + 1, sizeof(int));
 	FT_TRY(attach_nccl(d, t));
 	if (d->size == 1 && !d->nccl)
 		return ft_error(FT_EUNSUPPORTED, "FT_NCCL_WORLD1=1: NCCL cannot be used here");

@@ -73,6 +73,7 @@ typedef struct ft_dist {
 	ft_dist_bucket *bucket;
 	int *order;             /* parameter indices in flat's order: as their gradients become final */
 	bool sending;           /* this step's buckets are open (dist_mpi.c's grads collective) */
+	int *sent_after;        /* FT_DIST_TRACE=1: the node after which the first step sent each bucket */
 	struct ft_nccl *nccl;   /* on cuda: the buckets averaged by NCCL in device memory (nccl_grads.h); NULL: MPI */
 	const struct ft_tensor **tp; /* a bucket's gradient tensors, for NCCL */
 	volatile const sig_atomic_t *local_stop; /* this rank's signal flag (ft_dist_attach) */
@@ -131,7 +132,7 @@ ft_status ft_dist_file_hash(const char *path, int64_t *hash, int64_t *bytes);
  * the ranks, sending each bucket as soon as the backward has made it final,
  * and agrees on stopping (*stop_signal of any rank). With t->cfg.sync_bn it
  * also gives the CPU kernels the statistics all-reduce. A world of 1 installs
- * nothing.
+ * nothing (unless FT_NCCL_WORLD1=1 on cuda: dist.c's one-GPU check of NCCL).
  */
 ft_status ft_dist_attach(ft_dist *d, struct ft_trainer *t, volatile const sig_atomic_t *stop_signal);
 /* Frees what attach made on the trainer's backend (NCCL's buffers): before the trainer goes. */
@@ -167,10 +168,9 @@ void ft_dist_allreduce_f64(ft_dist *d, double *v, size_t n, const char *what);
 /*
  * The gradient buckets, in flight while other collectives run: open, post
  * each bucket (an in-place sum), poll between nodes (MPI moves them only when
- * polled), close (waits, with the deadline). At most ft_dist_bucket_limit()
- * posts per step, each of at most 16M floats before it is split.
+ * polled), close (waits, with the deadline). Any number of posts; each is
+ * split in pieces of 16M floats.
  */
-size_t ft_dist_bucket_limit(void);
 void ft_dist_bucket_open(ft_dist *d);
 void ft_dist_bucket_post(ft_dist *d, float *v, size_t n);
 void ft_dist_bucket_poll(ft_dist *d);

@@ -33,7 +33,7 @@
 
 #include "dist.h"
 
-enum { MAX_BUCKETS = 64, TAG_NOTE = 0, TAG_PROBE = 1, TAG_ALIVE = 2 };
+enum { TAG_NOTE = 0, TAG_PROBE = 1, TAG_ALIVE = 2 };
 static const double PROBE_S = 5, GRACE_S = 15, SPIN_S = 2;
 
 /* one collective in flight: its requests and its arrival notes */
@@ -42,8 +42,8 @@ typedef struct pending {
 	int64_t *in;              /* notes received: rank 0 one per rank, the others one */
 	MPI_Request *note;        /* 2 (W-1) on rank 0, 2 elsewhere */
 	int n_note;
-	MPI_Request coll[MAX_BUCKETS];
-	int n_coll;
+	MPI_Request *coll;        /* the collective's requests (one per bucket or piece), grown as posted */
+	int n_coll, cap_coll;
 	bool open;
 } pending;
 
@@ -61,12 +61,11 @@ static void pending_init(pending *p, int size)
 	p->note = ft_xcalloc(2 * (size_t)size, sizeof(MPI_Request));
 	for (int i = 0; i < 2 * size; i++)
 		p->note[i] = MPI_REQUEST_NULL;
-	for (int i = 0; i < MAX_BUCKETS; i++)
-		p->coll[i] = MPI_REQUEST_NULL;
 }
 
 static void pending_free(pending *p)
 {
+	free(p->coll);
 	free(p->note);
 	free(p->in);
 }
@@ -151,6 +150,17 @@ static void begin(ft_dist *d, pending *p)
 		MPI_Irecv(&p->in[0], 1, MPI_INT64_T, 0, TAG_NOTE, c->notes, &p->note[p->n_note++]);
 		MPI_Isend(&p->out, 1, MPI_INT64_T, 0, TAG_NOTE, c->notes, &p->note[p->n_note++]);
 	}
+}
+
+/* a new request slot of p's collective */
+static MPI_Request *new_request(pending *p)
+{
+	if (p->n_coll == p->cap_coll) {
+		p->cap_coll = p->cap_coll ? 2 * p->cap_coll : 16;
+		p->coll = ft_xrealloc(p->coll, sizeof(MPI_Request) * (size_t)p->cap_coll);
+	}
+	p->coll[p->n_coll] = MPI_REQUEST_NULL;
+	return &p->coll[p->n_coll++];
 }
 
 /* tests every request of p once (MPI moves nonblocking collectives inside MPI_Test); true when all are done */
@@ -303,28 +313,19 @@ void ft_dist_allgather(ft_dist *d, const void *mine, void *all, size_t bytes, co
 	FT_ASSERT(bytes <= INT_MAX);
 	pending *p = &d->comm->now;
 	begin(d, p);
-	MPI_Iallgather(mine, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, d->comm->world, &p->coll[p->n_coll++]);
+	MPI_Iallgather(mine, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, d->comm->world, new_request(p));
 	finish(d, p, what);
 }
 
-/* posts an in-place sum of v[0..n) as part of p, in pieces of at least 16M values, under MPI's int count */
+/* posts an in-place sum of v[0..n) as part of p, in pieces of at most 16M values (under MPI's int count) */
 static void post_sum(ft_dist *d, pending *p, void *v, size_t n, MPI_Datatype type, size_t size)
 {
-	FT_ASSERT(p->n_coll < MAX_BUCKETS);
-	size_t piece = (size_t)1 << 24, slots = (size_t)(MAX_BUCKETS - p->n_coll);
-	if (n > piece * slots)
-		piece = (n + slots - 1) / slots;
-	FT_ASSERT(piece <= INT_MAX);
+	const size_t piece = (size_t)1 << 24;
 	for (size_t off = 0; off < n; off += piece) {
 		size_t cnt = n - off < piece ? n - off : piece;
 		MPI_Iallreduce(MPI_IN_PLACE, (char *)v + off * size, (int)cnt, type, MPI_SUM, d->comm->world,
-			       &p->coll[p->n_coll++]);
+			       new_request(p));
 	}
-}
-
-size_t ft_dist_bucket_limit(void)
-{
-	return MAX_BUCKETS;
 }
 
 void ft_dist_allreduce_f32(ft_dist *d, float *v, size_t n, const char *what)
@@ -356,7 +357,7 @@ void ft_dist_broadcast(ft_dist *d, void *v, size_t bytes, const char *what)
 	FT_ASSERT(bytes <= INT_MAX);
 	pending *p = &d->comm->now;
 	begin(d, p);
-	MPI_Ibcast(v, (int)bytes, MPI_BYTE, 0, d->comm->world, &p->coll[p->n_coll++]);
+	MPI_Ibcast(v, (int)bytes, MPI_BYTE, 0, d->comm->world, new_request(p));
 	finish(d, p, what);
 }
 

@@ -53,11 +53,6 @@ void ft_dist_allreduce_f64(ft_dist *d, double *v, size_t n, const char *what)
 	FT_ASSERT(!"ft_dist_allreduce_f64 without MPI");
 }
 
-size_t ft_dist_bucket_limit(void)
-{
-	return 1;
-}
-
 void ft_dist_bucket_open(ft_dist *d)
 {
 	FT_ASSERT(!"ft_dist_bucket_open without MPI");

@@ -4,7 +4,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <unistd.h>
+
+/*
+ * FT_CUDA_GRAPHS=1 (opt-in until measured on a GPU): a node range runs once as
+ * it is (first uses: cuDNN and cuBLAS set themselves up), the second time it is
+ * recorded (the backend's capture_begin/capture_end) and that recording is
+ * replayed from then on: one launch instead of hundreds. A range is keyed by
+ * its nodes and the data pointers of the graph's inputs (the trainer's input
+ * double buffer gives two recordings of the micro-batch range). A range whose
+ * recording fails runs node by node from then on; ranges run with a node hook
+ * (a data-parallel step's last micro-batch) or under FT_PROFILE are not recorded.
+ */
+enum { MAX_RECORDINGS = 16 };
+typedef struct recording {
+	int from, to;
+	uintptr_t key;   /* the inputs' data pointers */
+	int runs;        /* times run as it is */
+	void *rec;       /* the backend's recording, NULL until made */
+	bool as_is;      /* could not be recorded */
+} recording;
 
 struct ft_exec {
 	ft_graph *g;
@@ -17,6 +37,9 @@ struct ft_exec {
 	void **host_data;  /* non-host backends: per tensor, the host bytes of an uploaded constant */
 	void **dev_data;   /*   and its device copy */
 	bool host_view;    /* the constants' data pointers are the host copies (ft_exec_host_view) */
+	int graphs;        /* FT_CUDA_GRAPHS: 0 unknown, 1 on, -1 off */
+	recording rec[MAX_RECORDINGS];
+	int n_rec;
 };
 
 /* physical memory of this machine, 0 if unknown */
@@ -87,6 +110,18 @@ static bool resident(const ft_exec *x, const void *data)
 	return x->be.iface->owns && x->be.iface->owns(x->be.ctx, data);
 }
 
+/* bytes of the constants a non-host executor uploads (those already backend memory stay where they are) */
+static size_t upload_bytes(const ft_exec *x)
+{
+	size_t total = 0;
+	for (int i = 0; i < x->g->n_tensors; i++) {
+		const ft_tensor *t = &x->g->tensors[i];
+		if (x->plan.offset[i] == SIZE_MAX && t->data && t->shaped && !resident(x, t->data))
+			total += (ft_tensor_bytes(t) + 63) & ~(size_t)63;
+	}
+	return total;
+}
+
 ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 {
 	ft_exec *x;
@@ -96,7 +131,7 @@ ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 	 * allocation failure is fatal, so refuse a plan the machine cannot hold.
 	 */
 	if (!x->host && be.iface->free_memory) { /* a GPU: the activations, workspace and constants, up front */
-		size_t need = x->plan.total + x->plan.workspace + ft_graph_const_bytes(g);
+		size_t need = x->plan.total + x->plan.workspace + upload_bytes(x);
 		size_t avail = be.iface->free_memory(be.ctx);
 		if (need > avail) {
 			ft_status st = ft_error(FT_EBADINPUT, "%s: one run needs %.1f MiB of %s memory, %.1f MiB are free; "
@@ -121,12 +156,7 @@ ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 		if (x->plan.offset[i] != SIZE_MAX)
 			g->tensors[i].data = (char *)x->block + x->plan.offset[i];
 	if (!x->host) {
-		size_t total = 0;
-		for (int i = 0; i < g->n_tensors; i++) {
-			ft_tensor *t = &g->tensors[i];
-			if (x->plan.offset[i] == SIZE_MAX && t->data && t->shaped && !resident(x, t->data))
-				total += (ft_tensor_bytes(t) + 63) & ~(size_t)63;
-		}
+		size_t total = upload_bytes(x);
 		x->const_block = be.iface->alloc(be.ctx, total ? total : 64);
 		x->host_data = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(void *));
 		x->dev_data = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(void *));
@@ -150,6 +180,9 @@ void ft_exec_free(ft_exec *x)
 {
 	if (!x)
 		return;
+	for (int i = 0; i < x->n_rec; i++)
+		if (x->rec[i].rec)
+			x->be.iface->drop(x->be.ctx, x->rec[i].rec);
 	for (int i = 0; i < x->g->n_nodes; i++)
 		if (x->be.iface->release_node)
 			x->be.iface->release_node(x->be.ctx, &x->g->nodes[i]);
@@ -235,12 +268,71 @@ static bool profiling(const ft_exec *x)
 	return prof.on > 0;
 }
 
+/* the recording of [from, to) with the inputs where they are now, made when absent; NULL when off or full */
+static recording *recording_of(ft_exec *x, int from, int to)
+{
+	if (!x->graphs) {
+		const char *v = getenv("FT_CUDA_GRAPHS");
+		x->graphs = v && strcmp(v, "1") == 0 && x->be.iface->capture_begin ? 1 : -1;
+	}
+	if (x->graphs < 0)
+		return NULL;
+	uintptr_t key = 0;
+	for (int i = 0; i < x->g->n_inputs; i++)
+		key = key * 1000003u ^ (uintptr_t)x->g->tensors[x->g->inputs[i]].data;
+	for (int i = 0; i < x->n_rec; i++)
+		if (x->rec[i].from == from && x->rec[i].to == to && x->rec[i].key == key)
+			return &x->rec[i];
+	if (x->n_rec == MAX_RECORDINGS)
+		return NULL;
+	x->rec[x->n_rec] = (recording){ .from = from, .to = to, .key = key };
+	return &x->rec[x->n_rec++];
+}
+
+/*
+ * Runs r's range from its recording, making it on the second run: true when
+ * done, false when the nodes are to be run as they are (first run, or the
+ * recording failed: nothing of it ran).
+ */
+static bool run_recorded(ft_exec *x, recording *r, ft_status *st)
+{
+	const ft_backend_iface *be = x->be.iface;
+	*st = FT_OK;
+	if (r->as_is || r->runs++ == 0)
+		return false;
+	if (!r->rec) {
+		if (!be->capture_begin(x->be.ctx)) {
+			r->as_is = true;
+			return false;
+		}
+		ft_status failed = FT_OK;
+		for (int i = r->from; i < r->to && !failed; i++)
+			failed = be->run_node(x->be.ctx, x->g, &x->g->nodes[i]);
+		r->rec = be->capture_end(x->be.ctx);
+		if (failed || !r->rec) {
+			if (r->rec)
+				be->drop(x->be.ctx, r->rec);
+			r->rec = NULL;
+			r->as_is = true;
+			ft_clear_error();
+			return false;
+		}
+	}
+	*st = be->replay(x->be.ctx, r->rec);
+	be->sync(x->be.ctx);
+	return true;
+}
+
 ft_status ft_exec_run_range_hook(ft_exec *x, int from, int to, ft_exec_hook after, void *ctx)
 {
 	FT_ASSERT(from >= 0 && to <= x->g->n_nodes && x->block && !x->host_view);
 	if (x->be.iface->set_workspace)
 		x->be.iface->set_workspace(x->be.ctx, x->workspace, x->plan.workspace);
 	bool p = profiling(x);
+	recording *r = !after && !p && to > from ? recording_of(x, from, to) : NULL;
+	ft_status st;
+	if (r && run_recorded(x, r, &st))
+		return st;
 	for (int i = from; i < to; i++) {
 		double t0 = p ? ft_now_s() : 0;
 		FT_TRY(x->be.iface->run_node(x->be.ctx, x->g, &x->g->nodes[i]));

@@ -64,6 +64,7 @@ struct ft_nccl {
 	float *flat;
 	size_t n;
 	bool posted;
+	char failed[256];       /* the first failure of a post, reported by ft_nccl_finish ("" none) */
 };
 
 static ft_status nccl_check(ncclResult_t r, const char *what)
@@ -117,29 +118,37 @@ ft_status ft_nccl_new(ft_backend be, const void *id, int rank, int size, size_t 
 	return FT_OK;
 }
 
-static void fatal_cuda(cudaError_t e, const char *what)
+/* a post's failure: kept for ft_nccl_finish to report (a post runs in a node hook, with no status) */
+static bool post_failed(ft_nccl *nc, const char *what, const char *why)
 {
-	if (e != cudaSuccess)
-		ft_fatal(__FILE__, __LINE__, "%s: %s", what, cudaGetErrorString(e));
+	if (!nc->failed[0])
+		snprintf(nc->failed, sizeof(nc->failed), "%s: %s", what, why);
+	return true;
 }
 
 void ft_nccl_post(ft_nccl *nc, const ft_tensor *const *t, int count, size_t off)
 {
+	if (nc->failed[0])
+		return;
 	size_t at = off;
-	for (int k = 0; k < count; k++) {
+	cudaError_t e = cudaSuccess;
+	for (int k = 0; k < count && e == cudaSuccess; k++) {
 		size_t bytes = sizeof(float) * (size_t)t[k]->numel;
-		fatal_cuda(cudaMemcpyAsync(nc->flat + at, t[k]->data, bytes, cudaMemcpyDeviceToDevice, nc->compute),
-			   "packing a gradient bucket");
+		e = cudaMemcpyAsync(nc->flat + at, t[k]->data, bytes, cudaMemcpyDeviceToDevice, nc->compute);
 		at += (size_t)t[k]->numel;
 	}
 	FT_ASSERT(at <= nc->n);
 	/* the NCCL stream takes the bucket once the compute stream has packed it */
-	fatal_cuda(cudaEventRecord(nc->packed, nc->compute), "cudaEventRecord");
-	fatal_cuda(cudaStreamWaitEvent(nc->comm_stream, nc->packed, 0), "cudaStreamWaitEvent");
+	if (e == cudaSuccess)
+		e = cudaEventRecord(nc->packed, nc->compute);
+	if (e == cudaSuccess)
+		e = cudaStreamWaitEvent(nc->comm_stream, nc->packed, 0);
+	if (e != cudaSuccess && post_failed(nc, "packing a gradient bucket", cudaGetErrorString(e)))
+		return;
 	ncclResult_t r = lib.all_reduce(nc->flat + off, nc->flat + off, at - off, ncclFloat32, ncclAvg, nc->comm,
 					nc->comm_stream);
-	if (r != ncclSuccess)
-		ft_fatal(__FILE__, __LINE__, "ncclAllReduce of %zu floats: %s", at - off, lib.get_error_string(r));
+	if (r != ncclSuccess && post_failed(nc, "ncclAllReduce", lib.get_error_string(r)))
+		return;
 	nc->posted = true;
 }
 
@@ -152,6 +161,8 @@ static double now_s(void)
 
 ft_status ft_nccl_finish(ft_nccl *nc, double timeout_s, const char *what)
 {
+	if (nc->failed[0])
+		return ft_error(FT_ERUNTIME, "%s: %s", what, nc->failed);
 	if (!nc->posted)
 		return FT_OK;
 	nc->posted = false;
@@ -187,8 +198,9 @@ void ft_nccl_unpack(ft_nccl *nc, const ft_tensor *const *t, int count, size_t of
 {
 	for (int k = 0; k < count; k++) {
 		size_t bytes = sizeof(float) * (size_t)t[k]->numel;
-		fatal_cuda(cudaMemcpyAsync(t[k]->data, nc->flat + off, bytes, cudaMemcpyDeviceToDevice, nc->compute),
-			   "unpacking a gradient bucket");
+		cudaError_t e = cudaMemcpyAsync(t[k]->data, nc->flat + off, bytes, cudaMemcpyDeviceToDevice, nc->compute);
+		if (e != cudaSuccess) /* (device memory the trainer holds: the device itself failed) */
+			ft_fatal(__FILE__, __LINE__, "unpacking a gradient bucket: %s", cudaGetErrorString(e));
 		off += (size_t)t[k]->numel;
 	}
 }

@@ -543,17 +543,6 @@ static bool all_finite(ft_trainer *tr, const ft_tensor *t)
  * plan reuses memory, so values must be checked as they are made) and name
  * the first node whose output holds a NaN or an infinity.
  */
-static ft_status first_nonfinite_nodes(ft_trainer *t, float loss);
-
-static ft_status first_nonfinite(ft_trainer *t, float loss)
-{
-	/* the search runs on this rank alone: --sync-bn's all-reduces would wait for the others */
-	ft_cpu_pause_stats_allreduce(true);
-	ft_status st = first_nonfinite_nodes(t, loss);
-	ft_cpu_pause_stats_allreduce(false);
-	return st;
-}
-
 static ft_status first_nonfinite_nodes(ft_trainer *t, float loss)
 {
 	ft_graph *g = t->g;
@@ -581,6 +570,15 @@ static ft_status first_nonfinite_nodes(ft_trainer *t, float loss)
 		}
 	}
 	return ft_error(FT_ERUNTIME, "the loss is %g at step %lld (not finite)", loss, (long long)t->step + 1);
+}
+
+static ft_status first_nonfinite(ft_trainer *t, float loss)
+{
+	/* the search runs on this rank alone: --sync-bn's all-reduces would wait for the others */
+	ft_cpu_pause_stats_allreduce(true);
+	ft_status st = first_nonfinite_nodes(t, loss);
+	ft_cpu_pause_stats_allreduce(false);
+	return st;
 }
 
 static void after_node(void *ctx, int node)
@@ -627,7 +625,12 @@ static ft_status micro_batch(ft_trainer *t, const void *images, const int64_t *l
 	}
 	FT_TRY(put_input(t, images));
 	FT_TRY(ft_exec_set_input(t->x, 1, labels, sizeof(int64_t) * (size_t)t->cfg.batch));
-	if (next && t->in_buf[0]) { /* the next micro-batch's images, while this one computes */
+	/*
+	 * The next micro-batch's images, while this one computes, into the buffer the previous
+	 * micro-batch read: it is done (every node range ends with the backend's sync), and this
+	 * one reads the other.
+	 */
+	if (next && t->in_buf[0]) {
 		double t0 = ft_now_s(); /* (a synchronous copy's time; a GPU's is its events', added at a sync) */
 		t->be.iface->copy_ahead(t->be.ctx, t->in_buf[t->in_cur ^ 1], next, ft_tensor_bytes(x));
 		t->input_seconds += ft_now_s() - t0;

@@ -126,27 +126,31 @@ if [ "$dev" = cuda ] && before_s 60; then
 		--output-dir "$w/syncbn" >"$w/syncbn.log" 2>&1
 	log "--sync-bn on cuda (expect exit 2): exit $?: $(grep -m1 'ftrun:' "$w/syncbn.log" | cut -c1-200)"
 fi
-# NCCL on one GPU (runtime/nccl_grads.c): FT_NCCL_WORLD1=1 averages the gradients over a
-# communicator of one, through the bucket packing, NCCL's stream and the unpacking; its
-# parameters after 3 steps against a plain run's, next to two plain runs' own distance
-if [ "$dev" = cuda ] && before_s 90; then
+# paths that must not change the numbers, each against a plain run after 3 steps, next to two
+# plain runs' own distance: NCCL over a communicator of one (FT_NCCL_WORLD1=1: the bucket
+# packing, NCCL's stream, the unpacking; runtime/nccl_grads.c) and recorded ranges
+# (FT_CUDA_GRAPHS=1, exec.c)
+if [ "$dev" = cuda ] && before_s 100; then
 	m=resnet50
-	for v in 0 0b 1; do
-		FT_NCCL_WORLD1=${v%b} timeout 50 "$ftrun" train "$models/$m.onnx" --data synthetic --device cuda -b 16 \
-			--steps 3 --no-eval --sched none --output-dir "$w/nccl$v" -o "$w/nccl$v.onnx" >"$w/nccl$v.log" 2>&1 ||
-			log "nccl run $v failed: $(grep -m2 'ftrun:' "$w/nccl$v.log")"
+	for v in plain plain2 FT_NCCL_WORLD1 FT_CUDA_GRAPHS; do
+		env ${v/plain*/FT_NONE}=1 timeout 50 "$ftrun" train "$models/$m.onnx" --data synthetic --device cuda -b 16 \
+			--steps 3 --no-eval --sched none --output-dir "$w/same.$v" -o "$w/same.$v.onnx" >"$w/same.$v.log" 2>&1 ||
+			log "$v run failed: $(grep -m2 'ftrun:' "$w/same.$v.log")"
 	done
-	log "NCCL, one rank: $(grep -h 'NCCL' "$w"/nccl1.log | head -2) plain vs plain: $($py tests/compare_params.py \
-		"$w/nccl0b.onnx" "$w/nccl0.onnx" 1 --rel 2>&1 | tail -1); NCCL vs plain: $($py tests/compare_params.py \
-		"$w/nccl1.onnx" "$w/nccl0.onnx" 1 --rel 2>&1 | tail -1)"
+	for v in plain2 FT_NCCL_WORLD1 FT_CUDA_GRAPHS; do
+		log "$m, $v against plain: $($py tests/compare_params.py "$w/same.$v.onnx" "$w/same.plain.onnx" 1 --rel 2>&1 | tail -1)"
+	done
 fi
-# cuDNN's timed choice of algorithms (FT_CUDNN_FIND=1) against its heuristics' first, on the
-# convolution networks: whether Find becomes the default
-for m in ${find_models//,/ }; do
-	[ "$dev" = cuda ] && [ -f "$models/$m.onnx" ] && before_s 90 || continue
-	FT_CUDNN_FIND=1 timeout 90 "$ftrun" bench "$models/$m.onnx" --device $dev -b ${FT_CHECK_BATCH:-${batch[$m]}} \
-		--steps $steps --configs baseline,amp --output-dir "$w/$m.find" >"$w/$m.find.log" 2>&1
-	log "$m: with FT_CUDNN_FIND=1 (exit $?):$(printf '\n%s' "$(grep -E '^ *(config|baseline|amp)' "$w/$m.find.log")")"
+# opt-in settings against the defaults, on the convolution networks: whether they become the
+# default. FT_CUDA_GRAPHS=1: recorded ranges (exec.c); FT_CUDNN_FIND=1: cuDNN's timed choice of
+# algorithms against its heuristics' first
+for v in FT_CUDA_GRAPHS FT_CUDNN_FIND; do
+	for m in ${find_models//,/ }; do
+		[ "$dev" = cuda ] && [ -f "$models/$m.onnx" ] && before_s 90 || continue
+		env $v=1 timeout 90 "$ftrun" bench "$models/$m.onnx" --device $dev -b ${FT_CHECK_BATCH:-${batch[$m]}} \
+			--steps $steps --configs baseline,amp --output-dir "$w/$m.$v" >"$w/$m.$v.log" 2>&1
+		log "$m: with $v=1 (exit $?):$(printf '\n%s' "$(grep -E '^ *(config|baseline|amp)' "$w/$m.$v.log")")"
+	done
 done
 if [ "$dev" = cuda ] && before_s 45; then
 	FT_BATCHES="resnet50:${batch[resnet50]},vit_b_16:${batch[vit_b_16]},efficientnet_b0:${batch[efficientnet_b0]}" \

@@ -7,7 +7,8 @@
 # through upload/download and the host view (the evaluation runs on the device itself, reading
 # the trainer's device memory), and come out bit-identical to --device cpu (a
 # host write never uploaded, or a stale host copy read, changes the numbers). A deliberate
-# direct write in the trainer's per-step scalar update made the run fault (exit 139).
+# direct write in the trainer's per-step scalar update made the run fault (exit 139). With
+# FT_CUDA_GRAPHS=1 devsim also simulates recorded ranges (CUDA graphs).
 # usage: devsim.sh FTRUN MODELS_DIR
 set -uo pipefail
 ftrun=$1 dir=$2
@@ -36,7 +37,13 @@ for dev in cpu devsim; do
 		--labels "$dir/resnet18_fmnist.ref/test_data_set_0/labels_0.pb" -o "$work/grads.$dev.onnx" --device "$dev" \
 		--threads 2 >"$work/grad.$dev.log" 2>&1 || bad "grad on $dev failed"
 done
-for name in sgd adamw_fp16 resumed; do
+# recorded ranges (exec.c, FT_CUDA_GRAPHS=1): devsim records a range's nodes instead of running
+# them and replays them, and a replay whose tensors moved since the recording (the input's two
+# buffers, wrongly keyed) ends the run; with fp16 scaling and accumulation
+run graphs cpu --steps 6 --opt adamw --lr 0.001 --amp fp16 --amp-growth-interval 2 --grad-accum-steps 2 --no-eval
+FT_CUDA_GRAPHS=1 run graphs devsim --steps 6 --opt adamw --lr 0.001 --amp fp16 --amp-growth-interval 2 \
+	--grad-accum-steps 2 --no-eval
+for name in sgd adamw_fp16 resumed graphs; do
 	same "$name: the exported model" "$work/$name.cpu.onnx" "$work/$name.devsim.onnx"
 done
 same "sgd: the checkpoint" "$work/sgd.cpu/checkpoint.ftck" "$work/sgd.devsim/checkpoint.ftck"
