@@ -33,6 +33,7 @@ static ft_status read_env(ft_dist *d)
 		const char *launcher, *rank, *size, *local, *also; /* also: must be set too */
 	} kinds[] = {
 		{ "mpirun", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", NULL },
+		{ "srun", "PMIX_RANK", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID", "SLURM_STEP_ID" }, /* --mpi=pmix */
 		{ "PMI", "PMIX_RANK", NULL, NULL, NULL },
 		{ "PMI", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", NULL },
 		{ "srun", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID", "SLURM_STEP_ID" },
@@ -80,6 +81,15 @@ ft_status ft_dist_init(double timeout_s, ft_dist **out)
 	d->bucket_cap = (size_t)25 << 20;
 	*out = NULL;
 	ft_status st = read_env(d);
+	/*
+	 * Inside a Slurm job step without PMIx (srun without --mpi=pmix, or with pmi2) Debian's
+	 * Open MPI cannot find the other ranks and MPI_Init ends the process with its own
+	 * message: say what to do instead, before MPI_Init.
+	 */
+	if (st == FT_OK && d->size != 1 && getenv("SLURM_STEP_ID") && !getenv("PMIX_RANK"))
+		st = ft_error(FT_EBADINPUT,
+			      "srun started rank %d of %d without PMIx, which this Open MPI needs to see the other ranks: "
+			      "launch with srun --mpi=pmix (or set MpiDefault=pmix in slurm.conf)", d->rank, d->size);
 	if (st == FT_OK && d->size != 1) {
 		if (!ft_dist_transport_built())
 			st = ft_error(FT_EBADINPUT,
@@ -93,6 +103,9 @@ ft_status ft_dist_init(double timeout_s, ft_dist **out)
 		free(d);
 		return st;
 	}
+	const char *trace = getenv("FT_DIST_TRACE");
+	if (trace && strcmp(trace, "1") == 0 && d->size > 1)
+		fprintf(stderr, "ftrun: rank %d of %d, local rank %d (%s)\n", d->rank, d->size, d->local_rank, d->launcher);
 	*out = d;
 	return FT_OK;
 }

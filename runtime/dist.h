@@ -14,15 +14,18 @@
  *
  * Launchers (ft_dist_init reads the environment; the first that matches wins):
  *   mpirun (Open MPI)   OMPI_COMM_WORLD_RANK / _SIZE / _LOCAL_RANK
- *   other PMI launchers PMIX_RANK or PMI_RANK (MPICH's hydra, srun --mpi=pmix)
- *   srun (Slurm)        SLURM_PROCID / SLURM_STEP_NUM_TASKS (or SLURM_NTASKS) /
- *                       SLURM_LOCALID, inside a job step (SLURM_STEP_ID set)
+ *   srun --mpi=pmix     PMIX_RANK / SLURM_STEP_NUM_TASKS / SLURM_LOCALID, inside a job
+ *                       step (SLURM_STEP_ID set)
+ *   other PMI launchers PMIX_RANK or PMI_RANK (MPICH's hydra)
+ *   srun without PMIx   SLURM_PROCID / SLURM_STEP_NUM_TASKS / SLURM_LOCALID: refused
+ *                       (exit 2; Debian's Open MPI needs PMIx to see the other ranks)
  *   torchrun-style      RANK / WORLD_SIZE / LOCAL_RANK (+ MASTER_ADDR/PORT): only
  *                       a world of 1 is accepted; a larger one is refused (exit 2)
  *                       with how to launch under MPI instead, since ftrun has no
  *                       TCP rendezvous of its own
  *   nothing             a single process (world 1); MPI is not initialised
- * A world of 1 never initialises MPI, so a plain run is unchanged.
+ * A world of 1 never initialises MPI, so a plain run is unchanged. The local rank
+ * is MPI's count of the ranks on this machine (MPI_COMM_TYPE_SHARED).
  * Without MPI in the build (meson -Dmpi=disabled, or no libopenmpi-dev) a world
  * larger than 1 is refused with a message (exit 2).
  *

@@ -92,6 +92,12 @@ ft_status ft_dist_transport_init(ft_dist *d)
 	}
 	d->rank = rank;
 	d->size = size;
+	/* the rank among this machine's (its GPU: cuda:LOCAL_RANK), whatever the launcher said */
+	MPI_Comm node;
+	if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+		MPI_Comm_rank(node, &d->local_rank);
+		MPI_Comm_free(&node);
+	}
 	ft_dist_comm *c = ft_xcalloc(1, sizeof(*c));
 	MPI_Comm_dup(MPI_COMM_WORLD, &c->world);
 	MPI_Comm_dup(MPI_COMM_WORLD, &c->notes);
