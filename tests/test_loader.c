@@ -335,10 +335,16 @@ static void test_rrc_box(void)
 /* ---- ImageFolder: errors, skip_bad, crops ---------------------------------- */
 
 /* the first n slots of a loader over cfg into img (n * slot bytes) and lab; the first error's status */
-static ft_status run_loader(const ft_data_config *cfg, int workers, int64_t batch, int64_t n, uint8_t *img,
-			    int64_t *lab, char *err, size_t err_len)
+/*
+ * n slots of batch through a loader of `workers` into img/lab; with ahead, as the GPU
+ * training loop takes them (ft_loader_ahead: the next slot fetched before a step).
+ * *at: the position whose slot failed (n when none).
+ */
+static ft_status run_loader_at(const ft_data_config *cfg, int workers, int64_t batch, int64_t n, bool ahead,
+			       uint8_t *img, int64_t *lab, char *err, size_t err_len, int64_t *at)
 {
 	ft_dataset *ds = open_ok(cfg);
+	*at = n;
 	if (!ds)
 		return FT_ERUNTIME;
 	ft_loader_config lc;
@@ -348,21 +354,35 @@ static ft_status run_loader(const ft_data_config *cfg, int workers, int64_t batc
 	lc.per_epoch = ft_dataset_size(ds) / batch;
 	ft_loader *ld = NULL;
 	ft_status st = ft_loader_new(ds, &lc, &ld);
+	ft_loader_ahead la;
+	if (st == FT_OK)
+		ft_loader_ahead_init(&la, ld, ahead);
 	size_t bytes = (size_t)batch * (size_t)cfg->channels * (size_t)cfg->height * (size_t)cfg->width;
 	for (int64_t p = 0; st == FT_OK && p < n; p++) {
-		ft_loader_slot sl;
-		st = ft_loader_next(ld, &sl);
+		const void *next;
+		st = ft_loader_ahead_next(&la, p + 1 < n, &next);
 		if (st == FT_OK) {
-			memcpy(img + (size_t)p * bytes, sl.images, bytes);
-			memcpy(lab + p * batch, sl.labels, sizeof(int64_t) * (size_t)batch);
-			ft_loader_release(ld, &sl);
+			memcpy(img + (size_t)p * bytes, la.cur.images, bytes);
+			memcpy(lab + p * batch, la.cur.labels, sizeof(int64_t) * (size_t)batch);
+		} else {
+			*at = p;
 		}
+		ft_loader_ahead_done(&la);
 	}
 	if (st != FT_OK)
 		snprintf(err, err_len, "%s", ft_last_error());
+	if (ld)
+		ft_loader_ahead_end(&la);
 	ft_loader_free(ld);
 	ft_dataset_free(ds);
 	return st;
+}
+
+static ft_status run_loader(const ft_data_config *cfg, int workers, int64_t batch, int64_t n, uint8_t *img,
+			    int64_t *lab, char *err, size_t err_len)
+{
+	int64_t at;
+	return run_loader_at(cfg, workers, batch, n, false, img, lab, err, err_len, &at);
 }
 
 static int pixel(int k, int j, int y, int x, int c)
@@ -394,6 +414,20 @@ static void test_folder(const char *python, const char *tests_dir)
 		ft_status st = run_loader(&cfg, w, 1, 5, a, la, err, sizeof(err));
 		CHECK(st == FT_EBADINPUT && strstr(err, "train/a_cat/002.jpg") && strstr(err, "truncated JPEG"),
 		      "-j %d: bad_files: %d \"%s\"", w, st, err);
+	}
+	/*
+	 * one step ahead (the GPU loop): the bad slot is fetched a step early, its error kept and
+	 * reported when its step comes; the slots before it arrive, with the same bytes
+	 */
+	{
+		int64_t at_plain, at_ahead;
+		char err2[2048];
+		ft_status s1 = run_loader_at(&cfg, 2, 1, 5, false, a, la, err, sizeof(err), &at_plain);
+		ft_status s2 = run_loader_at(&cfg, 2, 1, 5, true, b, lb, err2, sizeof(err2), &at_ahead);
+		CHECK(s1 == FT_EBADINPUT && s2 == FT_EBADINPUT && at_plain == at_ahead && at_plain > 0 &&
+		      !strcmp(err, err2) && !memcmp(a, b, (size_t)at_plain * 3 * 64),
+		      "ahead: the bad slot's error at %lld (plain %lld), \"%s\" against \"%s\"", (long long)at_ahead,
+		      (long long)at_plain, err2, err);
 	}
 	/* with skip_bad: a warning, the next readable image, and the same bytes for any worker count */
 	cfg.skip_bad = true;
