@@ -422,6 +422,40 @@ static void cuda_download(void *ctx, void *dst, const void *src, size_t bytes)
 		ft_fatal(__FILE__, __LINE__, "device-to-host copy of %zu bytes: %s", bytes, cudaGetErrorString(e));
 }
 
+/*
+ * ReduceSumTo x -> y whose summed axes (x's axes of more than one element that y
+ * broadcasts) are one run: x as (o, r, i) with y (o, i), for ft_cu_sum_run. False
+ * when they are not (the bias of an (N, C, H, W) activation: axes 0, 2 and 3).
+ */
+static bool sum_run(const ft_tensor *x, const ft_tensor *y, int64_t *o, int64_t *r, int64_t *i)
+{
+	int64_t st[FT_MAX_RANK];
+	ft_broadcast_strides(y, x->rank, x->dims, st);
+	int first = -1, last = -1;
+	for (int d = 0; d < x->rank; d++)
+		if (st[d] == 0 && x->dims[d] > 1) {
+			if (first < 0)
+				first = d;
+			last = d;
+		}
+	if (x->numel == 0)
+		return false;
+	if (first < 0)
+		first = last = x->rank; /* nothing summed: r = 1 */
+	*o = *r = *i = 1;
+	for (int d = 0; d < x->rank; d++) {
+		if (d >= first && d <= last && st[d] != 0 && x->dims[d] > 1)
+			return false; /* a kept axis inside the run: two runs */
+		if (d < first)
+			*o *= x->dims[d];
+		else if (d <= last)
+			*r *= x->dims[d];
+		else
+			*i *= x->dims[d];
+	}
+	return *o * *i == y->numel && *o * ((*i + 31) / 32) < INT32_MAX;
+}
+
 static float attr(const ft_node *n, const char *name, float def)
 {
 	return ft_attr_float(n, name, def);
@@ -812,6 +846,14 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 	}
 	case FT_OP_REDUCE_SUM_TO: {
 		const ft_tensor *x = ft_in(g, n, 0);
+		int64_t o, r, i;
+		if (sum_run(x, y, &o, &r, &i)) {
+			void *ws = scratch(c, ft_cu_sum_run_workspace(o, r, i));
+			if (!ws)
+				return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
+			return cuda_check(ft_cu_sum_run(ft_cuda_dtype(y->dtype), x->data, y->data, ws, o, r, i, c->stream),
+					  name);
+		}
 		ft_cu_bcast bc = { .rank = x->rank };
 		memcpy(bc.dims, x->dims, sizeof(int64_t) * (size_t)x->rank);
 		ft_broadcast_strides(y, x->rank, x->dims, bc.st[0]);
@@ -914,6 +956,7 @@ static void cuda_release_node(void *ctx, ft_node *n);
 static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, size_t *scratch, size_t *state)
 {
 	cuda_ctx *c = ctx;
+	int64_t o, r, i;
 	*state = 0;
 	*scratch = 0;
 	if (ft_cuda_conv_supported(g, n))
@@ -967,6 +1010,8 @@ static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, siz
 		ft_cuda_ncs(ft_in(g, n, train ? 0 : 1), &nb, &ch, &sp);
 		*scratch = ft_cu_bn_workspace(nb, ch, sp, train ? 2 : 3);
 	}
+	else if (n->op == FT_OP_REDUCE_SUM_TO && sum_run(ft_in(g, n, 0), ft_out(g, n, 0), &o, &r, &i))
+		*scratch = ft_cu_sum_run_workspace(o, r, i);
 	else if ((n->op == FT_OP_MAX_POOL_GRAD || n->op == FT_OP_REDUCE_SUM_TO ||
 		  (n->op == FT_OP_GEMM && ft_in(g, n, 2))) && ft_out(g, n, 0)->dtype != FT_F32)
 		*scratch = sizeof(float) * (size_t)ft_out(g, n, 0)->numel; /* float32 sums, rounded after */

@@ -500,12 +500,13 @@ static void norm_pool_cases(ft_backend cu, const char *only)
 			infer_and_run(cu, g, node(g, FT_OP_BATCH_NORM_GRAD, 5, in, 3),
 				      k ? "BatchNormGrad bfloat16" : "BatchNormGrad float16", false, 0);
 		}
-		if (wanted(only, FT_OP_REDUCE_SUM_TO)) {
+		for (int run = 0; run < 3 && wanted(only, FT_OP_REDUCE_SUM_TO); run++) {
+			/* the atomic kernel, then ft_cu_sum_run's rows and columns, in this storage type */
 			ft_graph *g = ft_graph_new("reduce_lp");
-			int64_t d[4] = { 8, 64, 7, 7 }, to[4] = { 1, 64, 1, 1 };
+			int64_t d[4] = { 8, 64, 7, 7 }, to[3][4] = { { 1, 64, 1, 1 }, { 8, 64, 1, 1 }, { 8, 1, 7, 7 } };
 			int x = new_input(g, dt, 4, d, -1, 1, false);
 			ft_node *n = node(g, FT_OP_REDUCE_SUM_TO, 1, &x, 1);
-			ft_node_set_ints(g, n, "shape", to, 4);
+			ft_node_set_ints(g, n, "shape", to[run], 4);
 			infer_and_run(cu, g, n, "ReduceSumTo low precision", false, 0);
 		}
 	}
@@ -752,12 +753,21 @@ static void train_cases(ft_backend cu, const char *only)
 		infer_and_run(cu, g, n, NULL, false, 0);
 	}
 	if (wanted(only, FT_OP_REDUCE_SUM_TO)) {
-		static const int64_t to[][4] = { { 1, 64, 1, 1 }, { 64, 1, 1 }, { 1 } };
-		static const int ranks[] = { 4, 3, 1 };
-		for (int k = 0; k < 3; k++) {
+		/*
+		 * the atomic kernel for summed axes in two runs (the first two), ft_cu_sum_run for
+		 * one run: all of x; (o, r, 1) rows (a squeeze-excitation's gradient); (1, r, i)
+		 * columns (a linear layer's bias, 768 wide: 24 tiles, several parts); (o, r, i)
+		 */
+		static const int64_t from[][4] = { { 8, 64, 7, 7 }, { 8, 64, 7, 7 }, { 8, 64, 7, 7 }, { 8, 64, 7, 7 },
+						   { 4, 197, 768 }, { 6, 50, 40 } };
+		static const int64_t to[][4] = { { 1, 64, 1, 1 }, { 64, 1, 1 }, { 1 }, { 8, 64, 1, 1 }, { 768 },
+						 { 6, 1, 40 } };
+		static const int from_rank[] = { 4, 4, 4, 4, 3, 3 }, ranks[] = { 4, 3, 1, 4, 1, 3 };
+		for (int k = 0; k < 6; k++) {
 			ft_graph *g = ft_graph_new("reduce_sum_to");
-			int64_t d[4] = { 8, 64, 7, 7 };
-			int in[1] = { f32_input(g, 4, d, -1, 1) };
+			int64_t d[4];
+			memcpy(d, from[k], sizeof(d));
+			int in[1] = { f32_input(g, from_rank[k], d, -1, 1) };
 			ft_node *n = node(g, FT_OP_REDUCE_SUM_TO, 1, in, 1);
 			ft_node_set_ints(g, n, "shape", to[k], ranks[k]);
 			infer_and_run(cu, g, n, "ReduceSumTo", false, 0);

@@ -103,9 +103,29 @@ int ft_cu_softmax_cross_entropy(const float *logits, const int64_t *labels, floa
 int ft_cu_softmax_cross_entropy_grad(const float *dloss, const float *probs, const int64_t *labels, float *dx,
 				     int64_t n, int64_t c, float ls, void *stream);
 /*
- * y (ny elements) = x summed over the broadcast axes: x's element i adds into
- * y[offset of i in y], in float32 (y itself, or acc for float16/bfloat16, then
- * rounded into y)
+ * ReduceSumTo whose summed axes are one run of x's: x seen as (o, r, i), y (o, i)
+ * = the sum over r. Parts of r go to separate blocks (enough blocks to fill a
+ * GPU), summed in double and added in part order: no atomics, the same bits on
+ * every run. ws: ft_cu_sum_run_workspace(o, r, i) bytes.
+ */
+static inline int64_t ft_cu_sum_run_parts(int64_t o, int64_t r, int64_t i)
+{
+	int64_t blocks = o * (i > 1 ? (i + 31) / 32 : 1), p = blocks > 0 ? (1024 + blocks - 1) / blocks : 1;
+	int64_t most = (r + 255) / 256; /* at least 256 rows a part */
+	p = p < most ? p : most;
+	p = p < 64 ? p : 64;
+	return p > 1 ? p : 1;
+}
+static inline size_t ft_cu_sum_run_workspace(int64_t o, int64_t r, int64_t i)
+{
+	return sizeof(double) * (size_t)(ft_cu_sum_run_parts(o, r, i) * o * i);
+}
+int ft_cu_sum_run(ft_cu_dtype dt, const void *x, void *y, void *ws, int64_t o, int64_t r, int64_t i, void *stream);
+/*
+ * y (ny elements) = x summed over the broadcast axes, any of them: x's element i
+ * adds into y[offset of i in y] atomically, in float32 (y itself, or acc for
+ * float16/bfloat16, then rounded into y). Not the same bits on every run, and
+ * slow where many elements add into one: ft_cu_sum_run where it applies.
  */
 int ft_cu_reduce_sum_to(ft_cu_dtype dt, const void *x, void *y, float *acc, int64_t nx, int64_t ny,
 			const ft_cu_bcast *bc, void *stream);

@@ -92,6 +92,54 @@ template <typename T> __global__ void reduce_sum_to(const T *x, float *y, int64_
 	}
 }
 
+// ft_cu_sum_run, i == 1: grid (o, parts); block (o, p) sums x[o, r0:r1) (its part of r) in double
+template <typename T> __global__ void sum_run_rows(const T *x, double *part, int64_t on, int64_t rn, int64_t parts)
+{
+	__shared__ double sh[kThreads];
+	int64_t o = blockIdx.x, p = blockIdx.y, r0 = rn * p / parts, r1 = rn * (p + 1) / parts;
+	const T *xo = x + o * rn;
+	double sum = 0;
+	for (int64_t r = r0 + threadIdx.x; r < r1; r += kThreads)
+		sum += ld(xo[r]);
+	sum = block_sum(sum, sh);
+	if (threadIdx.x == 0)
+		part[p * on + o] = sum;
+}
+
+// i > 1: grid (o * tiles of 32 columns, parts), block (32, 8): column i of x[o, r0:r1, :] in double,
+// the 8 rows' sums added in order; reads are coalesced along i
+template <typename T> __global__ void sum_run_cols(const T *x, double *part, int64_t on, int64_t rn, int64_t in,
+						   int64_t parts)
+{
+	__shared__ double sh[8][33];
+	int64_t tiles = (in + 31) / 32, o = blockIdx.x / tiles, i = (blockIdx.x % tiles) * 32 + threadIdx.x;
+	int64_t p = blockIdx.y, r0 = rn * p / parts, r1 = rn * (p + 1) / parts;
+	double sum = 0;
+	if (i < in)
+		for (int64_t r = r0 + threadIdx.y; r < r1; r += 8)
+			sum += ld(x[(o * rn + r) * in + i]);
+	sh[threadIdx.y][threadIdx.x] = sum;
+	__syncthreads();
+	if (threadIdx.y == 0 && i < in) {
+		double t = 0;
+		for (int k = 0; k < 8; k++)
+			t += sh[k][threadIdx.x];
+		part[p * on * in + o * in + i] = t;
+	}
+}
+
+// y[j] = the parts' sums of j, added in part order, rounded once into T
+template <typename T> __global__ void sum_run_finish(const double *part, T *y, int64_t n, int64_t parts)
+{
+	FTCU_GRID_LOOP(j, n)
+	{
+		double sum = 0;
+		for (int64_t p = 0; p < parts; p++)
+			sum += part[p * n + j];
+		y[j] = st<T>((float)sum);
+	}
+}
+
 __global__ void grad_accum(float *acc, const float *g, const float *first, int64_t n)
 {
 	bool f = *first != 0.0f;
@@ -175,6 +223,31 @@ extern "C" int ft_cu_reduce_sum_to(ft_cu_dtype dt, const void *x, void *y, float
 #undef L
 	if (dt != FT_CU_F32) /* the float32 sums rounded into y */
 		return ft_cu_narrow(dt, sum, y, ny, stream);
+	return launched();
+}
+
+extern "C" int ft_cu_sum_run(ft_cu_dtype dt, const void *x, void *y, void *ws, int64_t o, int64_t r, int64_t i,
+			     void *stream)
+{
+	cudaStream_t s = (cudaStream_t)stream;
+	if (o * i == 0) /* (nothing to write: a grid of 0 blocks is an invalid launch) */
+		return 0;
+	int64_t parts = ft_cu_sum_run_parts(o, r, i);
+	double *part = (double *)ws;
+	if (i == 1) {
+		dim3 grid((unsigned)o, (unsigned)parts);
+#define L(T) sum_run_rows<T><<<grid, kThreads, 0, s>>>((const T *)x, part, o, r, parts)
+		FTCU_BY_TYPE(dt, L)
+#undef L
+	} else {
+		dim3 grid((unsigned)(o * ((i + 31) / 32)), (unsigned)parts), block(32, 8);
+#define L(T) sum_run_cols<T><<<grid, block, 0, s>>>((const T *)x, part, o, r, i, parts)
+		FTCU_BY_TYPE(dt, L)
+#undef L
+	}
+#define L(T) sum_run_finish<T><<<blocks_for(o * i), kThreads, 0, s>>>(part, (T *)y, o * i, parts)
+	FTCU_BY_TYPE(dt, L)
+#undef L
 	return launched();
 }
 
