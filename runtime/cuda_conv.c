@@ -8,6 +8,11 @@
  * TF32, so the results are comparable with the CPU's to float32 rounding);
  * its workspace becomes the node's scratch in the plan, so a run allocates
  * nothing. Asymmetric padding (cuDNN takes one pad per axis) is not taken.
+ *
+ * FT_CUDA_DEPTHWISE=1 (opt-in until measured against cuDNN on a GPU): depthwise
+ * convolutions (group = input channels = output channels, at most 7 x 7) run
+ * ftrun's own kernels (kernels/cuda/depthwise.cu) instead of cuDNN's grouped
+ * convolution, which is slow for them in NCHW.
  */
 #include "cuda_conv.h"
 
@@ -25,6 +30,8 @@ typedef struct conv_extra {
 	int algo;
 	size_t workspace;
 	cudnnMathType_t math; /* the algorithm's math type we accept */
+	bool depthwise;       /* ftrun's kernels (depthwise.cu), not cuDNN */
+	ft_cu_dw dw;
 } conv_extra;
 
 static ft_status dnn_check(cudnnStatus_t e, const char *what)
@@ -186,13 +193,36 @@ static ft_status pick(void *handle, ft_op op, conv_extra *e)
 			"%zu MiB workspace", e->math == CUDNN_FMA_MATH ? "float32 FMA" : "tensor-op", cap >> 20);
 }
 
+/* FT_CUDA_DEPTHWISE=1 and a depthwise convolution: its geometry for depthwise.cu */
+static bool depthwise(const ft_graph *g, const ft_node *n, ft_cu_dw *dw)
+{
+	const char *env = getenv("FT_CUDA_DEPTHWISE");
+	ft_conv_geom gm;
+	if (!env || strcmp(env, "1") != 0 || ft_conv_geometry(g, n, &gm) != FT_OK) {
+		ft_clear_error();
+		return false;
+	}
+	if (gm.nsp != 2 || gm.group != gm.c_in || gm.c_out != gm.c_in || gm.w_cin != 1 ||
+	    gm.kernel[0] * gm.kernel[1] > FT_CU_DW_MAX_TAPS)
+		return false;
+	*dw = (ft_cu_dw){ .n = gm.n, .c = gm.c_in, .h = gm.in[0], .w = gm.in[1], .oh = gm.out[0], .ow = gm.out[1],
+			  .kh = (int)gm.kernel[0], .kw = (int)gm.kernel[1], .sh = (int)gm.stride[0],
+			  .sw = (int)gm.stride[1], .ph = (int)gm.pad_begin[0], .pw = (int)gm.pad_begin[1],
+			  .dh = (int)gm.dil[0], .dw = (int)gm.dil[1] };
+	return true;
+}
+
 ft_status ft_cuda_conv_prepare(void *handle, const ft_graph *g, ft_node *n, size_t *scratch)
 {
 	ft_cuda_conv_release(n);
 	conv_extra *e = ft_xcalloc(1, sizeof(*e));
 	ft_status st = describe(g, n, e);
-	if (!st)
+	if (!st && depthwise(g, n, &e->dw)) {
+		e->depthwise = true;
+		e->workspace = n->op == FT_OP_CONV_GRAD_WEIGHT ? ft_cu_dw_workspace(&e->dw) : 0;
+	} else if (!st) {
 		st = pick(handle, n->op, e);
+	}
 	if (st) {
 		release(e);
 		return ft_node_error(g, n, st, "%s", ft_last_error());
@@ -210,6 +240,21 @@ ft_status ft_cuda_conv_run(void *handle, const ft_graph *g, ft_node *n, void *wo
 		return ft_node_error(g, n, FT_ERUNTIME, "convolution not prepared, or its workspace is smaller than planned");
 	const float one = 1.0f, zero = 0.0f;
 	void *ws = e->workspace ? workspace : NULL;
+	if (e->depthwise) {
+		cudaStream_t s = NULL;
+		FT_TRY(dnn_check(cudnnGetStream(h, &s), "stream"));
+		const ft_tensor *y = ft_out(g, n, 0);
+		int which = n->op == FT_OP_CONV ? 0 : n->op == FT_OP_CONV_GRAD_INPUT ? 1 : 2;
+		const ft_tensor *bias = which == 0 ? ft_in(g, n, 2) : NULL;
+		int err = ft_cu_depthwise(ft_cuda_dtype(y->dtype), which, ft_in(g, n, 0)->data, ft_in(g, n, 1)->data,
+					  bias ? bias->data : NULL, y->data, ws, &e->dw, s);
+		if (err)
+			return ft_node_error(g, n, FT_ERUNTIME, "depthwise convolution: %s",
+					     cudaGetErrorString((cudaError_t)err));
+		if (which < 2)
+			return FT_OK;
+		/* the weight gradient's bias below, as cuDNN's path does it */
+	}
 	switch (n->op) {
 	case FT_OP_CONV: {
 		const ft_tensor *b = ft_in(g, n, 2);
@@ -229,11 +274,12 @@ ft_status ft_cuda_conv_run(void *handle, const ft_graph *g, ft_node *n, void *wo
 							      &zero, e->x, ft_out(g, n, 0)->data),
 				 "convolution backward data");
 	default: { /* (dy, x) -> dw [, db] */
-		FT_TRY(dnn_check(cudnnConvolutionBackwardFilter(h, &one, e->x, ft_in(g, n, 1)->data, e->y,
-								ft_in(g, n, 0)->data, e->conv,
-								(cudnnConvolutionBwdFilterAlgo_t)e->algo, ws, e->workspace,
-								&zero, e->w, ft_out(g, n, 0)->data),
-				 "convolution backward filter"));
+		if (!e->depthwise) /* (depthwise: dw made above) */
+			FT_TRY(dnn_check(cudnnConvolutionBackwardFilter(h, &one, e->x, ft_in(g, n, 1)->data, e->y,
+									ft_in(g, n, 0)->data, e->conv,
+									(cudnnConvolutionBwdFilterAlgo_t)e->algo, ws,
+									e->workspace, &zero, e->w, ft_out(g, n, 0)->data),
+					 "convolution backward filter"));
 		/* db: dy summed per channel by ftrun's kernel (cuDNN's refuses bfloat16), in double like the CPU's */
 		const ft_tensor *db = n->n_out > 1 ? ft_out(g, n, 1) : NULL;
 		if (db && db->data) {

@@ -89,6 +89,12 @@ if [ "$dev" = cuda ]; then
 	timeout 150 device-bundle/test_cuda_ops >"$w/cuda_ops.txt" 2>&1
 	log "kernel test (exit $?): $(tail -1 "$w/cuda_ops.txt")"
 	grep -E "FAIL|error" "$w/cuda_ops.txt" | head -30 | tee -a "$out/summary.txt"
+	# the convolutions again with ftrun's depthwise kernels (kernels/cuda/depthwise.cu, opt-in)
+	for op in Conv ft.ConvGradInput ft.ConvGradWeight; do
+		FT_CUDA_DEPTHWISE=1 timeout 60 device-bundle/test_cuda_ops --op $op >"$w/cuda_dw_$op.txt" 2>&1
+		log "kernel test, $op with FT_CUDA_DEPTHWISE=1 (exit $?): $(tail -1 "$w/cuda_dw_$op.txt")"
+		grep -E "FAIL|error" "$w/cuda_dw_$op.txt" | head -10 | tee -a "$out/summary.txt"
+	done
 fi
 # what a channels-last layout pass would buy: cuDNN's best times in NCHW against NHWC
 if [ "$dev" = cuda ] && [ -x device-bundle/bench_conv_layout ] && before_s 300; then
@@ -143,8 +149,9 @@ if [ "$dev" = cuda ] && before_s 100; then
 fi
 # opt-in settings against the defaults, on the convolution networks: whether they become the
 # default. FT_CUDA_GRAPHS=1: recorded ranges (exec.c); FT_CUDNN_FIND=1: cuDNN's timed choice of
-# algorithms against its heuristics' first
-for v in FT_CUDA_GRAPHS FT_CUDNN_FIND; do
+# algorithms against its heuristics' first; FT_CUDA_DEPTHWISE=1: depthwise.cu, not cuDNN
+# (efficientnet_b0's depthwise convolutions; resnet50 has none)
+for v in FT_CUDA_GRAPHS FT_CUDNN_FIND FT_CUDA_DEPTHWISE; do
 	for m in ${find_models//,/ }; do
 		[ "$dev" = cuda ] && [ -f "$models/$m.onnx" ] && before_s 90 || continue
 		env $v=1 timeout 90 "$ftrun" bench "$models/$m.onnx" --device $dev -b ${FT_CHECK_BATCH:-${batch[$m]}} \

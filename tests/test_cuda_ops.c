@@ -364,11 +364,16 @@ static void conv_cases(ft_backend cu, const char *only)
 	static const struct {
 		int64_t n, c, h, w, k, kh, stride, pad, dil, group;
 	} convs[] = { { 2, 3, 33, 31, 16, 7, 2, 3, 1, 1 }, { 4, 16, 14, 14, 32, 3, 1, 1, 1, 1 },
-		      { 2, 32, 12, 12, 32, 3, 1, 2, 2, 32 }, { 3, 8, 9, 9, 12, 1, 1, 0, 1, 4 } };
-	/* float32 on every geometry; float16 and bfloat16 (AMP, tensor cores) on the second */
-	for (size_t kk = 0; kk < sizeof(convs) / sizeof(convs[0]) + 2; kk++) {
-		size_t k = kk < sizeof(convs) / sizeof(convs[0]) ? kk : 1;
-		ft_dtype dt = kk < sizeof(convs) / sizeof(convs[0]) ? FT_F32 : kk % 2 ? FT_BF16 : FT_F16;
+		      { 2, 32, 12, 12, 32, 3, 1, 2, 2, 32 }, { 3, 8, 9, 9, 12, 1, 1, 0, 1, 4 },
+		      { 2, 24, 15, 15, 24, 5, 2, 2, 1, 24 } };
+	/*
+	 * float32 on every geometry; float16 and bfloat16 (AMP, tensor cores) on the second and on
+	 * the depthwise 5 x 5 (cuDNN's, or depthwise.cu's with FT_CUDA_DEPTHWISE=1)
+	 */
+	const size_t nc = sizeof(convs) / sizeof(convs[0]);
+	for (size_t kk = 0; kk < nc + 4; kk++) {
+		size_t k = kk < nc ? kk : kk < nc + 2 ? 1 : nc - 1;
+		ft_dtype dt = kk < nc ? FT_F32 : kk % 2 ? FT_BF16 : FT_F16;
 		int64_t xd[4] = { convs[k].n, convs[k].c, convs[k].h, convs[k].w };
 		int64_t wd[4] = { convs[k].k, convs[k].c / convs[k].group, convs[k].kh, convs[k].kh };
 		int64_t kern[2] = { convs[k].kh, convs[k].kh }, st[2] = { convs[k].stride, convs[k].stride };

@@ -191,6 +191,37 @@ int ft_cu_batch_norm_grad(ft_cu_dtype dt, const void *dy, const void *x, const f
 			  const float *invstd, void *dx, float *dscale, float *dbias, void *ws, int64_t nb, int64_t c,
 			  int64_t s, void *stream);
 
+/*
+ * 2-D depthwise convolution (depthwise.cu): x (n, c, h, w), one kh x kw filter per
+ * channel, y (n, c, oh, ow); symmetric padding ph, pw. Kernels of at most
+ * FT_CU_DW_MAX_TAPS taps.
+ */
+enum { FT_CU_DW_MAX_TAPS = 49 };
+typedef struct ft_cu_dw {
+	int64_t n, c, h, w, oh, ow;
+	int kh, kw, sh, sw, ph, pw, dh, dw;
+} ft_cu_dw;
+/* the weight gradient's parts per channel: enough blocks to fill a GPU, at least 4096 positions a part */
+static inline int64_t ft_cu_dw_parts(const ft_cu_dw *g)
+{
+	int64_t m = g->n * g->oh * g->ow, p = (m + 4095) / 4096, fill = g->c > 0 ? (1024 + g->c - 1) / g->c : 1;
+	p = p < fill ? p : fill;
+	p = p < 64 ? p : 64;
+	return p > 1 ? p : 1;
+}
+/* the weight gradient's workspace: each part's sum of every tap */
+static inline size_t ft_cu_dw_workspace(const ft_cu_dw *g)
+{
+	return sizeof(double) * (size_t)(ft_cu_dw_parts(g) * g->c * g->kh * g->kw);
+}
+/*
+ * which 0: (a x, b w, bias or NULL) -> out y; 1: (a dy, b w) -> out dx; 2: (a dy,
+ * b x) -> out dw, ws ft_cu_dw_workspace bytes. Products and sums in float32, the
+ * weight gradient's in double, rounded once into dt.
+ */
+int ft_cu_depthwise(ft_cu_dtype dt, int which, const void *a, const void *b, const void *bias, void *out, void *ws,
+		    const ft_cu_dw *g, void *stream);
+
 /* a pooling window over (depth, height, width); 2-D pools have depth 1 */
 typedef struct ft_cu_win {
 	int64_t planes; /* N * C */

@@ -56,6 +56,19 @@ template <> __device__ inline __nv_bfloat16 st<__nv_bfloat16>(float v) { return 
 
 namespace ftcu {
 
+// y[j] = sum over p of part[p * n + j], added in part order in double, rounded once into T: the
+// second pass of the reductions split over blocks (ReduceSumTo's runs, depthwise weight gradients)
+template <typename T> __global__ void sum_parts(const double *part, T *y, int64_t n, int64_t parts)
+{
+	FTCU_GRID_LOOP(j, n)
+	{
+		double sum = 0;
+		for (int64_t p = 0; p < parts; p++)
+			sum += part[p * n + j];
+		y[j] = st<T>((float)sum);
+	}
+}
+
 // y = x rounded to T (float32 sums into their low-precision tensor)
 template <typename T> __global__ void narrow(const float *x, T *y, int64_t n)
 {

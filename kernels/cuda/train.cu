@@ -128,18 +128,6 @@ template <typename T> __global__ void sum_run_cols(const T *x, double *part, int
 	}
 }
 
-// y[j] = the parts' sums of j, added in part order, rounded once into T
-template <typename T> __global__ void sum_run_finish(const double *part, T *y, int64_t n, int64_t parts)
-{
-	FTCU_GRID_LOOP(j, n)
-	{
-		double sum = 0;
-		for (int64_t p = 0; p < parts; p++)
-			sum += part[p * n + j];
-		y[j] = st<T>((float)sum);
-	}
-}
-
 __global__ void grad_accum(float *acc, const float *g, const float *first, int64_t n)
 {
 	bool f = *first != 0.0f;
@@ -245,7 +233,7 @@ extern "C" int ft_cu_sum_run(ft_cu_dtype dt, const void *x, void *y, void *ws, i
 		FTCU_BY_TYPE(dt, L)
 #undef L
 	}
-#define L(T) sum_run_finish<T><<<blocks_for(o * i), kThreads, 0, s>>>(part, (T *)y, o * i, parts)
+#define L(T) sum_parts<T><<<blocks_for(o * i), kThreads, 0, s>>>(part, (T *)y, o * i, parts)
 	FTCU_BY_TYPE(dt, L)
 #undef L
 	return launched();
