@@ -250,7 +250,7 @@ expect_grep "6 --skip-bad-images: warning names the file" c6-skip.err 'warning: 
 ft c6-nan train "$model" --data synthetic -b 4 --steps 20 --lr 1e6 --sched none --output-dir c6 $T
 expect_rc "6 NaN loss (--lr 1e6)" c6-nan 1
 expect_grep "6 NaN loss: message names the node" c6-nan.err 'first non-finite value comes from node "[^"]+"'
-for flags in "--opt foo" "--lr x" "--grad-accum-steps 0"; do
+for flags in "--opt foo" "--lr x" "--grad-accum-steps 0" "--bucket-cap-mb -1" "--bucket-cap-mb x" "--device auto:x"; do
 	ft c6-flag train "$model" --data synthetic $flags
 	expect_rc "6 bad flag $flags" c6-flag 2
 done
