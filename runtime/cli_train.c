@@ -623,12 +623,6 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 		}
 		if (epoch_end || (c->checkpoint_every > 0 && t->step % c->checkpoint_every == 0)) {
 			ft_trainer_host_view(t, true); /* checkpoint and evaluation read host memory */
-			if (root) {
-				fflush(csv); /* the rows up to the checkpoint are in the file before it is */
-				st = ft_checkpoint_save(t->g, &meta, path);
-				if (st)
-					goto out_free;
-			}
 			if (epoch_end) {
 				double top1 = -1;
 				int64_t n;
@@ -641,7 +635,11 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 						fprintf(stderr, "%sepoch %lld top1 %.4f\n", tty ? "\n" : "",
 							(long long)meta.epoch - 1, top1);
 				}
-				/* (every rank goes on to leave the host view below: the next step runs on the device) */
+				/*
+				 * the epoch's row before the checkpoint that ends it, as the step rows: a
+				 * run killed between them resumes from the older checkpoint, which drops
+				 * the row and writes it again (the other way round the row was lost)
+				 */
 				if (root && (st = epoch_row(ecsv, tb, meta.epoch - 1,
 							    epoch_steps ? epoch_loss / (double)epoch_steps : 0.0, top1,
 							    ft_now_s() - t0)))
@@ -649,6 +647,13 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 				epoch_loss = 0;
 				epoch_steps = 0;
 			}
+			if (root) {
+				fflush(csv); /* the rows up to the checkpoint are in the file before it is */
+				st = ft_checkpoint_save(t->g, &meta, path);
+				if (st)
+					goto out_free;
+			}
+			/* (every rank leaves the host view: the next step runs on the device) */
 			ft_trainer_host_view(t, false);
 		}
 	}
