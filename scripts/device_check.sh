@@ -14,6 +14,12 @@
 #           FT_CHECK_BATCH=2 FT_CHECK_STEPS=2 scripts/device_check.sh /tmp/dry
 # FT_CHECK_BUDGET (seconds, default 400): a step that would start after its share of the budget
 # is skipped and says so, so the run ends inside the device tool's limit with what it has.
+# The order is the order of need: the kernel tests, ftrun's and PyTorch's training benches,
+# the convolution layouts, GPU evaluation, the paths that must not change the numbers
+# (NCCL of one, CUDA graphs), the opt-in settings' benches, parity, profiles, memcheck. With
+# 15 minutes of device time a session (starts included), one run of about 480 s:
+#   FT_CHECK_CPU_ORACLE=0 FT_CHECK_STEPS=10 FT_CHECK_BUDGET=480 scripts/device_check.sh $OUT
+# with timeout_s 540 (the CPU oracles' figures are in docs/cuda.md already).
 # Nothing here downloads anything: models are exported from torchvision with random weights.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -96,11 +102,6 @@ if [ "$dev" = cuda ]; then
 		grep -E "FAIL|error" "$w/cuda_dw_$op.txt" | head -10 | tee -a "$out/summary.txt"
 	done
 fi
-# what a channels-last layout pass would buy: cuDNN's best times in NCHW against NHWC
-if [ "$dev" = cuda ] && [ -x device-bundle/bench_conv_layout ] && before_s 300; then
-	timeout 60 device-bundle/bench_conv_layout 128 >"$w/conv_layout.txt" 2>&1
-	log "convolution layouts (exit $?):$(printf '\n%s' "$(cat "$w/conv_layout.txt")")"
-fi
 while [ ! -f "$models/exported" ] && before_s 200; do sleep 2; done
 
 # 4. training throughput and memory: ftrun bench (fp32, AMP bf16, GA+AMP+pinned) and PyTorch
@@ -116,49 +117,7 @@ for m in ${models_list//,/ }; do
 		log "$m: ftrun bench on $dev failed:$(printf '\n%s' "$(grep -vE '^(/|.*\(\+0x)' "$w/$m.bench.log" | tail -8 | cut -c1-300)")
 $(grep -A24 'crashed' "$w/$m.bench.log" | head -60)"
 done
-# the evaluation on the GPU (cli_train.c's evaluate: the trainer's device memory read in place):
-# a short training run evaluates on cuda, and `ftrun eval --device cuda` of the exported model
-# must give the same top-1 (the same kernels on the same values); --sync-bn is refused on cuda
-if [ "$dev" = cuda ] && before_s 60; then
-	m=resnet50
-	timeout 60 "$ftrun" train "$models/$m.onnx" --data synthetic --device cuda -b 32 --steps 2 \
-		--output-dir "$w/evaltrain" -o "$w/evaltrain.onnx" >"$w/evaltrain.log" 2>&1
-	rc=$?
-	timeout 40 "$ftrun" eval "$w/evaltrain.onnx" --data synthetic -b 32 --device cuda >"$w/evaltrain.eval" \
-		2>"$w/evaltrain.eval.log"
-	log "$m: GPU evaluation (train exit $rc, eval exit $?): training run $(grep -h '^top1\|evaluated on' \
-		"$w/evaltrain.log" | tr '\n' ' '); ftrun eval $(cat "$w/evaltrain.eval" "$w/evaltrain.eval.log" | tr '\n' ' ')"
-	timeout 30 "$ftrun" train "$models/$m.onnx" --data synthetic --device cuda -b 8 --steps 1 --sync-bn \
-		--output-dir "$w/syncbn" >"$w/syncbn.log" 2>&1
-	log "--sync-bn on cuda (expect exit 2): exit $?: $(grep -m1 'ftrun:' "$w/syncbn.log" | cut -c1-200)"
-fi
-# paths that must not change the numbers, each against a plain run after 3 steps, next to two
-# plain runs' own distance: NCCL over a communicator of one (FT_NCCL_WORLD1=1: the bucket
-# packing, NCCL's stream, the unpacking; runtime/nccl_grads.c) and recorded ranges
-# (FT_CUDA_GRAPHS=1, exec.c)
-if [ "$dev" = cuda ] && before_s 100; then
-	m=resnet50
-	for v in plain plain2 FT_NCCL_WORLD1 FT_CUDA_GRAPHS; do
-		env ${v/plain*/FT_NONE}=1 timeout 50 "$ftrun" train "$models/$m.onnx" --data synthetic --device cuda -b 16 \
-			--steps 3 --no-eval --sched none --output-dir "$w/same.$v" -o "$w/same.$v.onnx" >"$w/same.$v.log" 2>&1 ||
-			log "$v run failed: $(grep -m2 'ftrun:' "$w/same.$v.log")"
-	done
-	for v in plain2 FT_NCCL_WORLD1 FT_CUDA_GRAPHS; do
-		log "$m, $v against plain: $($py tests/compare_params.py "$w/same.$v.onnx" "$w/same.plain.onnx" 1 --rel 2>&1 | tail -1)"
-	done
-fi
-# opt-in settings against the defaults, on the convolution networks: whether they become the
-# default. FT_CUDA_GRAPHS=1: recorded ranges (exec.c); FT_CUDNN_FIND=1: cuDNN's timed choice of
-# algorithms against its heuristics' first; FT_CUDA_DEPTHWISE=1: depthwise.cu, not cuDNN
-# (efficientnet_b0's depthwise convolutions; resnet50 has none)
-for v in FT_CUDA_GRAPHS FT_CUDNN_FIND FT_CUDA_DEPTHWISE; do
-	for m in ${find_models//,/ }; do
-		[ "$dev" = cuda ] && [ -f "$models/$m.onnx" ] && before_s 90 || continue
-		env $v=1 timeout 90 "$ftrun" bench "$models/$m.onnx" --device $dev -b ${FT_CHECK_BATCH:-${batch[$m]}} \
-			--steps $steps --configs baseline,amp --output-dir "$w/$m.$v" >"$w/$m.$v.log" 2>&1
-		log "$m: with $v=1 (exit $?):$(printf '\n%s' "$(grep -E '^ *(config|baseline|amp)' "$w/$m.$v.log")")"
-	done
-done
+# PyTorch on the same GPU, right after ftrun's rows: the bar for issue 5's targets
 if [ "$dev" = cuda ] && before_s 45; then
 	FT_BATCHES="resnet50:${batch[resnet50]},vit_b_16:${batch[vit_b_16]},efficientnet_b0:${batch[efficientnet_b0]}" \
 		timeout $(((budget - (SECONDS - t0) - 10) < 150 ? budget - (SECONDS - t0) - 10 : 150)) $py - "$out/torch_bench.csv" "$models_list" "$steps" <<'PY' 2>&1 | tee -a "$out/summary.txt"
@@ -201,6 +160,55 @@ for name in sys.argv[2].split(","):
         open(sys.argv[1], "w").write("\n".join(rows) + "\n")
 PY
 fi
+# what a channels-last layout pass would buy: cuDNN's best times in NCHW against NHWC
+if [ "$dev" = cuda ] && [ -x device-bundle/bench_conv_layout ] && before_s 60; then
+	timeout 60 device-bundle/bench_conv_layout 128 >"$w/conv_layout.txt" 2>&1
+	log "convolution layouts (exit $?):$(printf '\n%s' "$(cat "$w/conv_layout.txt")")"
+fi
+# the evaluation on the GPU (cli_train.c's evaluate: the trainer's device memory read in place):
+# a short training run evaluates on cuda, and `ftrun eval --device cuda` of the exported model
+# must give the same top-1 (the same kernels on the same values); --sync-bn is refused on cuda
+if [ "$dev" = cuda ] && before_s 60; then
+	m=resnet50
+	timeout 60 "$ftrun" train "$models/$m.onnx" --data synthetic --device cuda -b 32 --steps 2 \
+		--output-dir "$w/evaltrain" -o "$w/evaltrain.onnx" >"$w/evaltrain.log" 2>&1
+	rc=$?
+	timeout 40 "$ftrun" eval "$w/evaltrain.onnx" --data synthetic -b 32 --device cuda >"$w/evaltrain.eval" \
+		2>"$w/evaltrain.eval.log"
+	log "$m: GPU evaluation (train exit $rc, eval exit $?): training run $(grep -h '^top1\|evaluated on' \
+		"$w/evaltrain.log" | tr '\n' ' '); ftrun eval $(cat "$w/evaltrain.eval" "$w/evaltrain.eval.log" | tr '\n' ' ')"
+	timeout 30 "$ftrun" train "$models/$m.onnx" --data synthetic --device cuda -b 8 --steps 1 --sync-bn \
+		--output-dir "$w/syncbn" >"$w/syncbn.log" 2>&1
+	log "--sync-bn on cuda (expect exit 2): exit $?: $(grep -m1 'ftrun:' "$w/syncbn.log" | cut -c1-200)"
+fi
+# paths that must not change the numbers, each against a plain run after 3 steps, next to two
+# plain runs' own distance: NCCL over a communicator of one (FT_NCCL_WORLD1=1: the bucket
+# packing, NCCL's stream, the unpacking; runtime/nccl_grads.c) and recorded ranges
+# (FT_CUDA_GRAPHS=1, exec.c)
+if [ "$dev" = cuda ] && before_s 100; then
+	m=resnet50
+	for v in plain plain2 FT_NCCL_WORLD1 FT_CUDA_GRAPHS; do
+		env ${v/plain*/FT_NONE}=1 timeout 50 "$ftrun" train "$models/$m.onnx" --data synthetic --device cuda -b 16 \
+			--steps 3 --no-eval --sched none --output-dir "$w/same.$v" -o "$w/same.$v.onnx" >"$w/same.$v.log" 2>&1 ||
+			log "$v run failed: $(grep -m2 'ftrun:' "$w/same.$v.log")"
+	done
+	for v in plain2 FT_NCCL_WORLD1 FT_CUDA_GRAPHS; do
+		log "$m, $v against plain: $($py tests/compare_params.py "$w/same.$v.onnx" "$w/same.plain.onnx" 1 --rel 2>&1 | tail -1)"
+	done
+fi
+# opt-in settings against the defaults, on the convolution networks: whether they become the
+# default. FT_CUDA_GRAPHS=1: recorded ranges (exec.c); FT_CUDNN_FIND=1: cuDNN's timed choice of
+# algorithms against its heuristics' first; FT_CUDA_DEPTHWISE=1: depthwise.cu, not cuDNN
+# (efficientnet_b0's depthwise convolutions; resnet50 has none)
+for v in FT_CUDA_GRAPHS FT_CUDNN_FIND FT_CUDA_DEPTHWISE; do
+	for m in ${find_models//,/ }; do
+		[ "$dev" = cuda ] && [ -f "$models/$m.onnx" ] && before_s 90 || continue
+		[ $v = FT_CUDA_DEPTHWISE ] && [ $m = resnet50 ] && continue # (no depthwise convolutions)
+		env $v=1 timeout 90 "$ftrun" bench "$models/$m.onnx" --device $dev -b ${FT_CHECK_BATCH:-${batch[$m]}} \
+			--steps $steps --configs baseline,amp --output-dir "$w/$m.$v" >"$w/$m.$v.log" 2>&1
+		log "$m: with $v=1 (exit $?):$(printf '\n%s' "$(grep -E '^ *(config|baseline|amp)' "$w/$m.$v.log")")"
+	done
+done
 
 # 5. per model on the GPU: logits against PyTorch's (eval mode), gradients in fp32, bf16 and
 #    fp16, and PyTorch's gradients on the same GPU (fp32 with TF32 off, and its autocast)
