@@ -27,10 +27,15 @@ const char *ftrun_last_error(void)
 
 ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft_backend *be)
 {
-	/* auto:N: the GPU N when there is a usable one (one rank per GPU), else the CPU */
+	/*
+	 * auto:N and cuda@N: a data-parallel rank's device, N its local rank: the GPU N modulo the
+	 * GPUs this process sees (all of the machine's, or only its own under a launcher that
+	 * binds one GPU a task, which it then sees as GPU 0); auto falls back to the CPU.
+	 */
 	bool automatic = !device || strcmp(device, "auto") == 0 || strncmp(device, "auto:", 5) == 0;
+	bool local = device && (strncmp(device, "auto:", 5) == 0 || strncmp(device, "cuda@", 5) == 0);
 	long gpu = 0;
-	if (device && strncmp(device, "auto:", 5) == 0) {
+	if (local) {
 		char *end;
 		gpu = strtol(device + 5, &end, 10);
 		if (*end || end == device + 5 || gpu < 0)
@@ -47,11 +52,14 @@ ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft
 	if (!automatic && strncmp(device, "cuda", 4) && strncmp(device, "cuda:", 5))
 		return ft_error(FT_EBADINPUT, "unknown device \"%s\" (cpu, cuda, cuda:N or auto)", device);
 #ifdef FT_HAVE_CUDA
-	char list[1024];
+	char list[1024], why[256];
+	int count = local ? ft_cuda_device_count(why, sizeof(why)) : 0;
+	if (local && count > 0)
+		gpu %= count;
 	if (!automatic) {
 		char *end;
-		long id = device[4] == ':' ? strtol(device + 5, &end, 10) : 0;
-		if (device[4] && (device[4] != ':' || *end || end == device + 5))
+		long id = local ? gpu : device[4] == ':' ? strtol(device + 5, &end, 10) : 0;
+		if (!local && device[4] && (device[4] != ':' || *end || end == device + 5))
 			return ft_error(FT_EBADINPUT, "unknown device \"%s\" (cpu, cuda, cuda:N or auto)", device);
 		FT_TRY(ft_backend_cuda_new((int)id, be));
 		int bad = g ? ft_unsupported_nodes(g, be->iface->supports_op, be->ctx, list, sizeof(list)) : 0;
@@ -63,7 +71,6 @@ ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft
 		}
 		return FT_OK;
 	}
-	char why[256];
 	if (g && ft_cuda_device_count(why, sizeof(why)) > gpu && ft_backend_cuda_new((int)gpu, be) == FT_OK) {
 		int bad = ft_unsupported_nodes(g, be->iface->supports_op, be->ctx, list, sizeof(list));
 		if (!bad)

@@ -440,9 +440,11 @@ static bool sum_run(const ft_tensor *x, const ft_tensor *y, int64_t *o, int64_t 
 		}
 	if (x->numel == 0)
 		return false;
-	if (first < 0)
-		first = last = x->rank; /* nothing summed: r = 1 */
 	*o = *r = *i = 1;
+	if (first < 0) { /* nothing summed: a copy, as columns */
+		*i = x->numel;
+		return *i == y->numel && (*i + 31) / 32 < INT32_MAX;
+	}
 	for (int d = 0; d < x->rank; d++) {
 		if (d >= first && d <= last && st[d] != 0 && x->dims[d] > 1)
 			return false; /* a kept axis inside the run: two runs */

@@ -426,8 +426,8 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 	cfg.sync_bn = c->sync_bn;
 	char device[32];
 	if (d->size > 1 && (!cfg.device || !strcmp(cfg.device, "auto") || !strcmp(cfg.device, "cuda"))) {
-		/* one GPU per rank of this machine: its local rank's */
-		snprintf(device, sizeof(device), "%s:%d", cfg.device && !strcmp(cfg.device, "cuda") ? "cuda" : "auto",
+		/* one GPU per rank of this machine: its local rank's, modulo the GPUs it sees (api.c) */
+		snprintf(device, sizeof(device), "%s%d", cfg.device && !strcmp(cfg.device, "cuda") ? "cuda@" : "auto:",
 			 d->local_rank);
 		cfg.device = device;
 	}
@@ -623,35 +623,43 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 		}
 		if (epoch_end || (c->checkpoint_every > 0 && t->step % c->checkpoint_every == 0)) {
 			ft_trainer_host_view(t, true); /* checkpoint and evaluation read host memory */
-			if (epoch_end) {
-				double top1 = -1;
-				int64_t n;
-				const char *where;
-				if (c->eval_each_epoch) {
-					st = evaluate(c, c->model, t, d, &top1, &n, &where);
-					if (st)
-						goto out_free;
-					if (root)
-						fprintf(stderr, "%sepoch %lld top1 %.4f\n", tty ? "\n" : "",
-							(long long)meta.epoch - 1, top1);
-				}
-				/*
-				 * the epoch's row before the checkpoint that ends it, as the step rows: a
-				 * run killed between them resumes from the older checkpoint, which drops
-				 * the row and writes it again (the other way round the row was lost)
-				 */
-				if (root && (st = epoch_row(ecsv, tb, meta.epoch - 1,
-							    epoch_steps ? epoch_loss / (double)epoch_steps : 0.0, top1,
-							    ft_now_s() - t0)))
-					goto out_free;
-				epoch_loss = 0;
-				epoch_steps = 0;
-			}
+			/*
+			 * An epoch's row of epochs.csv goes before the checkpoint that ends the epoch, as the
+			 * step rows do: a run killed between them resumes from the older checkpoint, which
+			 * drops the row and writes it again. With --eval-each-epoch the row needs the
+			 * evaluation, which must not hold the checkpoint back (an evaluation that fails, a bad
+			 * image of the held-out split, would lose the epoch's training): checkpoint, evaluate,
+			 * then the row; a run killed in between resumes after the epoch without its row.
+			 */
+			bool row_first = epoch_end && !c->eval_each_epoch;
+			if (row_first && root && (st = epoch_row(ecsv, tb, meta.epoch - 1,
+								 epoch_steps ? epoch_loss / (double)epoch_steps : 0.0, -1,
+								 ft_now_s() - t0)))
+				goto out_free;
 			if (root) {
 				fflush(csv); /* the rows up to the checkpoint are in the file before it is */
 				st = ft_checkpoint_save(t->g, &meta, path);
 				if (st)
 					goto out_free;
+			}
+			if (epoch_end && !row_first) {
+				double top1 = -1;
+				int64_t n;
+				const char *where;
+				st = evaluate(c, c->model, t, d, &top1, &n, &where);
+				if (st)
+					goto out_free;
+				if (root)
+					fprintf(stderr, "%sepoch %lld top1 %.4f\n", tty ? "\n" : "", (long long)meta.epoch - 1,
+						top1);
+				if (root && (st = epoch_row(ecsv, tb, meta.epoch - 1,
+							    epoch_steps ? epoch_loss / (double)epoch_steps : 0.0, top1,
+							    ft_now_s() - t0)))
+					goto out_free;
+			}
+			if (epoch_end) {
+				epoch_loss = 0;
+				epoch_steps = 0;
 			}
 			/* (every rank leaves the host view: the next step runs on the device) */
 			ft_trainer_host_view(t, false);

@@ -86,7 +86,8 @@ ft_status ft_dist_init(double timeout_s, ft_dist **out)
 	 * Open MPI cannot find the other ranks and MPI_Init ends the process with its own
 	 * message: say what to do instead, before MPI_Init.
 	 */
-	if (st == FT_OK && d->size != 1 && getenv("SLURM_STEP_ID") && !getenv("PMIX_RANK"))
+	if (st == FT_OK && d->size != 1 && strcmp(d->launcher, "mpirun") != 0 && getenv("SLURM_STEP_ID") &&
+	    !getenv("PMIX_RANK")) /* (mpirun inside a job step is fine: its ranks are Open MPI's own) */
 		st = ft_error(FT_EBADINPUT,
 			      "srun started rank %d of %d without PMIx, which this Open MPI needs to see the other ranks: "
 			      "launch with srun --mpi=pmix (or set MpiDefault=pmix in slurm.conf)", d->rank, d->size);

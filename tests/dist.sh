@@ -149,7 +149,7 @@ syncbn() {
 	check "2 ranks x 4 with --sync-bn (exit 0)" sb.log test $? = 0
 	# the buckets go out during the backward: the first one after a node before the micro-batch's last
 	check "gradient buckets are sent during the backward (FT_DIST_TRACE)" sb.log awk '
-		/gradient buckets \(MPI\), sent after nodes/ { seen = 1; first = $8; last = $NF; sub(/.*\.\./, "", last)
+		/gradient buckets \(MPI\), sent after nodes/ { seen = 1; first = $9; last = $NF; sub(/.*\.\./, "", last)
 			ok = first != "end" && first + 0 < last + 0; print "    " $0 }
 		END { exit !(seen && ok) }' sb.log
 	relcmp sb.onnx one.onnx "--sync-bn: gradients and running statistics of 2 ranks x 4 against 1 rank x 8 within 1e-5"

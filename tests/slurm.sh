@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Launching under Slurm (issue 7): srun --mpi=pmix starts the ranks, Open MPI finds the others
-# through PMIx, and training matches one process; srun without PMIx (no --mpi, or pmi2, with
+# through PMIx, and training matches one process; srun without PMIx (--mpi=none, or pmi2, with
 # which Debian's Open MPI cannot find the other ranks) is refused with what to do (exit 2).
 # Needs a running Slurm (slurmctld and slurmd with a node up, munge): skips (77) with the
 # reason otherwise, as on CI machines. docs/distributed.md says how this machine ran one.
@@ -40,10 +40,10 @@ check "local ranks 0 and 1 (the GPU each would take)" two.log \
 "$py" "$here/compare_params.py" two.onnx one.onnx 1e-5 --rel >cmp.log 2>&1
 check "2 ranks x 4 under srun with --sync-bn equal 1 process x 8 within 1e-5 (relative L2)" cmp.log test $? = 0
 tail -1 cmp.log | sed 's/^/    /'
-for how in "" "--mpi=pmi2"; do
+for how in "--mpi=none" "--mpi=pmi2"; do
 	timeout 120 srun -n 2 $how "$ftrun" "${A[@]}" -b 4 --output-dir bad >bad.log 2>&1
 	rc=$?
-	check "srun -n 2 ${how:-without --mpi} refused (exit 2)" bad.log test $rc = 2
+	check "srun -n 2 $how refused (exit 2)" bad.log test $rc = 2
 	check "  its message says srun --mpi=pmix" bad.log grep -q 'launch with srun --mpi=pmix' bad.log
 done
 echo "slurm: $npass passed, $nfail failed"

@@ -365,10 +365,12 @@ static void conv_cases(ft_backend cu, const char *only)
 		int64_t n, c, h, w, k, kh, stride, pad, dil, group;
 	} convs[] = { { 2, 3, 33, 31, 16, 7, 2, 3, 1, 1 }, { 4, 16, 14, 14, 32, 3, 1, 1, 1, 1 },
 		      { 2, 32, 12, 12, 32, 3, 1, 2, 2, 32 }, { 3, 8, 9, 9, 12, 1, 1, 0, 1, 4 },
-		      { 2, 24, 15, 15, 24, 5, 2, 2, 1, 24 } };
+		      { 8, 16, 64, 60, 16, 3, 1, 1, 1, 16 }, { 2, 24, 15, 13, 24, 5, 2, 2, 1, 24 } };
 	/*
 	 * float32 on every geometry; float16 and bfloat16 (AMP, tensor cores) on the second and on
-	 * the depthwise 5 x 5 (cuDNN's, or depthwise.cu's with FT_CUDA_DEPTHWISE=1)
+	 * the depthwise 5 x 5 (cuDNN's, or depthwise.cu's with FT_CUDA_DEPTHWISE=1). The depthwise
+	 * 3 x 3 on 64 x 60 splits its weight gradient over 8 parts; the depthwise inputs are not
+	 * square, so a mix-up of height and width shows
 	 */
 	const size_t nc = sizeof(convs) / sizeof(convs[0]);
 	for (size_t kk = 0; kk < nc + 4; kk++) {

@@ -1,9 +1,10 @@
 // depthwise.cu - 2-D depthwise convolutions (one filter per channel: group = input channels =
-// output channels) in NCHW, forward and both backward passes, float32 products and sums (double
-// for the weight gradient), in place of cuDNN's grouped convolution (runtime/cuda_conv.c,
-// FT_CUDA_DEPTHWISE=1). The forward and the input gradient take one thread per output element;
-// the weight gradient splits each channel's positions over parts (enough blocks to fill the GPU),
-// every tap summed in double per block and the parts added in order: the same bits every run.
+// output channels) in NCHW, forward and both backward passes, in place of cuDNN's grouped
+// convolution (runtime/cuda_conv.c, FT_CUDA_DEPTHWISE=1). The forward and the input gradient take
+// one thread per output element, products and sums in float32. The weight gradient splits each
+// channel's positions over parts (enough blocks to fill the GPU): each thread sums its positions
+// in float32, the block adds its threads in double, and the parts are added in order in double:
+// the same bits every run.
 #include "ft_cuda.h"
 #include "launch.cuh"
 

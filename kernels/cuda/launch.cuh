@@ -56,7 +56,7 @@ template <> __device__ inline __nv_bfloat16 st<__nv_bfloat16>(float v) { return 
 
 namespace ftcu {
 
-// y[j] = sum over p of part[p * n + j], added in part order in double, rounded once into T: the
+// y[j] = sum over p of part[p * n + j], added in part order in double, rounded to float32 and then T: the
 // second pass of the reductions split over blocks (ReduceSumTo's runs, depthwise weight gradients)
 template <typename T> __global__ void sum_parts(const double *part, T *y, int64_t n, int64_t parts)
 {
