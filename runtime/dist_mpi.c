@@ -132,13 +132,6 @@ _Noreturn void ft_dist_transport_abort(ft_dist *d, int code)
 	exit(code); /* not reached */
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* opens collective p: posts its arrival notes (before the collective itself) */
 static void begin(ft_dist *d, pending *p)
 {
@@ -223,8 +216,8 @@ static int silent_ranks(ft_dist *d, char *who, size_t cap)
 		MPI_Irecv(&ans[r - 1], 1, MPI_INT64_T, r, TAG_ALIVE, c->notes, &req[r - 1]);
 		MPI_Isend(&c->probe, 1, MPI_INT64_T, r, TAG_PROBE, c->notes, &req[n + r - 1]);
 	}
-	double start = now_s();
-	for (double t = start; t < start + PROBE_S; t = now_s()) {
+	double start = ft_now_s();
+	for (double t = start; t < start + PROBE_S; t = ft_now_s()) {
 		int done = 1;
 		for (int i = 0; i < n; i++) {
 			int flag = 1;
@@ -294,7 +287,7 @@ static void finish(ft_dist *d, pending *p, const char *what)
 {
 	ft_dist_comm *c = d->comm;
 	pending *other = p == &c->now ? &c->grads : &c->now;
-	double start = now_s(), t = start;
+	double start = ft_now_s(), t = start;
 	for (long spin = 0;; spin++) {
 		if (d->rank > 0)
 			answer_probe(c);
@@ -307,7 +300,7 @@ static void finish(ft_dist *d, pending *p, const char *what)
 		/* ranks > 0 whose note from rank 0 came leave the naming to rank 0 */
 		double grace = d->rank > 0 && p->note[0] == MPI_REQUEST_NULL ? GRACE_S : 0;
 		if ((spin & 255) == 0)
-			t = now_s();
+			t = ft_now_s();
 		if (t > start + d->timeout_s + grace)
 			timed_out(d, p, what);
 		pause_briefly(t - start);

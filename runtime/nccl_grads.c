@@ -152,13 +152,6 @@ void ft_nccl_post(ft_nccl *nc, const ft_tensor *const *t, int count, size_t off)
 	nc->posted = true;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 ft_status ft_nccl_finish(ft_nccl *nc, double timeout_s, const char *what)
 {
 	if (nc->failed[0])
@@ -167,7 +160,7 @@ ft_status ft_nccl_finish(ft_nccl *nc, double timeout_s, const char *what)
 		return FT_OK;
 	nc->posted = false;
 	FT_TRY(cuda_check(cudaEventRecord(nc->done, nc->comm_stream), "cudaEventRecord"));
-	double start = now_s();
+	double start = ft_now_s();
 	for (;;) {
 		cudaError_t e = cudaEventQuery(nc->done);
 		if (e == cudaSuccess)
@@ -181,7 +174,7 @@ ft_status ft_nccl_finish(ft_nccl *nc, double timeout_s, const char *what)
 			nc->comm = NULL;
 			return ft_error(FT_ERUNTIME, "%s failed: NCCL: %s", what, lib.get_error_string(async));
 		}
-		if (now_s() - start > timeout_s) {
+		if (ft_now_s() - start > timeout_s) {
 			lib.comm_abort(nc->comm);
 			nc->comm = NULL;
 			return ft_error(FT_ERUNTIME, "%s (NCCL) did not complete within %g s (--dist-timeout); a rank "
