@@ -161,6 +161,12 @@ char *ft_arena_printf(ft_arena *a, const char *fmt, ...)
 	return p;
 }
 
+bool ft_env_on(const char *name)
+{
+	const char *v = getenv(name);
+	return v && strcmp(v, "1") == 0;
+}
+
 double ft_now_s(void)
 {
 	struct timespec ts;

@@ -73,6 +73,9 @@ void *ft_aligned_alloc(size_t size);
 /* seconds on the monotonic clock (for durations) */
 double ft_now_s(void);
 
+/* the switch `name` is on: the environment variable is set to "1" (FT_CUDA_GRAPHS=1) */
+bool ft_env_on(const char *name);
+
 /* checked size arithmetic for untrusted dims: false on overflow */
 static inline bool ft_mul_ok(int64_t a, int64_t b, int64_t *out)
 {

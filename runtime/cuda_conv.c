@@ -166,8 +166,7 @@ static ft_status pick(void *handle, ft_op op, conv_extra *e)
 	 * when that fails, its heuristics' order. Not yet the default: the two are
 	 * to be compared on a GPU first (docs/cuda.md).
 	 */
-	const char *env = getenv("FT_CUDNN_FIND");
-	bool find = env && strcmp(env, "1") == 0;
+	bool find = ft_env_on("FT_CUDNN_FIND");
 	switch (op) {
 	case FT_OP_CONV:
 		if (find)
@@ -196,9 +195,8 @@ static ft_status pick(void *handle, ft_op op, conv_extra *e)
 /* FT_CUDA_DEPTHWISE=1 and a depthwise convolution: its geometry for depthwise.cu */
 static bool depthwise(const ft_graph *g, const ft_node *n, ft_cu_dw *dw)
 {
-	const char *env = getenv("FT_CUDA_DEPTHWISE");
 	ft_conv_geom gm;
-	if (!env || strcmp(env, "1") != 0 || ft_conv_geometry(g, n, &gm) != FT_OK) {
+	if (!ft_env_on("FT_CUDA_DEPTHWISE") || ft_conv_geometry(g, n, &gm) != FT_OK) {
 		ft_clear_error();
 		return false;
 	}

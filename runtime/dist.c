@@ -104,8 +104,7 @@ ft_status ft_dist_init(double timeout_s, ft_dist **out)
 		free(d);
 		return st;
 	}
-	const char *trace = getenv("FT_DIST_TRACE");
-	if (trace && strcmp(trace, "1") == 0 && d->size > 1)
+	if (ft_env_on("FT_DIST_TRACE") && d->size > 1)
 		fprintf(stderr, "ftrun: rank %d of %d, local rank %d (%s)\n", d->rank, d->size, d->local_rank, d->launcher);
 	*out = d;
 	return FT_OK;
@@ -440,10 +439,9 @@ static void plan_buckets(ft_dist *d, const ft_trainer *t)
  */
 static ft_status attach_nccl(ft_dist *d, ft_trainer *t)
 {
-	const char *off = getenv("FT_DIST_NO_NCCL");
-	bool cuda = strcmp(t->be.iface->name, "cuda") == 0;
+	bool off = ft_env_on("FT_DIST_NO_NCCL"), cuda = strcmp(t->be.iface->name, "cuda") == 0;
 	char why[256] = "";
-	int64_t v[2] = { cuda, cuda && !(off && strcmp(off, "1") == 0) && ft_nccl_available(why, sizeof(why)) };
+	int64_t v[2] = { cuda, cuda && !off && ft_nccl_available(why, sizeof(why)) };
 	if (d->size > 1)
 		ft_dist_allreduce_i64(d, v, 2, "the check that every rank can use NCCL");
 	if (v[0] != 0 && v[0] != d->size)
@@ -454,7 +452,7 @@ static ft_status attach_nccl(ft_dist *d, ft_trainer *t)
 	if (v[1] != d->size) {
 		if (ft_dist_is_root(d))
 			fprintf(stderr, "ftrun: NCCL is not used (%s); the gradients go through host memory and MPI\n",
-				why[0] ? why : off && strcmp(off, "1") == 0 ? "FT_DIST_NO_NCCL=1" : "not on every rank");
+				why[0] ? why : off ? "FT_DIST_NO_NCCL=1" : "not on every rank");
 		return FT_OK;
 	}
 	unsigned char id[FT_NCCL_ID_BYTES] = { 0 };
@@ -480,8 +478,7 @@ void ft_dist_detach(ft_dist *d)
 ft_status ft_dist_attach(ft_dist *d, ft_trainer *t, volatile const sig_atomic_t *stop_signal)
 {
 	d->local_stop = stop_signal;
-	const char *one = getenv("FT_NCCL_WORLD1");
-	bool world1 = one && strcmp(one, "1") == 0 && strcmp(t->be.iface->name, "cuda") == 0;
+	bool world1 = ft_env_on("FT_NCCL_WORLD1") && strcmp(t->be.iface->name, "cuda") == 0;
 	if (d->size == 1 && !world1)
 		return FT_OK;
 	size_t n = 2; /* the loss and the stop flag after the gradients */
@@ -495,8 +492,7 @@ ft_status ft_dist_attach(ft_dist *d, ft_trainer *t, volatile const sig_atomic_t 
 	d->n_flat = n;
 	d->flat = ft_aligned_alloc(sizeof(float) * n);
 	plan_buckets(d, t);
-	const char *trace = getenv("FT_DIST_TRACE");
-	if (trace && strcmp(trace, "1") == 0)
+	if (ft_env_on("FT_DIST_TRACE"))
 		d->sent_after = ft_xcalloc((size_t)d->n_buckets + 1, sizeof(int));
 	FT_TRY(attach_nccl(d, t));
 	if (d->size == 1 && !d->nccl)

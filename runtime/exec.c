@@ -271,10 +271,8 @@ static bool profiling(const ft_exec *x)
 /* the recording of [from, to) with the inputs where they are now, made when absent; NULL when off or full */
 static recording *recording_of(ft_exec *x, int from, int to)
 {
-	if (!x->graphs) {
-		const char *v = getenv("FT_CUDA_GRAPHS");
-		x->graphs = v && strcmp(v, "1") == 0 && x->be.iface->capture_begin ? 1 : -1;
-	}
+	if (!x->graphs)
+		x->graphs = ft_env_on("FT_CUDA_GRAPHS") && x->be.iface->capture_begin ? 1 : -1;
 	if (x->graphs < 0)
 		return NULL;
 	uintptr_t key = 0;

@@ -186,10 +186,8 @@ void *ft_graph_own(ft_graph *g, void *p)
 static bool move_tables(void)
 {
 	static int on = -1;
-	if (on < 0) {
-		const char *v = getenv("FT_DEBUG_MOVE_TABLES");
-		on = v && strcmp(v, "1") == 0;
-	}
+	if (on < 0)
+		on = ft_env_on("FT_DEBUG_MOVE_TABLES");
 	return on;
 }
 
