@@ -325,55 +325,45 @@ static void after_node(void *ctx, ft_trainer *t, int node)
 		ft_dist_bucket_poll(d);
 }
 
-/* reduce_grads with NCCL: the loss and stop flag over MPI (its deadline names a missing rank), then the buckets */
-static ft_status reduce_nccl(ft_dist *d, ft_trainer *t, float *loss)
-{
-	send_ready(d, t, INT_MAX);
-	trace_buckets(d, t);
-	d->next_bucket = 0;
-	float tail[2] = { *loss, d->local_stop ? (float)*d->local_stop : 0.0f };
-	char what[96];
-	snprintf(what, sizeof(what), "the gradient all-reduce of step %lld", (long long)t->step + 1);
-	if (d->size > 1)
-		ft_dist_allreduce_f32(d, tail, 2, what);
-	FT_TRY(ft_nccl_finish(d->nccl, d->timeout_s, what));
-	for (int b = 0; b < d->n_buckets; b++) {
-		bucket_tensors(d, t, b);
-		ft_nccl_unpack(d->nccl, d->tp, d->bucket[b].count, d->bucket[b].off);
-	}
-	*loss = tail[0] / (float)d->size;
-	if (tail[1] > 0)
-		d->stop_sig = d->local_stop && *d->local_stop ? (int)*d->local_stop : SIGTERM;
-	return FT_OK;
-}
-
-/* train.h's reduce hook: the last buckets, the loss and the stop flag; then the averages back */
+/*
+ * train.h's reduce hook: the last buckets; the loss and the stop flag (with MPI's buckets, or
+ * alone over MPI before NCCL is waited for: its deadline names a missing rank); then the
+ * averages back into the gradients
+ */
 static ft_status reduce_grads(void *ctx, ft_trainer *t, float *loss)
 {
 	ft_dist *d = ctx;
-	if (d->nccl)
-		return reduce_nccl(d, t, loss);
 	send_ready(d, t, INT_MAX);
 	trace_buckets(d, t);
 	d->next_bucket = 0;
-	float *tail = d->flat + d->n_flat - 2;
+	float alone[2], *tail = d->nccl ? alone : d->flat + d->n_flat - 2;
 	tail[0] = *loss;
 	tail[1] = d->local_stop ? (float)*d->local_stop : 0.0f;
-	ft_dist_bucket_post(d, tail, 2);
 	char what[96];
 	snprintf(what, sizeof(what), "the gradient all-reduce of step %lld", (long long)t->step + 1);
-	ft_dist_bucket_close(d, what);
-	d->sending = false;
-	const float inv = 1.0f / (float)d->size;
-	float *p = d->flat;
-	for (int k = 0; k < t->n_params; k++) {
-		const ft_tensor *gt = &t->g->tensors[t->grads[d->order[k]]];
-		for (int64_t i = 0; i < gt->numel; i++)
-			p[i] *= inv;
-		t->be.iface->upload(t->be.ctx, gt->data, p, sizeof(float) * (size_t)gt->numel);
-		p += gt->numel;
+	if (d->nccl) { /* averaged by ncclAvg */
+		if (d->size > 1)
+			ft_dist_allreduce_f32(d, tail, 2, what);
+		FT_TRY(ft_nccl_finish(d->nccl, d->timeout_s, what));
+		for (int b = 0; b < d->n_buckets; b++) {
+			bucket_tensors(d, t, b);
+			ft_nccl_unpack(d->nccl, d->tp, d->bucket[b].count, d->bucket[b].off);
+		}
+	} else {
+		ft_dist_bucket_post(d, tail, 2);
+		ft_dist_bucket_close(d, what);
+		d->sending = false;
+		const float inv = 1.0f / (float)d->size;
+		float *p = d->flat;
+		for (int k = 0; k < t->n_params; k++) {
+			const ft_tensor *gt = &t->g->tensors[t->grads[d->order[k]]];
+			for (int64_t i = 0; i < gt->numel; i++)
+				p[i] *= inv;
+			t->be.iface->upload(t->be.ctx, gt->data, p, sizeof(float) * (size_t)gt->numel);
+			p += gt->numel;
+		}
 	}
-	*loss = tail[0] * inv;
+	*loss = tail[0] * (1.0f / (float)d->size);
 	if (tail[1] > 0)
 		d->stop_sig = d->local_stop && *d->local_stop ? (int)*d->local_stop : SIGTERM;
 	return FT_OK;
