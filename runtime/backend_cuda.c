@@ -54,13 +54,6 @@ typedef struct cuda_ctx {
 	bool ahead_pending;
 } cuda_ctx;
 
-static ft_status cuda_check(cudaError_t e, const char *what)
-{
-	if (e == cudaSuccess)
-		return FT_OK;
-	return ft_error(FT_ERUNTIME, "CUDA: %s: %s", what, cudaGetErrorString(e));
-}
-
 static bool is_storage(ft_dtype t)
 {
 	return t == FT_F32 || t == FT_F16 || t == FT_BF16;
@@ -479,7 +472,7 @@ static ft_status gemm(cuda_ctx *c, ft_dtype dt, bool ta, bool tb, int64_t m, int
 		return FT_OK;
 	if (k == 0) /* an empty sum: y = beta * y (cuBLAS refuses leading dimensions of 0) */
 		return beta != 0 ? FT_OK
-				 : cuda_check(cudaMemsetAsync(y, 0, (size_t)(m * n) * ft_dtype_size(yt), c->stream),
+				 : ft_cuda_check(cudaMemsetAsync(y, 0, (size_t)(m * n) * ft_dtype_size(yt), c->stream),
 					      "empty product");
 	cublasOperation_t opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
 	int ldb = (int)(tb ? k : n), lda = (int)(ta ? m : k);
@@ -588,7 +581,7 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		for (int i = 0; i < x->rank; i++)
 			st[i] = xs[perm[i]];
 		copy_plan(y, st, &bc);
-		return cuda_check(ft_cu_strided_copy(x->data, 0, y->data, &bc, (int)ft_dtype_size(x->dtype), c->stream),
+		return ft_cuda_check(ft_cu_strided_copy(x->data, 0, y->data, &bc, (int)ft_dtype_size(x->dtype), c->stream),
 				  name);
 	}
 	case FT_OP_EXPAND: {
@@ -597,7 +590,7 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 			return FT_OK;
 		ft_broadcast_strides(x, y->rank, y->dims, st);
 		copy_plan(y, st, &bc);
-		return cuda_check(ft_cu_strided_copy(x->data, 0, y->data, &bc, (int)ft_dtype_size(x->dtype), c->stream),
+		return ft_cuda_check(ft_cu_strided_copy(x->data, 0, y->data, &bc, (int)ft_dtype_size(x->dtype), c->stream),
 				  name);
 	}
 	case FT_OP_SLICE: {
@@ -614,7 +607,7 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 			st[i] = p->step[i] * xs[i];
 		}
 		copy_plan(y, st, &bc);
-		return cuda_check(ft_cu_strided_copy(x->data, off, y->data, &bc, (int)ft_dtype_size(x->dtype),
+		return ft_cuda_check(ft_cu_strided_copy(x->data, off, y->data, &bc, (int)ft_dtype_size(x->dtype),
 						     c->stream),
 				  name);
 	}
@@ -630,7 +623,7 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 			st[i] = (dy->dims[i] > 1 ? steps[i] : 1) * xs[i];
 		}
 		copy_plan(dy, st, &bc);
-		return cuda_check(ft_cu_strided_scatter(dy->data, y->data, y->numel, off, &bc, c->stream), name);
+		return ft_cuda_check(ft_cu_strided_scatter(dy->data, y->data, y->numel, off, &bc, c->stream), name);
 	}
 	case FT_OP_CONCAT: { /* y is (outer, sum of the axis dims, inner): one 2-D copy per input */
 		int64_t outer, inner;
@@ -643,11 +636,11 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 			const ft_tensor *x = ft_in(g, n, i);
 			size_t chunk = (size_t)(x->dims[axis] * inner);
 			if (chunk && outer == 1) /* one run: no pitch limit */
-				FT_TRY(cuda_check(cudaMemcpyAsync((char *)y->data + at, x->data, chunk,
+				FT_TRY(ft_cuda_check(cudaMemcpyAsync((char *)y->data + at, x->data, chunk,
 								  cudaMemcpyDeviceToDevice, c->stream),
 						  name));
 			else if (chunk)
-				FT_TRY(cuda_check(cudaMemcpy2DAsync((char *)y->data + at, row, x->data, chunk, chunk,
+				FT_TRY(ft_cuda_check(cudaMemcpy2DAsync((char *)y->data + at, row, x->data, chunk, chunk,
 								    (size_t)outer, cudaMemcpyDeviceToDevice, c->stream),
 						  name));
 			at += chunk;
@@ -660,7 +653,7 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		gather_view(n, x, &outer, &dim, &inner);
 		if (!y->numel)
 			return FT_OK;
-		return cuda_check(ft_cu_gather(x->data, idx->data, y->data, outer, dim, inner, idx->numel,
+		return ft_cuda_check(ft_cu_gather(x->data, idx->data, y->data, outer, dim, inner, idx->numel,
 					       (int)ft_dtype_size(x->dtype), c->stream),
 				  name);
 	}
@@ -668,7 +661,7 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		const ft_tensor *dy = ft_in(g, n, 0), *idx = ft_in(g, n, 1);
 		int64_t outer, dim, inner;
 		gather_view(n, y, &outer, &dim, &inner);
-		return cuda_check(ft_cu_gather_grad(dy->data, idx->data, y->data, outer, dim, inner, idx->numel,
+		return ft_cuda_check(ft_cu_gather_grad(dy->data, idx->data, y->data, outer, dim, inner, idx->numel,
 						    c->stream),
 				  name);
 	}
@@ -680,8 +673,8 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		if (!x->numel)
 			return FT_OK;
 		if (n->op == FT_OP_SOFTMAX)
-			return cuda_check(ft_cu_softmax(x->data, y->data, outer, len, inner, c->stream), name);
-		return cuda_check(ft_cu_softmax_grad(x->data, ft_in(g, n, 1)->data, y->data, outer, len, inner,
+			return ft_cuda_check(ft_cu_softmax(x->data, y->data, outer, len, inner, c->stream), name);
+		return ft_cuda_check(ft_cu_softmax_grad(x->data, ft_in(g, n, 1)->data, y->data, outer, len, inner,
 						     c->stream),
 				  name);
 	}
@@ -689,7 +682,7 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		const ft_tensor *x = ft_in(g, n, 0);
 		if (!n->extra)
 			return ft_node_error(g, n, FT_ERUNTIME, "ImageNormalize not prepared");
-		return cuda_check(ft_cu_image_normalize(x->data, y->data, n->extra, x->dims[0], x->dims[1],
+		return ft_cuda_check(ft_cu_image_normalize(x->data, y->data, n->extra, x->dims[0], x->dims[1],
 							x->dims[2] * x->dims[3], c->stream),
 				  name);
 	}
@@ -699,7 +692,7 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		if (!ln_view(g, n, x, scale, bias, &rows, &cols))
 			return ft_node_error(g, n, FT_EUNSUPPORTED, "scale or bias not one value per column");
 		const ft_tensor *mean = n->n_out > 1 ? ft_out(g, n, 1) : NULL, *inv = n->n_out > 2 ? ft_out(g, n, 2) : NULL;
-		return cuda_check(ft_cu_layer_norm(x->data, scale->data, bias ? bias->data : NULL, y->data,
+		return ft_cuda_check(ft_cu_layer_norm(x->data, scale->data, bias ? bias->data : NULL, y->data,
 						   mean ? mean->data : NULL, inv ? inv->data : NULL, rows, cols,
 						   attr(n, "epsilon", 1e-5f), c->stream),
 				  name);
@@ -709,7 +702,7 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		int64_t rows, cols;
 		if (!ln_view(g, n, x, scale, NULL, &rows, &cols))
 			return ft_node_error(g, n, FT_EUNSUPPORTED, "scale not one value per column");
-		return cuda_check(ft_cu_layer_norm_grad(ft_in(g, n, 0)->data, x->data, scale->data, ft_in(g, n, 3)->data,
+		return ft_cuda_check(ft_cu_layer_norm_grad(ft_in(g, n, 0)->data, x->data, scale->data, ft_in(g, n, 3)->data,
 							ft_in(g, n, 4)->data, y ? y->data : NULL,
 							ft_out(g, n, 1)->data, ft_out(g, n, 2)->data, rows, cols,
 							c->stream),
@@ -758,7 +751,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		float *ab = scratch(c, ft_cu_bn_workspace(nb, ch, sp, 2));
 		if (!ab)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		return cuda_check(ft_cu_batch_norm_train(ft_cuda_dtype(x->dtype), x->data, ft_in(g, n, 1)->data,
+		return ft_cuda_check(ft_cu_batch_norm_train(ft_cuda_dtype(x->dtype), x->data, ft_in(g, n, 1)->data,
 							 ft_in(g, n, 2)->data,
 							 upd ? rm->data : NULL, upd ? rv->data : NULL, y->data,
 							 ft_out(g, n, 1)->data, ft_out(g, n, 2)->data, ab, nb, ch, sp,
@@ -771,7 +764,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		float *ab = scratch(c, 2 * sizeof(float) * (size_t)ch);
 		if (!ab)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		return cuda_check(ft_cu_batch_norm_infer(x->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data,
+		return ft_cuda_check(ft_cu_batch_norm_infer(x->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data,
 							 ft_in(g, n, 3)->data, ft_in(g, n, 4)->data, y->data, ab, nb, ch,
 							 sp, attr(n, "epsilon", 1e-5f), c->stream),
 				  name);
@@ -782,7 +775,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		float *coef = scratch(c, ft_cu_bn_workspace(nb, ch, sp, 3));
 		if (!coef)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		return cuda_check(ft_cu_batch_norm_grad(ft_cuda_dtype(x->dtype), ft_in(g, n, 0)->data, x->data,
+		return ft_cuda_check(ft_cu_batch_norm_grad(ft_cuda_dtype(x->dtype), ft_in(g, n, 0)->data, x->data,
 							ft_in(g, n, 2)->data,
 							ft_in(g, n, 3)->data, ft_in(g, n, 4)->data, y ? y->data : NULL,
 							ft_out(g, n, 1)->data, ft_out(g, n, 2)->data, coef, nb, ch, sp,
@@ -792,7 +785,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 	case FT_OP_MAX_POOL: {
 		ft_cu_win w;
 		FT_TRY(window_of(g, n, &w));
-		return cuda_check(ft_cu_max_pool(ft_cuda_dtype(y->dtype), ft_in(g, n, 0)->data, y->data, &w, c->stream), name);
+		return ft_cuda_check(ft_cu_max_pool(ft_cuda_dtype(y->dtype), ft_in(g, n, 0)->data, y->data, &w, c->stream), name);
 	}
 	case FT_OP_MAX_POOL_GRAD: {
 		ft_cu_win w;
@@ -800,7 +793,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		float *acc = y->dtype == FT_F32 ? NULL : scratch(c, sizeof(float) * (size_t)y->numel);
 		if (y->dtype != FT_F32 && !acc)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		return cuda_check(ft_cu_max_pool_grad(ft_cuda_dtype(y->dtype), ft_in(g, n, 0)->data, ft_in(g, n, 1)->data,
+		return ft_cuda_check(ft_cu_max_pool_grad(ft_cuda_dtype(y->dtype), ft_in(g, n, 0)->data, ft_in(g, n, 1)->data,
 						      y->data, acc, &w, c->stream),
 				  name);
 	}
@@ -809,14 +802,14 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		int64_t planes = x->dims[0] * x->dims[1];
 		if (!planes || !x->numel)
 			return FT_OK;
-		return cuda_check(ft_cu_global_avg_pool(x->data, y->data, planes, x->numel / planes, c->stream), name);
+		return ft_cuda_check(ft_cu_global_avg_pool(x->data, y->data, planes, x->numel / planes, c->stream), name);
 	}
 	case FT_OP_GLOBAL_POOL_GRAD: {
 		const ft_tensor *x = ft_in(g, n, 1);
 		int64_t planes = x->dims[0] * x->dims[1];
 		if (!planes || !x->numel)
 			return FT_OK;
-		return cuda_check(ft_cu_global_avg_pool_grad(ft_in(g, n, 0)->data, y->data, planes, x->numel / planes,
+		return ft_cuda_check(ft_cu_global_avg_pool_grad(ft_in(g, n, 0)->data, y->data, planes, x->numel / planes,
 							     c->stream),
 				  name);
 	}
@@ -834,14 +827,14 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		const ft_tensor *x = ft_in(g, n, 0);
 		if (c->workspace_bytes < sizeof(double) * (size_t)x->dims[0])
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		return cuda_check(ft_cu_softmax_cross_entropy(x->data, ft_in(g, n, 1)->data, y->data,
+		return ft_cuda_check(ft_cu_softmax_cross_entropy(x->data, ft_in(g, n, 1)->data, y->data,
 							     ft_out(g, n, 1)->data, c->workspace, x->dims[0],
 							     x->dims[1], attr(n, "label_smoothing", 0.0f), c->stream),
 				  name);
 	}
 	case FT_OP_SOFTMAX_CROSS_ENTROPY_GRAD: {
 		const ft_tensor *p = ft_in(g, n, 1);
-		return cuda_check(ft_cu_softmax_cross_entropy_grad(ft_in(g, n, 0)->data, p->data, ft_in(g, n, 2)->data,
+		return ft_cuda_check(ft_cu_softmax_cross_entropy_grad(ft_in(g, n, 0)->data, p->data, ft_in(g, n, 2)->data,
 								  y->data, p->dims[0], p->dims[1],
 								  attr(n, "label_smoothing", 0.0f), c->stream),
 				  name);
@@ -853,7 +846,7 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 			void *ws = scratch(c, ft_cu_sum_run_workspace(o, r, i));
 			if (!ws)
 				return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-			return cuda_check(ft_cu_sum_run(ft_cuda_dtype(y->dtype), x->data, y->data, ws, o, r, i, c->stream),
+			return ft_cuda_check(ft_cu_sum_run(ft_cuda_dtype(y->dtype), x->data, y->data, ws, o, r, i, c->stream),
 					  name);
 		}
 		ft_cu_bcast bc = { .rank = x->rank };
@@ -862,19 +855,19 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		float *acc = y->dtype == FT_F32 ? NULL : scratch(c, sizeof(float) * (size_t)y->numel);
 		if (y->dtype != FT_F32 && !acc)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		return cuda_check(ft_cu_reduce_sum_to(ft_cuda_dtype(y->dtype), x->data, y->data, acc, x->numel, y->numel, &bc,
+		return ft_cuda_check(ft_cu_reduce_sum_to(ft_cuda_dtype(y->dtype), x->data, y->data, acc, x->numel, y->numel, &bc,
 						      c->stream),
 				  name);
 	}
 	case FT_OP_GRAD_ACCUM: {
 		const ft_tensor *acc = ft_in(g, n, 0);
-		return cuda_check(ft_cu_grad_accum(acc->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data, acc->numel,
+		return ft_cuda_check(ft_cu_grad_accum(acc->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data, acc->numel,
 						   c->stream),
 				  name);
 	}
 	case FT_OP_SGD_STEP: {
 		const ft_tensor *p = ft_in(g, n, 0);
-		return cuda_check(ft_cu_sgd_step(p->data, ft_in(g, n, 1)->data, (float *)data_or_null(g, n, 2),
+		return ft_cuda_check(ft_cu_sgd_step(p->data, ft_in(g, n, 1)->data, (float *)data_or_null(g, n, 2),
 						 p->numel, ft_in(g, n, 3)->data, data_or_null(g, n, 4),
 						 data_or_null(g, n, 5), attr(n, "momentum", 0.0f),
 						 attr(n, "dampening", 0.0f), attr(n, "weight_decay", 0.0f),
@@ -883,7 +876,7 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 	}
 	case FT_OP_ADAMW_STEP: {
 		const ft_tensor *p = ft_in(g, n, 0);
-		return cuda_check(ft_cu_adamw_step(p->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data,
+		return ft_cuda_check(ft_cu_adamw_step(p->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data,
 						   ft_in(g, n, 3)->data, p->numel, ft_in(g, n, 4)->data,
 						   ft_in(g, n, 5)->data, data_or_null(g, n, 6), data_or_null(g, n, 7),
 						   attr(n, "beta1", 0.9f), attr(n, "beta2", 0.999f),
@@ -909,13 +902,13 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		if (!acc)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
 		int64_t cm = cb->rank == 2 ? cb->dims[0] : 1, cn = cb->rank >= 1 ? cb->dims[cb->rank - 1] : 1;
-		FT_TRY(cuda_check(ft_cu_gemm_bias(ft_cuda_dtype(cb->dtype), acc, cb->data, m, nn, cm == 1 ? 0 : cn,
+		FT_TRY(ft_cuda_check(ft_cu_gemm_bias(ft_cuda_dtype(cb->dtype), acc, cb->data, m, nn, cm == 1 ? 0 : cn,
 						  cn == 1 ? 0 : 1, attr(n, "beta", 1.0f), c->stream),
 				  name));
 		FT_TRY(gemm(c, y->dtype, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, 1.0f, acc, FT_F32));
 		if (y->dtype == FT_F32)
 			return FT_OK;
-		return cuda_check(ft_cu_narrow(ft_cuda_dtype(y->dtype), acc, y->data, y->numel, c->stream), name);
+		return ft_cuda_check(ft_cu_narrow(ft_cuda_dtype(y->dtype), acc, y->data, y->numel, c->stream), name);
 	}
 	case FT_OP_MATMUL:
 	case FT_OP_MATMUL_T: {
@@ -936,14 +929,14 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 			grads[i] = ft_in(g, n, i + 1)->data;
 			counts[i] = ft_in(g, n, i + 1)->numel;
 		}
-		ft_status st = cuda_check(ft_cu_amp_unscale(ft_in(g, n, 0)->data, grads, counts, k, y->data, c->stream),
+		ft_status st = ft_cuda_check(ft_cu_amp_unscale(ft_in(g, n, 0)->data, grads, counts, k, y->data, c->stream),
 					  name);
 		free(grads);
 		free(counts);
 		return st;
 	}
 	case FT_OP_AMP_UPDATE_SCALE:
-		return cuda_check(ft_cu_amp_update_scale(ft_in(g, n, 0)->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data,
+		return ft_cuda_check(ft_cu_amp_update_scale(ft_in(g, n, 0)->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data,
 							 (float)ft_attr_int(n, "growth_interval", 2000),
 							 attr(n, "backoff_factor", 0.5f), attr(n, "growth_factor", 2.0f),
 							 c->stream),
@@ -1052,25 +1045,25 @@ static ft_status cuda_run_node(void *ctx, const ft_graph *g, ft_node *n)
 		memcpy(bc.dims, y->dims, sizeof(int64_t) * (size_t)y->rank);
 		ft_broadcast_strides(a, y->rank, y->dims, bc.st[0]);
 		ft_broadcast_strides(b, y->rank, y->dims, bc.st[1]);
-		return cuda_check(ft_cu_apply_binary(k, ft_cuda_dtype(y->dtype), a->data, b->data, y->data, y->numel, &bc,
+		return ft_cuda_check(ft_cu_apply_binary(k, ft_cuda_dtype(y->dtype), a->data, b->data, y->data, y->numel, &bc,
 						     c->stream),
 				  ft_op_table[n->op].name);
 	}
 	if ((k = unary_op(n->op)) >= 0) {
 		float alpha = n->op == FT_OP_LEAKY_RELU ? attr(n, "alpha", 0.01f) : attr(n, "alpha", 0.2f);
-		return cuda_check(ft_cu_apply_unary(k, ft_cuda_dtype(y->dtype), ft_in(g, n, 0)->data, y->data, y->numel, alpha,
+		return ft_cuda_check(ft_cu_apply_unary(k, ft_cuda_dtype(y->dtype), ft_in(g, n, 0)->data, y->data, y->numel, alpha,
 						    attr(n, "beta", 0.5f), c->stream),
 				  ft_op_table[n->op].name);
 	}
 	if ((k = unary_grad_op(n->op)) >= 0) {
 		float alpha = n->op == FT_OP_LEAKY_RELU_GRAD ? attr(n, "alpha", 0.01f) : attr(n, "alpha", 0.2f);
-		return cuda_check(ft_cu_apply_unary_grad(k, ft_cuda_dtype(y->dtype), ft_in(g, n, 0)->data, ft_in(g, n, 1)->data,
+		return ft_cuda_check(ft_cu_apply_unary_grad(k, ft_cuda_dtype(y->dtype), ft_in(g, n, 0)->data, ft_in(g, n, 1)->data,
 							 y->data, y->numel, alpha, attr(n, "beta", 0.5f), c->stream),
 				  ft_op_table[n->op].name);
 	}
 	if (n->op == FT_OP_CAST) {
 		const ft_tensor *x = ft_in(g, n, 0);
-		return cuda_check(ft_cu_cast(x->data, ft_cuda_dtype(x->dtype), y->data, ft_cuda_dtype(y->dtype), y->numel,
+		return ft_cuda_check(ft_cu_cast(x->data, ft_cuda_dtype(x->dtype), y->data, ft_cuda_dtype(y->dtype), y->numel,
 					     c->stream),
 				  "Cast");
 	}
@@ -1078,7 +1071,7 @@ static ft_status cuda_run_node(void *ctx, const ft_graph *g, ft_node *n)
 		const ft_tensor *x = ft_in(g, n, 0);
 		if (x->data == y->data)
 			return FT_OK;
-		return cuda_check(cudaMemcpyAsync(y->data, x->data, ft_tensor_bytes(y), cudaMemcpyDeviceToDevice,
+		return ft_cuda_check(cudaMemcpyAsync(y->data, x->data, ft_tensor_bytes(y), cudaMemcpyDeviceToDevice,
 						  c->stream),
 				  ft_op_table[n->op].name);
 	}
@@ -1151,7 +1144,7 @@ static void *cuda_capture_end(void *ctx)
 static ft_status cuda_replay(void *ctx, void *recording)
 {
 	cuda_ctx *c = ctx;
-	return cuda_check(cudaGraphLaunch((cudaGraphExec_t)recording, c->stream), "cudaGraphLaunch");
+	return ft_cuda_check(cudaGraphLaunch((cudaGraphExec_t)recording, c->stream), "cudaGraphLaunch");
 }
 
 static void cuda_drop(void *ctx, void *recording)
@@ -1215,20 +1208,20 @@ ft_status ft_backend_cuda_new(int device, ft_backend *out)
 	if (device < 0 || device >= count)
 		return ft_error(FT_EBADINPUT, "--device cuda:%d: this machine has %d CUDA device%s", device, count,
 				count == 1 ? "" : "s");
-	FT_TRY(cuda_check(cudaSetDevice(device), "cudaSetDevice"));
+	FT_TRY(ft_cuda_check(cudaSetDevice(device), "cudaSetDevice"));
 	cuda_ctx *c = ft_xcalloc(1, sizeof(*c));
 	c->device = device;
-	ft_status st = cuda_check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+	ft_status st = ft_cuda_check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreate");
 	if (!st)
-		st = cuda_check(cudaEventCreate(&c->up0), "cudaEventCreate");
+		st = ft_cuda_check(cudaEventCreate(&c->up0), "cudaEventCreate");
 	if (!st)
-		st = cuda_check(cudaEventCreate(&c->up1), "cudaEventCreate");
+		st = ft_cuda_check(cudaEventCreate(&c->up1), "cudaEventCreate");
 	if (!st)
-		st = cuda_check(cudaStreamCreateWithFlags(&c->copy, cudaStreamNonBlocking), "cudaStreamCreate (copies)");
+		st = ft_cuda_check(cudaStreamCreateWithFlags(&c->copy, cudaStreamNonBlocking), "cudaStreamCreate (copies)");
 	if (!st)
-		st = cuda_check(cudaEventCreate(&c->ahead0), "cudaEventCreate");
+		st = ft_cuda_check(cudaEventCreate(&c->ahead0), "cudaEventCreate");
 	if (!st)
-		st = cuda_check(cudaEventCreate(&c->ahead1), "cudaEventCreate");
+		st = ft_cuda_check(cudaEventCreate(&c->ahead1), "cudaEventCreate");
 	if (st) {
 		free(c); /* the process is ending with this error: the stream and events go with it */
 		return st;

@@ -1,10 +1,20 @@
 /* cuda_conv.h - the convolutions of the CUDA backend (runtime/cuda_conv.c, cuDNN), and the
- * little both of the backend's files need. */
+ * little the CUDA runtime's files (backend_cuda.c, cuda_conv.c, nccl_grads.c) share. */
 #ifndef FT_CUDA_CONV_H
 #define FT_CUDA_CONV_H
 
+#include <cuda_runtime_api.h>
+
 #include "cuda/ft_cuda.h"
 #include "ir.h"
+
+/* a CUDA runtime call's failure as an error naming what failed */
+static inline ft_status ft_cuda_check(cudaError_t e, const char *what)
+{
+	if (e == cudaSuccess)
+		return FT_OK;
+	return ft_error(FT_ERUNTIME, "CUDA: %s: %s", what, cudaGetErrorString(e));
+}
 
 /* the kernels' storage type (ft_cu_dtype) of t, -1 for a type they do not store */
 static inline int ft_cuda_dtype(ft_dtype t)

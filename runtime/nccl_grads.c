@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "cuda_conv.h"
+
 _Static_assert(sizeof(ncclUniqueId) == FT_NCCL_ID_BYTES, "ncclUniqueId's size");
 
 /* the functions ftrun calls, from libnccl.so.2 */
@@ -74,13 +76,6 @@ static ft_status nccl_check(ncclResult_t r, const char *what)
 	return ft_error(FT_ERUNTIME, "NCCL: %s: %s", what, lib.get_error_string(r));
 }
 
-static ft_status cuda_check(cudaError_t e, const char *what)
-{
-	if (e == cudaSuccess)
-		return FT_OK;
-	return ft_error(FT_ERUNTIME, "CUDA: %s: %s", what, cudaGetErrorString(e));
-}
-
 ft_status ft_nccl_unique_id(void *id)
 {
 	char why[256];
@@ -102,11 +97,11 @@ ft_status ft_nccl_new(ft_backend be, const void *id, int rank, int size, size_t 
 	nc->n = n;
 	ncclUniqueId uid;
 	memcpy(&uid, id, sizeof(uid));
-	ft_status st = cuda_check(cudaStreamCreateWithFlags(&nc->comm_stream, cudaStreamNonBlocking), "NCCL's stream");
+	ft_status st = ft_cuda_check(cudaStreamCreateWithFlags(&nc->comm_stream, cudaStreamNonBlocking), "NCCL's stream");
 	if (!st)
-		st = cuda_check(cudaEventCreateWithFlags(&nc->packed, cudaEventDisableTiming), "cudaEventCreate");
+		st = ft_cuda_check(cudaEventCreateWithFlags(&nc->packed, cudaEventDisableTiming), "cudaEventCreate");
 	if (!st)
-		st = cuda_check(cudaEventCreateWithFlags(&nc->done, cudaEventDisableTiming), "cudaEventCreate");
+		st = ft_cuda_check(cudaEventCreateWithFlags(&nc->done, cudaEventDisableTiming), "cudaEventCreate");
 	if (!st)
 		st = nccl_check(lib.comm_init_rank(&nc->comm, size, uid, rank), "ncclCommInitRank");
 	if (st) {
@@ -159,14 +154,14 @@ ft_status ft_nccl_finish(ft_nccl *nc, double timeout_s, const char *what)
 	if (!nc->posted)
 		return FT_OK;
 	nc->posted = false;
-	FT_TRY(cuda_check(cudaEventRecord(nc->done, nc->comm_stream), "cudaEventRecord"));
+	FT_TRY(ft_cuda_check(cudaEventRecord(nc->done, nc->comm_stream), "cudaEventRecord"));
 	double start = ft_now_s();
 	for (;;) {
 		cudaError_t e = cudaEventQuery(nc->done);
 		if (e == cudaSuccess)
 			break;
 		if (e != cudaErrorNotReady)
-			return cuda_check(e, what);
+			return ft_cuda_check(e, what);
 		ncclResult_t async = ncclSuccess;
 		lib.comm_get_async_error(nc->comm, &async);
 		if (async != ncclSuccess && async != ncclInProgress) {
@@ -184,7 +179,7 @@ ft_status ft_nccl_finish(ft_nccl *nc, double timeout_s, const char *what)
 		nanosleep(&ts, NULL);
 	}
 	/* (done already on the host; the compute stream's order states it too) */
-	return cuda_check(cudaStreamWaitEvent(nc->compute, nc->done, 0), "cudaStreamWaitEvent");
+	return ft_cuda_check(cudaStreamWaitEvent(nc->compute, nc->done, 0), "cudaStreamWaitEvent");
 }
 
 void ft_nccl_unpack(ft_nccl *nc, const ft_tensor *const *t, int count, size_t off)
