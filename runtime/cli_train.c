@@ -632,9 +632,8 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 			 * then the row; a run killed in between resumes after the epoch without its row.
 			 */
 			bool row_first = epoch_end && !c->eval_each_epoch;
-			if (row_first && root && (st = epoch_row(ecsv, tb, meta.epoch - 1,
-								 epoch_steps ? epoch_loss / (double)epoch_steps : 0.0, -1,
-								 ft_now_s() - t0)))
+			double epoch_mean = epoch_steps ? epoch_loss / (double)epoch_steps : 0.0;
+			if (row_first && root && (st = epoch_row(ecsv, tb, meta.epoch - 1, epoch_mean, -1, ft_now_s() - t0)))
 				goto out_free;
 			if (root) {
 				fflush(csv); /* the rows up to the checkpoint are in the file before it is */
@@ -652,9 +651,7 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 				if (root)
 					fprintf(stderr, "%sepoch %lld top1 %.4f\n", tty ? "\n" : "", (long long)meta.epoch - 1,
 						top1);
-				if (root && (st = epoch_row(ecsv, tb, meta.epoch - 1,
-							    epoch_steps ? epoch_loss / (double)epoch_steps : 0.0, top1,
-							    ft_now_s() - t0)))
+				if (root && (st = epoch_row(ecsv, tb, meta.epoch - 1, epoch_mean, top1, ft_now_s() - t0)))
 					goto out_free;
 			}
 			if (epoch_end) {
