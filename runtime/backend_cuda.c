@@ -159,6 +159,12 @@ static bool byte_size_ok(const ft_tensor *t)
 	return t->rank <= FT_CU_MAX_RANK && (es == 1 || es == 2 || es == 4 || es == 8);
 }
 
+/* the executor's workspace for a node that asked for bytes of it (cuda_prepare), or NULL */
+static float *scratch(cuda_ctx *c, size_t bytes)
+{
+	return c->workspace_bytes >= bytes ? c->workspace : NULL;
+}
+
 /* the LayerNorm view of x and whether scale (and bias) are one value per column */
 static bool ln_view(const ft_graph *g, const ft_node *n, const ft_tensor *x, const ft_tensor *scale,
 		    const ft_tensor *bias, int64_t *rows, int64_t *cols)
@@ -702,9 +708,12 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		int64_t rows, cols;
 		if (!ln_view(g, n, x, scale, NULL, &rows, &cols))
 			return ft_node_error(g, n, FT_EUNSUPPORTED, "scale not one value per column");
+		void *ws = scratch(c, ft_cu_layer_norm_grad_workspace(rows, cols));
+		if (!ws)
+			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
 		return ft_cuda_check(ft_cu_layer_norm_grad(ft_in(g, n, 0)->data, x->data, scale->data, ft_in(g, n, 3)->data,
 							ft_in(g, n, 4)->data, y ? y->data : NULL,
-							ft_out(g, n, 1)->data, ft_out(g, n, 2)->data, rows, cols,
+							ft_out(g, n, 1)->data, ft_out(g, n, 2)->data, ws, rows, cols,
 							c->stream),
 				  name);
 	}
@@ -733,10 +742,6 @@ static ft_status window_of(const ft_graph *g, const ft_node *n, ft_cu_win *w)
 }
 
 /* (N, C, S) of a BatchNorm input */
-static float *scratch(cuda_ctx *c, size_t bytes)
-{
-	return c->workspace_bytes >= bytes ? c->workspace : NULL;
-}
 
 static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 {
@@ -1005,6 +1010,8 @@ static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, siz
 		ft_cuda_ncs(ft_in(g, n, train ? 0 : 1), &nb, &ch, &sp);
 		*scratch = ft_cu_bn_workspace(nb, ch, sp, train ? 2 : 3);
 	}
+	else if (n->op == FT_OP_LAYER_NORM_GRAD && ln_view(g, n, ft_in(g, n, 1), ft_in(g, n, 2), NULL, &o, &i))
+		*scratch = ft_cu_layer_norm_grad_workspace(o, i);
 	else if (n->op == FT_OP_REDUCE_SUM_TO && sum_run(ft_in(g, n, 0), ft_out(g, n, 0), &o, &r, &i))
 		*scratch = ft_cu_sum_run_workspace(o, r, i);
 	else if ((n->op == FT_OP_MAX_POOL_GRAD || n->op == FT_OP_REDUCE_SUM_TO ||

@@ -276,7 +276,16 @@ static void test_float_maths(void)
 				break;
 			}
 		}
+		if (ops[k] == FT_OP_SIGMOID)
+			CHECK(y[2] == 0.0f, "Sigmoid(-inf) = %g, want exactly 0 (1 / (1 + e^inf))", (double)y[2]);
 	}
+	/* ft.Silu, x * Sigmoid(x): NaN at -inf (-inf * 0) and +inf at +inf, as PyTorch's silu and
+	 * the CUDA kernel give (the H200 kernel test found -inf here, 2026-11-28) */
+	ft_node *n = new_node(g, FT_OP_SILU, 1, &x, 1);
+	CHECK(run(g, n) == FT_OK, "ft.Silu: %s", ft_last_error());
+	const float *y = ft_out(g, n, 0)->data;
+	CHECK(isnan(y[0]) && y[1] == INFINITY && isnan(y[2]) && y[3] == 0.0f, "ft.Silu(NaN, inf, -inf, 0) = %g %g %g %g",
+	      (double)y[0], (double)y[1], (double)y[2], (double)y[3]);
 	ft_graph_free(g);
 }
 

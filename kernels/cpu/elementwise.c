@@ -480,9 +480,12 @@ static inline float ew_expf_fast(float x)
 	return p * ew_float((uint32_t)((int32_t)n + 127) << 23);
 }
 
+/* exactly 0 at -inf, as 1 / (1 + e^inf) is: the clamp alone would give 1.6e-38 there, and
+ * ft.Silu's x * Sigmoid(x) would be -inf instead of PyTorch's (and CUDA's) NaN */
 static inline float ew_sigmoidf(float x)
 {
-	return ew_keep_nan(x, 1.0f / (1.0f + ew_expf_fast(-ew_clamp_abs(x, 87.0f))));
+	float s = 1.0f / (1.0f + ew_expf_fast(-ew_clamp_abs(x, 87.0f)));
+	return ew_keep_nan(x, ew_select(ew_bits(x) == 0xff800000u, 0.0f, s));
 }
 
 static inline double ew_sigmoidd(double x) { return 1 / (1 + exp(-x)); }

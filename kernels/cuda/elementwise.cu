@@ -14,18 +14,6 @@ namespace {
 
 using namespace ftcu;
 
-// the offset of output element i in input j: the broadcast walk of the CPU walker
-__device__ inline int64_t bcast_offset(const ft_cu_bcast &bc, int j, int64_t i)
-{
-	int64_t off = 0;
-	for (int d = bc.rank - 1; d >= 0; d--) {
-		int64_t q = i / bc.dims[d];
-		off += (i - q * bc.dims[d]) * bc.st[j][d];
-		i = q;
-	}
-	return off;
-}
-
 __device__ inline float binary(ft_cu_binary op, float a, float b)
 {
 	switch (op) {
@@ -36,12 +24,14 @@ __device__ inline float binary(ft_cu_binary op, float a, float b)
 	}
 }
 
-template <typename T>
-__global__ void binary_kernel(ft_cu_binary op, const T *a, const T *b, T *y, int64_t n, ft_cu_bcast bc, bool same)
+// same_a, same_b: that operand is laid out as the output (no offset to walk)
+template <typename T, typename I>
+__global__ void binary_kernel(ft_cu_binary op, const T *a, const T *b, T *y, I n, ft_cu_bcast bc, bool same_a,
+			      bool same_b)
 {
-	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-		float x0 = ld(same ? a[i] : a[bcast_offset(bc, 0, i)]);
-		float x1 = ld(same ? b[i] : b[bcast_offset(bc, 1, i)]);
+	for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
+		float x0 = ld(same_a ? a[i] : a[walk_offset<I>(bc, 0, i)]);
+		float x1 = ld(same_b ? b[i] : b[walk_offset<I>(bc, 1, i)]);
 		y[i] = st<T>(binary(op, x0, x1));
 	}
 }
@@ -161,17 +151,23 @@ __global__ void cast_kernel(const void *x, ft_cu_dtype from, void *y, ft_cu_dtyp
 extern "C" int ft_cu_apply_binary(ft_cu_binary op, ft_cu_dtype dt, const void *a, const void *b, void *y, int64_t n,
 			    const ft_cu_bcast *bc, void *stream)
 {
-	bool same = true;
+	bool same[2] = { true, true };
 	for (int j = 0; j < 2; j++) {
 		int64_t expect = 1;
 		for (int d = bc->rank - 1; d >= 0; d--) {
-			same &= bc->st[j][d] == expect || bc->dims[d] == 1;
+			same[j] &= bc->st[j][d] == expect || bc->dims[d] == 1;
 			expect *= bc->dims[d];
 		}
 	}
-#define L(T) \
-	binary_kernel<T><<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(op, (const T *)a, (const T *)b, (T *)y, \
-									     n, *bc, same)
+	cudaStream_t s = (cudaStream_t)stream;
+	bool narrow = walk32(*bc, 2, n, 0);
+#define L(T)                                                                                                     \
+	if (narrow)                                                                                              \
+		binary_kernel<T, uint32_t><<<blocks_for(n), kThreads, 0, s>>>(op, (const T *)a, (const T *)b, (T *)y, \
+									      (uint32_t)n, *bc, same[0], same[1]); \
+	else                                                                                                     \
+		binary_kernel<T, int64_t><<<blocks_for(n), kThreads, 0, s>>>(op, (const T *)a, (const T *)b, (T *)y,  \
+									     n, *bc, same[0], same[1])
 	FTCU_BY_TYPE(dt, L)
 #undef L
 	return launched();

@@ -280,8 +280,13 @@ int ft_cu_layer_norm(const float *x, const float *scale, const float *bias, floa
 		     int64_t rows, int64_t cols, float eps, void *stream);
 /* its backward: dx per row; dscale = sum_r dy * xhat and dbias = sum_r dy per column (in double) */
 int ft_cu_layer_norm_grad(const float *dy, const float *x, const float *scale, const float *mean,
-			  const float *invstd, float *dx, float *dscale, float *dbias, int64_t rows, int64_t cols,
+			  const float *invstd, float *dx, float *dscale, float *dbias, void *ws, int64_t rows, int64_t cols,
 			  void *stream);
+/* LayerNormGrad's workspace: the row parts' sums for dscale and dbias (ft_cu_sum_run's split) */
+static inline size_t ft_cu_layer_norm_grad_workspace(int64_t rows, int64_t cols)
+{
+	return 2 * ft_cu_sum_run_workspace(1, rows, cols);
+}
 
 #ifdef __cplusplus
 }

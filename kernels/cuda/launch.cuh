@@ -3,6 +3,8 @@
 #ifndef FT_CUDA_LAUNCH_CUH
 #define FT_CUDA_LAUNCH_CUH
 
+#include "ft_cuda.h"
+
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -67,6 +69,35 @@ template <typename T> __global__ void sum_parts(const double *part, T *y, int64_
 			sum += part[p * n + j];
 		y[j] = st<T>((float)sum);
 	}
+}
+
+// the offset in operand j (strides bc.st[j]) of element i of the row-major walk over bc.dims. I: the index
+// type, uint32_t where walk32 allows: a 64-bit division is a long software sequence on the GPU, and one per
+// axis and operand made broadcast Adds and Transposes several times slower than their memory traffic.
+template <typename I> __device__ inline I walk_offset(const ft_cu_bcast &bc, int j, I i)
+{
+	I off = 0;
+	for (int d = bc.rank - 1; d >= 0; d--) {
+		I dim = (I)bc.dims[d], q = i / dim;
+		off += (i - q * dim) * (I)bc.st[j][d];
+		i = q;
+	}
+	return off;
+}
+
+// whether n elements and every offset of the first `operands` operands (plus base) fit in 32 bits
+inline bool walk32(const ft_cu_bcast &bc, int operands, int64_t n, int64_t base)
+{
+	if (n > INT32_MAX)
+		return false;
+	for (int j = 0; j < operands; j++) {
+		int64_t last = base;
+		for (int d = 0; d < bc.rank; d++)
+			last += (bc.dims[d] - 1) * (bc.st[j][d] < 0 ? -bc.st[j][d] : bc.st[j][d]);
+		if (last > INT32_MAX)
+			return false;
+	}
+	return true;
 }
 
 // y = x rounded to T (float32 sums into their low-precision tensor)
