@@ -9,7 +9,7 @@
 #           tool: run(command="scripts/device_check.sh $OUT", carry=["device-bundle"], timeout_s=480)
 # FT_CHECK_MODELS, FT_CHECK_PARITY, FT_CHECK_PROFILE, FT_CHECK_FIND (model lists), FT_CHECK_CPU_ORACLE=0 and
 # FT_CHECK_STEPS narrow a rerun to what changed; FT_CHECK_CONFIGS sets ftrun bench's configurations and
-# FT_CHECK_SKIP (a list of torch, layout, eval, same, optin) leaves those steps out.
+# FT_CHECK_SKIP (a list of torch, torchprof, layout, eval, same, optin) leaves those steps out.
 #   dry run on a machine without a GPU (checks this script, not CUDA):
 #           FT_CHECK_DEVICE=devsim FT_CHECK_PYTHON=/usr/bin/python3 FT_CHECK_MODELS=resnet50 \
 #           FT_CHECK_BATCH=2 FT_CHECK_STEPS=2 scripts/device_check.sh /tmp/dry
@@ -163,6 +163,43 @@ for name in sys.argv[2].split(","):
         open(sys.argv[1], "w").write("\n".join(rows) + "\n")
 PY
 fi
+# where PyTorch's resnet50 AMP step spends its GPU time, kernel by kernel (torch.profiler): the
+# bar for ftrun's convolutions (its cuDNN legacy-API convolutions alone took longer than
+# PyTorch's whole step on 2026-11-28, docs/cuda.md)
+if [ "$dev" = cuda ] && ! skipped torchprof && before_s 60; then
+	timeout 60 $py - "${batch[resnet50]}" <<'PY' >"$w/torch_profile.txt" 2>&1
+import sys, torch, torchvision
+from torch.profiler import profile, ProfilerActivity
+torch.backends.cudnn.benchmark = True
+b = int(sys.argv[1])
+m = torchvision.models.resnet50(weights=None).cuda().to(memory_format=torch.channels_last)
+opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+x = torch.randn(b, 3, 224, 224, device="cuda").to(memory_format=torch.channels_last)
+y = torch.randint(0, 1000, (b,), device="cuda")
+def step():
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        loss = torch.nn.functional.cross_entropy(m(x), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+for _ in range(5):
+    step()
+torch.cuda.synchronize()
+with profile(activities=[ProfilerActivity.CUDA]) as prof:
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+def dt(e):  # (self_cuda_time_total before torch 2.4)
+    return getattr(e, "self_device_time_total", None) or getattr(e, "self_cuda_time_total", 0)
+ev = [e for e in prof.key_averages() if dt(e) > 0]
+total = sum(dt(e) for e in ev) / 3e3
+conv = sum(dt(e) for e in ev if any(k in e.key.lower() for k in ("conv", "xmma", "dgrad", "wgrad", "fprop", "implicit", "cudnn", "sm90"))) / 3e3
+print(f"PyTorch resnet50 AMP bf16 channels-last batch {b}: {total:.1f} ms of kernels a step, convolution-like kernels {conv:.1f} ms")
+for e in sorted(ev, key=lambda e: -dt(e))[:15]:
+    print(f"  {dt(e) / 3e3:7.2f} ms {e.count // 3:5d}x  {e.key[:110]}")
+PY
+	log "PyTorch's resnet50 AMP step by kernel (exit $?):$(printf '\n%s' "$(cat "$w/torch_profile.txt" | tail -17)")"
+fi
 # what a channels-last layout pass would buy: cuDNN's best times in NCHW against NHWC
 if [ "$dev" = cuda ] && [ -x device-bundle/bench_conv_layout ] && ! skipped layout && before_s 60; then
 	timeout 60 device-bundle/bench_conv_layout 128 >"$w/conv_layout.txt" 2>&1
@@ -292,7 +329,7 @@ done
 if [ "$dev" = cuda ] && command -v compute-sanitizer >/dev/null && before_s 30; then
 	timeout $((budget - (SECONDS - t0) - 5)) compute-sanitizer --tool memcheck --print-limit 20 \
 		device-bundle/test_cuda_ops >"$w/memcheck.txt" 2>&1
-	log "memcheck (exit $?; 124 = cut at the budget): $(grep -cE '^=========.*(Invalid|Error)' "$w/memcheck.txt") errors; $(grep -E '^[0-9]+ passed' "$w/memcheck.txt" | tail -1)"
+	log "memcheck (exit $?; 124 = cut at the budget): $(grep -cE '^=========.*(Invalid|Error)' "$w/memcheck.txt") errors; $(grep -E '^[0-9]+ cases' "$w/memcheck.txt" | tail -1)"
 	grep -E "Invalid|Error" "$w/memcheck.txt" | head -10 | tee -a "$out/summary.txt"
 fi
 kill $oracle 2>/dev/null
