@@ -123,6 +123,28 @@ static bool weak(const ft_tensor *t)
 	return t->kind == FT_TK_CONST && t->numel == 1;
 }
 
+/*
+ * A Linear layer's bias: Add(MatMul's low-precision output, a trained parameter). PyTorch exports
+ * nn.Linear on a 3-D input as MatMul then Add, but autocast ran it as one low-precision op (linear,
+ * addmm: the bias cast too, the output low). Promoting the Add to float32 instead doubled every
+ * transformer activation after a projection and ran ViT's GELU in float32: 2.1x PyTorch's memory
+ * for vit_b_16 with AMP (docs/cuda.md).
+ */
+static bool linear_bias(const ft_graph *g, const ft_node *n, ft_dtype lp)
+{
+	if (n->op != FT_OP_ADD || n->n_in != 2)
+		return false;
+	for (int j = 0; j < 2; j++) {
+		const ft_tensor *x = ft_in(g, n, j), *b = ft_in(g, n, 1 - j);
+		if (!x || !b || x->dtype != lp || b->kind != FT_TK_PARAM || b->dtype != FT_F32)
+			continue;
+		if (x->producer >= 0 && x->producer < g->n_nodes && g->nodes[x->producer].op == FT_OP_MATMUL &&
+		    b->numel > 0 && b->numel == x->dims[x->rank - 1] && b->rank == 1)
+			return true;
+	}
+	return false;
+}
+
 static ft_status amp_node(ft_graph *g, cast_cache *c, int i, ft_dtype lp)
 {
 	ft_node *n = &g->nodes[i];
@@ -130,7 +152,7 @@ static ft_status amp_node(ft_graph *g, cast_cache *c, int i, ft_dtype lp)
 	if (cls == FT_AMP_KEEP)
 		return FT_OK;
 	ft_dtype want = FT_UNDEF;
-	if (cls == FT_AMP_LOW) {
+	if (cls == FT_AMP_LOW || linear_bias(g, n, lp)) {
 		want = lp;
 	} else if (cls == FT_AMP_FP32) {
 		want = FT_F32;

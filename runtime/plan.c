@@ -23,9 +23,52 @@ static bool planned(const ft_tensor *t)
 	return t->kind == FT_TK_ACT || (t->kind == FT_TK_INPUT && !t->data);
 }
 
-static size_t align_up(size_t v)
+/* the ops whose output is their first input's bytes under another shape */
+static bool is_view(ft_op op)
 {
-	return (v + 63) & ~(size_t)63;
+	return op == FT_OP_RESHAPE || op == FT_OP_FLATTEN || op == FT_OP_SQUEEZE || op == FT_OP_UNSQUEEZE ||
+	       op == FT_OP_IDENTITY;
+}
+
+/*
+ * Views share their input's memory: root[i] is the tensor whose place tensor i takes (itself
+ * when it has its own). A view's kernel then finds its output already there and copies
+ * nothing (ft_cpu_copy, the CUDA backend's byte copies). Only activations made by nodes: a
+ * graph input's bytes can live outside the plan (the copy-ahead's second buffer). Never a
+ * tensor that a node updates in place (the loss scaler's gradients, an optimizer's inputs):
+ * two names for the same bytes would be updated twice.
+ */
+static void find_views(const ft_graph *g, int *root)
+{
+	int nt = g->n_tensors;
+	bool *updated = ft_xcalloc((size_t)nt + 1, sizeof(bool)), *made = ft_xcalloc((size_t)nt + 1, sizeof(bool));
+	for (int i = 0; i < nt; i++)
+		root[i] = i;
+	for (int i = 0; i < g->n_nodes; i++) {
+		const ft_node *n = &g->nodes[i];
+		if (ft_op_table[n->op].max_out == 0 || n->op == FT_OP_AMP_UNSCALE)
+			for (int j = 0; j < n->n_in; j++)
+				if (n->in[j] >= 0)
+					updated[n->in[j]] = true;
+		for (int j = 0; j < n->n_out; j++)
+			if (n->out[j] >= 0)
+				made[n->out[j]] = true;
+	}
+	for (int i = 0; i < g->n_nodes; i++) {
+		const ft_node *n = &g->nodes[i];
+		if (!is_view(n->op) || n->n_in < 1 || n->n_out < 1 || n->in[0] < 0 || n->out[0] < 0)
+			continue;
+		int x = n->in[0], y = n->out[0];
+		const ft_tensor *tx = &g->tensors[x], *ty = &g->tensors[y];
+		if (tx->kind != FT_TK_ACT || !made[x] || ty->kind != FT_TK_ACT || !tx->shaped || !ty->shaped ||
+		    tx->dtype != ty->dtype || ft_tensor_bytes(tx) != ft_tensor_bytes(ty) || updated[x] || updated[y])
+			continue;
+		root[y] = root[x];
+	}
+	/* nodes run in order, so a view's input has its root before the view is seen: chains settle
+	 * in one pass */
+	free(made);
+	free(updated);
 }
 
 ft_status ft_plan_build(const ft_graph *g, ft_plan *p)
@@ -60,15 +103,27 @@ ft_status ft_plan_build(const ft_graph *g, ft_plan *p)
 	for (int i = 0; i < nt && g->loop_end > g->loop_begin; i++)
 		if (start[i] >= 0 && start[i] < g->loop_begin && end[i] >= g->loop_begin && end[i] < g->loop_end - 1)
 			end[i] = g->loop_end - 1;
+	/* a view's lifetime is its root's: the root's place lives from the first to the last use of any */
+	int *root = ft_xmalloc(sizeof(int) * ((size_t)nt + 1));
+	find_views(g, root);
+	for (int i = 0; i < nt; i++) {
+		int r = root[i];
+		if (r == i || start[i] < 0)
+			continue;
+		if (start[i] < start[r])
+			start[r] = start[i];
+		if (end[i] > end[r])
+			end[r] = end[i];
+	}
 
 	interval *iv = ft_xmalloc(sizeof(interval) * ((size_t)nt + 1));
 	int n_iv = 0;
 	for (int i = 0; i < nt; i++) {
 		const ft_tensor *t = &g->tensors[i];
-		if (!planned(t) || start[i] < 0 || !t->shaped)
+		if (!planned(t) || start[i] < 0 || !t->shaped || root[i] != i)
 			continue;
-		iv[n_iv++] = (interval){ i, start[i], end[i], align_up(ft_tensor_bytes(t)) };
-		p->unshared += align_up(ft_tensor_bytes(t));
+		iv[n_iv++] = (interval){ i, start[i], end[i], ft_align64(ft_tensor_bytes(t)) };
+		p->unshared += ft_align64(ft_tensor_bytes(t));
 	}
 	qsort(iv, (size_t)n_iv, sizeof(interval), by_size_desc);
 	/* Greedy by size: each tensor goes into the lowest gap between the
@@ -104,6 +159,10 @@ ft_status ft_plan_build(const ft_graph *g, ft_plan *p)
 			p->total = off + a->size;
 		placed[n_placed++] = a;
 	}
+	for (int i = 0; i < nt; i++)
+		if (root[i] != i)
+			p->offset[i] = p->offset[root[i]];
+	free(root);
 	free(live);
 	free(placed);
 	free(iv);

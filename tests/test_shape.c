@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec.h"
 #include "ir.h"
 #include "cpu/util.h"
 
@@ -592,8 +593,56 @@ static void runtime_index_errors(void)
 	ft_graph_free(g);
 }
 
+/* the memory plan gives a view (Reshape, Flatten, Squeeze, Unsqueeze, Identity) its input's place
+ * (runtime/plan.c): an activation's view shares it and keeps it alive to the view's last use; a
+ * graph input's view, and a tensor a node updates in place, get places of their own */
+static void views_share_memory(void)
+{
+	ft_graph *g = ft_graph_new("views");
+	int64_t d2[2] = { 4, 6 }, d1[1] = { 24 };
+	int x = ft_graph_new_tensor(g, "x"); /* a graph input without data: planned */
+	ft_tensor_set_shape(&g->tensors[x], FT_F32, 2, d2);
+	g->tensors[x].kind = FT_TK_INPUT;
+	int shape1 = new_ints(g, "shape1", 1, d1), shape2 = new_ints(g, "shape2", 2, d2);
+	int in[2] = { x, -1 };
+	ft_node *n = new_node(g, FT_OP_RELU, 1, in, 1); /* a = Relu(x) */
+	int a = n->out[0];
+	in[0] = a, in[1] = shape1;
+	int b = new_node(g, FT_OP_RESHAPE, 2, in, 1)->out[0]; /* b = Reshape(a): a's place */
+	in[0] = b;
+	int c = new_node(g, FT_OP_RELU, 1, in, 1)->out[0]; /* c = Relu(b): reads b, a must stay */
+	in[0] = x, in[1] = shape1;
+	int v = new_node(g, FT_OP_RESHAPE, 2, in, 1)->out[0]; /* a view of the graph input: its own */
+	in[0] = c, in[1] = shape2;
+	int e = new_node(g, FT_OP_RESHAPE, 2, in, 1)->out[0]; /* updated in place below: its own */
+	in[0] = b;
+	int f = new_node(g, FT_OP_RELU, 1, in, 1)->out[0]; /* b read again, after c was made */
+	int scale_id = new_tensor(g, "scale", FT_F32, 0, NULL, true);
+	int un[2] = { scale_id, e };
+	int found = new_node(g, FT_OP_AMP_UNSCALE, 2, un, 1)->out[0];
+	int outs[3] = { v, f, found };
+	g->outputs = ft_graph_own(g, ft_xmalloc(sizeof(outs)));
+	memcpy(g->outputs, outs, sizeof(outs));
+	g->n_outputs = 3;
+	for (int i = 0; i < g->n_nodes; i++)
+		if (ft_op_table[g->nodes[i].op].infer(g, &g->nodes[i]) != FT_OK) {
+			check(false, "views", "infer", i);
+			fprintf(stderr, "  %s\n", ft_last_error());
+		}
+	ft_plan p;
+	check(ft_plan_build(g, &p) == FT_OK, "views", "plan", 0);
+	bool apart = p.offset[c] >= p.offset[a] + 128 || p.offset[a] >= p.offset[c] + 128; /* 96 bytes, aligned */
+	check(p.offset[b] == p.offset[a], "views", "a Reshape of an activation takes its place", 0);
+	check(apart, "views", "the place stays the view's while it is read (c must not reuse it)", 0);
+	check(p.offset[v] != p.offset[x], "views", "a graph input's view has its own place", 0);
+	check(p.offset[e] != p.offset[c], "views", "a tensor updated in place has its own place", 0);
+	ft_plan_free(&p);
+	ft_graph_free(g);
+}
+
 int main(void)
 {
+	views_share_memory();
 	transposes();
 	slices();
 	pads();
