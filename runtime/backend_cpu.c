@@ -79,7 +79,7 @@ static void widen_add(widened *w, const ft_graph *g, int id, bool in)
 	w->id[w->n] = id;
 	w->in[w->n] = in;
 	w->n++;
-	w->bytes += ((size_t)g->tensors[id].numel * 4 + 63) & ~(size_t)63;
+	w->bytes += ft_align64((size_t)g->tensors[id].numel * 4);
 }
 
 /* the low-precision tensors of n; false when there are none or its kernel moves bytes */
@@ -109,7 +109,7 @@ static void widen(const ft_graph *g, widened *w, char *buf, bool convert)
 			if (convert && w->in[k])
 				ft_cpu_widen((float *)buf, t->data, t->dtype, t->numel);
 			t->data = buf;
-			buf += ((size_t)t->numel * 4 + 63) & ~(size_t)63;
+			buf += ft_align64((size_t)t->numel * 4);
 		}
 		t->dtype = FT_F32;
 	}

@@ -75,7 +75,7 @@ void *ft_xrealloc(void *p, size_t size)
 
 void *ft_aligned_alloc(size_t size)
 {
-	size_t rounded = (size + 63) & ~(size_t)63;
+	size_t rounded = ft_align64(size);
 	void *p = NULL;
 	if (posix_memalign(&p, 64, rounded ? rounded : 64) != 0)
 		ft_fatal(__FILE__, __LINE__, "out of memory (%zu bytes)", size);

@@ -69,6 +69,11 @@ void *ft_xcalloc(size_t n, size_t size);
 void *ft_xrealloc(void *p, size_t size);
 /* 64-byte aligned, zeroed; free with free(). */
 void *ft_aligned_alloc(size_t size);
+/* v rounded up to a multiple of 64 bytes: a cache line, the alignment of every planned tensor */
+static inline size_t ft_align64(size_t v)
+{
+	return (v + 63) & ~(size_t)63;
+}
 
 /* seconds on the monotonic clock (for durations) */
 double ft_now_s(void);

