@@ -139,7 +139,7 @@ static bool linear_bias(const ft_graph *g, const ft_node *n, ft_dtype lp)
 		if (!x || !b || x->dtype != lp || b->kind != FT_TK_PARAM || b->dtype != FT_F32)
 			continue;
 		if (x->producer >= 0 && x->producer < g->n_nodes && g->nodes[x->producer].op == FT_OP_MATMUL &&
-		    b->numel > 0 && b->numel == x->dims[x->rank - 1] && b->rank == 1)
+		    x->rank >= 1 && b->rank == 1 && b->numel > 0 && b->numel == x->dims[x->rank - 1])
 			return true;
 	}
 	return false;

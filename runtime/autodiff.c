@@ -182,6 +182,7 @@ static ft_status run_rule(ft_autodiff *ad, int i)
 	case FT_OP_HARD_SIGMOID: return ft_grad_hard_sigmoid(ad, i);
 	case FT_OP_HARD_SWISH: return ft_grad_hard_swish(ad, i);
 	case FT_OP_SILU: return ft_grad_silu(ad, i);
+	case FT_OP_GELU: return ft_grad_gelu(ad, i);
 	case FT_OP_CLIP: return ft_grad_clip(ad, i);
 	case FT_OP_WHERE: return ft_grad_where(ad, i);
 	case FT_OP_CAST: return ft_grad_cast(ad, i);

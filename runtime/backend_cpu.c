@@ -55,7 +55,7 @@ static bool is_low(ft_dtype t)
 static bool moves_bytes(ft_op op)
 {
 	ft_cpu_fn k = ft_op_table[op].cpu;
-	return k == ft_cpu_copy || k == ft_cpu_transpose || k == ft_cpu_concat || k == ft_cpu_split ||
+	return k == ft_cpu_copy || k == ft_cpu_identity || k == ft_cpu_transpose || k == ft_cpu_concat || k == ft_cpu_split ||
 	       k == ft_cpu_slice || k == ft_cpu_gather || k == ft_cpu_expand || k == ft_cpu_tile || k == ft_cpu_cast;
 }
 

@@ -120,7 +120,7 @@ static int unary_op(ft_op op)
 	case FT_OP_HARD_SIGMOID: return FT_CU_HARD_SIGMOID;
 	case FT_OP_HARD_SWISH: return FT_CU_HARD_SWISH;
 	case FT_OP_SILU: return FT_CU_SILU;
-	case FT_OP_IDENTITY: return FT_CU_IDENTITY;
+	case FT_OP_GELU: return FT_CU_GELU;
 	default: return -1;
 	}
 }
@@ -136,6 +136,7 @@ static int unary_grad_op(ft_op op)
 	case FT_OP_HARD_SIGMOID_GRAD: return FT_CU_HARD_SIGMOID_GRAD;
 	case FT_OP_HARD_SWISH_GRAD: return FT_CU_HARD_SWISH_GRAD;
 	case FT_OP_SILU_GRAD: return FT_CU_SILU_GRAD;
+	case FT_OP_GELU_GRAD: return FT_CU_GELU_GRAD;
 	default: return -1;
 	}
 }
@@ -143,7 +144,8 @@ static int unary_grad_op(ft_op op)
 /* the shape ops that only move bytes (their output is their first input's bytes) */
 static bool is_byte_copy(ft_op op)
 {
-	return op == FT_OP_RESHAPE || op == FT_OP_FLATTEN || op == FT_OP_SQUEEZE || op == FT_OP_UNSQUEEZE;
+	return op == FT_OP_RESHAPE || op == FT_OP_FLATTEN || op == FT_OP_SQUEEZE || op == FT_OP_UNSQUEEZE ||
+	       op == FT_OP_IDENTITY;
 }
 
 static ft_status blas_check(cublasStatus_t e, const char *what)
@@ -196,8 +198,8 @@ static bool attn_op_ok(const ft_graph *g, const ft_node *n)
 		return ft_in(g, n, 0)->dtype == FT_U8 && ft_out(g, n, 0)->dtype == FT_F32 && ft_in(g, n, 0)->rank == 4;
 	case FT_OP_GATHER:
 		return byte_size_ok(ft_in(g, n, 0)) && ft_in(g, n, 1)->dtype == FT_I64;
-	case FT_OP_SLICE_GRAD:
-		return all_f32(g, n) && ft_out(g, n, 0)->rank <= FT_CU_MAX_RANK;
+	case FT_OP_SLICE_GRAD: /* moves elements of any size (zeros are zero bytes in every float type) */
+		return ft_in(g, n, 0)->dtype == ft_out(g, n, 0)->dtype && byte_size_ok(ft_out(g, n, 0));
 	case FT_OP_GATHER_GRAD:
 		return ft_in(g, n, 0)->dtype == FT_F32 && ft_in(g, n, 1)->dtype == FT_I64;
 	case FT_OP_SOFTMAX:
@@ -629,7 +631,9 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 			st[i] = (dy->dims[i] > 1 ? steps[i] : 1) * xs[i];
 		}
 		copy_plan(dy, st, &bc);
-		return ft_cuda_check(ft_cu_strided_scatter(dy->data, y->data, y->numel, off, &bc, c->stream), name);
+		return ft_cuda_check(ft_cu_strided_scatter(dy->data, y->data, y->numel, off, &bc, (int)ft_dtype_size(y->dtype),
+							c->stream),
+				  name);
 	}
 	case FT_OP_CONCAT: { /* y is (outer, sum of the axis dims, inner): one 2-D copy per input */
 		int64_t outer, inner;
@@ -708,8 +712,9 @@ static ft_status run_attn_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		int64_t rows, cols;
 		if (!ln_view(g, n, x, scale, NULL, &rows, &cols))
 			return ft_node_error(g, n, FT_EUNSUPPORTED, "scale not one value per column");
-		void *ws = scratch(c, ft_cu_layer_norm_grad_workspace(rows, cols));
-		if (!ws)
+		size_t ws_bytes = ft_cu_layer_norm_grad_workspace(rows, cols);
+		void *ws = scratch(c, ws_bytes);
+		if (!ws && ws_bytes)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
 		return ft_cuda_check(ft_cu_layer_norm_grad(ft_in(g, n, 0)->data, x->data, scale->data, ft_in(g, n, 3)->data,
 							ft_in(g, n, 4)->data, y ? y->data : NULL,
@@ -848,8 +853,9 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		const ft_tensor *x = ft_in(g, n, 0);
 		int64_t o, r, i;
 		if (sum_run(x, y, &o, &r, &i)) {
-			void *ws = scratch(c, ft_cu_sum_run_workspace(o, r, i));
-			if (!ws)
+			size_t ws_bytes = ft_cu_sum_run_workspace(o, r, i);
+			void *ws = scratch(c, ws_bytes);
+			if (!ws && ws_bytes)
 				return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
 			return ft_cuda_check(ft_cu_sum_run(ft_cuda_dtype(y->dtype), x->data, y->data, ws, o, r, i, c->stream),
 					  name);

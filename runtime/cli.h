@@ -52,6 +52,7 @@ typedef struct ft_cli {
 	double amp_init_scale;
 	int64_t amp_growth_interval;
 	bool train;           /* inspect --train */
+	bool peak;            /* inspect --train --peak: what is live at the planned peak */
 	const char *configs;  /* bench --configs: comma-separated subset */
 	double mean[3], std[3];
 	int n_mean, n_std;

@@ -131,7 +131,8 @@ static ft_status describe(const ft_graph *g, const ft_node *n, conv_extra *e)
 	 * bf16 on an H200 (2026-11-28), for 1.5 GFLOP. These are few and rare, so timing the
 	 * candidates once costs little.
 	 */
-	e->timed = gm.kernel[0] * gm.kernel[1] >= 64;
+	const char *find = getenv("FT_CUDNN_FIND"); /* FT_CUDNN_FIND=0: the heuristics' first here too */
+	e->timed = gm.kernel[0] * gm.kernel[1] >= 64 && !(find && strcmp(find, "0") == 0);
 	/* float32 accumulation whatever the storage */
 	return dnn_check(cudnnSetConvolutionMathType(e->conv, e->math), "math type");
 }

@@ -22,6 +22,9 @@ typedef struct ft_plan {
 	size_t unshared;     /* what the same tensors would take without reuse */
 	size_t workspace;    /* the largest scratch a node asks for (filled by ft_exec_new) */
 	size_t kernel_state; /* what the nodes keep between runs (reordered weights) */
+	/* per tensor id: the first and last node of its place's lifetime (-1 for tensors not
+	 * planned) and the tensor whose place it shares (itself, or a view's input) */
+	int *start, *end, *root;
 } ft_plan;
 
 /* Everything a run of a graph holds, by kind (the planned peak is the sum). */

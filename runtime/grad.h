@@ -13,7 +13,7 @@
 
 #define FT_GRAD_RULES(X)                                                                               \
 	X(add) X(sub) X(mul) X(div) X(pow) X(neg) X(relu) X(leaky_relu) X(sigmoid) X(tanh) X(erf) X(sqrt) \
-	X(exp) X(log) X(reciprocal) X(abs) X(hard_sigmoid) X(hard_swish) X(silu) X(clip) X(where) X(cast)          \
+	X(exp) X(log) X(reciprocal) X(abs) X(hard_sigmoid) X(hard_swish) X(silu) X(gelu) X(clip) X(where) X(cast)          \
 	X(identity) X(dropout)                                                                          \
 	X(conv) X(max_pool) X(average_pool) X(global_average_pool) X(global_max_pool)                    \
 	X(batch_norm) X(layer_norm)                                                                     \

@@ -260,6 +260,12 @@ ft_status ft_grad_silu(ft_autodiff *ad, int i)
 	return fused(ad, i, FT_OP_SILU_GRAD, false, 0, NULL, NULL);
 }
 
+/* ft.Gelu keeps only x for its backward (its five-node form kept four tensors of x's size) */
+ft_status ft_grad_gelu(ft_autodiff *ad, int i)
+{
+	return fused(ad, i, FT_OP_GELU_GRAD, false, 0, NULL, NULL);
+}
+
 /* CLIP_GRAD(dy, x, min, max): dy where min <= x <= max; opset < 11 bounds stay attributes */
 ft_status ft_grad_clip(ft_autodiff *ad, int i)
 {

@@ -30,10 +30,11 @@ static const char usage[] =
 	"usage: ftrun COMMAND MODEL.onnx [options]\n"
 	"\n"
 	"commands:\n"
-	"  inspect MODEL.onnx [-b N] [--train [--opt sgd|adamw] [--grad-accum-steps K]\n"
+	"  inspect MODEL.onnx [-b N] [--train [--peak] [--opt sgd|adamw] [--grad-accum-steps K]\n"
 	"      [--global-batch G] [--max-memory SIZE]]\n"
 	"      ops, parameters, FLOPs and planned memory for batch N (default 1); with --train\n"
-	"      the planned peak memory of one training step\n"
+	"      the planned peak memory of one training step; --peak: what is live at that peak,\n"
+	"      by the op that made it and the largest tensors\n"
 	"  run MODEL.onnx --input FILE.pb [--input FILE.pb ...] --output-dir DIR\n"
 	"      [--device cpu|cuda|auto] [--threads N]\n"
 	"      inference; inputs are ONNX TensorProto files bound to the graph inputs in order;\n"
@@ -237,6 +238,8 @@ static int parse(int argc, char **argv, cli *c)
 				return bad_usage("bad --clip-grad-norm \"%s\"", v);
 		} else if (strcmp(a, "--train") == 0) {
 			c->train = true;
+		} else if (strcmp(a, "--peak") == 0) {
+			c->peak = true;
 		} else if (strcmp(a, "--nesterov") == 0) {
 			c->nesterov = true;
 		} else if (strcmp(a, "--wd-all") == 0) {
@@ -446,6 +449,87 @@ static void cuda_line(const ft_graph *g)
 #endif
 }
 
+typedef struct live_tensor {
+	int id;
+	size_t bytes;
+} live_tensor;
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+	const live_tensor *x = a, *y = b;
+	return x->bytes != y->bytes ? (x->bytes < y->bytes ? 1 : -1) : x->id - y->id;
+}
+
+/*
+ * inspect --train --peak: the node of the step where the most planned bytes are live, and what
+ * they are: by the op that made them, then the largest tensors. The block (plan_line's
+ * "activations and gradients") is at least this; what it has beyond is fragmentation.
+ */
+static void peak_report(const ft_trainer *t)
+{
+	const ft_graph *g = t->g;
+	const ft_plan *p = ft_exec_plan(t->x);
+	int nn = g->n_nodes, nt = g->n_tensors;
+	int64_t *delta = ft_xcalloc((size_t)nn + 2, sizeof(int64_t));
+	int *made_by = ft_xmalloc(sizeof(int) * ((size_t)nt + 1));
+	for (int i = 0; i < nt; i++)
+		made_by[i] = -1;
+	for (int i = 0; i < nn; i++)
+		for (int j = 0; j < g->nodes[i].n_out; j++)
+			if (g->nodes[i].out[j] >= 0)
+				made_by[g->nodes[i].out[j]] = i;
+	for (int i = 0; i < nt; i++)
+		if (p->root[i] == i && p->start[i] >= 0) {
+			int64_t b = (int64_t)ft_align64(ft_tensor_bytes(&g->tensors[i]));
+			delta[p->start[i]] += b;
+			delta[p->end[i] + 1 <= nn ? p->end[i] + 1 : nn + 1] -= b;
+		}
+	int64_t live = 0, most = -1;
+	int at = 0;
+	for (int k = 0; k <= nn; k++) {
+		live += delta[k];
+		if (live > most)
+			most = live, at = k;
+	}
+	live_tensor *lt = ft_xmalloc(sizeof(live_tensor) * ((size_t)nt + 1));
+	int n_live = 0;
+	for (int i = 0; i < nt; i++)
+		if (p->root[i] == i && p->start[i] >= 0 && p->start[i] <= at && at <= p->end[i])
+			lt[n_live++] = (live_tensor){ i, ft_align64(ft_tensor_bytes(&g->tensors[i])) };
+	qsort(lt, (size_t)n_live, sizeof(live_tensor), by_bytes_desc);
+	char b1[32], b2[32];
+	const char *where = at < nn ? g->nodes[at].name : "the step's end";
+	printf("peak    %s live at node %d of %d (%s %s): %d tensors\n", ft_cli_mib((size_t)most, b1), at, nn,
+	       at < nn ? ft_op_table[g->nodes[at].op].name : "", where, n_live);
+	/* by the op that made them (the graph's inputs: "input") */
+	size_t by_op[FT_OP_COUNT + 1] = { 0 };
+	int count_op[FT_OP_COUNT + 1] = { 0 };
+	for (int k = 0; k < n_live; k++) {
+		int m = made_by[lt[k].id], op = m >= 0 ? (int)g->nodes[m].op : FT_OP_COUNT;
+		by_op[op] += lt[k].bytes;
+		count_op[op]++;
+	}
+	for (int shown = 0; shown < 10; shown++) {
+		int best = -1;
+		for (int op = 0; op <= FT_OP_COUNT; op++)
+			if (by_op[op] && (best < 0 || by_op[op] > by_op[best]))
+				best = op;
+		if (best < 0)
+			break;
+		printf("peak      %10s in %4d tensors made by %s\n", ft_cli_mib(by_op[best], b1), count_op[best],
+		       best < FT_OP_COUNT ? ft_op_table[best].name : "the graph's inputs");
+		by_op[best] = 0;
+	}
+	for (int k = 0; k < n_live && k < 12; k++) {
+		const ft_tensor *x = &g->tensors[lt[k].id];
+		printf("peak      %10s %-4s %-20s %s\n", ft_cli_mib(lt[k].bytes, b1), ft_dtype_name(x->dtype),
+		       ft_shape_str(x, b2, sizeof(b2)), x->name);
+	}
+	free(lt);
+	free(made_by);
+	free(delta);
+}
+
 static int plan_line(const cli *c, const char *amp)
 {
 	ft_train_config cfg;
@@ -473,12 +557,16 @@ static int plan_line(const cli *c, const char *amp)
 	       ft_cli_mib(ps.workspace, b4), ft_cli_mib(ps.kernel_state, b5), ft_cli_mib(ps.library, b6));
 	printf("train   %d nodes (%d forward+backward per micro-batch), %d trained parameters\n", t->g->n_nodes,
 	       t->n_micro - t->n_pro, t->n_params);
+	if (c->peak)
+		peak_report(t);
 	ft_trainer_free(t);
 	return 0;
 }
 
 static int cmd_inspect(cli *c)
 {
+	if (c->peak && !c->train)
+		return bad_usage("--peak reports on a training step's plan: add --train%s", "");
 	if ((c->global_batch || c->max_memory) && !c->train && !c->amp)
 		return bad_usage("--global-batch and --max-memory are about a training step: add --train%s", "");
 	if (c->global_batch || c->max_memory) {

@@ -63,6 +63,7 @@ typedef ft_status (*ft_cpu_fn)(const struct ft_graph *g, struct ft_node *n);
 	X(HARD_SIGMOID, "HardSigmoid", 1, 1, 1, ft_import_none, ft_infer_unary_float, ft_cpu_hard_sigmoid)           \
 	X(HARD_SWISH, "HardSwish", 1, 1, 1, ft_import_none, ft_infer_unary_float, ft_cpu_hard_swish)                 \
 	X(SILU, "ft.Silu", 1, 1, 1, ft_import_none, ft_infer_unary_float, ft_cpu_silu)                               \
+	X(GELU, "ft.Gelu", 1, 1, 1, ft_import_none, ft_infer_unary_float, ft_cpu_gelu)                               \
 	X(CLIP, "Clip", 1, 3, 1, ft_import_clip, ft_infer_clip, ft_cpu_clip)                               \
 	X(CAST, "Cast", 1, 1, 1, ft_import_cast, ft_infer_cast, ft_cpu_cast)                               \
 	X(IDENTITY, "Identity", 1, 1, 1, ft_import_none, ft_infer_unary, ft_cpu_identity)                            \
@@ -135,6 +136,7 @@ typedef ft_status (*ft_cpu_fn)(const struct ft_graph *g, struct ft_node *n);
 	X(HARD_SIGMOID_GRAD, "ft.HardSigmoidGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_hard_sigmoid_grad)       \
 	X(HARD_SWISH_GRAD, "ft.HardSwishGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_hard_swish_grad)           \
 	X(SILU_GRAD, "ft.SiluGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_silu_grad)                     \
+	X(GELU_GRAD, "ft.GeluGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_gelu_grad)                     \
 	X(CLIP_GRAD, "ft.ClipGrad", 2, 4, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_clip_grad)                       \
 	X(DROPOUT_GRAD, "ft.DropoutGrad", 2, 2, 1, ft_import_none, ft_infer_unary_grad, ft_cpu_dropout_grad)                 \
 	/* convolution and pooling gradients: runtime/shape_conv.c, kernels/cpu/conv.c */                      \

@@ -159,22 +159,29 @@ ft_status ft_plan_build(const ft_graph *g, ft_plan *p)
 			p->total = off + a->size;
 		placed[n_placed++] = a;
 	}
-	for (int i = 0; i < nt; i++)
+	for (int i = 0; i < nt; i++) {
 		if (root[i] != i)
 			p->offset[i] = p->offset[root[i]];
-	free(root);
+		if (p->offset[i] == SIZE_MAX)
+			start[i] = end[i] = -1;
+	}
+	p->start = start;
+	p->end = end;
+	p->root = root;
 	free(live);
 	free(placed);
 	free(iv);
-	free(end);
-	free(start);
 	return FT_OK;
 }
 
 void ft_plan_free(ft_plan *p)
 {
 	free(p->offset);
+	free(p->start);
+	free(p->end);
+	free(p->root);
 	p->offset = NULL;
+	p->start = p->end = p->root = NULL;
 }
 
 size_t ft_graph_const_bytes(const ft_graph *g)

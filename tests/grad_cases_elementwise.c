@@ -74,6 +74,7 @@ const gc_case gc_cases_elementwise[] = {
 	{ "hard_swish_middle", FT_OP_HARD_SWISH, 1, { P(-2.5f, 2.5f, 3, 2, 3, 4) }, 1, 0, NULL, 0 },
 	{ "hard_swish_outside", FT_OP_HARD_SWISH, 1, { AWAY(3.5f, 5, 3, 2, 3, 4) }, 1, 0, NULL, 0 },
 	{ "silu", FT_OP_SILU, 1, { P(-4, 4, 3, 2, 3, 4) }, 1, 0, NULL, 0 },
+	{ "gelu", FT_OP_GELU, 1, { P(-4, 4, 3, 2, 3, 4) }, 1, 0, NULL, 0 },
 	{ "clip_relu6", FT_OP_CLIP, 3, { AWAY(0.05f, 1, 3, 2, 3, 4), CF(0), CF(6) }, 1, 0, NULL, 0 },
 	{ "clip_inside", FT_OP_CLIP, 3, { P(-0.4f, 0.4f, 3, 2, 3, 4), CF(-0.5f), CF(0.5f) }, 1, 0, NULL, 0 },
 	{ "clip_all_clipped", FT_OP_CLIP, 3, { AWAY(0.6f, 1.5f, 3, 2, 3, 4), CF(-0.5f), CF(0.5f) }, 1, 0, NULL, 0 },

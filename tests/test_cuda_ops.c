@@ -563,15 +563,17 @@ static void attn_cases(ft_backend cu, const char *only)
 			      i64_const(g, 2, ax), i64_const(g, 2, sp) };
 		infer_and_run(cu, g, node(g, FT_OP_SLICE, 5, in, 1), "Slice", true, 0);
 	}
-	if (wanted(only, FT_OP_SLICE_GRAD)) {
+	/* float32, and bfloat16 (ViT's query/key/value slices under AMP, since the projection's bias
+	 * Add runs in bf16) */
+	for (int k = 0; k < 2 && wanted(only, FT_OP_SLICE_GRAD); k++) {
 		ft_graph *g = ft_graph_new("slice_grad");
 		int64_t dyd[4] = { 2, 12, 196, 29 }, st[4] = { 0, 0, 1, 3 }, sp[4] = { 1, 1, 1, 2 };
-		int dy = f32_input(g, 4, dyd, -1, 1);
+		int dy = new_input(g, k ? FT_BF16 : FT_F32, 4, dyd, -1, 1, false);
 		ft_node *n = node(g, FT_OP_SLICE_GRAD, 1, &dy, 1);
 		ft_node_set_ints(g, n, "starts", st, 4);
 		ft_node_set_ints(g, n, "steps", sp, 4);
 		ft_node_set_ints(g, n, "shape", xd, 4);
-		infer_and_run(cu, g, n, "SliceGrad", true, 0);
+		infer_and_run(cu, g, n, k ? "SliceGrad bfloat16" : "SliceGrad", true, 0);
 	}
 	if (wanted(only, FT_OP_EXPAND)) {
 		ft_graph *g = ft_graph_new("expand");
@@ -881,6 +883,8 @@ int main(int argc, char **argv)
 		{ FT_OP_HARD_SWISH, 1, { 1 }, { S4(10000, 0, 0, 0) }, { -6 }, { 6 }, FT_F32, 0, false, true, NULL, 0 },
 		{ FT_OP_SILU, 1, { 2 }, { S4(100, 257, 0, 0) }, { -20 }, { 20 }, FT_F32, 0, false, true, NULL, 0 },
 		{ FT_OP_SILU, 1, { 2 }, { S4(100, 257, 0, 0) }, { -20 }, { 20 }, FT_BF16, 0, false, true, NULL, 0 },
+		{ FT_OP_GELU, 1, { 2 }, { S4(100, 257, 0, 0) }, { -8 }, { 8 }, FT_F32, 0, false, true, NULL, 0 },
+		{ FT_OP_GELU, 1, { 2 }, { S4(100, 257, 0, 0) }, { -8 }, { 8 }, FT_BF16, 0, false, true, NULL, 0 },
 		{ FT_OP_IDENTITY, 1, { 1 }, { S4(10000, 0, 0, 0) }, { -4 }, { 4 }, FT_F32, 0, true, true, NULL, 0 },
 		{ FT_OP_FLATTEN, 1, { 4 }, { S4(2, 3, 17, 33) }, { -4 }, { 4 }, FT_F32, 0, true, true, NULL, 0 },
 		/* gradients: dy, then the saved tensor */
@@ -899,6 +903,8 @@ int main(int argc, char **argv)
 		{ FT_OP_HARD_SWISH_GRAD, 2, { 2, 2 }, { S4(64, 300, 0, 0), S4(64, 300, 0, 0) }, { -1, -6 }, { 1, 6 }, FT_F32,
 		  0, false, false, NULL, 0 },
 		{ FT_OP_SILU_GRAD, 2, { 2, 2 }, { S4(64, 300, 0, 0), S4(64, 300, 0, 0) }, { -1, -20 }, { 1, 20 }, FT_F32, 0,
+		  false, false, NULL, 0 },
+		{ FT_OP_GELU_GRAD, 2, { 2, 2 }, { S4(64, 300, 0, 0), S4(64, 300, 0, 0) }, { -1, -15 }, { 1, 15 }, FT_F32, 0,
 		  false, false, NULL, 0 },
 		/* float16 / bfloat16 storage, float32 arithmetic (AMP) */
 		{ FT_OP_ADD, 2, { 4, 2 }, { S4(2, 3, 17, 33), S4(17, 1, 0, 0) }, { -4, -4 }, { 4, 4 },

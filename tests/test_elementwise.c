@@ -286,6 +286,60 @@ static void test_float_maths(void)
 	const float *y = ft_out(g, n, 0)->data;
 	CHECK(isnan(y[0]) && y[1] == INFINITY && isnan(y[2]) && y[3] == 0.0f, "ft.Silu(NaN, inf, -inf, 0) = %g %g %g %g",
 	      (double)y[0], (double)y[1], (double)y[2], (double)y[3]);
+
+	/* ft.Gelu (specialise.c fuses PyTorch's five-node GELU into it) against those five nodes run
+	 * here, within 4 float ulps (the same float operations; the compiler may contract them
+	 * differently), and the specials PyTorch's gelu gives: NaN, inf, NaN (-inf * 0), 0 */
+	ft_node *gl = new_node(g, FT_OP_GELU, 1, &x, 1);
+	CHECK(run(g, gl) == FT_OK, "ft.Gelu: %s", ft_last_error());
+	int64_t one = 1;
+	int c[3] = { new_tensor(g, "sqrt2", FT_F32, 0, &one), new_tensor(g, "one", FT_F32, 0, &one),
+		     new_tensor(g, "half", FT_F32, 0, &one) };
+	*(float *)g->tensors[c[0]].data = 1.41421353816986083984375f;
+	*(float *)g->tensors[c[1]].data = 1.0f;
+	*(float *)g->tensors[c[2]].data = 0.5f;
+	int in[2] = { x, c[0] };
+	ft_node *st = new_node(g, FT_OP_DIV, 2, in, 1);
+	CHECK(run(g, st) == FT_OK, "Div: %s", ft_last_error());
+	in[0] = st->out[0];
+	st = new_node(g, FT_OP_ERF, 1, in, 1);
+	CHECK(run(g, st) == FT_OK, "Erf: %s", ft_last_error());
+	in[0] = st->out[0], in[1] = c[1];
+	st = new_node(g, FT_OP_ADD, 2, in, 1);
+	CHECK(run(g, st) == FT_OK, "Add: %s", ft_last_error());
+	in[0] = x, in[1] = st->out[0];
+	st = new_node(g, FT_OP_MUL, 2, in, 1);
+	CHECK(run(g, st) == FT_OK, "Mul: %s", ft_last_error());
+	in[0] = st->out[0], in[1] = c[2];
+	st = new_node(g, FT_OP_MUL, 2, in, 1);
+	CHECK(run(g, st) == FT_OK, "Mul: %s", ft_last_error());
+	const float *gy = ft_out(g, gl, 0)->data, *five = ft_out(g, st, 0)->data;
+	CHECK(isnan(gy[0]) && gy[1] == INFINITY && isnan(gy[2]) && gy[3] == 0.0f, "ft.Gelu(NaN, inf, -inf, 0) = %g %g %g %g",
+	      (double)gy[0], (double)gy[1], (double)gy[2], (double)gy[3]);
+	for (int i = 4; i < N; i++)
+		if (!(fabsf(gy[i] - five[i]) <= 4.8e-7f * fabsf(five[i]) + 1e-38f)) {
+			CHECK(0, "ft.Gelu(%g) = %.9g, the five nodes %.9g", (double)xs[i], (double)gy[i], (double)five[i]);
+			break;
+		}
+	/* its gradient, PyTorch's gelu_backward, against double precision: dy (Phi(x) + x phi(x)) */
+	int dy = new_tensor(g, "dy", FT_F32, 1, &count);
+	for (int i = 0; i < N; i++)
+		((float *)g->tensors[dy].data)[i] = 1.0f;
+	in[0] = dy, in[1] = x;
+	st = new_node(g, FT_OP_GELU_GRAD, 2, in, 1);
+	CHECK(run(g, st) == FT_OK, "ft.GeluGrad: %s", ft_last_error());
+	const float *dx = ft_out(g, st, 0)->data;
+	CHECK(isnan(dx[0]) && isnan(dx[1]) && isnan(dx[2]) && dx[3] == 0.5f,
+	      "ft.GeluGrad at NaN, inf, -inf, 0 = %g %g %g %g (PyTorch: nan nan nan 0.5)", (double)dx[0], (double)dx[1],
+	      (double)dx[2], (double)dx[3]);
+	for (int i = 4; i < N; i++) {
+		double v = xs[i], want = 0.5 * (1 + erf(v / sqrt(2.0))) + v * exp(-0.5 * v * v) / sqrt(2 * M_PI);
+		/* float erf's few ulps near 1, where 1 + erf(x) cancels for x below -2: an absolute 1e-6 */
+		if (!(fabs(dx[i] - want) <= 1e-6 * fabs(want) + 1e-6)) {
+			CHECK(0, "ft.GeluGrad(%g) = %.9g, want %.9g", v, (double)dx[i], want);
+			break;
+		}
+	}
 	ft_graph_free(g);
 }
 

@@ -544,6 +544,9 @@ EW_UNARY_FLOAT(hard_sigmoid, EW_HSIG((CT)p[0] * x + (CT)p[1]))
 EW_UNARY_FLOAT(hard_swish, x * EW_HSIG(x / 6 + (CT)0.5))
 /* ft.Silu, Mul(x, Sigmoid(x)) fused (specialise.c): the same float operations, one rounding */
 EW_UNARY_FLOAT(silu, x * EW_SIGMOID(x))
+/* ft.Gelu, Mul(Mul(x, Add(Erf(Div(x, sqrt 2)), 1)), 0.5) fused (specialise.c): the five nodes' float
+ * operations in their order, one rounding */
+EW_UNARY_FLOAT(gelu, x * (EW_ERF(x / (CT)1.41421353816986083984375f) + (CT)1) * (CT)0.5f)
 
 EW_UN(ew_not_BOOL, uint8_t, uint8_t, uint32_t, uint32_t, , (uint8_t), x == 0)
 
@@ -783,6 +786,7 @@ ft_status ft_cpu_hard_sigmoid(const ft_graph *g, ft_node *n)
 
 ft_status ft_cpu_hard_swish(const ft_graph *g, ft_node *n) { return ew_unary(g, n, ew_hard_swish_fns, NULL); }
 ft_status ft_cpu_silu(const ft_graph *g, ft_node *n) { return ew_unary(g, n, ew_silu_fns, NULL); }
+ft_status ft_cpu_gelu(const ft_graph *g, ft_node *n) { return ew_unary(g, n, ew_gelu_fns, NULL); }
 
 /* a float attribute bound stored in the input's dtype (opset < 11 Clip is float-only) */
 typedef union ew_scalar {
@@ -1117,6 +1121,17 @@ EW_GRAD_KERNEL(hard_swish_grad, ew_select(v < -3.0f, 0.0f, ew_select(v <= 3.0f, 
 /* PyTorch's silu_backward: dy s (1 + x (1 - s)), s = Sigmoid(x) */
 #define EW_SILU_GRAD(d, v, s) ((d) * (s) * (1.0f + (v) * (1.0f - (s))))
 EW_GRAD_KERNEL(silu_grad, EW_SILU_GRAD(d, v, ew_sigmoidf(v)))
+
+/* e^(-x^2 / 2) / sqrt(2 pi): exactly 0 once e^-87 underflows (an infinite x gives x * 0 = NaN, as
+ * PyTorch's), NaN kept */
+static inline float ew_gauss_pdf(float v)
+{
+	float h = 0.5f * v * v, e = ew_expf_fast(-ew_clamp_abs(h, 87.0f));
+	return ew_keep_nan(v, ew_select(ew_bits(h) > ew_bits(87.0f), 0.0f, e) * 0.398942280401432678f);
+}
+
+/* PyTorch's gelu_backward (approximate none): dy (Phi(x) + x phi(x)), Phi(x) = (1 + erf(x / sqrt 2)) / 2 */
+EW_GRAD_KERNEL(gelu_grad, d * (0.5f * (1.0f + ew_erff(v * 0.707106781186547524f)) + v * ew_gauss_pdf(v)))
 /* dy where lo <= x <= hi */
 EW_GRAD_KERNEL(clip_grad, ew_select((v >= p0) & (v <= p1), d, 0.0f))
 
@@ -1148,6 +1163,7 @@ ft_status ft_cpu_hard_swish_grad(const ft_graph *g, ft_node *n)
 }
 
 ft_status ft_cpu_silu_grad(const ft_graph *g, ft_node *n) { return ew_grad(g, n, ew_silu_grad_loop, 0, 0); }
+ft_status ft_cpu_gelu_grad(const ft_graph *g, ft_node *n) { return ew_grad(g, n, ew_gelu_grad_loop, 0, 0); }
 
 ft_status ft_cpu_leaky_relu_grad(const ft_graph *g, ft_node *n)
 {

@@ -58,6 +58,7 @@ __device__ inline float unary(ft_cu_unary op, float x, float alpha, float beta)
 	case FT_CU_HARD_SIGMOID: return hsig(alpha * x + beta);
 	case FT_CU_HARD_SWISH: return x * hsig(x / 6 + 0.5f);
 	case FT_CU_SILU: return x * (1.0f / (1.0f + expf(-x)));
+	case FT_CU_GELU: return x * (erff(x / 1.41421353816986083984375f) + 1.0f) * 0.5f;
 	default: return x;
 	}
 }
@@ -81,6 +82,11 @@ __device__ inline float unary_grad(ft_cu_unary_grad op, float d, float v, float 
 	case FT_CU_SILU_GRAD: { /* PyTorch's silu_backward */
 		float s = 1.0f / (1.0f + expf(-v));
 		return d * s * (1.0f + v * (1.0f - s));
+	}
+	case FT_CU_GELU_GRAD: { /* PyTorch's gelu_backward (approximate none) */
+		float cdf = 0.5f * (1.0f + erff(v * 0.707106781186547524f));
+		float pdf = expf(-0.5f * v * v) * 0.398942280401432678f;
+		return d * (cdf + v * pdf);
 	}
 	default: /* FT_CU_HARD_SWISH_GRAD: PyTorch's hardswish_backward */
 		return v < -3.0f ? 0.0f : v <= 3.0f ? d * (v / 3.0f + 0.5f) : d;

@@ -50,6 +50,7 @@ typedef enum ft_cu_unary {
 	FT_CU_HARD_SIGMOID, /* alpha, beta */
 	FT_CU_HARD_SWISH,
 	FT_CU_SILU, /* x * Sigmoid(x), ft.Silu */
+	FT_CU_GELU, /* x * (erf(x / sqrt 2) + 1) * 0.5, ft.Gelu */
 	FT_CU_IDENTITY,
 	FT_CU_UNARY_COUNT
 } ft_cu_unary;
@@ -65,6 +66,7 @@ typedef enum ft_cu_unary_grad {
 	FT_CU_HARD_SIGMOID_GRAD, /* alpha, beta */
 	FT_CU_HARD_SWISH_GRAD,
 	FT_CU_SILU_GRAD,
+	FT_CU_GELU_GRAD,
 	FT_CU_UNARY_GRAD_COUNT
 } ft_cu_unary_grad;
 
@@ -254,7 +256,7 @@ int ft_cu_image_normalize(const uint8_t *x, float *y, const float *mean_std, int
  */
 int ft_cu_strided_copy(const void *x, int64_t off, void *y, const ft_cu_bcast *bc, int es, void *stream);
 /* the inverse: dx (nx elements) zeroed, then dx[off + sum_d i_d * st[d]] = dy[i] (ft.SliceGrad) */
-int ft_cu_strided_scatter(const float *dy, float *dx, int64_t nx, int64_t off, const ft_cu_bcast *bc,
+int ft_cu_strided_scatter(const void *dy, void *dx, int64_t nx, int64_t off, const ft_cu_bcast *bc, int es,
 			  void *stream);
 /*
  * Gather along an axis of x seen as (outer, dim, inner elements of es bytes):

@@ -18,10 +18,20 @@ template <typename T, typename I> __global__ void strided_copy(const T *x, I off
 		y[i] = x[off + walk_offset<I>(bc, 0, i)];
 }
 
-template <typename I> __global__ void strided_scatter(const float *dy, float *dx, I n, I off, ft_cu_bcast bc)
+template <typename T, typename I> __global__ void strided_scatter(const T *dy, T *dx, I n, I off, ft_cu_bcast bc)
 {
 	for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x)
 		dx[off + walk_offset<I>(bc, 0, i)] = dy[i];
+}
+
+template <typename T> void launch_strided_scatter(const void *dy, void *dx, int64_t n, int64_t off,
+						  const ft_cu_bcast &bc, cudaStream_t s)
+{
+	if (walk32(bc, 1, n, off))
+		strided_scatter<T, uint32_t><<<blocks_for(n), kThreads, 0, s>>>((const T *)dy, (T *)dx, (uint32_t)n,
+										(uint32_t)off, bc);
+	else
+		strided_scatter<T, int64_t><<<blocks_for(n), kThreads, 0, s>>>((const T *)dy, (T *)dx, n, off, bc);
 }
 
 template <typename T> void launch_strided_copy(const void *x, int64_t off, void *y, int64_t n, const ft_cu_bcast &bc,
@@ -259,20 +269,22 @@ extern "C" int ft_cu_strided_copy(const void *x, int64_t off, void *y, const ft_
 	return launched();
 }
 
-extern "C" int ft_cu_strided_scatter(const float *dy, float *dx, int64_t nx, int64_t off, const ft_cu_bcast *bc,
+extern "C" int ft_cu_strided_scatter(const void *dy, void *dx, int64_t nx, int64_t off, const ft_cu_bcast *bc, int es,
 				     void *stream)
 {
 	cudaStream_t s = (cudaStream_t)stream;
-	cudaError_t e = cudaMemsetAsync(dx, 0, sizeof(float) * (size_t)nx, s);
+	cudaError_t e = cudaMemsetAsync(dx, 0, (size_t)es * (size_t)nx, s);
 	if (e != cudaSuccess)
 		return (int)e;
 	int64_t n = 1;
 	for (int d = 0; d < bc->rank; d++)
 		n *= bc->dims[d];
-	if (walk32(*bc, 1, n, off))
-		strided_scatter<uint32_t><<<blocks_for(n), kThreads, 0, s>>>(dy, dx, (uint32_t)n, (uint32_t)off, *bc);
-	else
-		strided_scatter<int64_t><<<blocks_for(n), kThreads, 0, s>>>(dy, dx, n, off, *bc);
+	switch (es) {
+	case 1: launch_strided_scatter<uint8_t>(dy, dx, n, off, *bc, s); break;
+	case 2: launch_strided_scatter<uint16_t>(dy, dx, n, off, *bc, s); break;
+	case 4: launch_strided_scatter<uint32_t>(dy, dx, n, off, *bc, s); break;
+	default: launch_strided_scatter<uint64_t>(dy, dx, n, off, *bc, s);
+	}
 	return launched();
 }
 

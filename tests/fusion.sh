@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# What the importer's specialisation and the AMP pass make of the exported models, and the
+# planned-peak report (`inspect --train --peak`):
+#   - vit_b_16's twelve GELUs (Div, Erf, Add, Mul, Mul as PyTorch exports nn.GELU) are twelve
+#     ft.Gelu nodes and no Erf is left; efficientnet_b0's 49 SiLUs (Sigmoid, Mul) are ft.Silu
+#     and its 16 squeeze-excitation gates, Sigmoid times another tensor, are not;
+#   - under --amp bf16 a Linear layer's bias Add (MatMul + 1-D parameter) runs in bf16, as
+#     autocast runs the Linear, and the residual Add (float32 + bf16) stays float32;
+#   - --peak names a node and what is live there, no more than the planned block holds;
+#     without --train it is refused.
+# usage: fusion.sh FTRUN MODELS_DIR
+set -uo pipefail
+ftrun=$1 dir=$2
+. "$(dirname "$0")/expect.sh"
+
+ops() { "$ftrun" inspect "$dir/$1.onnx" -b 2 2>&1 | grep '^ops '; }
+line=$(ops vit_b_16)
+if echo "$line" | grep -q ' ft.Gelu 12 ' && ! echo "$line" | grep -q ' Erf '; then
+	echo "ok: vit_b_16: 12 ft.Gelu, no Erf left"
+else
+	bad "vit_b_16's GELUs not fused: $line"
+fi
+line=$(ops efficientnet_b0)
+if echo "$line" | grep -q ' ft.Silu 49 ' && echo "$line" | grep -q ' Sigmoid 16 '; then
+	echo "ok: efficientnet_b0: 49 ft.Silu; the 16 squeeze-excitation gates (Sigmoid times another tensor) stay"
+else
+	bad "efficientnet_b0's SiLUs not fused: $line"
+fi
+
+"$ftrun" inspect "$dir/vit_b_16.onnx" -b 2 --amp bf16 >"$work/amp" 2>&1
+if grep -Eq '^amp +bf16 +Add +/encoder/layers/encoder_layer_0/mlp/mlp.0/Add$' "$work/amp" &&
+	grep -Eq '^amp +fp32 +Add +/encoder/layers/encoder_layer_0/Add$' "$work/amp"; then
+	echo "ok: --amp bf16: the Linear's bias Add in bf16, the residual Add in fp32"
+else
+	bad "--amp bf16 types of vit_b_16's Adds:"
+	grep -E 'encoder_layer_0/(mlp/mlp.0/)?Add$' "$work/amp"
+fi
+
+"$ftrun" inspect "$dir/vit_b_16.onnx" --train --peak -b 2 >"$work/peak" 2>&1
+block=$(sed -nE 's/^train .*fp32\): planned peak [0-9.]+ MiB = ([0-9.]+) MiB activations.*/\1/p' "$work/peak")
+live=$(sed -nE 's/^peak +([0-9.]+) MiB live at node [0-9]+ of [0-9]+ .*: [0-9]+ tensors$/\1/p' "$work/peak")
+if [ -n "$block" ] && [ -n "$live" ] && awk -v l="$live" -v b="$block" 'BEGIN { exit !(l > 0 && l <= b) }' &&
+	grep -Eq '^peak +[0-9.]+ MiB in +[0-9]+ tensors made by ' "$work/peak"; then
+	echo "ok: --peak: $live MiB live at the busiest node, within the $block MiB block"
+else
+	bad "--peak report (block \"$block\", live \"$live\"):"
+	cat "$work/peak"
+fi
+expect2 "--peak without --train" "$ftrun" inspect "$dir/vit_b_16.onnx" --peak
+exit $fail
