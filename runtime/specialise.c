@@ -199,6 +199,104 @@ static void fuse_gelu(ft_graph *g, const int *uses, bool *fused)
 	}
 }
 
+/* a new int64 constant of count values */
+static int const_ints(ft_graph *g, const char *name, const int64_t *v, int64_t count)
+{
+	int id = ft_graph_new_tensor(g, name);
+	ft_tensor *t = &g->tensors[id];
+	ft_tensor_set_shape(t, FT_I64, 1, &count);
+	t->data = ft_graph_own(g, ft_aligned_alloc(ft_tensor_bytes(t)));
+	memcpy(t->data, v, sizeof(int64_t) * (size_t)count);
+	t->kind = FT_TK_CONST;
+	return id;
+}
+
+/*
+ * A Linear layer on a 3-D (or higher) input as PyTorch exports it, Add(MatMul(x, Transpose(W)), b)
+ * with W (N, K) and b (N) trained parameters, becomes Reshape(Gemm(Reshape(x, (R, K)), W, b,
+ * transB=1), x's leading dims + N): the weight is read transposed by the product itself instead of
+ * being transposed into a copy every step (and its gradient transposed back), and the bias goes
+ * into the product, as a 2-D Linear is exported and as autocast runs it (addmm). The reshapes are
+ * views (plan.c). Needs producers and shapes; reorders the graph.
+ */
+static ft_status fuse_linears(ft_graph *g)
+{
+	int *uses = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(int));
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int j = 0; j < g->nodes[i].n_in; j++)
+			if (g->nodes[i].in[j] >= 0)
+				uses[g->nodes[i].in[j]]++;
+	for (int i = 0; i < g->n_outputs; i++)
+		uses[g->outputs[i]] += 2;
+	int n_nodes = g->n_nodes, fused = 0;
+	for (int i = 0; i < n_nodes; i++) {
+		ft_node *add = &g->nodes[i];
+		if (add->op != FT_OP_ADD || add->n_in != 2 || add->n_out != 1)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			int m = add->in[k], b = add->in[1 - k];
+			ft_node *mm = made_once(g, uses, m, FT_OP_MATMUL);
+			if (!mm || b < 0 || mm->n_in != 2)
+				continue;
+			ft_node *tr = made_once(g, uses, mm->in[1], FT_OP_TRANSPOSE);
+			if (!tr || tr->n_in != 1)
+				continue;
+			int x = mm->in[0], w = tr->in[0];
+			const ft_tensor *tx = &g->tensors[x], *tw = &g->tensors[w], *tb = &g->tensors[b];
+			const int64_t *perm;
+			int np = ft_attr_ints(tr, "perm", &perm);
+			if (tw->kind != FT_TK_PARAM || tw->rank != 2 || tw->dtype != FT_F32 || !(np == 0 ||
+			    (np == 2 && perm[0] == 1 && perm[1] == 0)) || tb->kind != FT_TK_PARAM || tb->rank != 1 ||
+			    tb->dtype != FT_F32 || tb->numel != tw->dims[0] || tx->dtype != FT_F32 || tx->rank < 3 ||
+			    tx->dims[tx->rank - 1] != tw->dims[1])
+				continue;
+			int64_t rows = 1, flat[2], back[FT_MAX_RANK];
+			for (int d = 0; d < tx->rank - 1; d++) {
+				rows *= tx->dims[d];
+				back[d] = tx->dims[d];
+			}
+			back[tx->rank - 1] = tw->dims[0];
+			flat[0] = rows, flat[1] = tw->dims[1];
+			char name[600];
+			snprintf(name, sizeof(name), "%.500s/linear", g->tensors[m].name);
+			int shape1 = const_ints(g, name, flat, 2), shape2 = const_ints(g, name, back, tx->rank);
+			int x2 = ft_graph_new_tensor(g, name), y2 = ft_graph_new_tensor(g, name);
+			/* (the new tensors may have moved the tables: the nodes again, by index) */
+			int ti = (int)(tr - g->nodes), mi = (int)(mm - g->nodes);
+			tr = &g->nodes[ti], mm = &g->nodes[mi], add = &g->nodes[i];
+			tr->op = FT_OP_RESHAPE; /* x2 = Reshape(x, (R, K)) */
+			tr->n_attrs = 0;
+			tr->in = FT_ARENA_NEW(g->arena, int, 2); /* (the inputs' arrays are made to measure) */
+			tr->in[0] = x;
+			tr->in[1] = shape1;
+			tr->n_in = 2;
+			tr->out[0] = x2;
+			mm->op = FT_OP_GEMM; /* y2 = x2 W^T + b */
+			mm->in = FT_ARENA_NEW(g->arena, int, 3);
+			mm->in[0] = x2;
+			mm->in[1] = w;
+			mm->in[2] = b;
+			mm->n_in = 3;
+			mm->out[0] = y2;
+			ft_node_set_int(g, mm, "transB", 1);
+			add = &g->nodes[i];
+			add->op = FT_OP_RESHAPE; /* the Add's output = Reshape(y2, leading dims + N) */
+			add->in[0] = y2;
+			add->in[1] = shape2;
+			fused++;
+			break;
+		}
+	}
+	free(uses);
+	if (!fused)
+		return FT_OK;
+	FT_TRY(ft_graph_toposort(g));
+	ft_graph_prune(g); /* the Transposes' old outputs, the MatMuls' */
+	for (int i = 0; i < g->n_nodes; i++)
+		FT_TRY(ft_op_table[g->nodes[i].op].infer(g, &g->nodes[i]));
+	return FT_OK;
+}
+
 /* the activations exporters spell in several nodes, each made one node (needs producers and types) */
 static void fuse_activations(ft_graph *g)
 {
@@ -262,5 +360,5 @@ ft_status ft_graph_specialise(ft_graph *g, int64_t batch, const ft_bind *binds, 
 			if (g->nodes[i].out[j] >= 0)
 				g->tensors[g->nodes[i].out[j]].producer = i;
 	fuse_activations(g); /* (after folding: GELU's constants are constants by now) */
-	return FT_OK;
+	return fuse_linears(g);
 }

@@ -2,7 +2,7 @@
 # What the importer's specialisation and the AMP pass make of the exported models, and the
 # planned-peak report (`inspect --train --peak`):
 #   - vit_b_16's twelve GELUs (Div, Erf, Add, Mul, Mul as PyTorch exports nn.GELU) are twelve
-#     ft.Gelu nodes and no Erf is left; efficientnet_b0's 49 SiLUs (Sigmoid, Mul) are ft.Silu
+#     ft.Gelu nodes and no Erf is left; its Linear layers on 3-D inputs are Gemms; efficientnet_b0's 49 SiLUs (Sigmoid, Mul) are ft.Silu
 #     and its 16 squeeze-excitation gates, Sigmoid times another tensor, are not;
 #   - under --amp bf16 a Linear layer's bias Add (MatMul + 1-D parameter) runs in bf16, as
 #     autocast runs the Linear, and the residual Add (float32 + bf16) stays float32;
@@ -20,6 +20,14 @@ if echo "$line" | grep -q ' ft.Gelu 12 ' && ! echo "$line" | grep -q ' Erf '; th
 else
 	bad "vit_b_16's GELUs not fused: $line"
 fi
+# its 48 Linear layers: 36 on 3-D inputs exported as Add(MatMul(x, Transpose(W)), b) are Gemms
+# now, with the 12 attention output projections (2-D, Gemm already) and the head: 49 Gemms, the
+# 24 attention products left as MatMul, 36 fewer Transposes
+if echo "$line" | grep -q ' Gemm 49 ' && echo "$line" | grep -q ' MatMul 24 ' && echo "$line" | grep -q ' Transpose 73 '; then
+	echo "ok: vit_b_16: 49 Gemm, 24 MatMul, 73 Transpose"
+else
+	bad "vit_b_16's Linear layers not fused: $line"
+fi
 line=$(ops efficientnet_b0)
 if echo "$line" | grep -q ' ft.Silu 49 ' && echo "$line" | grep -q ' Sigmoid 16 '; then
 	echo "ok: efficientnet_b0: 49 ft.Silu; the 16 squeeze-excitation gates (Sigmoid times another tensor) stay"
@@ -28,12 +36,33 @@ else
 fi
 
 "$ftrun" inspect "$dir/vit_b_16.onnx" -b 2 --amp bf16 >"$work/amp" 2>&1
-if grep -Eq '^amp +bf16 +Add +/encoder/layers/encoder_layer_0/mlp/mlp.0/Add$' "$work/amp" &&
+if grep -Eq '^amp +bf16 +Reshape +/encoder/layers/encoder_layer_0/mlp/mlp.0/Add$' "$work/amp" &&
 	grep -Eq '^amp +fp32 +Add +/encoder/layers/encoder_layer_0/Add$' "$work/amp"; then
-	echo "ok: --amp bf16: the Linear's bias Add in bf16, the residual Add in fp32"
+	echo "ok: --amp bf16: the Linear's output (its bias inside the Gemm) in bf16, the residual Add in fp32"
 else
 	bad "--amp bf16 types of vit_b_16's Adds:"
 	grep -E 'encoder_layer_0/(mlp/mlp.0/)?Add$' "$work/amp"
+fi
+
+# a Linear whose weight is stored already transposed, Add(MatMul(x, W), b): no Gemm to make, and
+# autocast's rule for the bias Add applies (amp.c)
+/usr/bin/python3 - "$work/linear.onnx" <<'PY'
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+w = numpy_helper.from_array(np.ones((4, 5), np.float32), "W")
+b = numpy_helper.from_array(np.ones(5, np.float32), "b")
+nodes = [helper.make_node("MatMul", ["x", "W"], ["m"], name="mm"),
+         helper.make_node("Add", ["m", "b"], ["y"], name="bias")]
+g = helper.make_graph(nodes, "linear", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 5])], [w, b])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), sys.argv[1])
+PY
+"$ftrun" inspect "$work/linear.onnx" -b 2 --amp bf16 >"$work/lin" 2>&1
+if grep -Eq '^amp +bf16 +Add +bias$' "$work/lin"; then
+	echo "ok: --amp bf16: Add(MatMul(x, W), b) runs in bf16"
+else
+	bad "--amp bf16 of Add(MatMul(x, W), b):"
+	cat "$work/lin"
 fi
 
 "$ftrun" inspect "$dir/vit_b_16.onnx" --train --peak -b 2 >"$work/peak" 2>&1
