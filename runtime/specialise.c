@@ -140,6 +140,29 @@ static void fuse_silu(ft_graph *g, const int *uses, bool *fused)
 	}
 }
 
+/* per tensor, how many node inputs read it; a graph output counts 2 (it stays whatever reads it) */
+static int *count_uses(const ft_graph *g)
+{
+	int *uses = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(int));
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int j = 0; j < g->nodes[i].n_in; j++)
+			if (g->nodes[i].in[j] >= 0)
+				uses[g->nodes[i].in[j]]++;
+	for (int i = 0; i < g->n_outputs; i++)
+		uses[g->outputs[i]] += 2;
+	return uses;
+}
+
+static bool same_shape(const ft_tensor *a, const ft_tensor *b)
+{
+	if (!a || !b || a->rank != b->rank)
+		return false;
+	for (int i = 0; i < a->rank; i++)
+		if (a->dims[i] != b->dims[i])
+			return false;
+	return true;
+}
+
 /* tensor id is a one-element float32 constant equal to v */
 static bool const_is(const ft_graph *g, int id, float v)
 {
@@ -188,8 +211,8 @@ static void fuse_gelu(ft_graph *g, const int *uses, bool *fused)
 			ft_node *e = a ? made_once(g, uses, other_than(g, a, 1.0f), FT_OP_ERF) : NULL;
 			ft_node *d = e ? made_once(g, uses, e->in[0], FT_OP_DIV) : NULL;
 			if (x < 0 || g->tensors[x].dtype != FT_F32 || !d || d->n_in != 2 || d->in[0] != x ||
-			    !const_is(g, d->in[1], sqrt2))
-				continue;
+			    !const_is(g, d->in[1], sqrt2) || !same_shape(&g->tensors[x], ft_out(g, y, 0)))
+				continue; /* (a constant of higher rank broadcast the five nodes' output) */
 			y->op = FT_OP_GELU;
 			y->in[0] = x;
 			y->n_in = 1;
@@ -221,13 +244,7 @@ static int const_ints(ft_graph *g, const char *name, const int64_t *v, int64_t c
  */
 static ft_status fuse_linears(ft_graph *g)
 {
-	int *uses = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(int));
-	for (int i = 0; i < g->n_nodes; i++)
-		for (int j = 0; j < g->nodes[i].n_in; j++)
-			if (g->nodes[i].in[j] >= 0)
-				uses[g->nodes[i].in[j]]++;
-	for (int i = 0; i < g->n_outputs; i++)
-		uses[g->outputs[i]] += 2;
+	int *uses = count_uses(g);
 	int n_nodes = g->n_nodes, fused = 0;
 	for (int i = 0; i < n_nodes; i++) {
 		ft_node *add = &g->nodes[i];
@@ -245,7 +262,7 @@ static ft_status fuse_linears(ft_graph *g)
 			const ft_tensor *tx = &g->tensors[x], *tw = &g->tensors[w], *tb = &g->tensors[b];
 			const int64_t *perm;
 			int np = ft_attr_ints(tr, "perm", &perm);
-			if (tw->kind != FT_TK_PARAM || tw->rank != 2 || tw->dtype != FT_F32 || !(np == 0 ||
+			if (tw->kind != FT_TK_PARAM || tw->rank != 2 || tw->dtype != FT_F32 || !(np < 0 || /* none: reversed */
 			    (np == 2 && perm[0] == 1 && perm[1] == 0)) || tb->kind != FT_TK_PARAM || tb->rank != 1 ||
 			    tb->dtype != FT_F32 || tb->numel != tw->dims[0] || tx->dtype != FT_F32 || tx->rank < 3 ||
 			    tx->dims[tx->rank - 1] != tw->dims[1])
@@ -255,14 +272,17 @@ static ft_status fuse_linears(ft_graph *g)
 				rows *= tx->dims[d];
 				back[d] = tx->dims[d];
 			}
+			if (rows == 0) /* (a 0 in Reshape's shape would mean "keep this dim") */
+				continue;
 			back[tx->rank - 1] = tw->dims[0];
 			flat[0] = rows, flat[1] = tw->dims[1];
 			char name[600];
 			snprintf(name, sizeof(name), "%.500s/linear", g->tensors[m].name);
-			int shape1 = const_ints(g, name, flat, 2), shape2 = const_ints(g, name, back, tx->rank);
+			int ti = (int)(tr - g->nodes), mi = (int)(mm - g->nodes), rank = tx->rank;
+			int shape1 = const_ints(g, name, flat, 2), shape2 = const_ints(g, name, back, rank);
 			int x2 = ft_graph_new_tensor(g, name), y2 = ft_graph_new_tensor(g, name);
-			/* (the new tensors may have moved the tables: the nodes again, by index) */
-			int ti = (int)(tr - g->nodes), mi = (int)(mm - g->nodes);
+			/* new tensors can move the tables (FT_DEBUG_MOVE_TABLES moves both at every addition):
+			 * the nodes again, by index */
 			tr = &g->nodes[ti], mm = &g->nodes[mi], add = &g->nodes[i];
 			tr->op = FT_OP_RESHAPE; /* x2 = Reshape(x, (R, K)) */
 			tr->n_attrs = 0;
@@ -300,13 +320,7 @@ static ft_status fuse_linears(ft_graph *g)
 /* the activations exporters spell in several nodes, each made one node (needs producers and types) */
 static void fuse_activations(ft_graph *g)
 {
-	int *uses = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(int));
-	for (int i = 0; i < g->n_nodes; i++)
-		for (int j = 0; j < g->nodes[i].n_in; j++)
-			if (g->nodes[i].in[j] >= 0)
-				uses[g->nodes[i].in[j]]++;
-	for (int i = 0; i < g->n_outputs; i++)
-		uses[g->outputs[i]] += 2; /* a graph output stays */
+	int *uses = count_uses(g);
 	bool fused = false;
 	fuse_silu(g, uses, &fused);
 	fuse_gelu(g, uses, &fused);
