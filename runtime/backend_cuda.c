@@ -161,6 +161,13 @@ static bool byte_size_ok(const ft_tensor *t)
 	return t->rank <= FT_CU_MAX_RANK && (es == 1 || es == 2 || es == 4 || es == 8);
 }
 
+/* a Gemm whose bias C goes into its low-precision output y as it is: C of y's type, beta 1 */
+static bool gemm_bias_in_y(const ft_graph *g, const ft_node *n)
+{
+	const ft_tensor *cb = ft_in(g, n, 2), *y = ft_out(g, n, 0);
+	return cb && y->dtype != FT_F32 && cb->dtype == y->dtype && ft_attr_float(n, "beta", 1.0f) == 1.0f;
+}
+
 /* the executor's workspace for a node that asked for bytes of it (cuda_prepare), or NULL */
 static float *scratch(cuda_ctx *c, size_t bytes)
 {
@@ -907,12 +914,21 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		/*
 		 * alpha AB + beta C rounded once, as the CPU's widened kernel: beta C into
 		 * float32 (y itself for float32, else the workspace), the product added to
-		 * it in float32, then rounded into y
+		 * it in float32, then rounded into y. A low-precision C with beta 1 (a Linear's
+		 * bias under AMP) is exact in y's own type: copied there, and cuBLAS adds the
+		 * product to it in float32 and rounds once, with no float32 buffer.
 		 */
+		int64_t cm = cb->rank == 2 ? cb->dims[0] : 1, cn = cb->rank >= 1 ? cb->dims[cb->rank - 1] : 1;
+		if (gemm_bias_in_y(g, n)) {
+			FT_TRY(ft_cuda_check(ft_cu_gemm_bias_copy(ft_cuda_dtype(y->dtype), y->data, cb->data, m, nn,
+								  cm == 1 ? 0 : cn, cn == 1 ? 0 : 1, c->stream),
+					  name));
+			return gemm(c, y->dtype, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, 1.0f, y->data,
+				    y->dtype);
+		}
 		float *acc = y->dtype == FT_F32 ? y->data : scratch(c, sizeof(float) * (size_t)y->numel);
 		if (!acc)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		int64_t cm = cb->rank == 2 ? cb->dims[0] : 1, cn = cb->rank >= 1 ? cb->dims[cb->rank - 1] : 1;
 		FT_TRY(ft_cuda_check(ft_cu_gemm_bias(ft_cuda_dtype(cb->dtype), acc, cb->data, m, nn, cm == 1 ? 0 : cn,
 						  cn == 1 ? 0 : 1, attr(n, "beta", 1.0f), c->stream),
 				  name));
@@ -1021,7 +1037,8 @@ static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, siz
 	else if (n->op == FT_OP_REDUCE_SUM_TO && sum_run(ft_in(g, n, 0), ft_out(g, n, 0), &o, &r, &i))
 		*scratch = ft_cu_sum_run_workspace(o, r, i);
 	else if ((n->op == FT_OP_MAX_POOL_GRAD || n->op == FT_OP_REDUCE_SUM_TO ||
-		  (n->op == FT_OP_GEMM && ft_in(g, n, 2))) && ft_out(g, n, 0)->dtype != FT_F32)
+		  (n->op == FT_OP_GEMM && ft_in(g, n, 2) && !gemm_bias_in_y(g, n))) &&
+		 ft_out(g, n, 0)->dtype != FT_F32)
 		*scratch = sizeof(float) * (size_t)ft_out(g, n, 0)->numel; /* float32 sums, rounded after */
 	return FT_OK;
 }

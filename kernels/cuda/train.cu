@@ -180,6 +180,17 @@ __global__ void gemm_bias(float *y, const T *c, int64_t m, int64_t n, int64_t cs
 	}
 }
 
+// y (m, n, of C's type T) = C broadcast through strides (csi, csj): the bias copied into a low-precision
+// Gemm's output, which the product is then added to with beta 1 (exact: C is of y's type)
+template <typename T> __global__ void gemm_bias_copy(T *y, const T *c, int64_t m, int64_t n, int64_t csi, int64_t csj)
+{
+	FTCU_GRID_LOOP(idx, m * n)
+	{
+		int64_t i = idx / n, j = idx - i * n;
+		y[idx] = c[i * csi + j * csj];
+	}
+}
+
 } // namespace
 
 extern "C" int ft_cu_softmax_cross_entropy(const float *logits, const int64_t *labels, float *loss, float *probs,
@@ -268,6 +279,16 @@ extern "C" int ft_cu_gemm_bias(ft_cu_dtype dt, float *y, const void *c, int64_t 
 {
 #define L(T) \
 	gemm_bias<T><<<blocks_for(m * n), kThreads, 0, (cudaStream_t)stream>>>(y, (const T *)c, m, n, csi, csj, beta)
+	FTCU_BY_TYPE(dt, L)
+#undef L
+	return launched();
+}
+
+extern "C" int ft_cu_gemm_bias_copy(ft_cu_dtype dt, void *y, const void *c, int64_t m, int64_t n, int64_t csi,
+				    int64_t csj, void *stream)
+{
+#define L(T) \
+	gemm_bias_copy<T><<<blocks_for(m * n), kThreads, 0, (cudaStream_t)stream>>>((T *)y, (const T *)c, m, n, csi, csj)
 	FTCU_BY_TYPE(dt, L)
 #undef L
 	return launched();
