@@ -85,35 +85,15 @@ int ft_ad_const_f32(ft_autodiff *ad, float v)
 
 int ft_ad_const_i64(ft_autodiff *ad, const int64_t *v, int n)
 {
-	ft_graph *g = ad->g;
-	/* v may point into g->tensors (a tensor's dims), which the new tensor can move: copy it first */
-	int64_t *data = ft_aligned_alloc(sizeof(int64_t) * (size_t)(n ? n : 1));
-	if (n)
-		memcpy(data, v, sizeof(int64_t) * (size_t)n);
-	int id = ft_graph_new_tensor(g, "ft/const");
-	ft_tensor *t = &g->tensors[id];
-	int64_t dims[1] = { n };
-	ft_tensor_set_shape(t, FT_I64, 1, dims);
-	t->data = ft_graph_own(g, data);
-	t->kind = FT_TK_CONST;
+	int id = ft_graph_const_i64(ad->g, "ft/const", v, n);
 	ensure_cap(ad);
 	return id;
-}
-
-static bool same_shape(const ft_tensor *a, const ft_tensor *b)
-{
-	if (a->rank != b->rank)
-		return false;
-	for (int i = 0; i < a->rank; i++)
-		if (a->dims[i] != b->dims[i])
-			return false;
-	return true;
 }
 
 ft_status ft_ad_reduce_to(ft_autodiff *ad, int gid, int target, int *out)
 {
 	ft_graph *g = ad->g;
-	if (same_shape(&g->tensors[gid], &g->tensors[target])) {
+	if (ft_tensor_same_shape(&g->tensors[gid], &g->tensors[target])) {
 		*out = gid;
 		return FT_OK;
 	}
@@ -126,7 +106,7 @@ ft_status ft_ad_reduce_to(ft_autodiff *ad, int gid, int target, int *out)
 ft_status ft_ad_reshape_to(ft_autodiff *ad, int gid, int target, int *out)
 {
 	ft_graph *g = ad->g;
-	if (same_shape(&g->tensors[gid], &g->tensors[target])) {
+	if (ft_tensor_same_shape(&g->tensors[gid], &g->tensors[target])) {
 		*out = gid;
 		return FT_OK;
 	}
@@ -140,7 +120,7 @@ ft_status ft_ad_add_grad(ft_autodiff *ad, int t, int gid)
 	ensure_cap(ad);
 	FT_ASSERT(t >= 0 && gid >= 0);
 	ft_graph *g = ad->g;
-	if (!same_shape(&g->tensors[t], &g->tensors[gid]))
+	if (!ft_tensor_same_shape(&g->tensors[t], &g->tensors[gid]))
 		ft_fatal(__FILE__, __LINE__, "gradient %s of %s has the wrong shape", g->tensors[gid].name,
 			 g->tensors[t].name);
 	if (ad->grad[t] < 0) {

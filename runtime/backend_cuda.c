@@ -141,13 +141,6 @@ static int unary_grad_op(ft_op op)
 	}
 }
 
-/* the shape ops that only move bytes (their output is their first input's bytes) */
-static bool is_byte_copy(ft_op op)
-{
-	return op == FT_OP_RESHAPE || op == FT_OP_FLATTEN || op == FT_OP_SQUEEZE || op == FT_OP_UNSQUEEZE ||
-	       op == FT_OP_IDENTITY;
-}
-
 static ft_status blas_check(cublasStatus_t e, const char *what)
 {
 	if (e == CUBLAS_STATUS_SUCCESS)
@@ -275,7 +268,7 @@ static bool cuda_supports_op(void *ctx, const ft_graph *g, const ft_node *n)
 		return same_float_type(g, n);
 	if (n->op == FT_OP_CAST)
 		return ft_cuda_dtype(ft_in(g, n, 0)->dtype) >= 0 && ft_cuda_dtype(ft_out(g, n, 0)->dtype) >= 0;
-	if (is_byte_copy(n->op))
+	if (ft_op_is_view(n->op))
 		return true;
 	return false;
 }
@@ -919,21 +912,16 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		 * product to it in float32 and rounds once, with no float32 buffer.
 		 */
 		int64_t cm = cb->rank == 2 ? cb->dims[0] : 1, cn = cb->rank >= 1 ? cb->dims[cb->rank - 1] : 1;
-		if (gemm_bias_in_y(g, n)) {
-			FT_TRY(ft_cuda_check(ft_cu_gemm_bias_copy(ft_cuda_dtype(y->dtype), y->data, cb->data, m, nn,
-								  cm == 1 ? 0 : cn, cn == 1 ? 0 : 1, c->stream),
-					  name));
-			return gemm(c, y->dtype, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, 1.0f, y->data,
-				    y->dtype);
-		}
-		float *acc = y->dtype == FT_F32 ? y->data : scratch(c, sizeof(float) * (size_t)y->numel);
+		bool in_y = gemm_bias_in_y(g, n);
+		void *acc = in_y || y->dtype == FT_F32 ? y->data : scratch(c, sizeof(float) * (size_t)y->numel);
 		if (!acc)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		FT_TRY(ft_cuda_check(ft_cu_gemm_bias(ft_cuda_dtype(cb->dtype), acc, cb->data, m, nn, cm == 1 ? 0 : cn,
+		FT_TRY(ft_cuda_check(ft_cu_gemm_bias(ft_cuda_dtype(cb->dtype), acc, in_y, cb->data, m, nn, cm == 1 ? 0 : cn,
 						  cn == 1 ? 0 : 1, attr(n, "beta", 1.0f), c->stream),
 				  name));
-		FT_TRY(gemm(c, y->dtype, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, 1.0f, acc, FT_F32));
-		if (y->dtype == FT_F32)
+		FT_TRY(gemm(c, y->dtype, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, 1.0f, acc,
+			    in_y ? y->dtype : FT_F32));
+		if (y->dtype == FT_F32 || in_y)
 			return FT_OK;
 		return ft_cuda_check(ft_cu_narrow(ft_cuda_dtype(y->dtype), acc, y->data, y->numel, c->stream), name);
 	}
@@ -1097,7 +1085,7 @@ static ft_status cuda_run_node(void *ctx, const ft_graph *g, ft_node *n)
 					     c->stream),
 				  "Cast");
 	}
-	if (is_byte_copy(n->op)) {
+	if (ft_op_is_view(n->op)) {
 		const ft_tensor *x = ft_in(g, n, 0);
 		if (x->data == y->data)
 			return FT_OK;

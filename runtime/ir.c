@@ -300,6 +300,36 @@ bool ft_tensor_is_const(const ft_tensor *t)
 	return t && t->kind == FT_TK_CONST && t->data != NULL;
 }
 
+bool ft_tensor_same_shape(const ft_tensor *a, const ft_tensor *b)
+{
+	if (!a || !b || a->rank != b->rank)
+		return false;
+	for (int i = 0; i < a->rank; i++)
+		if (a->dims[i] != b->dims[i])
+			return false;
+	return true;
+}
+
+int ft_graph_const_i64(ft_graph *g, const char *name, const int64_t *v, int n)
+{
+	int64_t *data = ft_aligned_alloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+	if (n)
+		memcpy(data, v, sizeof(int64_t) * (size_t)n);
+	int id = ft_graph_new_tensor(g, name);
+	ft_tensor *t = &g->tensors[id];
+	int64_t dims[1] = { n };
+	ft_tensor_set_shape(t, FT_I64, 1, dims);
+	t->data = ft_graph_own(g, data);
+	t->kind = FT_TK_CONST;
+	return id;
+}
+
+bool ft_op_is_view(ft_op op)
+{
+	return op == FT_OP_RESHAPE || op == FT_OP_FLATTEN || op == FT_OP_SQUEEZE || op == FT_OP_UNSQUEEZE ||
+	       op == FT_OP_IDENTITY;
+}
+
 int64_t ft_tensor_int(const ft_tensor *t, int64_t i)
 {
 	FT_ASSERT(t->data && i >= 0 && i < t->numel);

@@ -155,6 +155,12 @@ static inline ft_tensor *ft_out(const ft_graph *g, const ft_node *n, int i)
 void ft_tensor_set_shape(ft_tensor *t, ft_dtype dtype, int rank, const int64_t *dims);
 size_t ft_tensor_bytes(const ft_tensor *t);
 bool ft_tensor_is_const(const ft_tensor *t); /* has data at build time: CONST (not PARAM/STATE) */
+bool ft_tensor_same_shape(const ft_tensor *a, const ft_tensor *b); /* the same rank and dims */
+/* a new 1-D int64 constant holding v[0..n) (v may point into g->tensors: it is copied first) */
+int ft_graph_const_i64(ft_graph *g, const char *name, const int64_t *v, int n);
+/* the ops whose output is their first input's bytes under another shape (Reshape, Flatten,
+ * Squeeze, Unsqueeze, Identity): the plan gives them their input's place */
+bool ft_op_is_view(ft_op op);
 /* Reads element i of an integer (or bool) tensor's data as int64. */
 int64_t ft_tensor_int(const ft_tensor *t, int64_t i);
 double ft_tensor_float(const ft_tensor *t, int64_t i);

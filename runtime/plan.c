@@ -23,13 +23,6 @@ static bool planned(const ft_tensor *t)
 	return t->kind == FT_TK_ACT || (t->kind == FT_TK_INPUT && !t->data);
 }
 
-/* the ops whose output is their first input's bytes under another shape */
-static bool is_view(ft_op op)
-{
-	return op == FT_OP_RESHAPE || op == FT_OP_FLATTEN || op == FT_OP_SQUEEZE || op == FT_OP_UNSQUEEZE ||
-	       op == FT_OP_IDENTITY;
-}
-
 /*
  * Views share their input's memory: root[i] is the tensor whose place tensor i takes (itself
  * when it has its own). A view's kernel then finds its output already there and copies
@@ -56,7 +49,7 @@ static void find_views(const ft_graph *g, int *root)
 	}
 	for (int i = 0; i < g->n_nodes; i++) {
 		const ft_node *n = &g->nodes[i];
-		if (!is_view(n->op) || n->n_in < 1 || n->n_out < 1 || n->in[0] < 0 || n->out[0] < 0)
+		if (!ft_op_is_view(n->op) || n->n_in < 1 || n->n_out < 1 || n->in[0] < 0 || n->out[0] < 0)
 			continue;
 		int x = n->in[0], y = n->out[0];
 		const ft_tensor *tx = &g->tensors[x], *ty = &g->tensors[y];

@@ -153,16 +153,6 @@ static int *count_uses(const ft_graph *g)
 	return uses;
 }
 
-static bool same_shape(const ft_tensor *a, const ft_tensor *b)
-{
-	if (!a || !b || a->rank != b->rank)
-		return false;
-	for (int i = 0; i < a->rank; i++)
-		if (a->dims[i] != b->dims[i])
-			return false;
-	return true;
-}
-
 /* tensor id is a one-element float32 constant equal to v */
 static bool const_is(const ft_graph *g, int id, float v)
 {
@@ -211,7 +201,7 @@ static void fuse_gelu(ft_graph *g, const int *uses, bool *fused)
 			ft_node *e = a ? made_once(g, uses, other_than(g, a, 1.0f), FT_OP_ERF) : NULL;
 			ft_node *d = e ? made_once(g, uses, e->in[0], FT_OP_DIV) : NULL;
 			if (x < 0 || g->tensors[x].dtype != FT_F32 || !d || d->n_in != 2 || d->in[0] != x ||
-			    !const_is(g, d->in[1], sqrt2) || !same_shape(&g->tensors[x], ft_out(g, y, 0)))
+			    !const_is(g, d->in[1], sqrt2) || !ft_tensor_same_shape(&g->tensors[x], ft_out(g, y, 0)))
 				continue; /* (a constant of higher rank broadcast the five nodes' output) */
 			y->op = FT_OP_GELU;
 			y->in[0] = x;
@@ -220,18 +210,6 @@ static void fuse_gelu(ft_graph *g, const int *uses, bool *fused)
 			break;
 		}
 	}
-}
-
-/* a new int64 constant of count values */
-static int const_ints(ft_graph *g, const char *name, const int64_t *v, int64_t count)
-{
-	int id = ft_graph_new_tensor(g, name);
-	ft_tensor *t = &g->tensors[id];
-	ft_tensor_set_shape(t, FT_I64, 1, &count);
-	t->data = ft_graph_own(g, ft_aligned_alloc(ft_tensor_bytes(t)));
-	memcpy(t->data, v, sizeof(int64_t) * (size_t)count);
-	t->kind = FT_TK_CONST;
-	return id;
 }
 
 /*
@@ -279,11 +257,11 @@ static ft_status fuse_linears(ft_graph *g)
 			char name[600];
 			snprintf(name, sizeof(name), "%.500s/linear", g->tensors[m].name);
 			int ti = (int)(tr - g->nodes), mi = (int)(mm - g->nodes), rank = tx->rank;
-			int shape1 = const_ints(g, name, flat, 2), shape2 = const_ints(g, name, back, rank);
+			int shape1 = ft_graph_const_i64(g, name, flat, 2), shape2 = ft_graph_const_i64(g, name, back, rank);
 			int x2 = ft_graph_new_tensor(g, name), y2 = ft_graph_new_tensor(g, name);
 			/* new tensors can move the tables (FT_DEBUG_MOVE_TABLES moves both at every addition):
 			 * the nodes again, by index */
-			tr = &g->nodes[ti], mm = &g->nodes[mi], add = &g->nodes[i];
+			tr = &g->nodes[ti], mm = &g->nodes[mi];
 			tr->op = FT_OP_RESHAPE; /* x2 = Reshape(x, (R, K)) */
 			tr->n_attrs = 0;
 			tr->in = FT_ARENA_NEW(g->arena, int, 2); /* (the inputs' arrays are made to measure) */

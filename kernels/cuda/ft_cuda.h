@@ -11,6 +11,7 @@
 #ifndef FT_CUDA_H
 #define FT_CUDA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -143,14 +144,11 @@ int ft_cu_sgd_step(float *p, const float *g, float *v, int64_t n, const float *l
 int ft_cu_adamw_step(float *p, const float *g, float *m, float *v, int64_t n, const float *lr, const float *t,
 		     const float *scale, const float *found_inf, float beta1, float beta2, float eps, float wd,
 		     void *stream);
-/* y (m, n, float32) = beta * C (of type dt) broadcast through strides (csi, csj): Gemm's bias, before the
- * product is added to it in float32 */
-/* y (m, n, type dt) = C (type dt) broadcast through strides (csi, csj): a low-precision Gemm's bias with beta 1,
- * copied exactly into the output that the product is added to (no float32 buffer) */
-int ft_cu_gemm_bias_copy(ft_cu_dtype dt, void *y, const void *c, int64_t m, int64_t n, int64_t csi, int64_t csj,
-			 void *stream);
-int ft_cu_gemm_bias(ft_cu_dtype dt, float *y, const void *c, int64_t m, int64_t n, int64_t csi, int64_t csj,
-		    float beta, void *stream);
+/* y (m, n) = beta * C (of type dt) broadcast through strides (csi, csj): Gemm's bias, before the product
+ * is added to it. y is float32, or with y_of_dt of type dt (a low-precision bias with beta 1, copied
+ * exactly into the output the product is then added to: no float32 buffer) */
+int ft_cu_gemm_bias(ft_cu_dtype dt, void *y, bool y_of_dt, const void *c, int64_t m, int64_t n, int64_t csi,
+		    int64_t csj, float beta, void *stream);
 /* y (of type dt) = x rounded to nearest even (for float32, a copy) */
 int ft_cu_narrow(ft_cu_dtype dt, const float *x, void *y, int64_t n, void *stream);
 

@@ -11,37 +11,43 @@ namespace {
 
 using namespace ftcu;
 
-// (the offsets by walk_offset, in 32 bits where walk32 allows: launch.cuh)
-template <typename T, typename I> __global__ void strided_copy(const T *x, I off, T *y, I n, ft_cu_bcast bc)
+// one strided side: y[i] = x[off + walk(i)] (a copy), or with Scatter dx[off + walk(i)] = dy[i]. The offsets
+// by walk_offset, in 32 bits where walk32 allows (launch.cuh).
+template <typename T, typename I, bool Scatter>
+__global__ void strided(const T *src, T *dst, I off, I n, ft_cu_bcast bc)
 {
-	for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x)
-		y[i] = x[off + walk_offset<I>(bc, 0, i)];
+	for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
+		I at = off + walk_offset<I>(bc, 0, i);
+		if (Scatter)
+			dst[at] = src[i];
+		else
+			dst[i] = src[at];
+	}
 }
 
-template <typename T, typename I> __global__ void strided_scatter(const T *dy, T *dx, I n, I off, ft_cu_bcast bc)
-{
-	for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x)
-		dx[off + walk_offset<I>(bc, 0, i)] = dy[i];
-}
-
-template <typename T> void launch_strided_scatter(const void *dy, void *dx, int64_t n, int64_t off,
-						  const ft_cu_bcast &bc, cudaStream_t s)
+template <typename T, bool Scatter>
+void launch_typed(const void *src, void *dst, int64_t off, int64_t n, const ft_cu_bcast &bc, cudaStream_t s)
 {
 	if (walk32(bc, 1, n, off))
-		strided_scatter<T, uint32_t><<<blocks_for(n), kThreads, 0, s>>>((const T *)dy, (T *)dx, (uint32_t)n,
-										(uint32_t)off, bc);
+		strided<T, uint32_t, Scatter><<<blocks_for(n), kThreads, 0, s>>>((const T *)src, (T *)dst, (uint32_t)off,
+										  (uint32_t)n, bc);
 	else
-		strided_scatter<T, int64_t><<<blocks_for(n), kThreads, 0, s>>>((const T *)dy, (T *)dx, n, off, bc);
+		strided<T, int64_t, Scatter><<<blocks_for(n), kThreads, 0, s>>>((const T *)src, (T *)dst, off, n, bc);
 }
 
-template <typename T> void launch_strided_copy(const void *x, int64_t off, void *y, int64_t n, const ft_cu_bcast &bc,
-					       cudaStream_t s)
+// elements of es bytes moved as unsigned integers of that size
+template <bool Scatter>
+void launch_strided(const void *src, void *dst, int64_t off, const ft_cu_bcast &bc, int es, cudaStream_t s)
 {
-	if (walk32(bc, 1, n, off))
-		strided_copy<T, uint32_t><<<blocks_for(n), kThreads, 0, s>>>((const T *)x, (uint32_t)off, (T *)y,
-									     (uint32_t)n, bc);
-	else
-		strided_copy<T, int64_t><<<blocks_for(n), kThreads, 0, s>>>((const T *)x, off, (T *)y, n, bc);
+	int64_t n = 1;
+	for (int d = 0; d < bc.rank; d++)
+		n *= bc.dims[d];
+	switch (es) {
+	case 1: launch_typed<uint8_t, Scatter>(src, dst, off, n, bc, s); break;
+	case 2: launch_typed<uint16_t, Scatter>(src, dst, off, n, bc, s); break;
+	case 4: launch_typed<uint32_t, Scatter>(src, dst, off, n, bc, s); break;
+	default: launch_typed<uint64_t, Scatter>(src, dst, off, n, bc, s);
+	}
 }
 
 template <typename T>
@@ -256,16 +262,7 @@ __global__ void image_normalize(const uint8_t *x, float *y, const float *mean_st
 
 extern "C" int ft_cu_strided_copy(const void *x, int64_t off, void *y, const ft_cu_bcast *bc, int es, void *stream)
 {
-	int64_t n = 1;
-	for (int d = 0; d < bc->rank; d++)
-		n *= bc->dims[d];
-	cudaStream_t s = (cudaStream_t)stream;
-	switch (es) {
-	case 1: launch_strided_copy<uint8_t>(x, off, y, n, *bc, s); break;
-	case 2: launch_strided_copy<uint16_t>(x, off, y, n, *bc, s); break;
-	case 4: launch_strided_copy<uint32_t>(x, off, y, n, *bc, s); break;
-	default: launch_strided_copy<uint64_t>(x, off, y, n, *bc, s);
-	}
+	launch_strided<false>(x, y, off, *bc, es, (cudaStream_t)stream);
 	return launched();
 }
 
@@ -276,15 +273,7 @@ extern "C" int ft_cu_strided_scatter(const void *dy, void *dx, int64_t nx, int64
 	cudaError_t e = cudaMemsetAsync(dx, 0, (size_t)es * (size_t)nx, s);
 	if (e != cudaSuccess)
 		return (int)e;
-	int64_t n = 1;
-	for (int d = 0; d < bc->rank; d++)
-		n *= bc->dims[d];
-	switch (es) {
-	case 1: launch_strided_scatter<uint8_t>(dy, dx, n, off, *bc, s); break;
-	case 2: launch_strided_scatter<uint16_t>(dy, dx, n, off, *bc, s); break;
-	case 4: launch_strided_scatter<uint32_t>(dy, dx, n, off, *bc, s); break;
-	default: launch_strided_scatter<uint64_t>(dy, dx, n, off, *bc, s);
-	}
+	launch_strided<true>(dy, dx, off, *bc, es, s);
 	return launched();
 }
 

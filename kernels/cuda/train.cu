@@ -170,24 +170,14 @@ __global__ void adamw(float *p, const float *g, float *m, float *v, int64_t n, c
 	}
 }
 
-template <typename T>
-__global__ void gemm_bias(float *y, const T *c, int64_t m, int64_t n, int64_t csi, int64_t csj, float beta)
+// Y: float, or T itself (then beta is 1 and the copy exact)
+template <typename T, typename Y>
+__global__ void gemm_bias(Y *y, const T *c, int64_t m, int64_t n, int64_t csi, int64_t csj, float beta)
 {
 	FTCU_GRID_LOOP(idx, m * n)
 	{
 		int64_t i = idx / n, j = idx - i * n;
-		y[idx] = beta * ld(c[i * csi + j * csj]);
-	}
-}
-
-// y (m, n, of C's type T) = C broadcast through strides (csi, csj): the bias copied into a low-precision
-// Gemm's output, which the product is then added to with beta 1 (exact: C is of y's type)
-template <typename T> __global__ void gemm_bias_copy(T *y, const T *c, int64_t m, int64_t n, int64_t csi, int64_t csj)
-{
-	FTCU_GRID_LOOP(idx, m * n)
-	{
-		int64_t i = idx / n, j = idx - i * n;
-		y[idx] = c[i * csi + j * csj];
+		y[idx] = st<Y>(beta * ld(c[i * csi + j * csj]));
 	}
 }
 
@@ -274,21 +264,15 @@ extern "C" int ft_cu_adamw_step(float *p, const float *g, float *m, float *v, in
 	return launched();
 }
 
-extern "C" int ft_cu_gemm_bias(ft_cu_dtype dt, float *y, const void *c, int64_t m, int64_t n, int64_t csi,
-			       int64_t csj, float beta, void *stream)
+extern "C" int ft_cu_gemm_bias(ft_cu_dtype dt, void *y, bool y_of_dt, const void *c, int64_t m, int64_t n,
+			       int64_t csi, int64_t csj, float beta, void *stream)
 {
-#define L(T) \
-	gemm_bias<T><<<blocks_for(m * n), kThreads, 0, (cudaStream_t)stream>>>(y, (const T *)c, m, n, csi, csj, beta)
-	FTCU_BY_TYPE(dt, L)
-#undef L
-	return launched();
-}
-
-extern "C" int ft_cu_gemm_bias_copy(ft_cu_dtype dt, void *y, const void *c, int64_t m, int64_t n, int64_t csi,
-				    int64_t csj, void *stream)
-{
-#define L(T) \
-	gemm_bias_copy<T><<<blocks_for(m * n), kThreads, 0, (cudaStream_t)stream>>>((T *)y, (const T *)c, m, n, csi, csj)
+	cudaStream_t s = (cudaStream_t)stream;
+#define L(T)                                                                                                      \
+	if (y_of_dt)                                                                                              \
+		gemm_bias<T, T><<<blocks_for(m * n), kThreads, 0, s>>>((T *)y, (const T *)c, m, n, csi, csj, beta); \
+	else                                                                                                      \
+		gemm_bias<T, float><<<blocks_for(m * n), kThreads, 0, s>>>((float *)y, (const T *)c, m, n, csi, csj, beta)
 	FTCU_BY_TYPE(dt, L)
 #undef L
 	return launched();
