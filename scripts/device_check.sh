@@ -126,7 +126,9 @@ done
 if [ "$dev" = cuda ] && ! skipped torch && before_s 45; then
 	FT_BATCHES="resnet50:${batch[resnet50]},vit_b_16:${batch[vit_b_16]},efficientnet_b0:${batch[efficientnet_b0]}" \
 		timeout $(((budget - (SECONDS - t0) - 10) < 150 ? budget - (SECONDS - t0) - 10 : 150)) $py - "$out/torch_bench.csv" "$models_list" "$steps" <<'PY' 2>&1 | tee -a "$out/summary.txt"
-import os, sys, time, torch, torchvision
+import os, sys, time, torch
+sys.path.insert(0, "scripts")
+from torch_step import make_step
 rows = ["model,mode,batch,images_per_s,peak_mib"]
 torch.backends.cudnn.benchmark = True
 batches = dict(kv.split(":") for kv in os.environ["FT_BATCHES"].split(","))
@@ -134,21 +136,8 @@ for name in sys.argv[2].split(","):
     batch = int(batches[name])
     for mode in ("fp32", "tf32", "amp_bf16"):
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = mode != "fp32"
-        m = getattr(torchvision.models, name)(weights=None).cuda()
-        if mode == "amp_bf16":
-            m = m.to(memory_format=torch.channels_last)
-        opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
-        x = torch.randn(batch, 3, 224, 224, device="cuda")
-        if mode == "amp_bf16":
-            x = x.to(memory_format=torch.channels_last)
-        y = torch.randint(0, 1000, (batch,), device="cuda")
+        step, m, opt = make_step(name, batch, mode == "amp_bf16")
         torch.cuda.reset_peak_memory_stats()
-        def step():
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=mode == "amp_bf16"):
-                loss = torch.nn.functional.cross_entropy(m(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
         for _ in range(3):
             step()
         torch.cuda.synchronize()
@@ -160,7 +149,7 @@ for name in sys.argv[2].split(","):
         peak = torch.cuda.max_memory_allocated() / 2**20
         rows.append(f"{name},{mode},{batch},{ips:.0f},{peak:.0f}")
         print(f"torch {name:16s} {mode:9s} batch {batch:4d}: {ips:8.0f} images/s, peak {peak:7.0f} MiB", flush=True)
-        del m, opt
+        del step, m, opt
         torch.cuda.empty_cache()
         open(sys.argv[1], "w").write("\n".join(rows) + "\n")
 PY
@@ -170,20 +159,13 @@ fi
 # PyTorch's whole step on 2026-11-28, docs/cuda.md)
 if [ "$dev" = cuda ] && ! skipped torchprof && before_s 60; then
 	timeout 60 $py - "${batch[resnet50]}" <<'PY' >"$w/torch_profile.txt" 2>&1
-import sys, torch, torchvision
+import sys, torch
 from torch.profiler import profile, ProfilerActivity
+sys.path.insert(0, "scripts")
+from torch_step import make_step
 torch.backends.cudnn.benchmark = True
 b = int(sys.argv[1])
-m = torchvision.models.resnet50(weights=None).cuda().to(memory_format=torch.channels_last)
-opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
-x = torch.randn(b, 3, 224, 224, device="cuda").to(memory_format=torch.channels_last)
-y = torch.randint(0, 1000, (b,), device="cuda")
-def step():
-    with torch.autocast("cuda", dtype=torch.bfloat16):
-        loss = torch.nn.functional.cross_entropy(m(x), y)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
+step, _, _ = make_step("resnet50", b, True)
 for _ in range(5):
     step()
 torch.cuda.synchronize()
