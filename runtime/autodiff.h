@@ -40,6 +40,14 @@ typedef struct ft_autodiff {
 ft_status ft_autodiff_build(ft_graph *g, int n_loss, const int *loss, const int *seed, const int *wrt, int n_wrt,
 			    int *grads);
 
+/*
+ * After ft_autodiff_build (forward nodes [0, n_fwd), backward [n_fwd, end)): the cheap
+ * elementwise outputs of at least min_bytes that the backward reads, and that one node can
+ * remake from tensors kept that long anyway, are remade just before their first backward read
+ * instead of kept (remat.c). *n_remat (may be NULL) gets how many.
+ */
+ft_status ft_remat_pass(ft_graph *g, int n_fwd, int end, size_t min_bytes, int *n_remat);
+
 /* ---- for gradient rules ---- */
 
 /* the gradient of tensor t so far, or -1 */

@@ -176,6 +176,7 @@ static ft_status kernel_memory(const ft_graph *g, ft_node *n, size_t *scratch, s
 		return ft_cpu_conv_memory(g, n, scratch, state);
 	case FT_OP_BATCH_NORM:
 	case FT_OP_BATCH_NORM_TRAIN:
+	case FT_OP_BATCH_NORM_APPLY:
 	case FT_OP_BATCH_NORM_GRAD:
 	case FT_OP_LAYER_NORM:
 	case FT_OP_LAYER_NORM_GRAD:

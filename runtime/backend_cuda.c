@@ -231,6 +231,9 @@ static bool train_op_ok(const ft_graph *g, const ft_node *n)
 	case FT_OP_BATCH_NORM_TRAIN: /* x and y in one storage type, the rest float32 */
 		return is_storage(ft_in(g, n, 0)->dtype) && ft_out(g, n, 0)->dtype == ft_in(g, n, 0)->dtype &&
 		       f32_from(g, n, 1, 1);
+	case FT_OP_BATCH_NORM_APPLY: /* x and y in one storage type, the rest float32 */
+		return is_storage(ft_in(g, n, 0)->dtype) && ft_out(g, n, 0)->dtype == ft_in(g, n, 0)->dtype &&
+		       f32_from(g, n, 1, 1);
 	case FT_OP_BATCH_NORM_GRAD: /* dy, x, dx in one storage type */
 		return is_storage(ft_in(g, n, 0)->dtype) && ft_in(g, n, 1)->dtype == ft_in(g, n, 0)->dtype &&
 		       (!ft_out(g, n, 0) || ft_out(g, n, 0)->dtype == ft_in(g, n, 0)->dtype) && f32_from(g, n, 2, 1);
@@ -768,16 +771,21 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 							 attr(n, "epsilon", 1e-5f), attr(n, "momentum", 0.9f), c->stream),
 				  name);
 	}
-	case FT_OP_BATCH_NORM: {
+	case FT_OP_BATCH_NORM_APPLY: /* a training forward's y again, from its saved statistics */
+	case FT_OP_BATCH_NORM: {     /* inference, from the running ones */
 		const ft_tensor *x = ft_in(g, n, 0);
 		ft_cuda_ncs(x, &nb, &ch, &sp);
 		float *ab = scratch(c, 2 * sizeof(float) * (size_t)ch);
 		if (!ab)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		return ft_cuda_check(ft_cu_batch_norm_infer(x->data, ft_in(g, n, 1)->data, ft_in(g, n, 2)->data,
-							 ft_in(g, n, 3)->data, ft_in(g, n, 4)->data, y->data, ab, nb, ch,
-							 sp, attr(n, "epsilon", 1e-5f), c->stream),
-				  name);
+		const void *s = ft_in(g, n, 1)->data, *b = ft_in(g, n, 2)->data, *m = ft_in(g, n, 3)->data,
+			   *v = ft_in(g, n, 4)->data;
+		int rc = n->op == FT_OP_BATCH_NORM
+				 ? ft_cu_batch_norm_infer(x->data, s, b, m, v, y->data, ab, nb, ch, sp,
+							  attr(n, "epsilon", 1e-5f), c->stream)
+				 : ft_cu_batch_norm_apply(ft_cuda_dtype(x->dtype), x->data, s, b, m, v, y->data, ab, nb,
+							  ch, sp, c->stream);
+		return ft_cuda_check(rc, name);
 	}
 	case FT_OP_BATCH_NORM_GRAD: {
 		const ft_tensor *x = ft_in(g, n, 1);
@@ -1012,7 +1020,7 @@ static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, siz
 	}
 	if (n->op == FT_OP_SOFTMAX_CROSS_ENTROPY)
 		*scratch = sizeof(double) * (size_t)ft_in(g, n, 0)->dims[0];
-	else if (n->op == FT_OP_BATCH_NORM)
+	else if (n->op == FT_OP_BATCH_NORM || n->op == FT_OP_BATCH_NORM_APPLY)
 		*scratch = 2 * sizeof(float) * (size_t)ft_in(g, n, 0)->dims[1];
 	else if (n->op == FT_OP_BATCH_NORM_TRAIN || n->op == FT_OP_BATCH_NORM_GRAD) {
 		int64_t nb, ch, sp;

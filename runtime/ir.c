@@ -330,6 +330,17 @@ bool ft_op_is_view(ft_op op)
 	       op == FT_OP_IDENTITY;
 }
 
+bool ft_node_reads_input(const ft_node *n, int j)
+{
+	if (j != 1)
+		return true;
+	if (n->op == FT_OP_AVERAGE_POOL_GRAD)
+		return false;
+	if (n->op == FT_OP_GLOBAL_POOL_GRAD)
+		return strcmp(ft_attr_string(n, "mode", "avg"), "max") == 0;
+	return true;
+}
+
 int64_t ft_tensor_int(const ft_tensor *t, int64_t i)
 {
 	FT_ASSERT(t->data && i >= 0 && i < t->numel);

@@ -161,6 +161,9 @@ int ft_graph_const_i64(ft_graph *g, const char *name, const int64_t *v, int n);
 /* the ops whose output is their first input's bytes under another shape (Reshape, Flatten,
  * Squeeze, Unsqueeze, Identity): the plan gives them their input's place */
 bool ft_op_is_view(ft_op op);
+/* whether node n's kernels read input j's bytes; false where only its shape is used (an average
+ * pool's gradient takes the forward input for its shape): the plan ends no lifetime for those */
+bool ft_node_reads_input(const ft_node *n, int j);
 /* Reads element i of an integer (or bool) tensor's data as int64. */
 int64_t ft_tensor_int(const ft_tensor *t, int64_t i);
 double ft_tensor_float(const ft_tensor *t, int64_t i);

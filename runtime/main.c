@@ -555,8 +555,9 @@ static int plan_line(const cli *c, const char *amp)
 	       (long long)c->batch, cfg.opt == FT_OPT_ADAMW ? "adamw" : "sgd", (long long)c->grad_accum,
 	       amp ? amp : "fp32", ft_cli_mib(total, b1), ft_cli_mib(ps.activations, b2), ft_cli_mib(ps.persistent, b3),
 	       ft_cli_mib(ps.workspace, b4), ft_cli_mib(ps.kernel_state, b5), ft_cli_mib(ps.library, b6));
-	printf("train   %d nodes (%d forward+backward per micro-batch), %d trained parameters\n", t->g->n_nodes,
-	       t->n_micro - t->n_pro, t->n_params);
+	printf("train   %d nodes (%d forward+backward per micro-batch), %d trained parameters, %d activations "
+	       "recomputed in the backward instead of kept\n",
+	       t->g->n_nodes, t->n_micro - t->n_pro, t->n_params, t->n_remat);
 	if (c->peak)
 		peak_report(t);
 	ft_trainer_free(t);

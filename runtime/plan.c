@@ -87,7 +87,7 @@ ft_status ft_plan_build(const ft_graph *g, ft_plan *p)
 					end[n->out[j]] = i;
 			}
 		for (int j = 0; j < n->n_in; j++)
-			if (n->in[j] >= 0 && end[n->in[j]] < i)
+			if (n->in[j] >= 0 && end[n->in[j]] < i && ft_node_reads_input(n, j))
 				end[n->in[j]] = i;
 	}
 	for (int i = 0; i < g->n_outputs; i++)

@@ -69,6 +69,24 @@ ft_status ft_infer_batch_norm_train(ft_graph *g, ft_node *n)
 }
 
 /*
+ * BATCH_NORM_APPLY (x, scale, B, saved_mean, saved_invstd) -> Y: a training forward's Y again
+ * from the statistics it saved (runtime/remat.c). x is (N, C, ...); the rest (C).
+ */
+ft_status ft_infer_batch_norm_apply(ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0);
+	if (!x || x->rank < 2)
+		return ft_node_error(g, n, FT_EBADINPUT, "X must have rank >= 2");
+	for (int i = 1; i < 5; i++) {
+		const ft_tensor *p = ft_in(g, n, i);
+		if (!p || p->rank != 1 || p->dims[0] != x->dims[1] || !ft_dtype_is_float(p->dtype))
+			return ft_node_error(g, n, FT_EBADINPUT, "input %d must be a float (C) = (%lld) vector", i,
+					     (long long)x->dims[1]);
+	}
+	return ft_set_out(g, n, 0, x->dtype, x->rank, x->dims);
+}
+
+/*
  * LayerNormalization: X is (d0, ..., d_{r-1}); statistics over axes
  * [axis, r). Scale and B broadcast (numpy rules, from the right) to
  * X.dims[axis:]. Outputs: Y like X; Mean and InvStdDev are

@@ -31,6 +31,8 @@ void ft_train_config_defaults(ft_train_config *c)
 	c->amp = FT_UNDEF;
 	c->amp_init_scale = 65536.0f;
 	c->amp_growth_interval = 2000;
+	const char *r = getenv("FT_REMAT");
+	c->remat_min_bytes = !r ? 1 << 20 : strcmp(r, "0") == 0 ? -1 : strcmp(r, "all") == 0 ? 0 : 1 << 20;
 }
 
 /*
@@ -423,7 +425,10 @@ static ft_status build(ft_trainer *t, const char *path)
 	}
 
 	int *raw = ft_xmalloc(sizeof(int) * ((size_t)t->n_params + 1));
+	int n_fwd = g->n_nodes;
 	ft_status st = ft_autodiff_build(g, 1, &t->loss, &dloss, t->params, t->n_params, raw);
+	if (!st && c->remat_min_bytes >= 0)
+		st = ft_remat_pass(g, n_fwd, g->n_nodes, (size_t)c->remat_min_bytes, &t->n_remat);
 	if (st) {
 		free(raw);
 		return st;

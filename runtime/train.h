@@ -46,6 +46,8 @@ typedef struct ft_train_config {
 	bool sync_bn;           /* BatchNorm statistics over every rank's batch (dist.h; CPU backend) */
 	bool plan_only;         /* build the step and its memory plan, allocate no step memory:
 				   only ft_trainer_planned_bytes may be asked (ft_exec_plan_only) */
+	int64_t remat_min_bytes; /* recompute cheap activations of at least this size in the backward
+				   instead of keeping them (remat.c; 1 MiB; FT_REMAT=0: -1, none; all: 0) */
 	bool input_u8;          /* images come as uint8, normalised in the graph (loader.h) */
 	float mean[3], std[3];  /*   with these (std 0 means 1) */
 } ft_train_config;
@@ -71,6 +73,7 @@ typedef struct ft_trainer {
 	int step_t;             /* f32 scalar buffer: optimizer steps applied (AdamW's t) */
 	int64_t step;           /* optimizer steps taken (skipped fp16 steps included) */
 	int n_pro;              /* nodes [0, n_pro) run once per step: casts of the weights (AMP) */
+	int n_remat;            /* activations recomputed in the backward (remat.c) */
 	int unscale;            /* fp16: the AMP_UNSCALE node, -1 without */
 	int amp_scale;          /* fp16: f32 scalar buffers: the loss scale, */
 	int amp_growth;         /*   clean steps since it last changed, */

@@ -7,7 +7,7 @@
 #   - under --amp bf16 a Linear layer's bias Add (MatMul + 1-D parameter) runs in bf16, as
 #     autocast runs the Linear, and the residual Add (float32 + bf16) stays float32;
 #   - --peak names a node and what is live there, no more than the planned block holds;
-#     without --train it is refused.
+#     without --train it is refused (tests/remat.sh checks the recomputed activations).
 # usage: fusion.sh FTRUN MODELS_DIR
 set -uo pipefail
 ftrun=$1 dir=$2

@@ -480,6 +480,12 @@ static void norm_pool_cases(ft_backend cu, const char *only)
 			ft_node_set_float(g, n, "momentum", 0.9f);
 			infer_and_run(cu, g, n, v ? "BatchNormTrain, split sums" : NULL, false, 8 | 16);
 		}
+		if (wanted(only, FT_OP_BATCH_NORM_APPLY)) {
+			ft_graph *g = ft_graph_new("bn_apply");
+			int in[5] = { f32_input(g, 4, d, -3, 5), f32_input(g, 1, c1, 0.5f, 1.5f), f32_input(g, 1, c1, -1, 1),
+				      f32_input(g, 1, c1, -0.1f, 0.1f), f32_input(g, 1, c1, 0.2f, 2) };
+			infer_and_run(cu, g, node(g, FT_OP_BATCH_NORM_APPLY, 5, in, 1), v ? "BatchNormApply" : NULL, false, 0);
+		}
 		if (wanted(only, FT_OP_BATCH_NORM_GRAD)) {
 			ft_graph *g = ft_graph_new("bn_grad");
 			int in[5] = { f32_input(g, 4, d, -1, 1), f32_input(g, 4, d, -3, 5), f32_input(g, 1, c1, 0.5f, 1.5f),
@@ -499,6 +505,13 @@ static void norm_pool_cases(ft_backend cu, const char *only)
 			g->tensors[in[3]].kind = g->tensors[in[4]].kind = FT_TK_STATE;
 			ft_node *n = node(g, FT_OP_BATCH_NORM_TRAIN, 5, in, 3);
 			infer_and_run(cu, g, n, k ? "BatchNormTrain bfloat16" : "BatchNormTrain float16", false, 8 | 16);
+		}
+		if (wanted(only, FT_OP_BATCH_NORM_APPLY)) {
+			ft_graph *g = ft_graph_new("bn_apply_lp");
+			int in[5] = { new_input(g, dt, 4, xd, -3, 5, false), f32_input(g, 1, cd, 0.5f, 1.5f),
+				      f32_input(g, 1, cd, -1, 1), f32_input(g, 1, cd, -0.1f, 0.1f), f32_input(g, 1, cd, 0.2f, 2) };
+			infer_and_run(cu, g, node(g, FT_OP_BATCH_NORM_APPLY, 5, in, 1),
+				      k ? "BatchNormApply bfloat16" : "BatchNormApply float16", false, 0);
 		}
 		if (wanted(only, FT_OP_BATCH_NORM_GRAD)) {
 			ft_graph *g = ft_graph_new("bn_grad_lp");

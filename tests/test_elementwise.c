@@ -423,6 +423,56 @@ static void test_refusals(void)
 	ft_graph_free(g);
 }
 
+/*
+ * ft.BatchNormalizationApply from a training forward's saved mean and invstd gives that
+ * forward's y bit for bit (the memory plan's recompute, runtime/remat.c, relies on it), in float
+ * and double, on a batch whose mean is far from 0
+ */
+static void test_batch_norm_apply(void)
+{
+	for (int k = 0; k < 2; k++) {
+		ft_dtype dt = k ? FT_F64 : FT_F32;
+		ft_graph *g = ft_graph_new("bn_apply");
+		int64_t xd[4] = { 4, 6, 5, 3 }, cd[1] = { 6 };
+		int x = new_tensor(g, "x", dt, 4, xd);
+		for (int64_t i = 0; i < g->tensors[x].numel; i++) {
+			if (dt == FT_F32)
+				((float *)g->tensors[x].data)[i] += 10.0f;
+			else
+				((double *)g->tensors[x].data)[i] += 10.0;
+		}
+		int in[5] = { x, new_tensor(g, "scale", dt, 1, cd), new_tensor(g, "bias", dt, 1, cd),
+			      new_tensor(g, "mean", dt, 1, cd), new_tensor(g, "var", dt, 1, cd) };
+		ft_tensor *var = &g->tensors[in[4]];
+		for (int64_t i = 0; i < var->numel; i++) { /* a variance is positive */
+			if (dt == FT_F32)
+				((float *)var->data)[i] = 1.0f;
+			else
+				((double *)var->data)[i] = 1.0;
+		}
+		ft_node *n = new_node(g, FT_OP_BATCH_NORM_TRAIN, 5, in, 3);
+		CHECK(run(g, n) == FT_OK, "BatchNormalizationTrain: %s", ft_last_error());
+		n = &g->nodes[0];
+		int y = n->out[0], ap[5] = { x, in[1], in[2], n->out[1], n->out[2] };
+		ft_node *a = new_node(g, FT_OP_BATCH_NORM_APPLY, 5, ap, 1);
+		CHECK(run(g, a) == FT_OK, "BatchNormalizationApply: %s", ft_last_error());
+		a = &g->nodes[1];
+		const ft_tensor *ty = &g->tensors[y], *ta = ft_out(g, a, 0);
+		CHECK(ft_tensor_same_shape(ty, ta) && ty->dtype == ta->dtype &&
+			      memcmp(ty->data, ta->data, ft_tensor_bytes(ty)) == 0,
+		      "BatchNormalizationApply (%s) differs from the training forward's y", ft_dtype_name(dt));
+		ft_graph_free(g);
+	}
+	ft_node *bad;
+	ft_graph *g = ft_graph_new("bn_apply_bad");
+	int64_t xd[4] = { 2, 3, 2, 2 }, cd[1] = { 3 }, wd[1] = { 4 };
+	int in[5] = { new_tensor(g, "x", FT_F32, 4, xd), new_tensor(g, "s", FT_F32, 1, cd),
+		      new_tensor(g, "b", FT_F32, 1, wd), new_tensor(g, "m", FT_F32, 1, cd), new_tensor(g, "i", FT_F32, 1, cd) };
+	bad = new_node(g, FT_OP_BATCH_NORM_APPLY, 5, in, 1);
+	CHECK(ft_op_table[bad->op].infer(g, bad) == FT_EBADINPUT, "BatchNormalizationApply took a (4) bias for 3 channels");
+	ft_graph_free(g);
+}
+
 int main(void)
 {
 	test_broadcast();
@@ -432,6 +482,7 @@ int main(void)
 	test_cast();
 	test_dropout();
 	test_refusals();
+	test_batch_norm_apply();
 	printf("test_elementwise: %s (%d failures)\n", failures ? "FAIL" : "ok", failures);
 	return failures ? 1 : 0;
 }

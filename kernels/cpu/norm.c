@@ -120,6 +120,16 @@ BN_APPLY(bn_apply_f64, double)
 BN_STATS(bn_stats_f32, float)
 BN_STATS(bn_stats_f64, double)
 
+/* the affine map of a training forward from its saved mean and invstd (as stored, rounded) */
+static void bn_coef_saved(const ft_tensor *scale, const ft_tensor *bias, const ft_tensor *mean,
+			  const ft_tensor *invstd, double *a, double *b, int64_t c)
+{
+	for (int64_t k = 0; k < c; k++) {
+		a[k] = ld(scale, k) * ld(invstd, k);
+		b[k] = ld(bias, k) - ld(mean, k) * a[k];
+	}
+}
+
 /*
  * The BatchNorm forward. y = (x - mean) / sqrt(var + eps) * scale + B with
  * mean and var the input running statistics (inference) or the batch's mean
@@ -163,10 +173,19 @@ static void batch_norm(const ft_node *n, const ft_tensor *x, const ft_tensor *sc
 			var[k] = ld(ivar, k);
 		}
 	}
-	for (int64_t k = 0; k < c; k++) {
-		double invstd = 1.0 / sqrt(var[k] + eps);
-		a[k] = ld(scale, k) * invstd;
-		b[k] = ld(bias, k) - mean[k] * a[k];
+	if (training && smean && sinvstd) {
+		/* y from the statistics as saved: BATCH_NORM_APPLY makes the same y again */
+		for (int64_t k = 0; k < c; k++) {
+			st(smean, k, mean[k]);
+			st(sinvstd, k, 1.0 / sqrt(var[k] + eps));
+		}
+		bn_coef_saved(scale, bias, smean, sinvstd, a, b, c);
+	} else {
+		for (int64_t k = 0; k < c; k++) {
+			double invstd = 1.0 / sqrt(var[k] + eps);
+			a[k] = ld(scale, k) * invstd;
+			b[k] = ld(bias, k) - mean[k] * a[k];
+		}
 	}
 	if (x->dtype == FT_F64)
 		bn_apply_f64(y->data, x->data, a, b, nb, c, s);
@@ -220,6 +239,27 @@ ft_status ft_cpu_batch_norm_train(const ft_graph *g, ft_node *n)
 	bool upd = imean->kind == FT_TK_STATE && ivar->kind == FT_TK_STATE;
 	batch_norm(n, ft_in(g, n, 0), ft_in(g, n, 1), ft_in(g, n, 2), imean, ivar, ft_out(g, n, 0),
 		   upd ? imean : NULL, upd ? ivar : NULL, ft_out(g, n, 1), ft_out(g, n, 2), true, true);
+	return FT_OK;
+}
+
+/*
+ * BATCH_NORM_APPLY(x, scale, B, saved_mean, saved_invstd) -> y: the training forward's y from
+ * its saved statistics, bit for bit (both take the affine map from bn_coef_saved)
+ */
+ft_status ft_cpu_batch_norm_apply(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *x = ft_in(g, n, 0);
+	ft_tensor *y = ft_out(g, n, 0);
+	int64_t nb = x->dims[0], c = x->dims[1], s = 1;
+	for (int i = 2; i < x->rank; i++)
+		s *= x->dims[i];
+	double *a = ft_cpu_scratch(sizeof(double) * (2 * (size_t)c + 1)), *b = a + c;
+	bn_coef_saved(ft_in(g, n, 1), ft_in(g, n, 2), ft_in(g, n, 3), ft_in(g, n, 4), a, b, c);
+	switch (x->dtype) {
+	case FT_F32: bn_apply_f32(y->data, x->data, a, b, nb, c, s); break;
+	case FT_F64: bn_apply_f64(y->data, x->data, a, b, nb, c, s); break;
+	default: return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
+	}
 	return FT_OK;
 }
 
@@ -541,6 +581,8 @@ size_t ft_cpu_norm_scratch(const ft_graph *g, const ft_node *n)
 	case FT_OP_BATCH_NORM:
 	case FT_OP_BATCH_NORM_TRAIN: /* batch_norm's buffer */
 		return sizeof(double) * (4 * (size_t)x->dims[1] + 1);
+	case FT_OP_BATCH_NORM_APPLY: /* ft_cpu_batch_norm_apply's a and b */
+		return sizeof(double) * (2 * (size_t)x->dims[1] + 1);
 	case FT_OP_BATCH_NORM_GRAD: /* ft_cpu_batch_norm_grad's */
 		return sizeof(double) * (7 * (size_t)x->dims[1] + 1);
 	case FT_OP_LAYER_NORM:

@@ -157,7 +157,8 @@ int ft_cu_narrow(ft_cu_dtype dt, const float *x, void *y, int64_t n, void *strea
  * the parameters and statistics are float32, as cuDNN takes them under
  * autocast), as kernels/cpu/norm.c: per channel
  * the batch mean and population variance (sums in double), y = x * a + b with
- * a = scale / sqrt(var + eps), b = bias - mean * a; saved mean and
+ * a = scale * invstd, b = bias - mean * a from the saved float32 mean and
+ * invstd = 1 / sqrt(var + eps) (so ft_cu_batch_norm_apply remakes y); saved mean and
  * 1 / sqrt(var + eps) for the backward; the running statistics (NULL: left
  * alone) become r * momentum + batch * (1 - momentum), the variance unbiased
  * (count / (count - 1)) as PyTorch's. ws: ft_cu_bn_workspace(nb, c, s, 2) bytes.
@@ -181,6 +182,12 @@ static inline size_t ft_cu_bn_workspace(int64_t nb, int64_t c, int64_t s, int co
 {
 	return sizeof(double) * 2 * (size_t)(c * ft_cu_bn_parts(nb, c, s)) + sizeof(float) * (size_t)(coefs * c);
 }
+/*
+ * A training forward's y again from its saved mean and invstd (the memory plan's recompute,
+ * runtime/remat.c): the same a and b, bit for bit. ab is 2 * c floats of workspace.
+ */
+int ft_cu_batch_norm_apply(ft_cu_dtype dt, const void *x, const float *scale, const float *bias, const float *mean,
+			   const float *invstd, void *y, float *ab, int64_t nb, int64_t c, int64_t s, void *stream);
 /* BatchNorm in inference: y = x * a + b from the running statistics; ab is 2 * c floats of workspace */
 int ft_cu_batch_norm_infer(const float *x, const float *scale, const float *bias, const float *mean,
 			   const float *var, float *y, float *ab, int64_t nb, int64_t c, int64_t s, float eps,

@@ -73,6 +73,22 @@ template <typename T> __global__ void bn_stats_part(const T *x, double *part, in
 }
 
 // per channel: the parts added in order, then the statistics and the affine map
+// the affine map y = x * a + b from a training forward's saved (float32) mean and invstd, as
+// kernels/cpu/norm.c's bn_coef_saved: the forward and BatchNormApply share it, bit for bit
+__device__ inline void bn_coef_saved(float scale, float bias, float mean, float invstd, float *ab, int64_t c, int64_t k)
+{
+	double a = (double)scale * (double)invstd;
+	ab[k] = (float)a;
+	ab[c + k] = (float)((double)bias - (double)mean * a);
+}
+
+__global__ void bn_saved_coef(const float *scale, const float *bias, const float *mean, const float *invstd,
+			      float *ab, int64_t c)
+{
+	FTCU_GRID_LOOP(k, c)
+	bn_coef_saved(scale[k], bias[k], mean[k], invstd[k], ab, c, k);
+}
+
 __global__ void bn_stats_finish(const double *part, int parts, const float *scale, const float *bias,
 				float *run_mean, float *run_var, float *saved_mean, float *saved_invstd, float *ab,
 				int64_t m, int64_t c, float eps, float momentum)
@@ -88,11 +104,9 @@ __global__ void bn_stats_finish(const double *part, int parts, const float *scal
 		double mean = cnt > 0 ? sum / cnt : 0.0, var = cnt > 0 ? sq / cnt - mean * mean : 0.0;
 		var = var > 0 ? var : 0.0;
 		double invstd = 1.0 / sqrt(var + (double)eps);
-		double a = scale[k] * invstd;
-		ab[k] = (float)a;
-		ab[c + k] = (float)(bias[k] - mean * a);
 		saved_mean[k] = (float)mean;
 		saved_invstd[k] = (float)invstd;
+		bn_coef_saved(scale[k], bias[k], (float)mean, (float)invstd, ab, c, k);
 		if (run_mean && run_var) {
 			double unbias = cnt > 1 ? cnt / (cnt - 1) : 1.0;
 			run_mean[k] = (float)(run_mean[k] * (double)momentum + mean * (1 - (double)momentum));
@@ -296,6 +310,20 @@ extern "C" int ft_cu_batch_norm_train(ft_cu_dtype dt, const void *x, const float
 							    saved_mean, saved_invstd, ab, nb * s, c, eps, momentum); \
 	bn_apply<T><<<blocks_for(nb * c * s), kThreads, 0, st>>>((const T *)x, ab, (T *)y, nb * c * s, c, s)
 	FTCU_BY_TYPE(dt, L)
+#undef L
+	return launched();
+}
+
+extern "C" int ft_cu_batch_norm_apply(ft_cu_dtype dt, const void *x, const float *scale, const float *bias,
+				      const float *mean, const float *invstd, void *y, float *ab, int64_t nb, int64_t c,
+				      int64_t s, void *stream)
+{
+	cudaStream_t st = (cudaStream_t)stream;
+	if (c == 0 || nb * s == 0)
+		return 0;
+	bn_saved_coef<<<blocks_for(c), kThreads, 0, st>>>(scale, bias, mean, invstd, ab, c);
+#define L(T) bn_apply<T><<<blocks_for(nb * c * s), kThreads, 0, st>>>((const T *)x, ab, (T *)y, nb * c * s, c, s)
+	FTCU_BY_TYPE(dt, L);
 #undef L
 	return launched();
 }
