@@ -69,6 +69,9 @@ typedef struct remat {
 	int *root;     /* per tensor: the tensor whose bytes it is (a forward view's input) */
 	int *last;     /* per root: the last node reading it (after the pass: as it will be) */
 	int *made_by;  /* per tensor: its forward node, -1 */
+	bool *invariant; /* per tensor: made from no activation, through any chain (a weight's cast):
+			  * train.c runs it once per step before the micro-batches and plan.c keeps
+			  * it through all of them */
 	int *last_all; /* per root: the last node reading it, before the pass */
 	int *at;       /* per forward node: its output recomputed before this node, -1: kept */
 	int *first_new, *end_new; /* per forward node: its recompute's new nodes [first, end) */
@@ -104,23 +107,12 @@ static bool remake_op(const ft_graph *g, int f, int t, bool chain, ft_op *op, in
 	return true;
 }
 
-/* a node reading no activation (a weight's cast): the trainer runs it once per step, before the
- * micro-batches, and keeps its output through all of them (train.c's hoisting, plan.c) */
-static bool invariant(const ft_graph *g, int f)
-{
-	const ft_node *n = &g->nodes[f];
-	for (int j = 0; j < n->n_in; j++)
-		if (n->in[j] >= 0 && (g->tensors[n->in[j]].kind == FT_TK_ACT || g->tensors[n->in[j]].kind == FT_TK_INPUT))
-			return false;
-	return true;
-}
-
 static bool kept(const remat *r, int x, int p)
 {
 	const ft_tensor *t = &r->g->tensors[x];
 	if (t->kind != FT_TK_ACT && t->kind != FT_TK_INPUT)
 		return true;
-	return r->last[r->root[x]] >= p || (r->made_by[x] >= 0 && invariant(r->g, r->made_by[x]));
+	return r->last[r->root[x]] >= p || r->invariant[x];
 }
 
 /* whether x is recomputed for the backward and its copy can be read at p (made there or before) */
@@ -230,6 +222,18 @@ ft_status ft_remat_pass(ft_graph *g, int n_fwd, int end, size_t min_bytes, int *
 		r.root[i] = i;
 		r.last[i] = first_bw[i] = last_fw[i] = r.made_by[i] = -1;
 	}
+	r.invariant = ft_xcalloc((size_t)nt + 1, sizeof(bool));
+	for (int i = 0; i < nt; i++)
+		r.invariant[i] = g->tensors[i].kind != FT_TK_ACT && g->tensors[i].kind != FT_TK_INPUT;
+	for (int i = 0; i < n_fwd; i++) {
+		const ft_node *n = &g->nodes[i];
+		bool inv = n->n_out > 0 && n->op != FT_OP_DROPOUT; /* as train.c's hoist_invariants */
+		for (int j = 0; j < n->n_in && inv; j++)
+			inv = n->in[j] < 0 || r.invariant[n->in[j]];
+		for (int j = 0; j < n->n_out && inv; j++)
+			if (n->out[j] >= 0)
+				r.invariant[n->out[j]] = true;
+	}
 	for (int i = 0; i < n_fwd; i++) {
 		const ft_node *n = &g->nodes[i];
 		at[i] = -1;
@@ -271,7 +275,7 @@ ft_status ft_remat_pass(ft_graph *g, int n_fwd, int end, size_t min_bytes, int *
 		if (p < 0 || r.last[t] >= end || tt->kind != FT_TK_ACT || !tt->shaped || ft_tensor_bytes(tt) < min_bytes)
 			continue;
 		/* not a weight's cast: kept through the step anyway (invariant), a copy would only add */
-		bool ok = !invariant(g, i);
+		bool ok = !r.invariant[t];
 		for (int j = 0; j < n_in && ok; j++)
 			if (in[j] >= 0)
 				ok = can_remake(&r, in[j], p, MAX_DEPTH);
@@ -321,7 +325,8 @@ ft_status ft_remat_pass(ft_graph *g, int n_fwd, int end, size_t min_bytes, int *
 				int vin[MAX_VIEW_INPUTS];
 				memcpy(vin, v->in, sizeof(int) * (size_t)v->n_in);
 				vin[0] = remade[v->in[0]];
-				remade[v->out[0]] = add_node(&r, v->op, k, vin, v->n_in, v->out[0], at[i]);
+				int vo = v->out[0]; /* (adding a node can move the table v points into) */
+				remade[vo] = add_node(&r, v->op, k, vin, v->n_in, vo, at[i]);
 			}
 			r.end_new[i] = r.n_new;
 		}
@@ -348,8 +353,8 @@ ft_status ft_remat_pass(ft_graph *g, int n_fwd, int end, size_t min_bytes, int *
 		for (int k = n_fwd; k < end; k++) {
 			ft_node *b = &g->nodes[k];
 			for (int j = 0; j < b->n_in; j++)
-				if (b->in[j] >= 0 && b->in[j] < nt && remade[b->in[j]] >= 0)
-					b->in[j] = remade[b->in[j]];
+				if (b->in[j] >= 0 && b->in[j] < nt && remade[b->in[j]] >= 0 && ft_node_reads_input(b, j))
+					b->in[j] = remade[b->in[j]]; /* (a shape-only read keeps the forward's) */
 		}
 		/* the new nodes go before the backward node they feed, in the order they were made */
 		int total = g->n_nodes;
@@ -371,6 +376,11 @@ ft_status ft_remat_pass(ft_graph *g, int n_fwd, int end, size_t min_bytes, int *
 			for (int j = 0; j < g->nodes[i].n_out; j++)
 				if (g->nodes[i].out[j] >= 0)
 					g->tensors[g->nodes[i].out[j]].producer = i;
+		for (int i = 0; i < end + r.n_new; i++) /* still in topological order (ir.h) */
+			for (int j = 0; j < g->nodes[i].n_in; j++) {
+				int x = g->nodes[i].in[j];
+				FT_ASSERT(x < 0 || g->tensors[x].producer < i);
+			}
 		free(r.pos);
 		free(r.touched);
 		free(r.tmp);
@@ -386,6 +396,7 @@ ft_status ft_remat_pass(ft_graph *g, int n_fwd, int end, size_t min_bytes, int *
 	free(r.end_new);
 	free(r.first_new);
 	free(r.last_all);
+	free(r.invariant);
 	free(r.made_by);
 	free(r.last);
 	free(r.root);

@@ -77,9 +77,11 @@ template <typename T> __global__ void bn_stats_part(const T *x, double *part, in
 // kernels/cpu/norm.c's bn_coef_saved: the forward and BatchNormApply share it, bit for bit
 __device__ inline void bn_coef_saved(float scale, float bias, float mean, float invstd, float *ab, int64_t c, int64_t k)
 {
-	double a = (double)scale * (double)invstd;
+	// rounded operations that nvcc cannot contract into a fused multiply-add differently in the
+	// two kernels that inline this
+	double a = __dmul_rn((double)scale, (double)invstd);
 	ab[k] = (float)a;
-	ab[c + k] = (float)((double)bias - (double)mean * a);
+	ab[c + k] = (float)__dsub_rn((double)bias, __dmul_rn((double)mean, a));
 }
 
 __global__ void bn_saved_coef(const float *scale, const float *bias, const float *mean, const float *invstd,
