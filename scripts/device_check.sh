@@ -249,7 +249,7 @@ fi
 # (efficientnet_b0's depthwise convolutions; resnet50 has none); and the one opt-out,
 # FT_REMAT=0: every activation the backward reads kept instead of the cheap ones recomputed
 # (runtime/remat.c), on all three: what the recomputing costs in images/s and saves in memory
-for v in FT_CUDA_GRAPHS=1 FT_CUDNN_FIND=1 FT_CUDA_DEPTHWISE=1 FT_REMAT=0; do
+for v in FT_REMAT=0 FT_CUDA_GRAPHS=1 FT_CUDNN_FIND=1 FT_CUDA_DEPTHWISE=1; do
 	ms=$find_models
 	[ $v = FT_REMAT=0 ] && ms=resnet50,efficientnet_b0,vit_b_16
 	for m in ${ms//,/ }; do
@@ -325,6 +325,33 @@ for m in ${parity//,/ }; do
 		cmp "$m bf16 $dev vs PyTorch cpu fp32" "$g.$dev.bf16.onnx" "$g.torch.onnx" 5e-2 --whole
 	fi
 done
+
+# recomputed activations on the GPU (runtime/remat.c): resnet50's ReLU outputs remade through
+# ft_cu_batch_norm_apply must be the forward's bits, so gradients with every candidate
+# recomputed (FT_REMAT=all) and with none (FT_REMAT=0) differ only as two identical runs do
+# (cuDNN's backward algorithms may add in any order): same bytes, or the distance next to a rerun's
+m=resnet50
+if [ "$dev" = cuda ] && [ -f "$models/$m.ref/test_data_set_0/input_0.pb" ] && before_s 60; then
+	s=$models/$m.ref/test_data_set_0
+	[ -f "$s/labels_0.pb" ] || $py - "$s" <<'PY' # (tests/torch_grads.py writes them when resnet50's parity runs)
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+n = onnx.load_tensor(sys.argv[1] + "/input_0.pb").dims[0]
+onnx.save_tensor(numpy_helper.from_array((np.arange(n) * 7 % 1000).astype(np.int64)), sys.argv[1] + "/labels_0.pb")
+PY
+	for v in all all2 0; do
+		FT_REMAT=${v%2} timeout 40 "$ftrun" grad "$models/$m.onnx" --input "$s/input_0.pb" --labels "$s/labels_0.pb" \
+			--amp bf16 --device cuda -o "$w/remat.$v.onnx" >"$w/remat.$v.log" 2>&1 || log "$m FT_REMAT=$v grad failed"
+	done
+	for v in all2 0; do
+		same=different
+		command cmp -s "$w/remat.all.onnx" "$w/remat.$v.onnx" && same=identical
+		what="FT_REMAT=0"
+		[ $v = all2 ] && what="a rerun of itself"
+		log "$m bf16 cuda gradients, FT_REMAT=all against $what: $same bytes; $($py tests/compare_grads.py \
+			"$w/remat.$v.onnx" "$w/remat.all.onnx" 1e-2 --whole 2>&1 | tail -1 | cut -c1-200)"
+	done
+fi
 
 # 7. where a step's time goes: a few AMP training steps with every node waited for (FT_PROFILE=1)
 for m in ${profile//,/ }; do
