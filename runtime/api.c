@@ -25,6 +25,19 @@ const char *ftrun_last_error(void)
 }
 
 
+bool ft_device_is_gpu(const char *device)
+{
+	if (device && strncmp(device, "cuda", 4) == 0)
+		return true;
+	bool automatic = !device || strcmp(device, "auto") == 0 || strncmp(device, "auto:", 5) == 0;
+#ifdef FT_HAVE_CUDA
+	char why[256];
+	return automatic && ft_cuda_device_count(why, sizeof(why)) > 0;
+#else
+	return false;
+#endif
+}
+
 ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft_backend *be)
 {
 	/*

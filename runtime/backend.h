@@ -115,6 +115,8 @@ void *ft_backend_cuda_stream(void *ctx);
  * CPU (saying why on stderr when a GPU was there).
  */
 ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft_backend *be);
+/* whether ft_pick_backend would give a GPU for device (auto: when this build sees one) */
+bool ft_device_is_gpu(const char *device);
 
 /* Sets the thread count of ftrun's kernels and of the libraries they use
  * (OpenMP, oneDNN, OpenBLAS). 0 keeps the default (all cores). */

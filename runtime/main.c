@@ -537,8 +537,11 @@ static int plan_line(const cli *c, const char *amp)
 	cfg.amp = !amp ? FT_UNDEF : strcmp(amp, "fp16") == 0 ? FT_F16 : FT_BF16;
 	cfg.plan_only = true;
 	bool cuda = c->device && strncmp(c->device, "cuda", 4) == 0;
-	if (cuda)
+	if (cuda) {
+		if (cfg.remat_min_bytes == FT_REMAT_AUTO) /* the graph as the GPU would run it */
+			cfg.remat_min_bytes = FT_REMAT_MIN_BYTES;
 		cfg.device = "cpu"; /* the plan below is the CPU's; the CUDA line needs no GPU */
+	}
 	ft_trainer *t;
 	ft_status fs = ft_trainer_new(c->model, &cfg, &t);
 	if (fs)

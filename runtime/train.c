@@ -32,7 +32,13 @@ void ft_train_config_defaults(ft_train_config *c)
 	c->amp_init_scale = 65536.0f;
 	c->amp_growth_interval = 2000;
 	const char *r = getenv("FT_REMAT");
-	c->remat_min_bytes = !r ? 1 << 20 : strcmp(r, "0") == 0 ? -1 : strcmp(r, "all") == 0 ? 0 : 1 << 20;
+	/*
+	 * Recomputing trades memory-bound passes for memory: worth it on a GPU, whose memory bounds
+	 * the batch; on the CPU the passes cost 0-15% of a step (docs/training.md) and memory is
+	 * rarely what limits, so there it is asked for (FT_REMAT=1)
+	 */
+	c->remat_min_bytes = !r || !*r ? FT_REMAT_AUTO : strcmp(r, "0") == 0 ? -1 : strcmp(r, "all") == 0 ? 0
+													  : FT_REMAT_MIN_BYTES;
 }
 
 /*
@@ -427,8 +433,11 @@ static ft_status build(ft_trainer *t, const char *path)
 	int *raw = ft_xmalloc(sizeof(int) * ((size_t)t->n_params + 1));
 	int n_fwd = g->n_nodes;
 	ft_status st = ft_autodiff_build(g, 1, &t->loss, &dloss, t->params, t->n_params, raw);
-	if (!st && c->remat_min_bytes >= 0)
-		st = ft_remat_pass(g, n_fwd, g->n_nodes, (size_t)c->remat_min_bytes, &t->n_remat);
+	int64_t remat = c->remat_min_bytes;
+	if (remat == FT_REMAT_AUTO)
+		remat = ft_device_is_gpu(c->device) ? FT_REMAT_MIN_BYTES : -1;
+	if (!st && remat >= 0)
+		st = ft_remat_pass(g, n_fwd, g->n_nodes, (size_t)remat, &t->n_remat);
 	if (st) {
 		free(raw);
 		return st;

@@ -24,6 +24,8 @@
 
 typedef enum ft_optimizer { FT_OPT_SGD, FT_OPT_ADAMW } ft_optimizer;
 
+enum { FT_REMAT_AUTO = -2, FT_REMAT_MIN_BYTES = 1 << 20 };
+
 typedef struct ft_train_config {
 	int64_t batch;          /* micro-batch size */
 	int grad_accum;         /* K micro-batches per optimizer step (>= 1) */
@@ -47,7 +49,8 @@ typedef struct ft_train_config {
 	bool plan_only;         /* build the step and its memory plan, allocate no step memory:
 				   only ft_trainer_planned_bytes may be asked (ft_exec_plan_only) */
 	int64_t remat_min_bytes; /* recompute cheap activations of at least this size in the backward
-				   instead of keeping them (remat.c; 1 MiB; FT_REMAT=0: -1, none; all: 0) */
+				   instead of keeping them (remat.c); -1: none; FT_REMAT_AUTO: 1 MiB on a
+				   GPU, none on the CPU (FT_REMAT=1: 1 MiB anywhere, all: 0, 0: none) */
 	bool input_u8;          /* images come as uint8, normalised in the graph (loader.h) */
 	float mean[3], std[3];  /*   with these (std 0 means 1) */
 } ft_train_config;

@@ -7,7 +7,9 @@
 #     fp16 (loss scaling), byte for byte the same gradients file;
 #   - two training steps of two micro-batches each (the weight casts hoisted out of the
 #     micro-batch loop, the accumulation moved early) give the same trained model;
-#   - and with the default threshold (1 MiB) the planned step of each model is smaller.
+#   - with the GPU's default (FT_REMAT=1: tensors of 1 MiB and more) the planned step of each
+#     model is smaller; `inspect --train` plans the CPU's default (nothing recomputed) and, with
+#     --device cuda, the GPU's (no GPU needed).
 # usage: remat.sh FTRUN MODELS_DIR
 set -uo pipefail
 ftrun=$1 dir=$2
@@ -42,11 +44,18 @@ planned() {
 		sed -nE 's/^train .*bf16\): planned peak [0-9.]+ MiB = ([0-9.]+) MiB activations.*/\1/p'
 }
 for m in resnet50:8 vit_b_16:8 efficientnet_b0:8; do
-	on=$(planned $m) off=$(FT_REMAT=0 planned $m)
+	on=$(FT_REMAT=1 planned $m) off=$(FT_REMAT=0 planned $m)
 	if [ -n "$on" ] && [ -n "$off" ] && awk -v a="$on" -v b="$off" 'BEGIN { exit !(a < b) }'; then
 		echo "ok: ${m%%:*} at batch ${m##*:}, bf16: planned activations $on MiB recomputing, $off MiB keeping all"
 	else
 		bad "${m%%:*}: recomputing does not lower the plan ($on against $off MiB)"
 	fi
 done
+count() { "$ftrun" inspect "$dir/resnet50.onnx" --train -b 2 "$@" 2>&1 | sed -nE 's/.*, ([0-9]+) activations recomputed.*/\1/p' | head -1; }
+cpu=$(count) gpu=$(count --device cuda)
+if [ "$cpu" = 0 ] && [ -n "$gpu" ] && [ "$gpu" -gt 0 ]; then
+	echo "ok: resnet50's step as planned for the CPU recomputes nothing, for cuda $gpu activations"
+else
+	bad "defaults: the CPU's plan recomputes \"$cpu\" activations (want 0), cuda's \"$gpu\" (want some)"
+fi
 exit $fail
