@@ -11,13 +11,14 @@
  *   - ViT's GELU output is GELU of the Linear output GELU's gradient reads, and its attention
  *     probabilities (float32, and their low-precision copy) are Softmax of the product of the
  *     scaled queries and the keys, which the product's gradient keeps: remade as memory-efficient
- *     attention does, one batched product per layer more.
+ *     attention does; and the attention output (transposed for the output projection) is the
+ *     product of those and the values: both attention products run again.
  * For those the pass gives the backward its own copy, made by the same ops from the same inputs
  * just before the backward's first read, and the forward's copy dies after its last forward
  * read. A BatchNorm output is remade by ft.BatchNormalizationApply from the saved mean and
  * invstd, from which the training forward computes its own y too. Every kernel involved is
  * deterministic, so the copy equals the original bit for bit and the gradients are unchanged
- * (tests/fusion.sh compares them).
+ * (tests/remat.sh compares them on the CPU).
  *
  * A tensor is recomputed when each input of its op is kept to the recompute point anyway
  * (parameters and constants always are; an activation when some node reads it then or later),

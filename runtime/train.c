@@ -34,11 +34,18 @@ void ft_train_config_defaults(ft_train_config *c)
 	const char *r = getenv("FT_REMAT");
 	/*
 	 * Recomputing trades memory-bound passes for memory: worth it on a GPU, whose memory bounds
-	 * the batch; on the CPU the passes cost 0-15% of a step (docs/training.md) and memory is
-	 * rarely what limits, so there it is asked for (FT_REMAT=1)
+	 * the batch; on the CPU the passes cost up to 13% of the images/s (docs/training.md) and
+	 * memory is rarely what limits, so there it is asked for (FT_REMAT=1)
 	 */
-	c->remat_min_bytes = !r || !*r ? FT_REMAT_AUTO : strcmp(r, "0") == 0 ? -1 : strcmp(r, "all") == 0 ? 0
-													  : FT_REMAT_MIN_BYTES;
+	c->remat_min_bytes = FT_REMAT_AUTO;
+	if (r && strcmp(r, "0") == 0)
+		c->remat_min_bytes = -1;
+	else if (r && strcmp(r, "1") == 0)
+		c->remat_min_bytes = FT_REMAT_MIN_BYTES;
+	else if (r && strcmp(r, "all") == 0)
+		c->remat_min_bytes = 0;
+	else if (r && *r)
+		fprintf(stderr, "ftrun: FT_REMAT=\"%s\" is not 0, 1 or all: ignored (recomputing on a GPU, not on the CPU)\n", r);
 }
 
 /*
