@@ -25,14 +25,21 @@ const char *ftrun_last_error(void)
 }
 
 
+/* device auto (NULL, "auto", "auto:N"): a GPU when there is one, else the CPU */
+static bool is_auto(const char *device)
+{
+	return !device || strcmp(device, "auto") == 0 || strncmp(device, "auto:", 5) == 0;
+}
+
 bool ft_device_is_gpu(const char *device)
 {
 	if (device && strncmp(device, "cuda", 4) == 0)
 		return true;
-	bool automatic = !device || strcmp(device, "auto") == 0 || strncmp(device, "auto:", 5) == 0;
+	if (!is_auto(device))
+		return false;
 #ifdef FT_HAVE_CUDA
 	char why[256];
-	return automatic && ft_cuda_device_count(why, sizeof(why)) > 0;
+	return ft_cuda_device_count(why, sizeof(why)) > 0;
 #else
 	return false;
 #endif
@@ -45,7 +52,7 @@ ft_status ft_pick_backend(const char *device, int threads, const ft_graph *g, ft
 	 * GPUs this process sees (all of the machine's, or only its own under a launcher that
 	 * binds one GPU a task, which it then sees as GPU 0); auto falls back to the CPU.
 	 */
-	bool automatic = !device || strcmp(device, "auto") == 0 || strncmp(device, "auto:", 5) == 0;
+	bool automatic = is_auto(device);
 	bool local = device && (strncmp(device, "auto:", 5) == 0 || strncmp(device, "cuda@", 5) == 0);
 	long gpu = 0;
 	if (local) {

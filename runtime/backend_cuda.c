@@ -229,9 +229,7 @@ static bool train_op_ok(const ft_graph *g, const ft_node *n)
 	case FT_OP_BATCH_NORM: /* inference: Y only */
 		return all_f32(g, n) && (n->n_out < 2 || n->out[1] < 0) && ft_attr_int(n, "training_mode", 0) == 0;
 	case FT_OP_BATCH_NORM_TRAIN: /* x and y in one storage type, the rest float32 */
-		return is_storage(ft_in(g, n, 0)->dtype) && ft_out(g, n, 0)->dtype == ft_in(g, n, 0)->dtype &&
-		       f32_from(g, n, 1, 1);
-	case FT_OP_BATCH_NORM_APPLY: /* x and y in one storage type, the rest float32 */
+	case FT_OP_BATCH_NORM_APPLY:
 		return is_storage(ft_in(g, n, 0)->dtype) && ft_out(g, n, 0)->dtype == ft_in(g, n, 0)->dtype &&
 		       f32_from(g, n, 1, 1);
 	case FT_OP_BATCH_NORM_GRAD: /* dy, x, dx in one storage type */

@@ -19,13 +19,8 @@
 /* Starts a gradient node of op with a copy of the forward node's attributes. */
 static ft_node *begin_like(ft_autodiff *ad, const ft_node *fwd, ft_op op, int n_in, const int *in, int n_out)
 {
-	ft_graph *g = ad->g;
 	ft_node *n = ft_ad_begin(ad, op, n_in, in, n_out);
-	if (fwd->n_attrs) {
-		n->attrs = FT_ARENA_NEW(g->arena, ft_attr, fwd->n_attrs);
-		memcpy(n->attrs, fwd->attrs, sizeof(ft_attr) * (size_t)fwd->n_attrs);
-		n->n_attrs = fwd->n_attrs;
-	}
+	ft_node_copy_attrs(ad->g, n, fwd);
 	return n;
 }
 

@@ -330,6 +330,42 @@ bool ft_op_is_view(ft_op op)
 	       op == FT_OP_IDENTITY;
 }
 
+void ft_node_copy_attrs(ft_graph *g, ft_node *to, const ft_node *from)
+{
+	to->n_attrs = from->n_attrs;
+	to->attrs = NULL;
+	if (from->n_attrs) {
+		to->attrs = FT_ARENA_NEW(g->arena, ft_attr, from->n_attrs);
+		memcpy(to->attrs, from->attrs, sizeof(ft_attr) * (size_t)from->n_attrs);
+	}
+}
+
+void ft_graph_set_order(ft_graph *g, const ft_node *order, int end)
+{
+	memcpy(g->nodes, order, sizeof(ft_node) * (size_t)end);
+	for (int i = 0; i < end; i++)
+		for (int j = 0; j < g->nodes[i].n_out; j++)
+			if (g->nodes[i].out[j] >= 0)
+				g->tensors[g->nodes[i].out[j]].producer = i;
+}
+
+void ft_graph_invariants(const ft_graph *g, int end, bool *inv, bool *node_inv)
+{
+	for (int i = 0; i < g->n_tensors; i++)
+		inv[i] = g->tensors[i].kind != FT_TK_ACT && g->tensors[i].kind != FT_TK_INPUT;
+	for (int i = 0; i < end; i++) {
+		const ft_node *n = &g->nodes[i];
+		bool ok = n->n_out > 0 && n->op != FT_OP_DROPOUT;
+		for (int j = 0; j < n->n_in && ok; j++)
+			ok = n->in[j] < 0 || inv[n->in[j]];
+		if (node_inv)
+			node_inv[i] = ok;
+		for (int j = 0; j < n->n_out && ok; j++)
+			if (n->out[j] >= 0)
+				inv[n->out[j]] = true;
+	}
+}
+
 bool ft_node_reads_input(const ft_node *n, int j)
 {
 	if (j != 1)

@@ -161,6 +161,17 @@ int ft_graph_const_i64(ft_graph *g, const char *name, const int64_t *v, int n);
 /* the ops whose output is their first input's bytes under another shape (Reshape, Flatten,
  * Squeeze, Unsqueeze, Identity): the plan gives them their input's place */
 bool ft_op_is_view(ft_op op);
+/* to's attributes become a copy of from's (an array of the graph's own; the strings shared) */
+void ft_node_copy_attrs(ft_graph *g, ft_node *to, const ft_node *from);
+/* nodes [0, end) become order[0, end) (a permutation of them), and their outputs' producers follow */
+void ft_graph_set_order(ft_graph *g, const ft_node *order, int end);
+/*
+ * inv[t] for every tensor: made from no activation or graph input, through any chain of nodes
+ * [0, end) (the casts of the weights under AMP): the same for every micro-batch of a step.
+ * Dropout is never invariant (its mask changes each run). inv has g->n_tensors entries;
+ * node_inv (may be NULL), end entries, gets which nodes read only invariants.
+ */
+void ft_graph_invariants(const ft_graph *g, int end, bool *inv, bool *node_inv);
 /* whether node n's kernels read input j's bytes; false where only its shape is used (an average
  * pool's gradient takes the forward input for its shape): the plan ends no lifetime for those */
 bool ft_node_reads_input(const ft_node *n, int j);

@@ -153,11 +153,8 @@ static int add_node(remat *r, ft_op op, int f, const int *in, int n_in, int out,
 	memcpy(c->in, in, sizeof(int) * (size_t)n_in);
 	c->out[0] = y;
 	c->opset = o->opset;
-	if (op == o->op && o->n_attrs) {
-		c->attrs = FT_ARENA_NEW(g->arena, ft_attr, o->n_attrs);
-		memcpy(c->attrs, o->attrs, sizeof(ft_attr) * (size_t)o->n_attrs);
-		c->n_attrs = o->n_attrs;
-	}
+	if (op == o->op)
+		ft_node_copy_attrs(g, c, o);
 	if (r->n_new == r->cap_new) {
 		r->cap_new = r->cap_new ? 2 * r->cap_new : 64;
 		r->pos = ft_xrealloc(r->pos, sizeof(int) * (size_t)r->cap_new);
@@ -224,17 +221,7 @@ ft_status ft_remat_pass(ft_graph *g, int n_fwd, int end, size_t min_bytes, int *
 		r.last[i] = first_bw[i] = last_fw[i] = r.made_by[i] = -1;
 	}
 	r.invariant = ft_xcalloc((size_t)nt + 1, sizeof(bool));
-	for (int i = 0; i < nt; i++)
-		r.invariant[i] = g->tensors[i].kind != FT_TK_ACT && g->tensors[i].kind != FT_TK_INPUT;
-	for (int i = 0; i < n_fwd; i++) {
-		const ft_node *n = &g->nodes[i];
-		bool inv = n->n_out > 0 && n->op != FT_OP_DROPOUT; /* as train.c's hoist_invariants */
-		for (int j = 0; j < n->n_in && inv; j++)
-			inv = n->in[j] < 0 || r.invariant[n->in[j]];
-		for (int j = 0; j < n->n_out && inv; j++)
-			if (n->out[j] >= 0)
-				r.invariant[n->out[j]] = true;
-	}
+	ft_graph_invariants(g, n_fwd, r.invariant, NULL); /* as train.c's hoisting finds them */
 	for (int i = 0; i < n_fwd; i++) {
 		const ft_node *n = &g->nodes[i];
 		at[i] = -1;
@@ -371,12 +358,8 @@ ft_status ft_remat_pass(ft_graph *g, int n_fwd, int end, size_t min_bytes, int *
 		for (int i = end; i < base; i++)
 			order[k++] = g->nodes[i];
 		FT_ASSERT(k == total);
-		memcpy(g->nodes, order, sizeof(ft_node) * (size_t)total);
+		ft_graph_set_order(g, order, total);
 		free(order);
-		for (int i = 0; i < total; i++)
-			for (int j = 0; j < g->nodes[i].n_out; j++)
-				if (g->nodes[i].out[j] >= 0)
-					g->tensors[g->nodes[i].out[j]].producer = i;
 		for (int i = 0; i < end + r.n_new; i++) /* still in topological order (ir.h) */
 			for (int j = 0; j < g->nodes[i].n_in; j++) {
 				int x = g->nodes[i].in[j];

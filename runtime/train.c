@@ -263,22 +263,6 @@ static ft_status add_unscale(ft_trainer *t)
 }
 
 /*
- * Moves the nodes of [0, end) that read only persistent tensors (or what such
- * nodes make) to the front, keeping their order: they are the same for every
- * micro-batch of a step (the casts of the weights under AMP), so they run once
- * per step. Returns their count; the plan keeps their outputs for the loop.
- */
-/* nodes [0, end) become order[0, end), and their outputs' producers follow */
-static void set_order(ft_graph *g, const ft_node *order, int end)
-{
-	memcpy(g->nodes, order, sizeof(ft_node) * (size_t)end);
-	for (int i = 0; i < end; i++)
-		for (int j = 0; j < g->nodes[i].n_out; j++)
-			if (g->nodes[i].out[j] >= 0)
-				g->tensors[g->nodes[i].out[j]].producer = i;
-}
-
-/*
  * Moves each GRAD_ACCUM node (added after the whole backward) to just after the
  * node that makes the gradient it adds. The raw gradient then dies at once
  * instead of living to the end of the backward, and the accumulated one is
@@ -321,7 +305,7 @@ static void accumulate_early(ft_graph *g, int end)
 				order[k++] = g->nodes[a];
 		}
 		FT_ASSERT(k == end);
-		set_order(g, order, end);
+		ft_graph_set_order(g, order, end);
 		free(placed);
 		free(order);
 	}
@@ -330,33 +314,27 @@ static void accumulate_early(ft_graph *g, int end)
 	free(after);
 }
 
+/*
+ * Moves the nodes of [0, end) that read only persistent tensors (or what such
+ * nodes make) to the front, keeping their order: they are the same for every
+ * micro-batch of a step (the casts of the weights under AMP), so they run once
+ * per step. Returns their count; the plan keeps their outputs for the loop.
+ */
 static int hoist_invariants(ft_graph *g, int end)
 {
 	bool *inv = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(bool));
 	bool *moved = ft_xcalloc((size_t)end + 1, sizeof(bool));
-	for (int i = 0; i < g->n_tensors; i++)
-		inv[i] = g->tensors[i].kind != FT_TK_ACT && g->tensors[i].kind != FT_TK_INPUT;
+	ft_graph_invariants(g, end, inv, moved);
 	int n_pro = 0;
-	for (int i = 0; i < end; i++) {
-		const ft_node *n = &g->nodes[i];
-		bool ok = n->n_out > 0 && n->op != FT_OP_DROPOUT;
-		for (int j = 0; j < n->n_in && ok; j++)
-			ok = n->in[j] < 0 || inv[n->in[j]];
-		if (!ok)
-			continue;
-		moved[i] = true;
-		n_pro++;
-		for (int j = 0; j < n->n_out; j++)
-			if (n->out[j] >= 0)
-				inv[n->out[j]] = true;
-	}
+	for (int i = 0; i < end; i++)
+		n_pro += moved[i];
 	ft_node *order = ft_xmalloc(sizeof(ft_node) * ((size_t)end + 1));
 	int k = 0;
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < end; i++)
 			if (moved[i] == (pass == 0))
 				order[k++] = g->nodes[i];
-	set_order(g, order, end);
+	ft_graph_set_order(g, order, end);
 	free(order);
 	free(moved);
 	free(inv);
