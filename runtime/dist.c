@@ -32,6 +32,8 @@ static ft_status read_env(ft_dist *d)
 	static const struct {
 		const char *launcher, *rank, *size, *local, *also; /* also: must be set too */
 	} kinds[] = {
+		/* torchrun's workers first: torchrun may itself run inside an srun or mpirun step */
+		{ "torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK", "TORCHELASTIC_RUN_ID" },
 		{ "mpirun", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", NULL },
 		{ "srun", "PMIX_RANK", "SLURM_STEP_NUM_TASKS", "SLURM_LOCALID", "SLURM_STEP_ID" }, /* --mpi=pmix */
 		{ "PMI", "PMIX_RANK", NULL, NULL, NULL },
@@ -57,16 +59,11 @@ static ft_status read_env(ft_dist *d)
 		d->rank = (int)rank;
 		d->size = has_size > 0 ? (int)size : 0; /* 0: the launcher does not say; MPI will */
 		d->local_rank = (int)local;
-		if (strcmp(d->launcher, "torchrun") == 0) {
-			if (d->size == 0)
-				d->size = 1;
-			if (d->size > 1)
-				return ft_error(FT_EBADINPUT,
-						"WORLD_SIZE=%d RANK=%d (torchrun-style) is set but no MPI launcher: "
-						"ftrun's data-parallel training runs over MPI and has no MASTER_ADDR/"
-						"MASTER_PORT rendezvous of its own; launch with mpirun -np %d ftrun train ... "
-						"(or srun under Slurm), see docs/distributed.md", d->size, d->rank, d->size);
-		}
+		if (strcmp(d->launcher, "torchrun") == 0 && d->size == 0)
+			d->size = 1; /* RANK alone */
+		if (strcmp(d->launcher, "torchrun") == 0 && has_rank == 0 && d->size > 1)
+			return ft_error(FT_EBADINPUT, "WORLD_SIZE=%d is set but RANK is not: a torchrun-style start "
+					"needs each process's RANK (0 to %d)", d->size, d->size - 1);
 		return FT_OK;
 	}
 	d->launcher = "single process";
@@ -86,8 +83,9 @@ ft_status ft_dist_init(double timeout_s, ft_dist **out)
 	 * Open MPI cannot find the other ranks and MPI_Init ends the process with its own
 	 * message: say what to do instead, before MPI_Init.
 	 */
-	if (st == FT_OK && d->size != 1 && strcmp(d->launcher, "mpirun") != 0 && getenv("SLURM_STEP_ID") &&
-	    !getenv("PMIX_RANK")) /* (mpirun inside a job step is fine: its ranks are Open MPI's own) */
+	if (st == FT_OK && d->size != 1 && strcmp(d->launcher, "mpirun") != 0 && strcmp(d->launcher, "torchrun") != 0 &&
+	    getenv("SLURM_STEP_ID") && !getenv("PMIX_RANK"))
+		/* (mpirun inside a job step is fine: its ranks are Open MPI's own; torchrun's meet on their own) */
 		st = ft_error(FT_EBADINPUT,
 			      "srun started rank %d of %d without PMIx, which this Open MPI needs to see the other ranks: "
 			      "launch with srun --mpi=pmix (or set MpiDefault=pmix in slurm.conf)", d->rank, d->size);

@@ -19,13 +19,13 @@
  *   other PMI launchers PMIX_RANK or PMI_RANK (MPICH's hydra)
  *   srun without PMIx   SLURM_PROCID / SLURM_STEP_NUM_TASKS / SLURM_LOCALID: refused
  *                       (exit 2; Debian's Open MPI needs PMIx to see the other ranks)
- *   torchrun-style      RANK / WORLD_SIZE / LOCAL_RANK (+ MASTER_ADDR/PORT): only
- *                       a world of 1 is accepted; a larger one is refused (exit 2)
- *                       with how to launch under MPI instead, since ftrun has no
- *                       TCP rendezvous of its own
+ *   torchrun-style      RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT (torchrun, or
+ *                       by hand): the ranks meet over TCP at rank 0 and are joined
+ *                       into one MPI communicator through ompi-server (dist_rdzv.h)
  *   nothing             a single process (world 1); MPI is not initialised
  * A world of 1 never initialises MPI, so a plain run is unchanged. The local rank
- * is MPI's count of the ranks on this machine (MPI_COMM_TYPE_SHARED).
+ * is MPI's count of the ranks on this machine (MPI_COMM_TYPE_SHARED; torchrun-style:
+ * the lower ranks with this host name).
  * Without MPI in the build (meson -Dmpi=disabled, or no libopenmpi-dev) a world
  * larger than 1 is refused with a message (exit 2).
  *
@@ -65,7 +65,7 @@ typedef struct ft_dist_bucket {
 
 typedef struct ft_dist {
 	int rank, size, local_rank;
-	const char *launcher;   /* "mpirun", "PMI", "srun", "single process" */
+	const char *launcher;   /* "mpirun", "PMI", "srun", "torchrun", "single process" */
 	double timeout_s;       /* deadline of every collective */
 	int64_t step;           /* optimizer step of the next gradient all-reduce (messages) */
 	float *flat;            /* planned: every gradient (bucket by bucket), the loss, the stop flag */
@@ -88,8 +88,8 @@ typedef struct ft_dist {
 
 /*
  * Reads the launcher's environment (overview) and, for a world larger than 1,
- * initialises MPI. Bad input (a torchrun world > 1, a build without MPI, an
- * MPI world that does not match the launcher's) is FT_EBADINPUT; *out is then
+ * initialises MPI. Bad input (a build without MPI, an MPI world that does not
+ * match the launcher's, a torchrun-style start refused by rank 0) is FT_EBADINPUT; *out is then
  * NULL. A single process gets a world of 1.
  */
 ft_status ft_dist_init(double timeout_s, ft_dist **out);

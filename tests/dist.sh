@@ -3,7 +3,7 @@
 # the loopback interface. One line per check (PASS/FAIL/SKIP); exits 1 on any
 # failure, 77 (meson's skip, with the reason printed) without mpirun.
 #
-# usage: dist.sh FTRUN MODELS_DIR WORK_DIR PYTHON [parity|resume|bad|all]
+# usage: dist.sh FTRUN MODELS_DIR WORK_DIR PYTHON [parity|resume|syncbn|bad|torchrun|all]
 #   parity  vit_b_16 (no BatchNorm, no active dropout), 5 SGD steps: the parameters of
 #           2 ranks x batch 4 and of 1 rank x batch 4 x 2 accumulation steps against
 #           1 rank x batch 8; the logged loss is the mean over the ranks; only rank 0
@@ -15,10 +15,14 @@
 #           without it (must differ), 2 ranks x 4 x 2 accumulation against 1 rank x 8 x 2, and
 #           2 ranks x 4 on --device devsim; gradients in 1 MiB buckets sent during the backward
 #   bad     ranks that disagree (batch size, model, optimizer) refused at start (exit 2),
-#           a torchrun-only environment refused, a rank killed with SIGKILL and a rank
-#           stopped with SIGSTOP both end the job within the timeout
+#           a rank killed with SIGKILL and a rank stopped with SIGSTOP both end the job
+#           within the timeout
+#   torchrun  ranks started torchrun-style (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT; no
+#           MPI launcher) and by torchrun itself against mpirun (bit for bit) and 1 rank x 12;
+#           a missing MASTER_ADDR, RANK out of range or twice, a rank that never starts, ranks
+#           that disagree on WORLD_SIZE, a rank killed mid-run
 set -uo pipefail
-[ $# -ge 4 ] || { echo "usage: $0 FTRUN MODELS_DIR WORK_DIR PYTHON [parity|resume|bad|all]" >&2; exit 2; }
+[ $# -ge 4 ] || { echo "usage: $0 FTRUN MODELS_DIR WORK_DIR PYTHON [parity|resume|syncbn|bad|torchrun|all]" >&2; exit 2; }
 ftrun=$1 models=$2 work=$3 py=$4 what=${5:-all}
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -273,11 +277,6 @@ bad() {
 	check "rank 1 without its model file ends the job (exit 2)" b6.log test "$rc" = 2
 	check "the message names rank 1 and the file" b6.log grep -q 'rank 1 of 2: missing.onnx: No such file' b6.log
 
-	RANK=0 WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 \
-		"$ftrun" train "$m" "${A[@]}" -b 4 >b4.log 2>&1
-	rc=$?
-	check "torchrun-style WORLD_SIZE=2 without MPI refused (exit 2)" b4.log test "$rc" = 2
-	check "its message says to launch under mpirun" b4.log grep -q 'launch with mpirun -np 2' b4.log
 	"$ftrun" train "$m" "${A[@]}" --dist-timeout 0 >b5.log 2>&1
 	rc=$?
 	check "--dist-timeout 0 refused (exit 2)" b5.log test "$rc" = 2
@@ -320,12 +319,187 @@ bad() {
 	fi
 }
 
+# free_port: a TCP port P nothing listens on now, nor on P + 1 (torchrun's static rendezvous
+# keeps P for its store and ftrun takes P + 1)
+free_port() {
+	"$py" -c '
+import socket
+while True:
+    a = socket.socket()
+    a.bind(("", 0))
+    p = a.getsockname()[1]
+    b = socket.socket()
+    try:
+        b.bind(("", p + 1))
+    except OSError:
+        continue
+    finally:
+        a.close()
+        b.close()
+    print(p)
+    break'
+}
+
+# ranks RANKS... -- ARGS...: one ftrun per rank, started without a launcher in the order given,
+# with RANK, WORLD_SIZE (the number of ranks given unless $W is set), MASTER_ADDR and a fresh
+# MASTER_PORT; rank r's output in $pre.r.log, its exit code in rc_r (rc_0, rc_1, ...)
+ranks() {
+	local list=() r port
+	while [ "$1" != -- ]; do list+=("$1"); shift; done
+	shift
+	port=$(free_port)
+	for r in "${list[@]}"; do
+		RANK=$r WORLD_SIZE=${W:-${#list[@]}} MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+			timeout 300 "$ftrun" "$@" >"$pre.$r.log" 2>&1 &
+		eval "pid_$r=\$!"
+	done
+	for r in "${list[@]}"; do
+		eval "wait \$pid_$r; rc_$r=\$?"
+	done
+}
+
+# torchrun-style start without MPI's launcher (docs/distributed.md): the ranks meet at
+# MASTER_ADDR:MASTER_PORT and are joined into one MPI communicator through ompi-server. The
+# runs are syncbn's (one step of resnet18_fmnist, lr 1, so the parameters read the gradients):
+# 2 ranks x 4 started so must give the same bits as under mpirun (the same MPI all-reduce of
+# two halves, a commutative sum), 3 ranks x 4 started in the order 2, 0, 1 those of 1 rank x 12
+# within syncbn's 1e-5; then torchrun itself, and the failures of the start.
+torchrun_style() {
+	local m=$models/resnet18_fmnist.onnx pre
+	[ -f "$m" ] || { fail "torchrun setup" "no $m"; return; }
+	local A=(train "$m" --data synthetic --lr 1 --momentum 0 --sched none --steps 1 --no-eval --threads 1 --sync-bn)
+	"${MPI[@]}" -np 2 "$ftrun" "${A[@]}" -b 4 --output-dir mpi -o mpi.onnx >mpi.log 2>&1
+	check "resnet18_fmnist: 2 ranks x 4 under mpirun (exit 0)" mpi.log test $? = 0
+	pre=tr2
+	FT_DIST_TRACE=1 ranks 1 0 -- "${A[@]}" -b 4 --output-dir tr2 -o tr2.onnx
+	check "2 ranks x 4 started torchrun-style, rank 1 first (exit 0 and 0)" tr2.0.log test "$rc_0$rc_1" = 00
+	check "rank 1 is local rank 1, counted by host name (FT_DIST_TRACE)" tr2.1.log \
+		grep -q 'rank 1 of 2, local rank 1 (torchrun)' tr2.1.log
+	"$py" "$here/compare_params.py" tr2.onnx mpi.onnx 0 --moved-from "$m" 1e-3 >cmp_tr2.log 2>&1
+	check "its parameters are those of mpirun's 2 ranks, bit for bit" cmp_tr2.log test $? = 0
+	"$ftrun" "${A[@]}" -b 12 --output-dir one12 -o one12.onnx >one12.log 2>&1
+	check "1 rank x 12 (exit 0)" one12.log test $? = 0
+	pre=tr3
+	ranks 2 0 1 -- "${A[@]}" -b 4 --output-dir tr3 -o tr3.onnx
+	check "3 ranks x 4 started torchrun-style in the order 2, 0, 1 (exit 0)" tr3.0.log test "$rc_0$rc_1$rc_2" = 000
+	check "the start line says 4 x 1 x 3 ranks (torchrun) = effective batch 12" tr3.0.log \
+		grep -Eq 'batch 4 x 1 accumulation x 3 ranks \(torchrun, .*= effective batch 12' tr3.0.log
+	local log=cmp_tr3.log
+	"$py" "$here/compare_params.py" tr3.onnx one12.onnx 1e-5 --rel --moved-from "$m" 1e-3 >"$log" 2>&1
+	check "--sync-bn: 3 ranks x 4 against 1 rank x 12 within 1e-5 (relative L2)" "$log" test $? = 0
+	tail -1 "$log" | sed 's/^/    /'
+
+	# torchrun itself (static rendezvous: its store holds MASTER_PORT, ftrun takes the next).
+	# Debian's torch 1.13 on Python 3.11 turns torchrun's default --redirects 0 into None and
+	# fails before it starts anything; a mapping that names no started rank (9:1) leaves every
+	# rank's output alone, which is what the default means.
+	local port
+	if [ -x /usr/bin/torchrun ] && "$py" -c 'import torch.distributed.run' 2>/dev/null; then
+		port=$(free_port)
+		FT_DIST_TRACE=1 timeout 300 /usr/bin/torchrun --redirects 9:1 --tee 9:1 --nproc_per_node 2 \
+			--master_port "$port" --no_python "$ftrun" "${A[@]}" -b 4 --output-dir trun -o trun.onnx >trun.log 2>&1
+		check "torchrun --nproc_per_node 2 --no_python ftrun train (exit 0)" trun.log test $? = 0
+		check "ranks 0 and 1 on local ranks 0 and 1" trun.log grep -q 'rank 1 of 2, local rank 1 (torchrun)' trun.log
+		"$py" "$here/compare_params.py" trun.onnx mpi.onnx 0 --moved-from "$m" 1e-3 >cmp_trun.log 2>&1
+		check "torchrun's parameters are mpirun's, bit for bit" cmp_trun.log test $? = 0
+		# inside a Slurm job step (srun's variables set around torchrun): torchrun's ranks still win
+		port=$(free_port)
+		SLURM_STEP_ID=0 SLURM_PROCID=0 SLURM_STEP_NUM_TASKS=1 SLURM_LOCALID=0 timeout 300 /usr/bin/torchrun \
+			--redirects 9:1 --tee 9:1 --nproc_per_node 2 --master_port "$port" --no_python "$ftrun" "${A[@]}" -b 4 \
+			--output-dir trs >trs.log 2>&1
+		check "torchrun inside a Slurm step: 2 ranks, torchrun's (exit 0)" trs.log \
+			grep -q 'x 2 ranks (torchrun, rank 0 on this line)' trs.log
+	else
+		echo "SKIP torchrun itself: no /usr/bin/torchrun with torch.distributed (Debian: python3-torch)"
+	fi
+
+	local B=(train "$m" --data synthetic --steps 2 --no-eval --threads 1 --lr 0.01 -b 4)
+	RANK=0 WORLD_SIZE=2 "$ftrun" "${B[@]}" >tb1.log 2>&1
+	rc=$?
+	check "WORLD_SIZE=2 without MASTER_ADDR refused (exit 2)" tb1.log test "$rc" = 2
+	check "its message names MASTER_ADDR and MASTER_PORT" tb1.log grep -q 'needs MASTER_ADDR and MASTER_PORT' tb1.log
+	WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 "$ftrun" "${B[@]}" >tb6.log 2>&1
+	rc=$?
+	check "WORLD_SIZE=2 without RANK refused (exit 2)" tb6.log test "$rc" = 2
+	check "its message asks for RANK" tb6.log grep -q 'WORLD_SIZE=2 is set but RANK is not' tb6.log
+	RANK=2 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 "$ftrun" "${B[@]}" >tb2.log 2>&1
+	rc=$?
+	check "RANK=2 with WORLD_SIZE=2 refused (exit 2)" tb2.log test "$rc" = 2
+	check "its message says so" tb2.log grep -q 'RANK=2 is not below WORLD_SIZE=2' tb2.log
+	port=$(free_port)
+	local q=() x
+	for x in 0 1a 1b; do
+		RANK=${x%[ab]} WORLD_SIZE=3 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port timeout 60 "$ftrun" "${B[@]}" >tb3.$x.log 2>&1 &
+		q+=($!)
+	done
+	local codes=""
+	for x in "${q[@]}"; do wait "$x"; codes+=$?; done
+	check "two processes with RANK=1 refused (exit 2 on all three)" tb3.0.log test "$codes" = 222
+	check "rank 0 names RANK=1 given twice" tb3.0.log \
+		grep -q 'the torchrun-style start failed: two processes say RANK=1' tb3.0.log
+	check "both RANK=1 processes read rank 0's message" tb3.1a.log \
+		test "$(grep -l 'rank 0 refused the start: two processes say RANK=1' tb3.1a.log tb3.1b.log | wc -l)" = 2
+	pre=tb4
+	W=3 ranks 1 0 -- "${B[@]}" --dist-timeout 5
+	check "WORLD_SIZE=3 with rank 2 never started: ends with an error (exit 1 and 1)" tb4.0.log test "$rc_0$rc_1" = 11
+	check "rank 0 names rank 2 within --dist-timeout" tb4.0.log \
+		grep -q 'rank 2 did not reach rank 0 at 127.0.0.1:[0-9]* within 5 s (--dist-timeout)' tb4.0.log
+	check "rank 1 reads rank 0's message" tb4.1.log grep -q 'rank 0 refused the start: rank 2 did not reach' tb4.1.log
+	port=$(free_port)
+	(RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port timeout 60 "$ftrun" "${B[@]}" >tb5.0.log 2>&1 &
+	 RANK=1 WORLD_SIZE=3 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port timeout 60 "$ftrun" "${B[@]}" >tb5.1.log 2>&1
+	 echo "rc $?" >>tb5.1.log; wait)
+	check "ranks that disagree on WORLD_SIZE refused (exit 2)" tb5.1.log grep -q '^rc 2$' tb5.1.log
+	check "the message gives both world sizes" tb5.1.log \
+		grep -q 'rank 0 refused the start: rank 1 says WORLD_SIZE=3, rank 0 has 2' tb5.1.log
+
+	# a rank killed mid-run: the other's collective times out and names it
+	port=$(free_port)
+	local J=(train "$m" --data synthetic -b 4 --steps 100000 --no-eval --threads 1 --lr 0.01 --print-every 1
+		--dist-timeout 20)
+	RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$ftrun" "${J[@]}" --output-dir tk >tk.0.log 2>&1 &
+	local p0=$!
+	RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$ftrun" "${J[@]}" >tk.1.log 2>&1 &
+	local p1=$! end=$((SECONDS + 300))
+	while ! grep -q 'step 3/' tk.0.log 2>/dev/null && [ $SECONDS -lt $end ] && kill -0 $p0 2>/dev/null; do sleep 0.2; done
+	if grep -q 'step 3/' tk.0.log; then
+		local t0=$SECONDS
+		kill -9 $p1
+		end=$((SECONDS + 100)) # (the watchdog's limit is 20 + 15 + 5 + 30 s)
+		while kill -0 $p0 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.2; done
+		if ! kill -0 $p0 2>/dev/null; then
+			wait $p0
+			rc=$?
+			pass "kill -9 of rank 1: rank 0 ended in $((SECONDS - t0)) s with --dist-timeout 20 (exit $rc)"
+			check "rank 0 failed (exit != 0)" tk.0.log test "$rc" != 0
+			# rank 0 names rank 1 at its deadline; or, when Open MPI's own TCP error path hangs on the
+			# reset connection (dist_mpi.c's watchdog), says that MPI is stuck: both end the rank
+			check "rank 0's message names rank 1, or says Open MPI got stuck" tk.0.log grep -Eq \
+				'rank 0 of 2: (.* within 20 s \(--dist-timeout\): rank 1 (did not arrive|arrived but stopped)|an MPI call did not return by its deadline)' \
+				tk.0.log
+		else
+			fail "kill -9 of rank 1: rank 0 still ran after 100 s" "" tk.0.log
+			kill -9 $p0
+		fi
+	else
+		fail "kill setup: rank 0 did not reach step 3" "" tk.0.log
+		kill -9 $p0 $p1 2>/dev/null
+	fi
+	wait 2>/dev/null
+	# (a killed rank 0's server ends with it, by a signal that may take a moment; where nothing
+	# reaps orphans, it stays a zombie)
+	end=$((SECONDS + 10))
+	while [ -n "$(ps -C ompi-server -o stat= | grep -v '^Z')" ] && [ $SECONDS -lt $end ]; do sleep 0.5; done
+	check "no ompi-server left running" /dev/null test -z "$(ps -C ompi-server -o stat= | grep -v '^Z')"
+}
+
 case $what in
 parity) parity ;;
 resume) resume ;;
 syncbn) syncbn ;;
 bad) bad ;;
-*) parity; resume; syncbn; bad ;;
+torchrun) torchrun_style ;;
+*) parity; resume; syncbn; bad; torchrun_style ;;
 esac
 echo "dist: $npass passed, $nfail failed"
 [ $nfail = 0 ]
