@@ -85,6 +85,14 @@ typedef struct ft_backend_iface {
 	void *(*capture_end)(void *ctx);
 	ft_status (*replay)(void *ctx, void *recording);
 	void (*drop)(void *ctx, void *recording);
+	/*
+	 * Optional, device backends: *peak, the most bytes held at once through
+	 * alloc since the backend was made (the analogue of PyTorch's
+	 * max_memory_allocated); *used, the device memory in use now beyond what
+	 * was in use when the backend was made, whoever allocated it (cuDNN's and
+	 * cuBLAS's own workspace and loaded kernels too), 0 when unknown.
+	 */
+	void (*memory)(void *ctx, size_t *peak, size_t *used);
 } ft_backend_iface;
 
 typedef struct ft_backend {

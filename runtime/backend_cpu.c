@@ -278,6 +278,7 @@ typedef struct devsim {
 	int n, cap;
 	bool open;
 	devsim_rec *recording; /* capture_begin..capture_end: nodes are recorded, not run */
+	size_t held, peak;     /* bytes mapped by devsim_alloc now, and at most */
 } devsim;
 
 static void devsim_protect(devsim *d, bool open)
@@ -301,6 +302,8 @@ static void *devsim_alloc(void *ctx, size_t bytes)
 		d->r = ft_xrealloc(d->r, sizeof(*d->r) * (size_t)d->cap);
 	}
 	d->r[d->n++] = (devsim_region){ p, len ? len : page };
+	d->held += len ? len : page;
+	d->peak = d->held > d->peak ? d->held : d->peak;
 	return p;
 }
 
@@ -310,6 +313,7 @@ static void devsim_free(void *ctx, void *p)
 	for (int i = 0; i < d->n; i++)
 		if (d->r[i].p == p) {
 			munmap(p, d->r[i].len);
+			d->held -= d->r[i].len;
 			d->r[i] = d->r[--d->n];
 			return;
 		}
@@ -323,6 +327,13 @@ static void devsim_copy(void *ctx, void *dst, const void *src, size_t bytes)
 	if (bytes)
 		memcpy(dst, src, bytes);
 	devsim_protect(d, was);
+}
+
+static void devsim_memory(void *ctx, size_t *peak, size_t *used)
+{
+	const devsim *d = ctx;
+	*peak = d->peak;
+	*used = d->held; /* (nothing else allocates the simulated device's memory) */
 }
 
 static bool devsim_owns(void *ctx, const void *p)
@@ -447,6 +458,7 @@ static const ft_backend_iface devsim_iface = {
 	.sync = devsim_sync,
 	.destroy = devsim_destroy,
 	.owns = devsim_owns,
+	.memory = devsim_memory,
 	.copy_ahead = devsim_copy,
 	.copy_wait = devsim_copy_wait,
 	.capture_begin = devsim_capture_begin,

@@ -52,6 +52,11 @@ typedef struct cuda_ctx {
 	cudaStream_t copy;
 	cudaEvent_t ahead0, ahead1;
 	bool ahead_pending;
+	/* device memory through cuda_alloc: each allocation, the bytes held now and at most (cuda_memory) */
+	struct held { void *p; size_t bytes; } *held;
+	int n_held, cap_held;
+	size_t held_bytes, peak_bytes;
+	size_t used0;    /* the device's memory in use once the backend was made (cudaMemGetInfo) */
 } cuda_ctx;
 
 static bool is_storage(ft_dtype t)
@@ -281,18 +286,50 @@ bool ft_cuda_supports(const ft_graph *g, const ft_node *n)
 
 static void *cuda_alloc(void *ctx, size_t bytes)
 {
-	(void)ctx;
+	cuda_ctx *c = ctx;
 	void *p = NULL;
 	cudaError_t e = cudaMalloc(&p, bytes ? bytes : 1);
 	if (e != cudaSuccess)
 		ft_fatal(__FILE__, __LINE__, "cudaMalloc of %zu bytes: %s", bytes, cudaGetErrorString(e));
+	if (c->n_held == c->cap_held) {
+		c->cap_held = c->cap_held ? 2 * c->cap_held : 16;
+		c->held = ft_xrealloc(c->held, sizeof(*c->held) * (size_t)c->cap_held);
+	}
+	c->held[c->n_held++] = (struct held){ p, bytes };
+	c->held_bytes += bytes;
+	c->peak_bytes = c->held_bytes > c->peak_bytes ? c->held_bytes : c->peak_bytes;
 	return p;
 }
 
 static void cuda_free(void *ctx, void *p)
 {
-	(void)ctx;
+	cuda_ctx *c = ctx;
+	for (int i = 0; i < c->n_held; i++)
+		if (c->held[i].p == p) {
+			c->held_bytes -= c->held[i].bytes;
+			c->held[i] = c->held[--c->n_held];
+			break;
+		}
 	cudaFree(p);
+}
+
+/* the device's memory in use now, by anyone (this process's context and libraries included) */
+static size_t device_in_use(void)
+{
+	size_t free_b = 0, total = 0;
+	if (cudaMemGetInfo(&free_b, &total) != cudaSuccess) {
+		cudaGetLastError();
+		return 0;
+	}
+	return total - free_b;
+}
+
+static void cuda_memory(void *ctx, size_t *peak, size_t *used)
+{
+	cuda_ctx *c = ctx;
+	size_t now = device_in_use();
+	*peak = c->peak_bytes;
+	*used = now > c->used0 ? now - c->used0 : 0;
 }
 
 static void *cuda_host_alloc(void *ctx, size_t bytes)
@@ -1135,6 +1172,7 @@ static void cuda_destroy(void *ctx)
 	cudaEventDestroy(c->ahead1);
 	cudaStreamDestroy(c->copy);
 	cudaStreamDestroy(c->stream);
+	free(c->held);
 	free(c);
 }
 
@@ -1201,6 +1239,7 @@ static const ft_backend_iface cuda_iface = {
 	.host_alloc = cuda_host_alloc,
 	.host_free = cuda_host_free,
 	.async_upload_seconds = cuda_async_upload_seconds,
+	.memory = cuda_memory,
 };
 
 void *ft_backend_cuda_stream(void *ctx)
@@ -1270,6 +1309,7 @@ ft_status ft_backend_cuda_new(int device, ft_backend *out)
 		free(c);
 		return ft_error(FT_ERUNTIME, "cuDNN: cudnnCreate: %s", cudnnGetErrorString(ds));
 	}
+	c->used0 = device_in_use();
 	out->iface = &cuda_iface;
 	out->ctx = c;
 	return FT_OK;

@@ -18,7 +18,12 @@
  * the timed steps (data included), the median step time, the planned peak of the step
  * and the measured peak resident set, the copy rate into the input tensor
  * (host-to-device on a GPU, a memcpy on the CPU) and the share of the time
- * spent waiting for data. Writes DIR/bench.csv and DIR/bench.png.
+ * spent waiting for data; on a device backend also the most device memory
+ * ftrun held at once (every allocation through the backend: the planned
+ * block, the parameters and state, the kernels' workspace, the input
+ * buffers) and the device memory in use at the end beyond what was in use
+ * when the backend was made (cuDNN's and cuBLAS's own allocations too).
+ * Writes DIR/bench.csv and DIR/bench.png.
  */
 #include <errno.h>
 #include <math.h>
@@ -51,6 +56,7 @@ typedef struct bench_result {
 	char device[16]; /* the backend the configuration ran on */
 	int64_t micro, accum;
 	double images_per_s, step_ms, planned_mib, copy_gbps, wait_share, loss_first, loss_last;
+	double dev_peak_mib, dev_used_mib; /* the backend's memory callback; -1 on the CPU */
 } bench_result;
 
 static int cmp_double(const void *a, const void *b)
@@ -137,6 +143,13 @@ static int run_config(const ft_cli *c, const bench_config *bc, int64_t accum, in
 	qsort(step_s, (size_t)c->steps, sizeof(double), cmp_double);
 	ft_plan_summary ps;
 	r->planned_mib = (double)ft_trainer_planned_bytes(t, &ps) / (1 << 20);
+	r->dev_peak_mib = r->dev_used_mib = -1;
+	if (t->be.iface->memory) { /* (after the last step: a step allocates nothing, so its peak is the run's) */
+		size_t peak, used;
+		t->be.iface->memory(t->be.ctx, &peak, &used);
+		r->dev_peak_mib = (double)peak / (1 << 20);
+		r->dev_used_mib = (double)used / (1 << 20);
+	}
 	r->images_per_s = (double)(c->steps * c->batch) / total;
 	r->step_ms = 1e3 * step_s[c->steps / 2];
 	r->wait_share = wait / total;
@@ -194,8 +207,8 @@ int ft_cmd_bench(const ft_cli *c)
 	double rss_mib[N_CONFIGS];
 	const char *names[N_CONFIGS];
 	int n = 0, rc = 0;
-	printf("%-10s %9s %10s %9s %12s %12s %10s %7s\n", "config", "batch", "images/s", "step ms", "planned MiB",
-	       "peak RSS MiB", "copy GB/s", "wait %");
+	printf("%-10s %9s %10s %9s %12s %12s %10s %7s %11s %11s\n", "config", "batch", "images/s", "step ms",
+	       "planned MiB", "peak RSS MiB", "copy GB/s", "wait %", "device MiB", "in use MiB");
 	for (int i = 0; i < N_CONFIGS; i++) {
 		if (!wanted(c->configs, configs[i].name))
 			continue;
@@ -236,8 +249,13 @@ int ft_cmd_bench(const ft_cli *c)
 		names[n] = configs[i].name;
 		char batch[32];
 		snprintf(batch, sizeof(batch), "%lldx%lld", (long long)r.micro, (long long)r.accum);
-		printf("%-10s %9s %10.1f %9.1f %12.1f %12.1f %10.2f %7.1f\n", names[n], batch, r.images_per_s, r.step_ms,
-		       r.planned_mib, rss_mib[n], r.copy_gbps, 100 * r.wait_share);
+		char dev[2][32] = { "-", "-" };
+		if (r.dev_peak_mib >= 0) {
+			snprintf(dev[0], sizeof(dev[0]), "%.1f", r.dev_peak_mib);
+			snprintf(dev[1], sizeof(dev[1]), "%.1f", r.dev_used_mib);
+		}
+		printf("%-10s %9s %10.1f %9.1f %12.1f %12.1f %10.2f %7.1f %11s %11s\n", names[n], batch, r.images_per_s,
+		       r.step_ms, r.planned_mib, rss_mib[n], r.copy_gbps, 100 * r.wait_share, dev[0], dev[1]);
 		fflush(stdout);
 		n++;
 	}
@@ -251,11 +269,12 @@ int ft_cmd_bench(const ft_cli *c)
 		return 1;
 	}
 	fprintf(f, "config,micro_batch,accum,images_per_s,step_ms,planned_mib,peak_rss_mib,copy_gb_per_s,wait_share,"
-		   "loss_first,loss_last\n");
+		   "loss_first,loss_last,device_peak_mib,device_in_use_mib\n");
 	for (int i = 0; i < n; i++)
-		fprintf(f, "%s,%lld,%lld,%.2f,%.2f,%.1f,%.1f,%.3f,%.4f,%.5g,%.5g\n", names[i], (long long)res[i].micro,
-			(long long)res[i].accum, res[i].images_per_s, res[i].step_ms, res[i].planned_mib, rss_mib[i],
-			res[i].copy_gbps, res[i].wait_share, res[i].loss_first, res[i].loss_last);
+		fprintf(f, "%s,%lld,%lld,%.2f,%.2f,%.1f,%.1f,%.3f,%.4f,%.5g,%.5g,%.1f,%.1f\n", names[i],
+			(long long)res[i].micro, (long long)res[i].accum, res[i].images_per_s, res[i].step_ms,
+			res[i].planned_mib, rss_mib[i], res[i].copy_gbps, res[i].wait_share, res[i].loss_first,
+			res[i].loss_last, res[i].dev_peak_mib, res[i].dev_used_mib);
 	if (fclose(f) != 0) {
 		fprintf(stderr, "ftrun: cannot write %s\n", path);
 		return 1;

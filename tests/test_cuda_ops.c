@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "cuda/ft_cuda.h"
 #include "cpu/util.h"
 #include "ir.h"
 
@@ -836,6 +837,45 @@ static void train_cases(ft_backend cu, const char *only)
 
 #define S4(a, b, c, d) { a, b, c, d }
 
+/*
+ * The general kernels behind the vectorised ones (kernels/cuda/elementwise.cu): operands one
+ * float off a 16-byte boundary take them, which the cases above (buffers at allocation bases)
+ * never do. Neg and the float32 -> bfloat16 cast of 1001 elements at that offset, against the
+ * host's exact results (sign flip; ft_f32_to_bf16, round to nearest even).
+ */
+static void misaligned_case(ft_backend cu)
+{
+	enum { N = 1001 };
+	size_t fb = sizeof(float) * (N + 1), hb = sizeof(uint16_t) * (N + 1);
+	float *x = ft_xmalloc(fb), *y = ft_xmalloc(fb);
+	uint16_t *b = ft_xmalloc(hb);
+	for (int i = 0; i <= N; i++)
+		x[i] = frand(-4, 4);
+	float *dx = cu.iface->alloc(cu.ctx, fb), *dy = cu.iface->alloc(cu.ctx, fb);
+	uint16_t *db = cu.iface->alloc(cu.ctx, hb);
+	cu.iface->upload(cu.ctx, dx, x, fb);
+	void *stream = ft_backend_cuda_stream(cu.ctx);
+	int e = ft_cu_apply_unary(FT_CU_NEG, FT_CU_F32, dx + 1, dy + 1, N, 0, 0, stream);
+	e |= ft_cu_cast(dx + 1, FT_CU_F32, db + 1, FT_CU_BF16, N, stream);
+	cu.iface->sync(cu.ctx);
+	cu.iface->download(cu.ctx, y, dy, fb);
+	cu.iface->download(cu.ctx, b, db, hb);
+	int bad = e != 0;
+	for (int i = 1; i <= N && !bad; i++)
+		bad = y[i] != -x[i] || b[i] != ft_f32_to_bf16(x[i]);
+	cases++;
+	if (bad)
+		failures++;
+	printf("%s misaligned operands (the general kernels): Neg and Cast float32 -> bfloat16 of %d elements%s\n",
+	       bad ? "FAIL" : "ok  ", N, e ? " (launch failed)" : "");
+	cu.iface->free(cu.ctx, dx);
+	cu.iface->free(cu.ctx, dy);
+	cu.iface->free(cu.ctx, db);
+	free(x);
+	free(y);
+	free(b);
+}
+
 int main(int argc, char **argv)
 {
 	const char *only = NULL;
@@ -931,11 +971,28 @@ int main(int argc, char **argv)
 		  true, false, NULL, 0 },
 		{ FT_OP_TANH_GRAD, 2, { 2, 2 }, { S4(64, 300, 0, 0), S4(64, 300, 0, 0) }, { -1, -1 }, { 1, 1 }, FT_BF16, 0,
 		  false, false, NULL, 0 },
+		/* the vectorised kernels' tails (n % 4 = 3 and 1; 3366 % 4 = 2 above), in 16-bit storage too */
+		{ FT_OP_RELU, 1, { 3 }, { S4(7, 33, 65, 0) }, { -4 }, { 4 }, FT_F32, 0, true, true, NULL, 0 },
+		{ FT_OP_SILU, 1, { 3 }, { S4(7, 33, 65, 0) }, { -20 }, { 20 }, FT_BF16, 0, false, true, NULL, 0 },
+		{ FT_OP_RELU_GRAD, 2, { 2, 2 }, { S4(63, 301, 0, 0), S4(63, 301, 0, 0) }, { -1, -4 }, { 1, 4 }, FT_F16, 0,
+		  true, false, NULL, 0 },
+		{ FT_OP_ADD, 2, { 2, 2 }, { S4(3, 3, 0, 0), S4(3, 3, 0, 0) }, { -4, -4 }, { 4, 4 }, FT_BF16, 0, true, true,
+		  NULL, 0 },
+		{ FT_OP_MUL, 2, { 2, 2 }, { S4(63, 301, 0, 0), S4(63, 301, 0, 0) }, { -4, -4 }, { 4, 4 }, FT_F32, 0, true,
+		  true, NULL, 0 },
+		{ FT_OP_NEG, 1, { 1 }, { S4(2, 0, 0, 0) }, { -4 }, { 4 }, FT_F32, 0, true, false, NULL, 0 },
+		{ FT_OP_SUB, 2, { 1, 1 }, { S4(3, 0, 0, 0), S4(3, 0, 0, 0) }, { -4, -4 }, { 4, 4 }, FT_F16, 0, true, false,
+		  NULL, 0 },
 		/* casts, rounding to nearest even both ways */
 		{ FT_OP_CAST, 1, { 1 }, { S4(100000, 0, 0, 0) }, { -70000 }, { 70000 }, FT_F32, FT_F16, true, true, NULL, 0 },
 		{ FT_OP_CAST, 1, { 1 }, { S4(100000, 0, 0, 0) }, { -1e30f }, { 1e30f }, FT_F32, FT_BF16, true, true, NULL, 0 },
 		{ FT_OP_CAST, 1, { 1 }, { S4(100000, 0, 0, 0) }, { -60000 }, { 60000 }, FT_F16, FT_F32, true, false, NULL, 0 },
 		{ FT_OP_CAST, 1, { 1 }, { S4(100000, 0, 0, 0) }, { -1e30f }, { 1e30f }, FT_BF16, FT_F32, true, false, NULL, 0 },
+		/* the vectorised kernel's tail (n % 4 = 3, and fewer elements than a vector) and the 16-bit pairs */
+		{ FT_OP_CAST, 1, { 1 }, { S4(100003, 0, 0, 0) }, { -1e30f }, { 1e30f }, FT_F32, FT_BF16, true, true, NULL, 0 },
+		{ FT_OP_CAST, 1, { 2 }, { S4(3, 1, 0, 0) }, { -70000 }, { 70000 }, FT_F32, FT_F16, true, false, NULL, 0 },
+		{ FT_OP_CAST, 1, { 1 }, { S4(100001, 0, 0, 0) }, { -1e5f }, { 1e5f }, FT_BF16, FT_F16, true, true, NULL, 0 },
+		{ FT_OP_CAST, 1, { 1 }, { S4(100002, 0, 0, 0) }, { -60000 }, { 60000 }, FT_F16, FT_BF16, true, true, NULL, 0 },
 	};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (wanted(only, all[i].op))
@@ -944,6 +1001,8 @@ int main(int argc, char **argv)
 	conv_cases(cu, only);
 	norm_pool_cases(cu, only);
 	attn_cases(cu, only);
+	if (!self_check && (!only || strcmp(only, "misaligned") == 0))
+		misaligned_case(cu);
 	cu.iface->destroy(cu.ctx);
 	cpu.iface->destroy(cpu.ctx);
 	printf("%d cases, %d failed\n", cases, failures);

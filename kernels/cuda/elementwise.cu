@@ -24,6 +24,54 @@ __device__ inline float binary(ft_cu_binary op, float a, float b)
 	}
 }
 
+/*
+ * The vectorised kernels: elementwise work on operands laid out as the output, kV elements per
+ * thread with one aligned vector load or store per operand (16 bytes of float32, 8 of a 16-bit
+ * type) and 32-bit indices; the last n % kV one per thread, by the first threads of the grid.
+ * vec_ok says when they apply: every address aligned to its vector (planned tensors are 64-byte
+ * aligned; a view at an odd offset is not) and n within 32 bits.
+ */
+constexpr int kV = 4;
+
+template <typename T, int V> struct alignas(sizeof(T) * V) vec {
+	T v[V];
+};
+
+size_t cu_size(ft_cu_dtype t)
+{
+	return t == FT_CU_F16 || t == FT_CU_BF16 ? 2 : 4;
+}
+
+bool vec_ok(int64_t n, size_t elem, const void *p0, const void *p1, const void *p2 = nullptr)
+{
+	size_t a = elem * kV;
+	return n < ((int64_t)1 << 31) && (uintptr_t)p0 % a == 0 && (uintptr_t)p1 % a == 0 && (uintptr_t)p2 % a == 0;
+}
+
+template <typename T, int V> __device__ inline vec<T, V> vload(const T *p, uint32_t i)
+{
+	return reinterpret_cast<const vec<T, V> *>(p)[i];
+}
+
+template <typename T, int V> __device__ inline void vstore(T *p, uint32_t i, const vec<T, V> &v)
+{
+	reinterpret_cast<vec<T, V> *>(p)[i] = v;
+}
+
+template <typename T, int V> __global__ void binary_vec_kernel(ft_cu_binary op, const T *a, const T *b, T *y, uint32_t n)
+{
+	uint32_t nv = n / V, g = blockIdx.x * blockDim.x + threadIdx.x;
+	for (uint32_t i = g; i < nv; i += gridDim.x * blockDim.x) {
+		vec<T, V> x0 = vload<T, V>(a, i), x1 = vload<T, V>(b, i), r;
+#pragma unroll
+		for (int k = 0; k < V; k++)
+			r.v[k] = st<T>(binary(op, ld(x0.v[k]), ld(x1.v[k])));
+		vstore<T, V>(y, i, r);
+	}
+	if (g < n - nv * V)
+		y[nv * V + g] = st<T>(binary(op, ld(a[nv * V + g]), ld(b[nv * V + g])));
+}
+
 // same_a, same_b: that operand is laid out as the output (no offset to walk)
 template <typename T, typename I>
 __global__ void binary_kernel(ft_cu_binary op, const T *a, const T *b, T *y, I n, ft_cu_bcast bc, bool same_a,
@@ -70,6 +118,21 @@ __global__ void unary_kernel(ft_cu_unary op, const T *x, T *y, int64_t n, float 
 		y[i] = st<T>(unary(op, ld(x[i]), alpha, beta));
 }
 
+template <typename T, int V>
+__global__ void unary_vec_kernel(ft_cu_unary op, const T *x, T *y, uint32_t n, float alpha, float beta)
+{
+	uint32_t nv = n / V, g = blockIdx.x * blockDim.x + threadIdx.x;
+	for (uint32_t i = g; i < nv; i += gridDim.x * blockDim.x) {
+		vec<T, V> a = vload<T, V>(x, i), r;
+#pragma unroll
+		for (int k = 0; k < V; k++)
+			r.v[k] = st<T>(unary(op, ld(a.v[k]), alpha, beta));
+		vstore<T, V>(y, i, r);
+	}
+	if (g < n - nv * V)
+		y[nv * V + g] = st<T>(unary(op, ld(x[nv * V + g]), alpha, beta));
+}
+
 __device__ inline float unary_grad(ft_cu_unary_grad op, float d, float v, float p0, float p1)
 {
 	switch (op) {
@@ -98,6 +161,22 @@ __global__ void unary_grad_kernel(ft_cu_unary_grad op, const T *dy, const T *s, 
 {
 	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
 		dx[i] = st<T>(unary_grad(op, ld(dy[i]), ld(s[i]), p0, p1));
+}
+
+template <typename T, int V>
+__global__ void unary_grad_vec_kernel(ft_cu_unary_grad op, const T *dy, const T *s, T *dx, uint32_t n, float p0,
+				      float p1)
+{
+	uint32_t nv = n / V, g = blockIdx.x * blockDim.x + threadIdx.x;
+	for (uint32_t i = g; i < nv; i += gridDim.x * blockDim.x) {
+		vec<T, V> d = vload<T, V>(dy, i), v = vload<T, V>(s, i), r;
+#pragma unroll
+		for (int k = 0; k < V; k++)
+			r.v[k] = st<T>(unary_grad(op, ld(d.v[k]), ld(v.v[k]), p0, p1));
+		vstore<T, V>(dx, i, r);
+	}
+	if (g < n - nv * V)
+		dx[nv * V + g] = st<T>(unary_grad(op, ld(dy[nv * V + g]), ld(s[nv * V + g]), p0, p1));
 }
 
 // the loss scaler: x *= 1 / scale, found = 1 where x was not finite (found zeroed before)
@@ -152,6 +231,37 @@ __global__ void cast_kernel(const void *x, ft_cu_dtype from, void *y, ft_cu_dtyp
 	}
 }
 
+// n elements of S cast to D, V at a time (see vec_ok)
+template <typename S, typename D, int V> __global__ void cast_vec_kernel(const S *x, D *y, uint32_t n)
+{
+	uint32_t nv = n / V, g = blockIdx.x * blockDim.x + threadIdx.x;
+	for (uint32_t i = g; i < nv; i += gridDim.x * blockDim.x) {
+		vec<S, V> a = reinterpret_cast<const vec<S, V> *>(x)[i];
+		vec<D, V> b;
+#pragma unroll
+		for (int k = 0; k < V; k++)
+			b.v[k] = st<D>(ld(a.v[k]));
+		reinterpret_cast<vec<D, V> *>(y)[i] = b;
+	}
+	if (g < n - nv * V)
+		y[nv * V + g] = st<D>(ld(x[nv * V + g]));
+}
+
+template <typename S, typename D> int cast_vec(const void *x, void *y, int64_t n, cudaStream_t stream)
+{
+	cast_vec_kernel<S, D, kV><<<blocks_for(n / kV + 1), kThreads, 0, stream>>>((const S *)x, (D *)y, (uint32_t)n);
+	return launched();
+}
+
+template <typename S> int cast_vec_to(const void *x, ft_cu_dtype to, void *y, int64_t n, cudaStream_t stream)
+{
+	switch (to) {
+	case FT_CU_F16: return cast_vec<S, __half>(x, y, n, stream);
+	case FT_CU_BF16: return cast_vec<S, __nv_bfloat16>(x, y, n, stream);
+	default: return cast_vec<S, float>(x, y, n, stream);
+	}
+}
+
 } // namespace
 
 extern "C" int ft_cu_apply_binary(ft_cu_binary op, ft_cu_dtype dt, const void *a, const void *b, void *y, int64_t n,
@@ -166,6 +276,14 @@ extern "C" int ft_cu_apply_binary(ft_cu_binary op, ft_cu_dtype dt, const void *a
 		}
 	}
 	cudaStream_t s = (cudaStream_t)stream;
+	if (same[0] && same[1] && vec_ok(n, cu_size(dt), a, b, y)) {
+#define L(T)                                                                                                     \
+	binary_vec_kernel<T, kV><<<blocks_for(n / kV + 1), kThreads, 0, s>>>(op, (const T *)a, (const T *)b, (T *)y, \
+									    (uint32_t)n)
+		FTCU_BY_TYPE(dt, L)
+#undef L
+		return launched();
+	}
 	bool narrow = walk32(*bc, 2, n, 0);
 #define L(T)                                                                                                     \
 	if (narrow)                                                                                              \
@@ -182,6 +300,15 @@ extern "C" int ft_cu_apply_binary(ft_cu_binary op, ft_cu_dtype dt, const void *a
 extern "C" int ft_cu_apply_unary(ft_cu_unary op, ft_cu_dtype dt, const void *x, void *y, int64_t n, float alpha,
 				 float beta, void *stream)
 {
+	if (vec_ok(n, cu_size(dt), x, y)) {
+#define L(T)                                                                                             \
+	unary_vec_kernel<T, kV><<<blocks_for(n / kV + 1), kThreads, 0, (cudaStream_t)stream>>>(op, (const T *)x, \
+											     (T *)y, (uint32_t)n, \
+											     alpha, beta)
+		FTCU_BY_TYPE(dt, L)
+#undef L
+		return launched();
+	}
 #define L(T) \
 	unary_kernel<T><<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(op, (const T *)x, (T *)y, n, alpha, beta)
 	FTCU_BY_TYPE(dt, L)
@@ -192,6 +319,14 @@ extern "C" int ft_cu_apply_unary(ft_cu_unary op, ft_cu_dtype dt, const void *x, 
 extern "C" int ft_cu_apply_unary_grad(ft_cu_unary_grad op, ft_cu_dtype dt, const void *dy, const void *s, void *dx,
 				int64_t n, float alpha, float beta, void *stream)
 {
+	if (vec_ok(n, cu_size(dt), dy, s, dx)) {
+#define L(T)                                                                                                  \
+	unary_grad_vec_kernel<T, kV><<<blocks_for(n / kV + 1), kThreads, 0, (cudaStream_t)stream>>>(           \
+		op, (const T *)dy, (const T *)s, (T *)dx, (uint32_t)n, alpha, beta)
+		FTCU_BY_TYPE(dt, L)
+#undef L
+		return launched();
+	}
 #define L(T)                                                                                                       \
 	unary_grad_kernel<T><<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(op, (const T *)dy, (const T *)s, \
 										   (T *)dx, n, alpha, beta)
@@ -222,6 +357,15 @@ extern "C" int ft_cu_amp_update_scale(float *scale, float *tracker, const float 
 
 extern "C" int ft_cu_cast(const void *x, ft_cu_dtype from, void *y, ft_cu_dtype to, int64_t n, void *stream)
 {
-	cast_kernel<<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(x, from, y, to, n);
+	cudaStream_t s = (cudaStream_t)stream;
+	/* the typed, vectorised kernel where vec_ok allows; the general one otherwise */
+	if (vec_ok(n, cu_size(from), x, nullptr) && vec_ok(n, cu_size(to), y, nullptr)) {
+		switch (from) {
+		case FT_CU_F16: return cast_vec_to<__half>(x, to, y, n, s);
+		case FT_CU_BF16: return cast_vec_to<__nv_bfloat16>(x, to, y, n, s);
+		default: return cast_vec_to<float>(x, to, y, n, s);
+		}
+	}
+	cast_kernel<<<blocks_for(n), kThreads, 0, s>>>(x, from, y, to, n);
 	return launched();
 }
