@@ -25,13 +25,17 @@ __device__ inline float binary(ft_cu_binary op, float a, float b)
 }
 
 /*
- * The vectorised kernels: elementwise work on operands laid out as the output, kV elements per
- * thread with one aligned vector load or store per operand (16 bytes of float32, 8 of a 16-bit
- * type) and 32-bit indices; the last n % kV one per thread, by the first threads of the grid.
- * vec_ok says when they apply: every address aligned to its vector (planned tensors are 64-byte
- * aligned; a view at an odd offset is not) and n within 32 bits.
+ * The vectorised kernels: elementwise work on operands laid out as the output, V elements per
+ * thread with one aligned 16-byte load or store per operand (V = 4 float32 or 8 of a 16-bit
+ * type; a cast takes the V of its wider type) and 32-bit indices; the last n % V one per
+ * thread, by the first threads of the grid. vec_ok says when they apply: every address aligned
+ * to its vector (planned tensors are 64-byte aligned; a view at an odd offset is not) and n
+ * within 32 bits.
  */
-constexpr int kV = 4;
+template <typename T> constexpr int vlen()
+{
+	return 16 / (int)sizeof(T);
+}
 
 template <typename T, int V> struct alignas(sizeof(T) * V) vec {
 	T v[V];
@@ -42,9 +46,9 @@ size_t cu_size(ft_cu_dtype t)
 	return t == FT_CU_F16 || t == FT_CU_BF16 ? 2 : 4;
 }
 
-bool vec_ok(int64_t n, size_t elem, const void *p0, const void *p1, const void *p2 = nullptr)
+// a: the vector's bytes (16, or a cast's narrower side)
+bool vec_ok(int64_t n, size_t a, const void *p0, const void *p1, const void *p2 = nullptr)
 {
-	size_t a = elem * kV;
 	return n < ((int64_t)1 << 31) && (uintptr_t)p0 % a == 0 && (uintptr_t)p1 % a == 0 && (uintptr_t)p2 % a == 0;
 }
 
@@ -249,7 +253,8 @@ template <typename S, typename D, int V> __global__ void cast_vec_kernel(const S
 
 template <typename S, typename D> int cast_vec(const void *x, void *y, int64_t n, cudaStream_t stream)
 {
-	cast_vec_kernel<S, D, kV><<<blocks_for(n / kV + 1), kThreads, 0, stream>>>((const S *)x, (D *)y, (uint32_t)n);
+	constexpr int V = vlen<S>() < vlen<D>() ? vlen<S>() : vlen<D>();
+	cast_vec_kernel<S, D, V><<<blocks_for(n / V + 1), kThreads, 0, stream>>>((const S *)x, (D *)y, (uint32_t)n);
 	return launched();
 }
 
@@ -276,10 +281,10 @@ extern "C" int ft_cu_apply_binary(ft_cu_binary op, ft_cu_dtype dt, const void *a
 		}
 	}
 	cudaStream_t s = (cudaStream_t)stream;
-	if (same[0] && same[1] && vec_ok(n, cu_size(dt), a, b, y)) {
-#define L(T)                                                                                                     \
-	binary_vec_kernel<T, kV><<<blocks_for(n / kV + 1), kThreads, 0, s>>>(op, (const T *)a, (const T *)b, (T *)y, \
-									    (uint32_t)n)
+	if (same[0] && same[1] && vec_ok(n, 16, a, b, y)) {
+#define L(T)                                                                                                   \
+	binary_vec_kernel<T, vlen<T>()><<<blocks_for(n / vlen<T>() + 1), kThreads, 0, s>>>(                        \
+		op, (const T *)a, (const T *)b, (T *)y, (uint32_t)n)
 		FTCU_BY_TYPE(dt, L)
 #undef L
 		return launched();
@@ -300,11 +305,10 @@ extern "C" int ft_cu_apply_binary(ft_cu_binary op, ft_cu_dtype dt, const void *a
 extern "C" int ft_cu_apply_unary(ft_cu_unary op, ft_cu_dtype dt, const void *x, void *y, int64_t n, float alpha,
 				 float beta, void *stream)
 {
-	if (vec_ok(n, cu_size(dt), x, y)) {
-#define L(T)                                                                                             \
-	unary_vec_kernel<T, kV><<<blocks_for(n / kV + 1), kThreads, 0, (cudaStream_t)stream>>>(op, (const T *)x, \
-											     (T *)y, (uint32_t)n, \
-											     alpha, beta)
+	if (vec_ok(n, 16, x, y)) {
+#define L(T)                                                                                                   \
+	unary_vec_kernel<T, vlen<T>()><<<blocks_for(n / vlen<T>() + 1), kThreads, 0, (cudaStream_t)stream>>>(      \
+		op, (const T *)x, (T *)y, (uint32_t)n, alpha, beta)
 		FTCU_BY_TYPE(dt, L)
 #undef L
 		return launched();
@@ -319,9 +323,9 @@ extern "C" int ft_cu_apply_unary(ft_cu_unary op, ft_cu_dtype dt, const void *x, 
 extern "C" int ft_cu_apply_unary_grad(ft_cu_unary_grad op, ft_cu_dtype dt, const void *dy, const void *s, void *dx,
 				int64_t n, float alpha, float beta, void *stream)
 {
-	if (vec_ok(n, cu_size(dt), dy, s, dx)) {
-#define L(T)                                                                                                  \
-	unary_grad_vec_kernel<T, kV><<<blocks_for(n / kV + 1), kThreads, 0, (cudaStream_t)stream>>>(           \
+	if (vec_ok(n, 16, dy, s, dx)) {
+#define L(T)                                                                                                   \
+	unary_grad_vec_kernel<T, vlen<T>()><<<blocks_for(n / vlen<T>() + 1), kThreads, 0, (cudaStream_t)stream>>>( \
 		op, (const T *)dy, (const T *)s, (T *)dx, (uint32_t)n, alpha, beta)
 		FTCU_BY_TYPE(dt, L)
 #undef L
@@ -359,7 +363,9 @@ extern "C" int ft_cu_cast(const void *x, ft_cu_dtype from, void *y, ft_cu_dtype 
 {
 	cudaStream_t s = (cudaStream_t)stream;
 	/* the typed, vectorised kernel where vec_ok allows; the general one otherwise */
-	if (vec_ok(n, cu_size(from), x, nullptr) && vec_ok(n, cu_size(to), y, nullptr)) {
+	/* V elements of the wider type make 16 bytes; the narrower side's vector is half or the same */
+	size_t wide = cu_size(from) > cu_size(to) ? cu_size(from) : cu_size(to);
+	if (vec_ok(n, cu_size(from) * (16 / wide), x, nullptr) && vec_ok(n, cu_size(to) * (16 / wide), y, nullptr)) {
 		switch (from) {
 		case FT_CU_F16: return cast_vec_to<__half>(x, to, y, n, s);
 		case FT_CU_BF16: return cast_vec_to<__nv_bfloat16>(x, to, y, n, s);
