@@ -203,6 +203,8 @@ int ft_cmd_bench(const ft_cli *c)
 		"%s, %lld threads\n", c->model, c->data ? c->data : "synthetic", (long long)c->batch,
 		(long long)(c->batch / accum), (long long)accum, (long long)c->steps, (long long)warmup,
 		c->amp ? c->amp : "amp rows in bf16", (long long)c->threads);
+	ft_train_config once; /* the environment's warnings (FT_REMAT) here, once, not in every child */
+	ft_train_config_defaults(&once);
 	bench_result res[N_CONFIGS];
 	double rss_mib[N_CONFIGS];
 	const char *names[N_CONFIGS];

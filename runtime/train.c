@@ -2,6 +2,7 @@
 #include "train.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,12 @@ void ft_train_config_defaults(ft_train_config *c)
 		c->remat_min_bytes = FT_REMAT_MIN_BYTES;
 	else if (r && strcmp(r, "all") == 0)
 		c->remat_min_bytes = 0;
-	else if (r && *r)
-		fprintf(stderr, "ftrun: FT_REMAT=\"%s\" is not 0, 1 or all: ignored (recomputing on a GPU, not on the CPU)\n", r);
+	else if (r && *r) {
+		static atomic_flag said = ATOMIC_FLAG_INIT; /* once a process, however many configurations it sets up */
+		if (!atomic_flag_test_and_set(&said))
+			fprintf(stderr, "ftrun: FT_REMAT=\"%s\" is not 0, 1 or all: ignored (recomputing on a GPU, not on "
+				"the CPU)\n", r);
+	}
 }
 
 /*
