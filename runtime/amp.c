@@ -27,6 +27,9 @@ ft_amp_class ft_amp_class_of(ft_op op)
 	case FT_OP_SQRT:
 	case FT_OP_RECIPROCAL:
 	case FT_OP_SOFTMAX_CROSS_ENTROPY:
+	/* (ftrun's Einsum kernel takes float32 and float64 only; PyTorch's einsum reaches bmm, which
+	   autocast runs in low precision: ftrun's is the more precise of the two) */
+	case FT_OP_EINSUM:
 		return FT_AMP_FP32;
 	case FT_OP_ADD:
 	case FT_OP_SUB:
@@ -41,7 +44,6 @@ ft_amp_class ft_amp_class_of(ft_op op)
 	case FT_OP_GREATER:
 	case FT_OP_LESS_OR_EQUAL:
 	case FT_OP_GREATER_OR_EQUAL:
-	case FT_OP_EINSUM:
 		return FT_AMP_PROMOTE;
 	default:
 		return FT_AMP_KEEP;

@@ -182,6 +182,7 @@ static ft_status run_rule(ft_autodiff *ad, int i)
 	/* matrix products: runtime/grad_matmul.c */
 	case FT_OP_MATMUL: return ft_grad_matmul(ad, i);
 	case FT_OP_GEMM: return ft_grad_gemm(ad, i);
+	case FT_OP_EINSUM: return ft_grad_einsum(ad, i);
 	/* reductions and softmax: runtime/grad_reduce.c */
 	case FT_OP_REDUCE_MEAN: return ft_grad_reduce_mean(ad, i);
 	case FT_OP_REDUCE_SUM: return ft_grad_reduce_sum(ad, i);

@@ -17,7 +17,7 @@
 	X(identity) X(dropout)                                                                          \
 	X(conv) X(max_pool) X(average_pool) X(global_average_pool) X(global_max_pool)                    \
 	X(batch_norm) X(layer_norm)                                                                     \
-	X(matmul) X(gemm)                                                                               \
+	X(matmul) X(gemm) X(einsum)                                                                     \
 	X(reduce_mean) X(reduce_sum) X(softmax) X(log_softmax)                                          \
 	X(reshape) X(transpose) X(concat) X(split) X(slice) X(gather) X(expand) X(pad)                  \
 	X(softmax_cross_entropy)

@@ -76,15 +76,8 @@ static ft_status pool_rule(ft_autodiff *ad, int i, ft_op op, const char *mode)
 		return FT_OK;
 	int in[2] = { dy, x };
 	ft_node *n = begin_like(ad, &fwd, op, 2, in, 1);
-	if (mode) {
-		/* a string attribute: take the slot, then make it one (ir.h has no setter) */
-		ft_node_set_int(g, n, "mode", 0);
-		for (int k = 0; k < n->n_attrs; k++)
-			if (strcmp(n->attrs[k].name, "mode") == 0) {
-				n->attrs[k].kind = FT_ATTR_STRING;
-				n->attrs[k].s = mode;
-			}
-	}
+	if (mode)
+		ft_node_set_string(g, n, "mode", mode);
 	FT_TRY(ft_ad_end(ad, n, &dx));
 	return ft_ad_add_grad(ad, x, dx);
 }

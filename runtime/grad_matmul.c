@@ -17,7 +17,11 @@
  */
 #include "grad.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "einsum.h"
 
 /* out = Reshape(t, dims) */
 static ft_status reshape(ft_autodiff *ad, int t, int rank, const int64_t *dims, int *out)
@@ -153,6 +157,139 @@ ft_status ft_grad_gemm(ft_autodiff *ad, int i)
 		FT_TRY(ft_ad_reduce_to(ad, dy, c, &r));
 		FT_TRY(scale(ad, r, beta, &dc));
 		FT_TRY(ft_ad_add_grad(ad, c, dc));
+	}
+	return FT_OK;
+}
+
+/* ---- Einsum ------------------------------------------------------------- */
+
+/* the equation's output term when it has no "->" (ONNX's implicit mode, as einsum.c resolves it):
+   an ellipsis if any term has one, then the letters used once, upper case first */
+static void implicit_output(const char *lhs, char *rhs, size_t cap)
+{
+	int count[128] = { 0 };
+	bool ell = strstr(lhs, "...") != NULL;
+	for (const char *p = lhs; *p; p++)
+		if (isalpha((unsigned char)*p))
+			count[(unsigned char)*p]++;
+	size_t len = 0;
+	if (ell)
+		len = (size_t)snprintf(rhs, cap, "...");
+	for (int c = 'A'; c <= 'z' && len + 1 < cap; c++)
+		if (isalpha(c) && count[c] == 1)
+			rhs[len++] = (char)c;
+	rhs[len] = 0;
+}
+
+/*
+ * Y = Einsum(X_1..X_n): dX_k is the Einsum of dY and the other operands into
+ * X_k's letters, "out,t_1,..,t_n->t_k" with t_k itself left out, then summed
+ * down to X_k's shape where X_k's ellipsis axes were broadcast (1, or fewer
+ * axes, at the front). A letter only X_k has (an axis only it sums over) is
+ * left out of that Einsum and the result broadcast back along it. Refused with
+ * the node's name, not written: a letter repeated in X_k (a diagonal); an
+ * ellipsis in X_k that the output sums away, that has fewer axes than the
+ * others' anywhere but at the front of t_k, or next to such a private letter.
+ */
+ft_status ft_grad_einsum(ft_autodiff *ad, int i)
+{
+	ft_graph *g = ad->g;
+	ft_node fwd = g->nodes[i];
+	int dy = ft_ad_grad(ad, fwd.out[0]);
+	if (dy < 0)
+		return FT_OK;
+	const char *eq0 = ft_attr_string(&fwd, "equation", "");
+	char eq[512], rhs[256];
+	size_t len = 0;
+	for (const char *p = eq0; *p && len + 1 < sizeof(eq); p++)
+		if (!isspace((unsigned char)*p))
+			eq[len++] = *p;
+	eq[len] = 0;
+	char *arrow = strstr(eq, "->");
+	if (arrow) {
+		snprintf(rhs, sizeof(rhs), "%s", arrow + 2);
+		*arrow = 0;
+	} else {
+		implicit_output(eq, rhs, sizeof(rhs));
+	}
+	const char *term[FT_EINSUM_MAX_INPUTS];
+	int n_terms = 0;
+	for (char *t = eq, *next; t && n_terms < FT_EINSUM_MAX_INPUTS; t = next) {
+		next = strchr(t, ',');
+		if (next)
+			*next++ = 0;
+		term[n_terms++] = t;
+	}
+	FT_ASSERT(n_terms == fwd.n_in); /* (resolved when the node's shape was inferred) */
+	int letters[FT_EINSUM_MAX_INPUTS], ell_rank = 0;
+	for (int k = 0; k < n_terms; k++) {
+		letters[k] = 0;
+		for (const char *p = term[k]; *p; p++)
+			letters[k] += isalpha((unsigned char)*p) != 0;
+		int er = g->tensors[fwd.in[k]].rank - letters[k];
+		ell_rank = er > ell_rank ? er : ell_rank;
+	}
+	for (int k = 0; k < n_terms; k++) {
+		int x = fwd.in[k];
+		if (!ft_ad_requires(ad, x))
+			continue;
+		const ft_tensor xt = g->tensors[x];
+		const char *t = term[k];
+		bool ell = strstr(t, "...") != NULL;
+		int er = xt.rank - letters[k];
+		char kept[64];
+		size_t nk = 0;
+		int64_t shape1[FT_MAX_RANK]; /* X_k's shape with 1 along its private letters */
+		int axis = 0, n_private = 0;
+		for (const char *p = t; *p; p++) {
+			if (*p == '.') {
+				for (int j = 0; j < er; j++, axis++)
+					shape1[axis] = xt.dims[axis];
+				p += 2;
+				nk += (size_t)snprintf(kept + nk, sizeof(kept) - nk, "...");
+				continue;
+			}
+			if (strchr(p + 1, *p) || memchr(t, *p, (size_t)(p - t)))
+				return ft_node_error(g, &fwd, FT_EUNSUPPORTED,
+						     "no gradient for operand %d of \"%s\": its letter '%c' repeats (a diagonal)",
+						     k, eq0, *p);
+			bool private = !strchr(rhs, *p);
+			for (int j = 0; j < n_terms && private; j++)
+				private = j == k || !strchr(term[j], *p);
+			shape1[axis] = private ? 1 : xt.dims[axis];
+			axis++;
+			if (private)
+				n_private++;
+			else
+				kept[nk++] = *p;
+		}
+		kept[nk] = 0;
+		if (ell && (!strstr(rhs, "...") || n_private || (er < ell_rank && strncmp(t, "...", 3) != 0)))
+			return ft_node_error(g, &fwd, FT_EUNSUPPORTED,
+					     "no gradient for operand %d of \"%s\": its ellipsis is summed away, broadcast "
+					     "from the middle of its term, or next to a letter only it has", k, eq0);
+		char geq[512];
+		int gl = snprintf(geq, sizeof(geq), "%s", rhs);
+		int in[FT_EINSUM_MAX_INPUTS], n_in = 0;
+		in[n_in++] = dy;
+		for (int j = 0; j < n_terms; j++)
+			if (j != k) {
+				gl += snprintf(geq + gl, sizeof(geq) - (size_t)gl, ",%s", term[j]);
+				in[n_in++] = fwd.in[j];
+			}
+		snprintf(geq + gl, sizeof(geq) - (size_t)gl, "->%s", kept);
+		ft_node *n = ft_ad_begin(ad, FT_OP_EINSUM, n_in, in, 1);
+		ft_node_set_string(g, n, "equation", geq);
+		int dx;
+		FT_TRY(ft_ad_end(ad, n, &dx));
+		if (n_private) { /* back along the private letters: a 1 there, then broadcast */
+			FT_TRY(reshape(ad, dx, xt.rank, shape1, &dx));
+			int e_in[2] = { dx, ft_ad_const_i64(ad, xt.dims, xt.rank) };
+			FT_TRY(ft_ad_emit(ad, FT_OP_EXPAND, 2, e_in, &dx));
+		} else {
+			FT_TRY(ft_ad_reduce_to(ad, dx, x, &dx));
+		}
+		FT_TRY(ft_ad_add_grad(ad, x, dx));
 	}
 	return FT_OK;
 }

@@ -490,6 +490,13 @@ void ft_node_set_int(ft_graph *g, ft_node *n, const char *name, int64_t v)
 	a->i = v;
 }
 
+void ft_node_set_string(ft_graph *g, ft_node *n, const char *name, const char *s)
+{
+	ft_attr *a = attr_slot(g, n, name);
+	a->kind = FT_ATTR_STRING;
+	a->s = ft_arena_strdup(g->arena, s);
+}
+
 void ft_node_set_float(ft_graph *g, ft_node *n, const char *name, float v)
 {
 	ft_attr *a = attr_slot(g, n, name);

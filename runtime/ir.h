@@ -193,6 +193,8 @@ void ft_node_set_int(ft_graph *g, ft_node *n, const char *name, int64_t v);
 void ft_node_set_float(ft_graph *g, ft_node *n, const char *name, float v);
 void ft_node_set_ints(ft_graph *g, ft_node *n, const char *name, const int64_t *v, int count);
 void ft_node_set_floats(ft_graph *g, ft_node *n, const char *name, const float *v, int count);
+/* a string attribute, copied into the graph's arena */
+void ft_node_set_string(ft_graph *g, ft_node *n, const char *name, const char *s);
 
 /*
  * For infer functions: gives output i its dtype and shape after checking the

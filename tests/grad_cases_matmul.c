@@ -30,6 +30,30 @@ static void gemm_tt(ft_graph *g, ft_node *n)
 	gemm_attrs(g, n, 1, 1);
 }
 
+/* Einsum equations: one attribute setter each */
+#define EQ(fn, text)                                          \
+	static void fn(ft_graph *g, ft_node *n)               \
+	{                                                     \
+		ft_node_set_string(g, n, "equation", text);   \
+	}
+EQ(eq_bmm, "bij,bjk->bik")
+EQ(eq_attn, "bhid, bhjd -> bhij")
+EQ(eq_transpose, "ij->ji")
+EQ(eq_rowsum, "ij->i")
+EQ(eq_private, "ij,jk->k")
+EQ(eq_dot, "i,i->")
+EQ(eq_outer, "i,j->ij")
+EQ(eq_chain, "ij,jk,kl->il")
+EQ(eq_implicit, "ij,jk")
+EQ(eq_ell_lead, "...ij,jk->...ik")
+EQ(eq_ell_bcast, "...ij,...jk->...ik")
+EQ(eq_ell_mid, "b...d,d->b...")
+EQ(eq_maxvit_qk, "B G H I D, B G H J D -> B G H I J") /* torchvision's maxvit_t, as exported */
+EQ(eq_maxvit_pv, "B G H I J, B G H J D -> B G H I D")
+EQ(eq_diag, "ii->i")
+EQ(eq_ell_summed, "...ij->ij")
+#undef EQ
+
 #define P(r, ...) { GC_PARAM, r, { __VA_ARGS__ }, -1, 1, NULL }
 #define ABSENT { GC_ABSENT, 0, { 0 }, 0, 0, NULL }
 
@@ -63,5 +87,31 @@ const gc_case gc_cases_matmul[] = {
 	GEMM("tt", A_T, B_T, gemm_tt),
 	{ "gemm_nt_c_scalar", FT_OP_GEMM, 3, { A_N, B_T, P(0, 0) }, 1, 0, gemm_nt, 0 },
 	{ "gemm_tn_c_m1", FT_OP_GEMM, 3, { A_T, B_N, P(2, 3, 1) }, 1, 0, gemm_tn, 0 },
+	/* Einsum: batched products, a transpose, sums over one operand's own letters (a row sum, and a
+	   letter private to the first of two operands), a dot and an outer product, three operands, the
+	   implicit output, and ellipses: leading on one side, broadcast from 1 on both, in the middle */
+	{ "einsum_bmm", FT_OP_EINSUM, 2, { P(3, 2, 3, 4), P(3, 2, 4, 5) }, 1, 0, eq_bmm, 0 },
+	{ "einsum_attention", FT_OP_EINSUM, 2, { P(4, 2, 2, 3, 4), P(4, 2, 2, 5, 4) }, 1, 0, eq_attn, 0 },
+	{ "einsum_transpose", FT_OP_EINSUM, 1, { P(2, 3, 4) }, 1, 0, eq_transpose, 0 },
+	{ "einsum_rowsum", FT_OP_EINSUM, 1, { P(2, 3, 4) }, 1, 0, eq_rowsum, 0 },
+	{ "einsum_private", FT_OP_EINSUM, 2, { P(2, 3, 4), P(2, 4, 5) }, 1, 0, eq_private, 0 },
+	{ "einsum_dot", FT_OP_EINSUM, 2, { P(1, 5), P(1, 5) }, 1, 0, eq_dot, 0 },
+	{ "einsum_outer", FT_OP_EINSUM, 2, { P(1, 3), P(1, 4) }, 1, 0, eq_outer, 0 },
+	{ "einsum_chain", FT_OP_EINSUM, 3, { P(2, 3, 4), P(2, 4, 5), P(2, 5, 2) }, 1, 0, eq_chain, 0 },
+	{ "einsum_implicit", FT_OP_EINSUM, 2, { P(2, 3, 4), P(2, 4, 5) }, 1, 0, eq_implicit, 0 },
+	{ "einsum_ellipsis_lead", FT_OP_EINSUM, 2, { P(3, 2, 3, 4), P(2, 4, 5) }, 1, 0, eq_ell_lead, 0 },
+	{ "einsum_ellipsis_broadcast", FT_OP_EINSUM, 2, { P(3, 1, 3, 4), P(3, 2, 4, 5) }, 1, 0, eq_ell_bcast, 0 },
+	{ "einsum_ellipsis_fewer", FT_OP_EINSUM, 2, { P(2, 3, 4), P(3, 2, 4, 5) }, 1, 0, eq_ell_bcast, 0 },
+	{ "einsum_ellipsis_middle", FT_OP_EINSUM, 2, { P(3, 2, 3, 4), P(1, 4) }, 1, 0, eq_ell_mid, 0 },
+	{ "einsum_maxvit_qk", FT_OP_EINSUM, 2, { P(5, 2, 2, 2, 3, 4), P(5, 2, 2, 2, 5, 4) }, 1, 0, eq_maxvit_qk, 0 },
+	{ "einsum_maxvit_pv", FT_OP_EINSUM, 2, { P(5, 2, 2, 2, 3, 5), P(5, 2, 2, 2, 5, 4) }, 1, 0, eq_maxvit_pv, 0 },
 };
 const int gc_n_matmul = (int)FT_ARRAY_LEN(gc_cases_matmul);
+
+/* Einsum gradients not written: refused with the node's name and the reason */
+const gc_refusal gc_refusals_matmul[] = {
+	{ { "einsum_refused_diagonal", FT_OP_EINSUM, 1, { P(2, 3, 3) }, 1, 0, eq_diag, 0 }, "its letter 'i' repeats" },
+	{ { "einsum_refused_ellipsis_summed", FT_OP_EINSUM, 1, { P(3, 2, 3, 4) }, 1, 0, eq_ell_summed, 0 },
+	  "its ellipsis is summed away" },
+};
+const int gc_n_refusals_matmul = (int)FT_ARRAY_LEN(gc_refusals_matmul);

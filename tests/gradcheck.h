@@ -49,6 +49,14 @@ typedef struct gc_case {
 	int opset;                                 /* 0: 17 */
 } gc_case;
 
+/* a gradient that is not written: building it must fail with a message holding why */
+typedef struct gc_refusal {
+	gc_case c;
+	const char *why;
+} gc_refusal;
+extern const gc_refusal gc_refusals_matmul[];
+extern const int gc_n_refusals_matmul;
+
 /* each family file defines its table: tests/grad_cases_<family>.c */
 extern const gc_case gc_cases_elementwise[], gc_cases_conv[], gc_cases_norm[], gc_cases_matmul[],
 	gc_cases_reduce[], gc_cases_shape[], gc_cases_train[];

@@ -18,7 +18,8 @@ fi
 ninja -C "$build" >/dev/null || { ninja -C "$build"; exit 1; }
 
 need=0
-for m in resnet50 vit_b_16 efficientnet_b0 resnet18_fmnist mobilenet_v3_small squeezenet1_0 shufflenet_v2_x0_5 convnext_tiny; do
+for m in resnet50 vit_b_16 efficientnet_b0 resnet18_fmnist mobilenet_v3_small squeezenet1_0 shufflenet_v2_x0_5 convnext_tiny \
+	maxvit_t; do
 	[ -f "$models/$m.onnx" ] && [ -f "$models/$m.ref/test_data_set_0/output_0.pb" ] || need=1
 done
 if [ $need = 1 ]; then
@@ -32,7 +33,7 @@ if [ ! -f "$models/resnet18_fmnist_ext/model.data" ]; then
 fi
 
 # PyTorch's gradients and training losses (the oracles of the training tests)
-for m in resnet18_fmnist resnet50 vit_b_16 efficientnet_b0; do
+for m in resnet18_fmnist resnet50 vit_b_16 efficientnet_b0 maxvit_t; do
 	if [ ! -f "$models/$m.torch_grads2.onnx" ]; then
 		$py tests/torch_grads.py $m "$models/$m.onnx" "$models/$m.ref" "$models/$m.torch_grads.onnx" \
 			>>"$build/export.log" 2>&1 || { tail -20 "$build/export.log"; exit 1; }
