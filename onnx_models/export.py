@@ -86,7 +86,8 @@ MODELS = {
                            "ShuffleNetV2 x0.5, 1.4M params, channel split + shuffle"),
     "convnext_tiny": (_tv("convnext_tiny"), (3, 224, 224),
                       "ConvNeXt-Tiny, 28.6M params, 7x7 depthwise conv + LayerNorm + GELU + layer scale"),
-    # Exported with --models all (the test suite), not by default: Einsum (its attention is two)
+    # MaxViT's attention is two Einsums: the model of grad_maxvit_t (Einsum's gradient against
+    # PyTorch's). Exported with --models all, as the test suite does; not by default (125 MB)
     "maxvit_t": (_tv("maxvit_t"), (3, 224, 224), "MaxViT-T, 30.9M params, Einsum attention + MBConv"),
 }
 DEFAULT_MODELS = "resnet50,vit_b_16,efficientnet_b0,resnet18_fmnist"

@@ -123,8 +123,14 @@ ft_status ft_einsum_resolve(const ft_graph *g, const ft_node *n, ft_einsum *e)
 	}
 	if (arrow) {
 		const char *p = arrow + 2;
+		bool out_ell = false, out_seen[FT_EINSUM_MAX_LETTERS] = { false };
 		for (; *p; p++) {
 			if (p[0] == '.' && p[1] == '.' && p[2] == '.') {
+				if (out_ell)
+					return ft_node_error(g, n, FT_EBADINPUT, "two ellipses in the output of \"%s\"", eq);
+				if (e->rank_out + ell_rank > FT_MAX_RANK)
+					return ft_node_error(g, n, FT_EUNSUPPORTED, "output rank above %d", FT_MAX_RANK);
+				out_ell = true;
 				for (int l = 0; l < ell_rank; l++)
 					e->out_letter[e->rank_out++] = (int8_t)l;
 				p += 2;
@@ -134,6 +140,9 @@ ft_status ft_einsum_resolve(const ft_graph *g, const ft_node *n, ft_einsum *e)
 			if (id < 0 || map[id] < 0)
 				return ft_node_error(g, n, FT_EBADINPUT, "output letter '%c' of \"%s\" is not in any input", *p,
 						     eq);
+			if (out_seen[map[id]])
+				return ft_node_error(g, n, FT_EBADINPUT, "output letter '%c' of \"%s\" appears twice", *p, eq);
+			out_seen[map[id]] = true;
 			if (e->rank_out == FT_MAX_RANK)
 				return ft_node_error(g, n, FT_EUNSUPPORTED, "output rank above %d", FT_MAX_RANK);
 			e->out_letter[e->rank_out++] = (int8_t)map[id];
@@ -143,8 +152,11 @@ ft_status ft_einsum_resolve(const ft_graph *g, const ft_node *n, ft_einsum *e)
 			e->out_letter[e->rank_out++] = (int8_t)l;
 		for (int id = 0; id < 52; id++) {
 			int sorted = id < 26 ? 26 + id : id - 26; /* ASCII order: upper case first */
-			if (count[sorted] == 1 && e->rank_out < FT_MAX_RANK)
-				e->out_letter[e->rank_out++] = (int8_t)map[sorted];
+			if (count[sorted] != 1)
+				continue;
+			if (e->rank_out == FT_MAX_RANK)
+				return ft_node_error(g, n, FT_EUNSUPPORTED, "output rank above %d", FT_MAX_RANK);
+			e->out_letter[e->rank_out++] = (int8_t)map[sorted];
 		}
 	}
 	return FT_OK;

@@ -183,13 +183,14 @@ static void implicit_output(const char *lhs, char *rhs, size_t cap)
 
 /*
  * Y = Einsum(X_1..X_n): dX_k is the Einsum of dY and the other operands into
- * X_k's letters, "out,t_1,..,t_n->t_k" with t_k itself left out, then summed
- * down to X_k's shape where X_k's ellipsis axes were broadcast (1, or fewer
- * axes, at the front). A letter only X_k has (an axis only it sums over) is
- * left out of that Einsum and the result broadcast back along it. Refused with
- * the node's name, not written: a letter repeated in X_k (a diagonal); an
- * ellipsis in X_k that the output sums away, that has fewer axes than the
- * others' anywhere but at the front of t_k, or next to such a private letter.
+ * X_k's letters, "out,t_1,..,t_n->t_k" with t_k itself left out. A letter only
+ * X_k has (an axis only it sums over) is left out of that Einsum and given
+ * back as an axis of 1; then the result is summed down to X_k's shape where
+ * X_k's ellipsis axes were broadcast (1, or fewer axes at the front) and
+ * broadcast back along the private letters. Refused with the node's name, not
+ * written: a letter repeated in X_k (a diagonal); an ellipsis of X_k that the
+ * output sums away, or that has fewer axes than the others' anywhere but at
+ * the front of t_k.
  */
 ft_status ft_grad_einsum(ft_autodiff *ad, int i)
 {
@@ -235,18 +236,34 @@ ft_status ft_grad_einsum(ft_autodiff *ad, int i)
 			continue;
 		const ft_tensor xt = g->tensors[x];
 		const char *t = term[k];
-		bool ell = strstr(t, "...") != NULL;
-		int er = xt.rank - letters[k];
+		int er = xt.rank - letters[k];      /* X_k's ellipsis axes (0: as if it had none) */
+		bool ell = strstr(t, "...") && er > 0;
+		if (ell && !strstr(rhs, "..."))
+			return ft_node_error(g, &fwd, FT_EUNSUPPORTED,
+					     "no gradient for operand %d of \"%s\": the output sums its ellipsis away", k, eq0);
+		if (ell && er < ell_rank && strncmp(t, "...", 3) != 0)
+			return ft_node_error(g, &fwd, FT_EUNSUPPORTED,
+					     "no gradient for operand %d of \"%s\": its ellipsis has fewer axes than another's "
+					     "and is not at the front of its term", k, eq0);
+		if ((ell ? ell_rank : 0) + letters[k] > FT_MAX_RANK)
+			return ft_node_error(g, &fwd, FT_EUNSUPPORTED,
+					     "no gradient for operand %d of \"%s\": it would have more than %d axes", k, eq0,
+					     FT_MAX_RANK);
 		char kept[64];
 		size_t nk = 0;
 		int64_t shape1[FT_MAX_RANK]; /* X_k's shape with 1 along its private letters */
-		int axis = 0, n_private = 0;
+		int64_t full[FT_MAX_RANK];   /* the gradient Einsum's shape with those 1s put in */
+		int axis = 0, n_full = 0, n_private = 0;
 		for (const char *p = t; *p; p++) {
 			if (*p == '.') {
+				p += 2;
 				for (int j = 0; j < er; j++, axis++)
 					shape1[axis] = xt.dims[axis];
-				p += 2;
-				nk += (size_t)snprintf(kept + nk, sizeof(kept) - nk, "...");
+				if (ell) {
+					nk += (size_t)snprintf(kept + nk, sizeof(kept) - nk, "...");
+					for (int j = 0; j < ell_rank; j++)
+						full[n_full++] = -1; /* (filled from the Einsum's shape below) */
+				}
 				continue;
 			}
 			if (strchr(p + 1, *p) || memchr(t, *p, (size_t)(p - t)))
@@ -257,6 +274,7 @@ ft_status ft_grad_einsum(ft_autodiff *ad, int i)
 			for (int j = 0; j < n_terms && private; j++)
 				private = j == k || !strchr(term[j], *p);
 			shape1[axis] = private ? 1 : xt.dims[axis];
+			full[n_full++] = private ? 1 : xt.dims[axis];
 			axis++;
 			if (private)
 				n_private++;
@@ -264,10 +282,6 @@ ft_status ft_grad_einsum(ft_autodiff *ad, int i)
 				kept[nk++] = *p;
 		}
 		kept[nk] = 0;
-		if (ell && (!strstr(rhs, "...") || n_private || (er < ell_rank && strncmp(t, "...", 3) != 0)))
-			return ft_node_error(g, &fwd, FT_EUNSUPPORTED,
-					     "no gradient for operand %d of \"%s\": its ellipsis is summed away, broadcast "
-					     "from the middle of its term, or next to a letter only it has", k, eq0);
 		char geq[512];
 		int gl = snprintf(geq, sizeof(geq), "%s", rhs);
 		int in[FT_EINSUM_MAX_INPUTS], n_in = 0;
@@ -282,8 +296,26 @@ ft_status ft_grad_einsum(ft_autodiff *ad, int i)
 		ft_node_set_string(g, n, "equation", geq);
 		int dx;
 		FT_TRY(ft_ad_end(ad, n, &dx));
-		if (n_private) { /* back along the private letters: a 1 there, then broadcast */
-			FT_TRY(reshape(ad, dx, xt.rank, shape1, &dx));
+		if (n_private) { /* the private letters back as axes of 1, summed down, then broadcast along them */
+			const ft_tensor *d = &g->tensors[dx];
+			int e = 0, src = 0; /* walk t again: the ellipsis axes from the Einsum's shape */
+			for (const char *p = t; *p; p++) {
+				if (*p == '.') {
+					p += 2;
+					if (ell)
+						for (int j = 0; j < ell_rank; j++)
+							full[e++] = d->dims[src++];
+					continue;
+				}
+				if (strchr(kept, *p))
+					src++;
+				e++;
+			}
+			FT_ASSERT(e == n_full && src == d->rank);
+			FT_TRY(reshape(ad, dx, n_full, full, &dx));
+			ft_node *r = ft_ad_begin(ad, FT_OP_REDUCE_SUM_TO, 1, &dx, 1);
+			ft_node_set_ints(g, r, "shape", shape1, xt.rank);
+			FT_TRY(ft_ad_end(ad, r, &dx));
 			int e_in[2] = { dx, ft_ad_const_i64(ad, xt.dims, xt.rank) };
 			FT_TRY(ft_ad_emit(ad, FT_OP_EXPAND, 2, e_in, &dx));
 		} else {

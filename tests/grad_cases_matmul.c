@@ -52,6 +52,12 @@ EQ(eq_maxvit_qk, "B G H I D, B G H J D -> B G H I J") /* torchvision's maxvit_t,
 EQ(eq_maxvit_pv, "B G H I J, B G H J D -> B G H I D")
 EQ(eq_diag, "ii->i")
 EQ(eq_ell_summed, "...ij->ij")
+EQ(eq_ell_rowsum, "...ij->...i")
+EQ(eq_ell_private_both, "...i,j->...")
+EQ(eq_full_sum, "ij->")
+EQ(eq_implicit_upper, "ij,jK")
+EQ(eq_scalar, "i,->i")
+EQ(eq_ell_fewer_middle, "i...,...->i...")
 #undef EQ
 
 #define P(r, ...) { GC_PARAM, r, { __VA_ARGS__ }, -1, 1, NULL }
@@ -105,6 +111,15 @@ const gc_case gc_cases_matmul[] = {
 	{ "einsum_ellipsis_middle", FT_OP_EINSUM, 2, { P(3, 2, 3, 4), P(1, 4) }, 1, 0, eq_ell_mid, 0 },
 	{ "einsum_maxvit_qk", FT_OP_EINSUM, 2, { P(5, 2, 2, 2, 3, 4), P(5, 2, 2, 2, 5, 4) }, 1, 0, eq_maxvit_qk, 0 },
 	{ "einsum_maxvit_pv", FT_OP_EINSUM, 2, { P(5, 2, 2, 2, 3, 5), P(5, 2, 2, 2, 5, 4) }, 1, 0, eq_maxvit_pv, 0 },
+	/* private letters next to an ellipsis (the row sum with batch axes; both operands' own letters),
+	   everything summed, upper case in the implicit output (it comes first), a scalar operand, and
+	   an ellipsis of no axes that the output drops */
+	{ "einsum_ellipsis_rowsum", FT_OP_EINSUM, 1, { P(3, 2, 3, 4) }, 1, 0, eq_ell_rowsum, 0 },
+	{ "einsum_ellipsis_private_both", FT_OP_EINSUM, 2, { P(3, 2, 3, 4), P(1, 5) }, 1, 0, eq_ell_private_both, 0 },
+	{ "einsum_full_sum", FT_OP_EINSUM, 1, { P(2, 3, 4) }, 1, 0, eq_full_sum, 0 },
+	{ "einsum_implicit_upper", FT_OP_EINSUM, 2, { P(2, 3, 4), P(2, 4, 5) }, 1, 0, eq_implicit_upper, 0 },
+	{ "einsum_scalar_operand", FT_OP_EINSUM, 2, { P(1, 4), P(0, 0) }, 1, 0, eq_scalar, 0 },
+	{ "einsum_ellipsis_empty", FT_OP_EINSUM, 1, { P(2, 3, 4) }, 1, 0, eq_ell_summed, 0 },
 };
 const int gc_n_matmul = (int)FT_ARRAY_LEN(gc_cases_matmul);
 
@@ -112,6 +127,8 @@ const int gc_n_matmul = (int)FT_ARRAY_LEN(gc_cases_matmul);
 const gc_refusal gc_refusals_matmul[] = {
 	{ { "einsum_refused_diagonal", FT_OP_EINSUM, 1, { P(2, 3, 3) }, 1, 0, eq_diag, 0 }, "its letter 'i' repeats" },
 	{ { "einsum_refused_ellipsis_summed", FT_OP_EINSUM, 1, { P(3, 2, 3, 4) }, 1, 0, eq_ell_summed, 0 },
-	  "its ellipsis is summed away" },
+	  "the output sums its ellipsis away" },
+	{ { "einsum_refused_ellipsis_fewer_middle", FT_OP_EINSUM, 2, { P(2, 2, 3), P(2, 4, 3) }, 1, 0, eq_ell_fewer_middle,
+	    0 }, "is not at the front of its term" },
 };
 const int gc_n_refusals_matmul = (int)FT_ARRAY_LEN(gc_refusals_matmul);

@@ -72,16 +72,6 @@ static ft_node *new_node(ft_graph *g, ft_op op, int n_in, const int *in, int n_o
 	return n;
 }
 
-static void set_string(ft_graph *g, ft_node *n, const char *name, const char *v)
-{
-	ft_attr *a = FT_ARENA_NEW(g->arena, ft_attr, n->n_attrs + 1);
-	if (n->n_attrs)
-		memcpy(a, n->attrs, sizeof(*a) * (size_t)n->n_attrs);
-	a[n->n_attrs] = (ft_attr){ .name = name, .kind = FT_ATTR_STRING, .s = v };
-	n->attrs = a;
-	n->n_attrs++;
-}
-
 /* infers and runs n; allocates outputs with sentinels. Returns the status. */
 static ft_status run(ft_graph *g, ft_node *n)
 {
@@ -363,7 +353,7 @@ static void pads(void)
 		int in[3] = { new_tensor(g, "x", dt, rank, dims, false), new_ints(g, "pads", 2 * rank, p),
 			      new_tensor(g, "value", dt, 0, dims, false) };
 		ft_node *n = new_node(g, FT_OP_PAD, 3, in, 1);
-		set_string(g, n, "mode", modes[mode]);
+		ft_node_set_string(g, n, "mode", modes[mode]);
 		ft_status st = run(g, n);
 		check(st == FT_OK, "pad runs", ft_last_error(), k);
 		if (st == FT_OK) {
@@ -640,8 +630,40 @@ static void views_share_memory(void)
 	ft_graph_free(g);
 }
 
+/* Einsum equations that would index past the output's axes are refused, named (runtime/einsum.c) */
+static void einsum_bad_equations(void)
+{
+	static const struct {
+		const char *eq;
+		int rank0, rank1; /* the operands' ranks (0: no second operand) */
+		const char *why;
+	} cases[] = {
+		{ "ij->ii", 2, 0, "appears twice" },
+		{ "...->......", 8, 0, "two ellipses in the output" },
+		{ "abcde...,...->abcde...", 5, 8, "output rank above 8" },
+		{ "ab,bc->ab", 2, 2, NULL }, /* (a good one: the cases run) */
+	};
+	for (size_t k = 0; k < FT_ARRAY_LEN(cases); k++) {
+		ft_graph *g = ft_graph_new("test_einsum");
+		int64_t dims[FT_MAX_RANK] = { 2, 2, 2, 2, 2, 2, 2, 2 };
+		int in[2] = { new_tensor(g, "a", FT_F32, cases[k].rank0, dims, false), -1 };
+		if (cases[k].rank1)
+			in[1] = new_tensor(g, "b", FT_F32, cases[k].rank1, dims, false);
+		ft_node *n = new_node(g, FT_OP_EINSUM, cases[k].rank1 ? 2 : 1, in, 1);
+		ft_node_set_string(g, n, "equation", cases[k].eq);
+		ft_status st = ft_op_table[n->op].infer(g, n);
+		if (cases[k].why)
+			check(st != FT_OK && strstr(ft_last_error(), cases[k].why) && strstr(ft_last_error(), "Einsum"),
+			      "a bad Einsum equation is a node error", cases[k].eq, (int)k);
+		else
+			check(st == FT_OK, "a good Einsum equation infers", cases[k].eq, (int)k);
+		ft_graph_free(g);
+	}
+}
+
 int main(void)
 {
+	einsum_bad_equations();
 	views_share_memory();
 	transposes();
 	slices();
