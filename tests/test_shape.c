@@ -661,9 +661,30 @@ static void einsum_bad_equations(void)
 	}
 }
 
+/* ReduceSumTo (the gradient of a broadcast) in float64: a model that casts to double and broadcasts,
+   trained, once ended on an assertion */
+static void reduce_sum_to_f64(void)
+{
+	ft_graph *g = ft_graph_new("test_reduce_sum_to");
+	int64_t dims[2] = { 2, 3 }, to[2] = { 1, 3 };
+	int x = new_tensor(g, "x", FT_F64, 2, dims, false);
+	double *xv = g->tensors[x].data;
+	for (int i = 0; i < 6; i++)
+		xv[i] = 0.25 * (i + 1);
+	ft_node *n = new_node(g, FT_OP_REDUCE_SUM_TO, 1, &x, 1);
+	ft_node_set_ints(g, n, "shape", to, 2);
+	bool ok = run(g, n) == FT_OK;
+	const double *y = ok ? ft_out(g, n, 0)->data : NULL;
+	check(ok && ft_out(g, n, 0)->dtype == FT_F64 && y[0] == 1.25 && y[1] == 1.75 && y[2] == 2.25 &&
+		      sentinels_ok(ft_out(g, n, 0)),
+	      "ReduceSumTo sums float64 rows", ft_last_error(), 0);
+	ft_graph_free(g);
+}
+
 int main(void)
 {
 	einsum_bad_equations();
+	reduce_sum_to_f64();
 	views_share_memory();
 	transposes();
 	slices();

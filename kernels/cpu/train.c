@@ -70,34 +70,44 @@ ft_status ft_cpu_softmax_cross_entropy_grad(const ft_graph *g, ft_node *n)
 	return FT_OK;
 }
 
-/* y = x summed over the axes that numpy broadcasting expanded from y's shape */
+/* y = x summed over the axes that numpy broadcasting expanded from y's shape: x walked in order, each
+   element added into its y position (T: float, or double for float64 graphs) */
+#define REDUCE_SUM_TO(T)                                                 \
+	do {                                                             \
+		T *out = y->data;                                        \
+		const T *in = x->data;                                   \
+		for (int64_t i = 0; i < y->numel; i++)                   \
+			out[i] = 0;                                      \
+		int64_t idx[FT_MAX_RANK] = { 0 };                        \
+		int64_t yo = 0;                                          \
+		for (int64_t i = 0; i < x->numel; i++) {                 \
+			out[yo] += in[i];                                \
+			for (int d = x->rank - 1; d >= 0; d--) {         \
+				idx[d]++;                                \
+				yo += ystr[d];                           \
+				if (idx[d] < x->dims[d])                 \
+					break;                           \
+				yo -= ystr[d] * idx[d];                  \
+				idx[d] = 0;                              \
+			}                                                \
+		}                                                        \
+	} while (0)
+
 ft_status ft_cpu_reduce_sum_to(const ft_graph *g, ft_node *n)
 {
 	const ft_tensor *x = ft_in(g, n, 0);
 	ft_tensor *y = ft_out(g, n, 0);
-	FT_ASSERT(x->dtype == FT_F32);
 	int64_t ystr[FT_MAX_RANK];
 	ft_broadcast_strides(y, x->rank, x->dims, ystr);
-	float *out = y->data;
-	const float *in = x->data;
-	for (int64_t i = 0; i < y->numel; i++)
-		out[i] = 0;
-	/* walk x in order, adding each element into its y position */
-	int64_t idx[FT_MAX_RANK] = { 0 };
-	int64_t yo = 0;
-	for (int64_t i = 0; i < x->numel; i++) {
-		out[yo] += in[i];
-		for (int d = x->rank - 1; d >= 0; d--) {
-			idx[d]++;
-			yo += ystr[d];
-			if (idx[d] < x->dims[d])
-				break;
-			yo -= ystr[d] * idx[d];
-			idx[d] = 0;
-		}
-	}
+	if (x->dtype == FT_F64)
+		REDUCE_SUM_TO(double);
+	else if (x->dtype == FT_F32)
+		REDUCE_SUM_TO(float);
+	else
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
 	return FT_OK;
 }
+#undef REDUCE_SUM_TO
 
 /* acc = g when *first != 0, else acc += g (gradient accumulation, DESIGN.md) */
 ft_status ft_cpu_grad_accum(const ft_graph *g, ft_node *n)
