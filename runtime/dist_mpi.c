@@ -62,7 +62,6 @@ typedef struct pending {
 
 struct ft_dist_comm {
 	MPI_Comm world, notes;
-	MPI_Comm joined;          /* torchrun-style: the ranks joined (dist_rdzv.h), else MPI_COMM_NULL */
 	ft_rdzv *rdzv;            /* torchrun-style: rank 0's ompi-server, stopped after MPI_Finalize */
 	int64_t seq;              /* collectives so far */
 	pending now, grads;       /* an immediate collective, the gradient buckets */
@@ -110,6 +109,12 @@ static double wait_limit(const ft_dist *d)
 	return d->timeout_s + GRACE_S + PROBE_S + MARGIN_S;
 }
 
+/* how long one call that does not wait for the other ranks may take */
+static double call_limit(const ft_dist *d)
+{
+	return d->timeout_s + MARGIN_S;
+}
+
 static void *watchdog(void *arg)
 {
 	ft_dist_comm *c = arg;
@@ -136,7 +141,6 @@ static void *watchdog(void *arg)
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
 }
-
 
 static void pending_init(pending *p, int size)
 {
@@ -229,7 +233,7 @@ ft_status ft_dist_transport_init(ft_dist *d)
 	c->rank = d->rank;
 	c->size = d->size;
 	dog_start(c);
-	arm_for(c, z ? ft_rdzv_seconds_left(z) : d->timeout_s + MARGIN_S, "MPI_Init");
+	arm_for(c, z ? ft_rdzv_seconds_left(z) : call_limit(d), "MPI_Init");
 	MPI_Comm world = MPI_COMM_WORLD, joined = MPI_COMM_NULL;
 	if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
 		dog_stop(c);
@@ -244,7 +248,7 @@ ft_status ft_dist_transport_init(ft_dist *d)
 			return init_failed(c, &joined, z, st);
 		world = joined;
 	}
-	arm_for(c, d->timeout_s + MARGIN_S, "the start's MPI calls");
+	arm_for(c, call_limit(d), "the start's MPI calls");
 	MPI_Comm_rank(world, &rank);
 	MPI_Comm_size(world, &size);
 	if (d->size > 0 && size != d->size)
@@ -260,7 +264,8 @@ ft_status ft_dist_transport_init(ft_dist *d)
 		d->local_rank = local; /* (torchrun's own LOCAL_RANK stands) */
 	MPI_Comm_dup(world, &c->world);
 	MPI_Comm_dup(world, &c->notes);
-	c->joined = joined;
+	if (joined != MPI_COMM_NULL)
+		MPI_Comm_free(&joined); /* (its two duplicates serve from here) */
 	c->rdzv = z;
 	pending_init(&c->now, size);
 	pending_init(&c->grads, size);
@@ -281,25 +286,23 @@ void ft_dist_transport_free(ft_dist *d)
 	 * each poll watched; then MPI_Finalize, watched as a whole.
 	 */
 	MPI_Request end;
-	arm(c, d->timeout_s + MARGIN_S);
+	arm(c, call_limit(d));
 	MPI_Ibarrier(c->world, &end);
 	disarm(c);
 	for (int done = 0; !done;) {
-		arm(c, d->timeout_s + MARGIN_S);
+		arm(c, call_limit(d));
 		MPI_Test(&end, &done, MPI_STATUS_IGNORE);
 		disarm(c);
 		if (!done)
 			pause_briefly(SPIN_S); /* (a millisecond) */
 	}
-	arm(c, d->timeout_s + MARGIN_S);
+	arm(c, call_limit(d));
 	if (c->probe_req != MPI_REQUEST_NULL) {
 		MPI_Cancel(&c->probe_req);
 		MPI_Wait(&c->probe_req, MPI_STATUS_IGNORE);
 	}
 	MPI_Comm_free(&c->notes);
 	MPI_Comm_free(&c->world);
-	if (c->joined != MPI_COMM_NULL)
-		MPI_Comm_free(&c->joined);
 	ft_rdzv *z = c->rdzv;
 	pending_free(&c->now);
 	pending_free(&c->grads);
@@ -559,7 +562,7 @@ void ft_dist_bucket_open(ft_dist *d)
 void ft_dist_bucket_post(ft_dist *d, float *v, size_t n)
 {
 	FT_ASSERT(d->comm->grads.open);
-	arm(d->comm, d->timeout_s + MARGIN_S);
+	arm(d->comm, call_limit(d));
 	post_sum(d, &d->comm->grads, v, n, MPI_FLOAT, sizeof(float));
 	disarm(d->comm);
 }
@@ -567,7 +570,7 @@ void ft_dist_bucket_post(ft_dist *d, float *v, size_t n)
 void ft_dist_bucket_poll(ft_dist *d)
 {
 	ft_dist_comm *c = d->comm;
-	arm(c, d->timeout_s + MARGIN_S);
+	arm(c, call_limit(d));
 	if (d->rank > 0)
 		answer_probe(c);
 	if (c->grads.open)

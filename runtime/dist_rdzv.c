@@ -149,6 +149,23 @@ static int recv_text(const ft_rdzv *z, int fd, char *s, size_t cap)
 	return 0;
 }
 
+/* rank 0's answer to a hello: FT_OK and the server's URI, or the status that ends the start and why */
+static int send_answer(const ft_rdzv *z, int fd, ft_status code, const char *text)
+{
+	uint32_t c = (uint32_t)code;
+	return send_u32s(z, fd, &c, 1) || send_text(z, fd, text) ? -1 : 0;
+}
+
+/* the sockets, closed (the start's messages are over) */
+static void close_sockets(ft_rdzv *z)
+{
+	for (int r = 0; r < z->n_fd; r++)
+		if (z->fd[r] >= 0) {
+			close(z->fd[r]);
+			z->fd[r] = -1;
+		}
+}
+
 /* the port ftrun's rendezvous listens on: MASTER_PORT, + 1 when torchrun's store holds it */
 static ft_status read_port(int *port, bool *shifted)
 {
@@ -333,9 +350,7 @@ static ft_status gather_ranks(ft_dist *d, ft_rdzv *z, int ls, char *why, size_t 
 	}
 	/* the refused sockets are told why and closed; the accepted ones are answered by the caller */
 	for (int i = 0; i < n_extra; i++) {
-		uint32_t head[2] = { (uint32_t)*code, (uint32_t)strlen(why) };
-		if (send_u32s(z, extra[i], head, 2) == 0)
-			move_all(z, extra[i], why, strlen(why), true);
+		send_answer(z, extra[i], *code, why);
 		close(extra[i]);
 	}
 	free(extra);
@@ -356,10 +371,8 @@ static ft_status meet_root(ft_dist *d, ft_rdzv *z, int port, char *uri, size_t c
 	ft_status st = gather_ranks(d, z, ls, why, sizeof(why), &code);
 	close(ls);
 	const char *answer = st ? why : uri;
-	uint32_t head[2] = { (uint32_t)st, (uint32_t)strlen(answer) };
 	for (int r = 1; r < d->size; r++)
-		if (z->fd[r] >= 0 && (send_u32s(z, z->fd[r], head, 2) || move_all(z, z->fd[r], (void *)answer,
-										     strlen(answer), true)))
+		if (z->fd[r] >= 0 && send_answer(z, z->fd[r], st, answer))
 			if (st == FT_OK)
 				st = ft_error(FT_ERUNTIME, "rank %d left during the start (%s)", r, strerror(errno));
 	if (st != FT_OK && *why)
@@ -440,15 +453,14 @@ static ft_status meet_other(ft_dist *d, ft_rdzv *z, const char *host, int port, 
 	if (fd < 0)
 		return st;
 	z->fd[0] = fd;
-	uint32_t hello[3] = { MAGIC, (uint32_t)d->rank, (uint32_t)d->size }, head[2];
-	if (send_u32s(z, fd, hello, 3) || recv_u32s(z, fd, head, 2))
+	uint32_t hello[3] = { MAGIC, (uint32_t)d->rank, (uint32_t)d->size }, code;
+	if (send_u32s(z, fd, hello, 3) || recv_u32s(z, fd, &code, 1))
 		return ft_error(FT_ERUNTIME, "rank 0 at %s did not let rank %d join within the --dist-timeout (%s)",
 				z->where, d->rank, strerror(errno));
-	if (head[1] >= cap || move_all(z, fd, uri, head[1], false))
+	if (recv_text(z, fd, uri, cap))
 		return ft_error(FT_ERUNTIME, "rank 0 at %s broke off the start (%s)", z->where, strerror(errno));
-	uri[head[1]] = 0;
-	if (head[0] != FT_OK)
-		return ft_error(head[0] == FT_EBADINPUT || head[0] == FT_EUNSUPPORTED ? FT_EBADINPUT : FT_ERUNTIME,
+	if (code != FT_OK)
+		return ft_error(code == FT_EBADINPUT || code == FT_EUNSUPPORTED ? FT_EBADINPUT : FT_ERUNTIME,
 				"rank 0 refused the start: %s", uri);
 	return FT_OK;
 }
@@ -536,11 +548,7 @@ ft_status ft_rdzv_join(ft_dist *d, ft_rdzv *z, MPI_Comm *world)
 	}
 	if (d->rank == 0 && *port)
 		MPI_Close_port(port);
-	for (int r = 0; r < z->n_fd; r++)
-		if (z->fd[r] >= 0) {
-			close(z->fd[r]);
-			z->fd[r] = -1;
-		}
+	close_sockets(z);
 	int rank = -1;
 	if (st == FT_OK)
 		MPI_Comm_rank(group, &rank);
@@ -559,9 +567,7 @@ void ft_rdzv_end(ft_rdzv *z)
 {
 	if (!z)
 		return;
-	for (int r = 0; r < z->n_fd; r++)
-		if (z->fd[r] >= 0)
-			close(z->fd[r]);
+	close_sockets(z);
 	if (z->server > 0) { /* SIGTERM, and SIGKILL when it has not ended within 2 s */
 		kill(z->server, SIGTERM);
 		pid_t w = 0;
