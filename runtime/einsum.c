@@ -2,6 +2,7 @@
 #include "einsum.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 ft_status ft_import_einsum(ft_graph *g, ft_node *n)
@@ -22,37 +23,60 @@ static int letter_id(char c)
 	return -1;
 }
 
-ft_status ft_einsum_resolve(const ft_graph *g, const ft_node *n, ft_einsum *e)
+int ft_einsum_split(const char *eq, char *buf, char *implied, size_t cap, char **terms, const char **out)
 {
-	const char *eq = ft_attr_string(n, "equation", "");
-	char buf[512];
 	size_t len = 0;
-	for (const char *p = eq; *p && len + 1 < sizeof(buf); p++)
+	for (const char *p = eq; *p && len + 1 < cap; p++)
 		if (!isspace((unsigned char)*p))
 			buf[len++] = *p;
 	buf[len] = 0;
-	memset(e, 0, sizeof(*e));
-	e->n_in = n->n_in;
-	if (n->n_in > FT_EINSUM_MAX_INPUTS)
-		return ft_node_error(g, n, FT_EUNSUPPORTED, "more than %d operands", FT_EINSUM_MAX_INPUTS);
 	char *arrow = strstr(buf, "->");
 	if (arrow)
 		*arrow = 0;
-	/* the ellipsis rank: the largest input rank minus its letters */
-	int map[52];
-	for (int i = 0; i < 52; i++)
-		map[i] = -1;
-	int ell_rank = 0, count[52] = { 0 };
-	char *terms[FT_EINSUM_MAX_INPUTS];
-	int n_terms = 0;
-	for (char *t = buf, *next; t && n_terms < FT_EINSUM_MAX_INPUTS + 1; t = next) {
+	int n_terms = 0, count[256] = { 0 };
+	bool ell = false;
+	for (char *t = buf, *next; t; t = next) {
 		next = strchr(t, ',');
 		if (next)
 			*next++ = 0;
 		if (n_terms == FT_EINSUM_MAX_INPUTS)
-			return ft_node_error(g, n, FT_EBADINPUT, "equation \"%s\" has more terms than inputs", eq);
+			return -1;
 		terms[n_terms++] = t;
+		ell |= strstr(t, "...") != NULL;
+		for (const char *p = t; *p; p++)
+			count[(unsigned char)*p]++;
 	}
+	if (arrow) {
+		*out = arrow + 2;
+		return n_terms;
+	}
+	size_t k = (size_t)snprintf(implied, cap, "%s", ell ? "..." : "");
+	for (int c = 'A'; c <= 'z' && k + 1 < cap; c++) /* ASCII order: upper case first */
+		if (letter_id((char)c) >= 0 && count[c] == 1)
+			implied[k++] = (char)c;
+	implied[k] = 0;
+	*out = implied;
+	return n_terms;
+}
+
+ft_status ft_einsum_resolve(const ft_graph *g, const ft_node *n, ft_einsum *e)
+{
+	const char *eq = ft_attr_string(n, "equation", "");
+	char buf[512], implied[512];
+	memset(e, 0, sizeof(*e));
+	e->n_in = n->n_in;
+	if (n->n_in > FT_EINSUM_MAX_INPUTS)
+		return ft_node_error(g, n, FT_EUNSUPPORTED, "more than %d operands", FT_EINSUM_MAX_INPUTS);
+	char *terms[FT_EINSUM_MAX_INPUTS];
+	const char *out;
+	int n_terms = ft_einsum_split(eq, buf, implied, sizeof(buf), terms, &out);
+	if (n_terms < 0)
+		return ft_node_error(g, n, FT_EBADINPUT, "equation \"%s\" has more terms than inputs", eq);
+	/* the ellipsis rank: the largest input rank minus its letters */
+	int map[52];
+	for (int i = 0; i < 52; i++)
+		map[i] = -1;
+	int ell_rank = 0;
 	if (n_terms != n->n_in)
 		return ft_node_error(g, n, FT_EBADINPUT, "equation \"%s\" has %d terms for %d inputs", eq, n_terms,
 				     n->n_in);
@@ -117,47 +141,33 @@ ft_status ft_einsum_resolve(const ft_graph *g, const ft_node *n, ft_einsum *e)
 						     (long long)e->extent[map[id]], (long long)x->dims[axis], eq, k,
 						     ft_shape_str(x, b, sizeof(b)));
 			}
-			count[id]++;
 			e->in_letter[k][axis++] = (int8_t)map[id];
 		}
 	}
-	if (arrow) {
-		const char *p = arrow + 2;
-		bool out_ell = false, out_seen[FT_EINSUM_MAX_LETTERS] = { false };
-		for (; *p; p++) {
-			if (p[0] == '.' && p[1] == '.' && p[2] == '.') {
-				if (out_ell)
-					return ft_node_error(g, n, FT_EBADINPUT, "two ellipses in the output of \"%s\"", eq);
-				if (e->rank_out + ell_rank > FT_MAX_RANK)
-					return ft_node_error(g, n, FT_EUNSUPPORTED, "output rank above %d", FT_MAX_RANK);
-				out_ell = true;
-				for (int l = 0; l < ell_rank; l++)
-					e->out_letter[e->rank_out++] = (int8_t)l;
-				p += 2;
-				continue;
-			}
-			int id = letter_id(*p);
-			if (id < 0 || map[id] < 0)
-				return ft_node_error(g, n, FT_EBADINPUT, "output letter '%c' of \"%s\" is not in any input", *p,
-						     eq);
-			if (out_seen[map[id]])
-				return ft_node_error(g, n, FT_EBADINPUT, "output letter '%c' of \"%s\" appears twice", *p, eq);
-			out_seen[map[id]] = true;
-			if (e->rank_out == FT_MAX_RANK)
+	const char *p = out;
+	bool out_ell = false, out_seen[FT_EINSUM_MAX_LETTERS] = { false };
+	for (; *p; p++) {
+		if (p[0] == '.' && p[1] == '.' && p[2] == '.') {
+			if (out_ell)
+				return ft_node_error(g, n, FT_EBADINPUT, "two ellipses in the output of \"%s\"", eq);
+			if (e->rank_out + ell_rank > FT_MAX_RANK)
 				return ft_node_error(g, n, FT_EUNSUPPORTED, "output rank above %d", FT_MAX_RANK);
-			e->out_letter[e->rank_out++] = (int8_t)map[id];
+			out_ell = true;
+			for (int l = 0; l < ell_rank; l++)
+				e->out_letter[e->rank_out++] = (int8_t)l;
+			p += 2;
+			continue;
 		}
-	} else { /* implicit: ellipsis, then letters used once, alphabetically */
-		for (int l = 0; l < ell_rank; l++)
-			e->out_letter[e->rank_out++] = (int8_t)l;
-		for (int id = 0; id < 52; id++) {
-			int sorted = id < 26 ? 26 + id : id - 26; /* ASCII order: upper case first */
-			if (count[sorted] != 1)
-				continue;
-			if (e->rank_out == FT_MAX_RANK)
-				return ft_node_error(g, n, FT_EUNSUPPORTED, "output rank above %d", FT_MAX_RANK);
-			e->out_letter[e->rank_out++] = (int8_t)map[sorted];
-		}
+		int id = letter_id(*p);
+		if (id < 0 || map[id] < 0)
+			return ft_node_error(g, n, FT_EBADINPUT, "output letter '%c' of \"%s\" is not in any input", *p,
+					     eq);
+		if (out_seen[map[id]])
+			return ft_node_error(g, n, FT_EBADINPUT, "output letter '%c' of \"%s\" appears twice", *p, eq);
+		out_seen[map[id]] = true;
+		if (e->rank_out == FT_MAX_RANK)
+			return ft_node_error(g, n, FT_EUNSUPPORTED, "output rank above %d", FT_MAX_RANK);
+		e->out_letter[e->rank_out++] = (int8_t)map[id];
 	}
 	return FT_OK;
 }

@@ -24,6 +24,15 @@ typedef struct ft_einsum {
 	int8_t out_letter[FT_MAX_RANK];
 } ft_einsum;
 
+/*
+ * eq without its spaces, in buf (cap bytes), cut in place into its input
+ * terms and its output term *out: the one after "->", or in implicit mode the
+ * one ONNX implies (an ellipsis if any term has one, then the letters used
+ * once, upper case first), written to implied (cap bytes too). Returns the
+ * number of input terms, or -1 when there are more than FT_EINSUM_MAX_INPUTS.
+ */
+int ft_einsum_split(const char *eq, char *buf, char *implied, size_t cap, char **terms, const char **out);
+
 /* Parses the node's equation against its inputs' shapes; a node error when they disagree. */
 ft_status ft_einsum_resolve(const ft_graph *g, const ft_node *n, ft_einsum *e);
 

@@ -163,24 +163,6 @@ ft_status ft_grad_gemm(ft_autodiff *ad, int i)
 
 /* ---- Einsum ------------------------------------------------------------- */
 
-/* the equation's output term when it has no "->" (ONNX's implicit mode, as einsum.c resolves it):
-   an ellipsis if any term has one, then the letters used once, upper case first */
-static void implicit_output(const char *lhs, char *rhs, size_t cap)
-{
-	int count[128] = { 0 };
-	bool ell = strstr(lhs, "...") != NULL;
-	for (const char *p = lhs; *p; p++)
-		if (isalpha((unsigned char)*p))
-			count[(unsigned char)*p]++;
-	size_t len = 0;
-	if (ell)
-		len = (size_t)snprintf(rhs, cap, "...");
-	for (int c = 'A'; c <= 'z' && len + 1 < cap; c++)
-		if (isalpha(c) && count[c] == 1)
-			rhs[len++] = (char)c;
-	rhs[len] = 0;
-}
-
 /*
  * Y = Einsum(X_1..X_n): dX_k is the Einsum of dY and the other operands into
  * X_k's letters, "out,t_1,..,t_n->t_k" with t_k itself left out. A letter only
@@ -200,27 +182,9 @@ ft_status ft_grad_einsum(ft_autodiff *ad, int i)
 	if (dy < 0)
 		return FT_OK;
 	const char *eq0 = ft_attr_string(&fwd, "equation", "");
-	char eq[512], rhs[256];
-	size_t len = 0;
-	for (const char *p = eq0; *p && len + 1 < sizeof(eq); p++)
-		if (!isspace((unsigned char)*p))
-			eq[len++] = *p;
-	eq[len] = 0;
-	char *arrow = strstr(eq, "->");
-	if (arrow) {
-		snprintf(rhs, sizeof(rhs), "%s", arrow + 2);
-		*arrow = 0;
-	} else {
-		implicit_output(eq, rhs, sizeof(rhs));
-	}
-	const char *term[FT_EINSUM_MAX_INPUTS];
-	int n_terms = 0;
-	for (char *t = eq, *next; t && n_terms < FT_EINSUM_MAX_INPUTS; t = next) {
-		next = strchr(t, ',');
-		if (next)
-			*next++ = 0;
-		term[n_terms++] = t;
-	}
+	char eq[512], implied[512], *term[FT_EINSUM_MAX_INPUTS];
+	const char *rhs;
+	int n_terms = ft_einsum_split(eq0, eq, implied, sizeof(eq), term, &rhs);
 	FT_ASSERT(n_terms == fwd.n_in); /* (resolved when the node's shape was inferred) */
 	int letters[FT_EINSUM_MAX_INPUTS], ell_rank = 0;
 	for (int k = 0; k < n_terms; k++) {
@@ -252,18 +216,14 @@ ft_status ft_grad_einsum(ft_autodiff *ad, int i)
 		char kept[64];
 		size_t nk = 0;
 		int64_t shape1[FT_MAX_RANK]; /* X_k's shape with 1 along its private letters */
-		int64_t full[FT_MAX_RANK];   /* the gradient Einsum's shape with those 1s put in */
-		int axis = 0, n_full = 0, n_private = 0;
+		int axis = 0, n_private = 0;
 		for (const char *p = t; *p; p++) {
 			if (*p == '.') {
 				p += 2;
 				for (int j = 0; j < er; j++, axis++)
 					shape1[axis] = xt.dims[axis];
-				if (ell) {
+				if (ell)
 					nk += (size_t)snprintf(kept + nk, sizeof(kept) - nk, "...");
-					for (int j = 0; j < ell_rank; j++)
-						full[n_full++] = -1; /* (filled from the Einsum's shape below) */
-				}
 				continue;
 			}
 			if (strchr(p + 1, *p) || memchr(t, *p, (size_t)(p - t)))
@@ -274,7 +234,6 @@ ft_status ft_grad_einsum(ft_autodiff *ad, int i)
 			for (int j = 0; j < n_terms && private; j++)
 				private = j == k || !strchr(term[j], *p);
 			shape1[axis] = private ? 1 : xt.dims[axis];
-			full[n_full++] = private ? 1 : xt.dims[axis];
 			axis++;
 			if (private)
 				n_private++;
@@ -298,20 +257,18 @@ ft_status ft_grad_einsum(ft_autodiff *ad, int i)
 		FT_TRY(ft_ad_end(ad, n, &dx));
 		if (n_private) { /* the private letters back as axes of 1, summed down, then broadcast along them */
 			const ft_tensor *d = &g->tensors[dx];
-			int e = 0, src = 0; /* walk t again: the ellipsis axes from the Einsum's shape */
+			int64_t full[FT_MAX_RANK]; /* the Einsum's shape with those 1s put in, in t_k's order */
+			int n_full = 0, src = 0;
 			for (const char *p = t; *p; p++) {
 				if (*p == '.') {
 					p += 2;
-					if (ell)
-						for (int j = 0; j < ell_rank; j++)
-							full[e++] = d->dims[src++];
-					continue;
+					for (int j = 0; ell && j < ell_rank; j++)
+						full[n_full++] = d->dims[src++];
+				} else {
+					full[n_full++] = strchr(kept, *p) ? d->dims[src++] : 1;
 				}
-				if (strchr(kept, *p))
-					src++;
-				e++;
 			}
-			FT_ASSERT(e == n_full && src == d->rank);
+			FT_ASSERT(src == d->rank);
 			FT_TRY(reshape(ad, dx, n_full, full, &dx));
 			ft_node *r = ft_ad_begin(ad, FT_OP_REDUCE_SUM_TO, 1, &dx, 1);
 			ft_node_set_ints(g, r, "shape", shape1, xt.rank);
