@@ -9,7 +9,8 @@
  * bfloat16, the shape ops that move bytes unchanged, 2-D convolutions and
  * their gradients through cuDNN (runtime/cuda_conv.c), BatchNorm in training
  * and its backward, MaxPool and GlobalAveragePool and their backward,
- * Gemm/MatMul/ft.MatMulT through cuBLAS (float32, TF32 off), Transpose,
+ * Gemm/MatMul/ft.MatMulT through cuBLASLt (runtime/cuda_gemm.c; float32 with
+ * TF32 off), Transpose,
  * Slice, Expand, Concat, Gather, Softmax, LayerNormalization and their
  * gradients, the loss and its gradient, the
  * reduction of broadcast gradients, gradient accumulation and the SGD and
@@ -21,7 +22,6 @@
  */
 #include "backend.h"
 
-#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 #include <stdio.h>
@@ -35,12 +35,17 @@
 #include "cpu/util.h"
 #include "cuda/ft_cuda.h"
 #include "cuda_conv.h"
+#include "cuda_gemm.h"
 #include "shape_conv.h"
+
+/* cuBLASLt's workspace, held for the backend's life: the size NVIDIA advises for Hopper */
+enum { LT_WORKSPACE = 32 << 20 };
 
 typedef struct cuda_ctx {
 	int device;
 	cudaStream_t stream;
-	cublasHandle_t blas;
+	ft_cuda_blas *blas; /* cuda_gemm.c: cuBLASLt, cuBLAS */
+	void *lt_workspace;
 	cudnnHandle_t dnn;
 	void *workspace; /* the executor's, for the nodes' scratch */
 	size_t workspace_bytes;
@@ -146,13 +151,6 @@ static int unary_grad_op(ft_op op)
 	}
 }
 
-static ft_status blas_check(cublasStatus_t e, const char *what)
-{
-	if (e == CUBLAS_STATUS_SUCCESS)
-		return FT_OK;
-	return ft_error(FT_ERUNTIME, "cuBLAS: %s: status %d", what, (int)e);
-}
-
 static bool byte_size_ok(const ft_tensor *t)
 {
 	size_t es = ft_dtype_size(t->dtype);
@@ -164,6 +162,14 @@ static bool gemm_bias_in_y(const ft_graph *g, const ft_node *n)
 {
 	const ft_tensor *cb = ft_in(g, n, 2), *y = ft_out(g, n, 0);
 	return cb && y->dtype != FT_F32 && cb->dtype == y->dtype && ft_attr_float(n, "beta", 1.0f) == 1.0f;
+}
+
+/* a Gemm whose bias C is one value per column of y, of y's type, beta 1: added in the product's epilogue */
+static bool gemm_bias_epilogue(const ft_graph *g, const ft_node *n)
+{
+	const ft_tensor *cb = ft_in(g, n, 2), *y = ft_out(g, n, 0);
+	return cb && cb->dtype == y->dtype && ft_attr_float(n, "beta", 1.0f) == 1.0f && y->rank == 2 &&
+	       cb->numel == y->dims[1] && cb->numel > 0 && (cb->rank == 1 || (cb->rank == 2 && cb->dims[0] == 1));
 }
 
 /* the executor's workspace for a node that asked for bytes of it (cuda_prepare), or NULL */
@@ -502,60 +508,17 @@ static float attr(const ft_node *n, const char *name, float def)
 	return ft_attr_float(n, name, def);
 }
 
-/*
- * y (row-major) = alpha op(A) op(B) + beta y, op(A) (m,k), op(B) (k,n), all of
- * storage type dt: cuBLAS is column-major, so it computes y^T = op(B)^T op(A)^T
- * on the same bytes. float32: sgemm (no TF32); float16/bfloat16: gemmEx with
- * float32 accumulation and one rounding of the result, autocast's product.
- */
+/* y = alpha op(A) op(B) (+ bias per column) + beta y, one product (cuda_gemm.c) */
 static ft_status gemm(cuda_ctx *c, ft_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
-		      const void *a, const void *b, float beta, void *y, ft_dtype yt)
+		      const void *a, const void *b, float beta, void *y, ft_dtype yt, const void *bias)
 {
-	if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX)
-		return ft_error(FT_EUNSUPPORTED, "a matrix product of %lld x %lld x %lld is beyond cuBLAS's int sizes",
-				(long long)m, (long long)n, (long long)k);
-	if (m == 0 || n == 0)
-		return FT_OK;
-	if (k == 0) /* an empty sum: y = beta * y (cuBLAS refuses leading dimensions of 0) */
-		return beta != 0 ? FT_OK
-				 : ft_cuda_check(cudaMemsetAsync(y, 0, (size_t)(m * n) * ft_dtype_size(yt), c->stream),
-					      "empty product");
-	cublasOperation_t opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
-	int ldb = (int)(tb ? k : n), lda = (int)(ta ? m : k);
-	if (dt == FT_F32)
-		return blas_check(cublasSgemm(c->blas, opb, opa, (int)n, (int)m, (int)k, &alpha, b, ldb, a, lda, &beta, y,
-					      (int)n),
-				  "sgemm");
-	cudaDataType_t t = dt == FT_F16 ? CUDA_R_16F : CUDA_R_16BF;
-	cudaDataType_t ty = yt == FT_F32 ? CUDA_R_32F : t;
-	return blas_check(cublasGemmEx(c->blas, opb, opa, (int)n, (int)m, (int)k, &alpha, b, t, ldb, a, t, lda, &beta, y,
-				       ty, (int)n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-			  "gemmEx");
+	ft_gemm p = { .dt = dt, .yt = yt, .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .batch = 1,
+		      .alpha = alpha, .beta = beta, .a = a, .b = b, .bias = bias, .y = y };
+	return ft_cuda_gemm(c->blas, &p);
 }
 
 /*
- * batch products of gemm's kind, matrix i at a + i sa, b + i sb, y + i m n
- * (element strides; sb = 0 broadcasts B): one cuBLAS call instead of batch
- */
-static ft_status gemm_batched(cuda_ctx *c, ft_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
-			      int64_t batch, float alpha, const void *a, int64_t sa, const void *b, int64_t sb, void *y)
-{
-	cublasOperation_t opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
-	int ldb = (int)(tb ? k : n), lda = (int)(ta ? m : k);
-	const float beta = 0.0f;
-	if (dt == FT_F32)
-		return blas_check(cublasSgemmStridedBatched(c->blas, opb, opa, (int)n, (int)m, (int)k, &alpha, b, ldb, sb,
-							    a, lda, sa, &beta, y, (int)n, m * n, (int)batch),
-				  "sgemmStridedBatched");
-	cudaDataType_t t = dt == FT_F16 ? CUDA_R_16F : CUDA_R_16BF;
-	return blas_check(cublasGemmStridedBatchedEx(c->blas, opb, opa, (int)n, (int)m, (int)k, &alpha, b, t, ldb, sb, a,
-						     t, lda, sa, &beta, y, t, (int)n, m * n, (int)batch,
-						     CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-			  "gemmStridedBatchedEx");
-}
-
-/*
- * MatMul's batch as few cuBLAS calls as its layout allows: with B shared and A's
+ * MatMul's batch as few library calls as its layout allows: with B shared and A's
  * matrices back to back (not transposed), one product of batch * m rows; with
  * both offsets a fixed stride apart, one strided-batched call; else (a batch
  * broadcast in a pattern, as (2,3,..) x (1,3,..)) one product per matrix
@@ -575,14 +538,17 @@ static ft_status matmul_batches(cuda_ctx *c, const ft_mm_shape *s, ft_dtype dt, 
 	}
 	if (strided && sb == 0 && !s->ta && sa == s->m * s->k)
 		return gemm(c, dt, false, s->tb, s->batch * s->m, s->n, s->k, (float)s->alpha, a + a0 * es, b + b0 * es,
-			    0.0f, y, dt);
-	if (strided)
-		return gemm_batched(c, dt, s->ta, s->tb, s->m, s->n, s->k, s->batch, (float)s->alpha, a + a0 * es, sa,
-				    b + b0 * es, sb, y);
+			    0.0f, y, dt, NULL);
+	if (strided) {
+		ft_gemm p = { .dt = dt, .yt = dt, .ta = s->ta, .tb = s->tb, .m = s->m, .n = s->n, .k = s->k,
+			      .batch = s->batch, .alpha = (float)s->alpha, .a = a + a0 * es, .sa = sa,
+			      .b = b + b0 * es, .sb = sb, .y = y };
+		return ft_cuda_gemm(c->blas, &p);
+	}
 	for (int64_t bi = 0; bi < s->batch; bi++) {
 		ft_mm_offsets(s, bi, &ao, &bo);
 		FT_TRY(gemm(c, dt, s->ta, s->tb, s->m, s->n, s->k, (float)s->alpha, a + ao * es, b + bo * es, 0.0f,
-			    y + (size_t)(bi * s->m * s->n) * es, dt));
+			    y + (size_t)(bi * s->m * s->n) * es, dt, NULL));
 	}
 	return FT_OK;
 }
@@ -946,15 +912,19 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 			return FT_OK;
 		if (!cb)
 			return gemm(c, y->dtype, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, 0.0f, y->data,
-				    y->dtype);
+				    y->dtype, NULL);
 		/*
-		 * alpha AB + beta C rounded once, as the CPU's widened kernel: beta C into
-		 * float32 (y itself for float32, else the workspace), the product added to
-		 * it in float32, then rounded into y. A low-precision C with beta 1 (a Linear's
-		 * bias under AMP) is exact in y's own type: copied there, and cuBLAS adds the
-		 * product to it in float32 and rounds once, with no float32 buffer.
+		 * alpha AB + beta C rounded once, as the CPU's widened kernel. A bias of one
+		 * value per column in y's type with beta 1 (a Linear's, in every precision)
+		 * goes into the product's epilogue. Else beta C goes into float32 (y itself
+		 * for float32, else the workspace), the product is added to it in float32
+		 * and the sum rounded into y; a low-precision C with beta 1 in another
+		 * shape is exact in y's own type: copied there, and the product added to it.
 		 */
 		int64_t cm = cb->rank == 2 ? cb->dims[0] : 1, cn = cb->rank >= 1 ? cb->dims[cb->rank - 1] : 1;
+		if (gemm_bias_epilogue(g, n))
+			return gemm(c, y->dtype, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, 0.0f, y->data,
+				    y->dtype, cb->data);
 		bool in_y = gemm_bias_in_y(g, n);
 		void *acc = in_y || y->dtype == FT_F32 ? y->data : scratch(c, sizeof(float) * (size_t)y->numel);
 		if (!acc)
@@ -963,7 +933,7 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 						  cn == 1 ? 0 : 1, attr(n, "beta", 1.0f), c->stream),
 				  name));
 		FT_TRY(gemm(c, y->dtype, ta, tb, m, nn, k, attr(n, "alpha", 1.0f), a->data, b->data, 1.0f, acc,
-			    in_y ? y->dtype : FT_F32));
+			    in_y ? y->dtype : FT_F32, NULL));
 		if (y->dtype == FT_F32 || in_y)
 			return FT_OK;
 		return ft_cuda_check(ft_cu_narrow(ft_cuda_dtype(y->dtype), acc, y->data, y->numel, c->stream), name);
@@ -1165,7 +1135,14 @@ static void cuda_destroy(void *ctx)
 {
 	cuda_ctx *c = ctx;
 	cudnnDestroy(c->dnn);
-	cublasDestroy(c->blas);
+	if (ft_env_on("FT_PROFILE")) {
+		int64_t lt, legacy;
+		ft_cuda_blas_counts(c->blas, &lt, &legacy);
+		fprintf(stderr, "ftrun profile (cuda): %lld matrix products through cuBLASLt, %lld through cuBLAS\n",
+			(long long)lt, (long long)legacy);
+	}
+	ft_cuda_blas_free(c->blas);
+	cudaFree(c->lt_workspace);
 	cudaEventDestroy(c->up0);
 	cudaEventDestroy(c->up1);
 	cudaEventDestroy(c->ahead0);
@@ -1289,14 +1266,12 @@ ft_status ft_backend_cuda_new(int device, ft_backend *out)
 		free(c); /* the process is ending with this error: the stream and events go with it */
 		return st;
 	}
-	/* float32 products stay float32: no TF32 unless asked (issue 5 compares in plain fp32) */
-	st = blas_check(cublasCreate(&c->blas), "cublasCreate");
-	if (!st)
-		st = blas_check(cublasSetStream(c->blas, c->stream), "cublasSetStream");
-	if (!st)
-		st = blas_check(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+	c->lt_workspace = cuda_alloc(c, LT_WORKSPACE);
+	st = ft_cuda_blas_new(c->stream, c->lt_workspace, LT_WORKSPACE, &c->blas);
 	if (st) {
+		cudaFree(c->lt_workspace);
 		cudaStreamDestroy(c->stream);
+		free(c->held);
 		free(c);
 		return st;
 	}
@@ -1304,8 +1279,10 @@ ft_status ft_backend_cuda_new(int device, ft_backend *out)
 	if (ds == CUDNN_STATUS_SUCCESS)
 		ds = cudnnSetStream(c->dnn, c->stream);
 	if (ds != CUDNN_STATUS_SUCCESS) {
-		cublasDestroy(c->blas);
+		ft_cuda_blas_free(c->blas);
+		cudaFree(c->lt_workspace);
 		cudaStreamDestroy(c->stream);
+		free(c->held);
 		free(c);
 		return ft_error(FT_ERUNTIME, "cuDNN: cudnnCreate: %s", cudnnGetErrorString(ds));
 	}

@@ -676,12 +676,14 @@ static void attn_cases(ft_backend cu, const char *only)
 /* products, the loss, gradient reduction, accumulation and the optimizer steps */
 static void train_cases(ft_backend cu, const char *only)
 {
-	/* Gemm: transposes, alpha/beta, every bias shape */
+	/* Gemm: transposes, alpha/beta, every bias shape; beta 1 with a bias per column is cuBLASLt's epilogue */
 	static const struct {
 		int ta, tb, c_rank;
 		int64_t c_dims[2];
-	} gemms[] = { { 0, 0, 1, { 70, 0 } }, { 1, 0, 2, { 33, 1 } }, { 0, 1, 2, { 33, 70 } }, { 1, 1, 0, { 0, 0 } },
-		      { 0, 1, -1, { 0, 0 } } };
+		float beta;
+	} gemms[] = { { 0, 0, 1, { 70, 0 }, 1.5f }, { 1, 0, 2, { 33, 1 }, 1.5f }, { 0, 1, 2, { 33, 70 }, 1.5f },
+		      { 1, 1, 0, { 0, 0 }, 1.5f }, { 0, 1, -1, { 0, 0 }, 1.5f }, { 0, 1, 1, { 70, 0 }, 1.0f },
+		      { 1, 0, 2, { 1, 70 }, 1.0f }, { 1, 1, 2, { 33, 70 }, 1.0f } };
 	for (size_t k = 0; k < sizeof(gemms) / sizeof(gemms[0]) && wanted(only, FT_OP_GEMM); k++) {
 		ft_graph *g = ft_graph_new("gemm");
 		int64_t ad[2] = { gemms[k].ta ? 129 : 33, gemms[k].ta ? 33 : 129 };
@@ -693,9 +695,10 @@ static void train_cases(ft_backend cu, const char *only)
 		ft_node_set_int(g, n, "transA", gemms[k].ta);
 		ft_node_set_int(g, n, "transB", gemms[k].tb);
 		ft_node_set_float(g, n, "alpha", 0.75f);
-		ft_node_set_float(g, n, "beta", 1.5f);
+		ft_node_set_float(g, n, "beta", gemms[k].beta);
 		char label[64];
-		snprintf(label, sizeof(label), "Gemm tA%d tB%d C rank %d", gemms[k].ta, gemms[k].tb, gemms[k].c_rank);
+		snprintf(label, sizeof(label), "Gemm tA%d tB%d C rank %d beta %g", gemms[k].ta, gemms[k].tb,
+			 gemms[k].c_rank, (double)gemms[k].beta);
 		infer_and_run(cu, g, n, label, false, 0);
 	}
 	if (wanted(only, FT_OP_MATMUL)) { /* batch broadcast both ways, and a 1-D operand */
