@@ -1069,7 +1069,7 @@ static ft_status cuda_run_node(void *ctx, const ft_graph *g, ft_node *n)
 	ft_tensor *y = n->n_out > 0 && n->out[0] >= 0 ? &g->tensors[n->out[0]] : NULL;
 	int k;
 	if (n->extra && (n->op == FT_OP_CONV || n->op == FT_OP_CONV_GRAD_INPUT || n->op == FT_OP_CONV_GRAD_WEIGHT))
-		return ft_cuda_conv_run(c->dnn, g, n, c->workspace, c->workspace_bytes);
+		return ft_cuda_conv_run(c->dnn, c->blas, g, n, c->workspace, c->workspace_bytes);
 	if ((k = binary_op(n->op)) >= 0) {
 		const ft_tensor *a = ft_in(g, n, 0), *b = ft_in(g, n, 1);
 		ft_cu_bcast bc = { .rank = y->rank };

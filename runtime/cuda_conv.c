@@ -9,6 +9,18 @@
  * its workspace becomes the node's scratch in the plan, so a run allocates
  * nothing. Asymmetric padding (cuDNN takes one pad per axis) is not taken.
  *
+ * 1 x 1 convolutions of stride 1 without padding or groups (most of ResNet-50's and
+ * EfficientNet's) are matrix products, and their forward and input gradient run as
+ * such through cuda_gemm.c: per image, y (K, HW) = W (K, C) x (C, HW) and
+ * dx (C, HW) = W^T dy (K, HW), one strided-batched product over the images with W
+ * shared; on a 1 x 1 image one product of the batch's rows, y (N, K) = x (N, C) W^T,
+ * and the weight gradient too, dW (K, C) = dy^T (K, N) x (N, C).
+ * cuDNN's fastest algorithm for those layers took 0.15 to 0.35 ms a call at batch 128
+ * in bf16 on an H200 (tests/bench_conv_layout, 2026-11-28), 40 to 90 TFLOP/s, a
+ * small part of what the tensor cores do on products of these sizes. The weight
+ * gradient of a larger image, a sum over the images, stays with cuDNN. FT_CONV_GEMM=0 gives them all
+ * to cuDNN (opt-out, to measure one against the other).
+ *
  * FT_CUDA_DEPTHWISE=1 (opt-in until measured against cuDNN on a GPU): depthwise
  * convolutions (group = input channels = output channels, at most 7 x 7) run
  * ftrun's own kernels (kernels/cuda/depthwise.cu) instead of cuDNN's grouped
@@ -21,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda_gemm.h"
 #include "shape_conv.h"
 
 typedef struct conv_extra {
@@ -32,6 +45,8 @@ typedef struct conv_extra {
 	cudnnMathType_t math; /* the algorithm's math type we accept */
 	bool depthwise;       /* ftrun's kernels (depthwise.cu), not cuDNN */
 	bool timed;           /* the algorithm chosen by cudnnFind* whatever FT_CUDNN_FIND says */
+	bool gemm;            /* a 1 x 1 forward or input gradient as matrix products (cuda_gemm.c) */
+	int64_t n, c, k, hw;  /*   its images, input and output channels, positions per image */
 	ft_cu_dw dw;
 } conv_extra;
 
@@ -219,12 +234,74 @@ static bool depthwise(const ft_graph *g, const ft_node *n, ft_cu_dw *dw)
 	return true;
 }
 
+/* a 1 x 1 convolution's forward or input gradient, stride 1, no padding, no groups: as products */
+static bool as_gemm(const ft_graph *g, const ft_node *n, conv_extra *e)
+{
+	ft_conv_geom gm;
+	if (ft_conv_geometry(g, n, &gm) != FT_OK) {
+		ft_clear_error();
+		return false;
+	}
+	const char *off = getenv("FT_CONV_GEMM");
+	if ((off && strcmp(off, "0") == 0) || gm.nsp != 2 || gm.group != 1)
+		return false;
+	for (int i = 0; i < 2; i++)
+		if (gm.kernel[i] != 1 || gm.stride[i] != 1 || gm.pad_begin[i] != 0 || gm.pad_end[i] != 0)
+			return false;
+	e->n = gm.n;
+	e->c = gm.c_in;
+	e->k = gm.c_out;
+	e->hw = gm.in[0] * gm.in[1];
+	return n->op != FT_OP_CONV_GRAD_WEIGHT || e->hw == 1; /* (a sum over the images: one product on 1 x 1) */
+}
+
+/*
+ * y = W x per image (forward: x (C, HW) -> y (K, HW)) or dx = W^T dy (input gradient); on a
+ * 1 x 1 image also the weight gradient, dW (K, C) = dy^T (K, N) x (N, C)
+ */
+static ft_status run_gemm(ft_cuda_blas *blas, const ft_graph *g, const ft_node *n, const conv_extra *e)
+{
+	const ft_tensor *in = ft_in(g, n, 0), *w = ft_in(g, n, 1), *y = ft_out(g, n, 0);
+	bool fwd = n->op == FT_OP_CONV;
+	int64_t from = fwd ? e->c : e->k, to = fwd ? e->k : e->c; /* channels in, out of this product */
+	ft_gemm p = { .dt = y->dtype, .yt = y->dtype, .alpha = 1.0f, .batch = 1, .y = y->data };
+	if (n->op == FT_OP_CONV_GRAD_WEIGHT) { /* (dy (N, K), x (N, C)) -> dW (K, C) */
+		p.m = e->k;
+		p.n = e->c;
+		p.k = e->n;
+		p.ta = true;
+		p.a = in->data;
+		p.b = w->data;
+	} else if (e->hw == 1) { /* the batch as rows: y (N, to) = in (N, from) op(W), W (K, C) */
+		p.m = e->n;
+		p.n = to;
+		p.k = from;
+		p.tb = fwd;
+		p.a = in->data;
+		p.b = w->data;
+	} else { /* per image: y (to, HW) = op(W) in (from, HW), W shared */
+		p.m = to;
+		p.n = e->hw;
+		p.k = from;
+		p.ta = !fwd;
+		p.a = w->data;
+		p.sa = 0;
+		p.b = in->data;
+		p.sb = from * e->hw;
+		p.batch = e->n;
+	}
+	return ft_cuda_gemm(blas, &p);
+}
+
 ft_status ft_cuda_conv_prepare(void *handle, const ft_graph *g, ft_node *n, size_t *scratch)
 {
 	ft_cuda_conv_release(n);
 	conv_extra *e = ft_xcalloc(1, sizeof(*e));
 	ft_status st = describe(g, n, e);
-	if (!st && depthwise(g, n, &e->dw)) {
+	if (!st && as_gemm(g, n, e)) {
+		e->gemm = true;
+		e->workspace = 0;
+	} else if (!st && depthwise(g, n, &e->dw)) {
 		e->depthwise = true;
 		e->workspace = n->op == FT_OP_CONV_GRAD_WEIGHT ? ft_cu_dw_workspace(&e->dw) : 0;
 	} else if (!st) {
@@ -239,7 +316,8 @@ ft_status ft_cuda_conv_prepare(void *handle, const ft_graph *g, ft_node *n, size
 	return FT_OK;
 }
 
-ft_status ft_cuda_conv_run(void *handle, const ft_graph *g, ft_node *n, void *workspace, size_t workspace_bytes)
+ft_status ft_cuda_conv_run(void *handle, ft_cuda_blas *blas, const ft_graph *g, ft_node *n, void *workspace,
+			  size_t workspace_bytes)
 {
 	cudnnHandle_t h = handle;
 	conv_extra *e = n->extra;
@@ -247,6 +325,18 @@ ft_status ft_cuda_conv_run(void *handle, const ft_graph *g, ft_node *n, void *wo
 		return ft_node_error(g, n, FT_ERUNTIME, "convolution not prepared, or its workspace is smaller than planned");
 	const float one = 1.0f, zero = 0.0f;
 	void *ws = e->workspace ? workspace : NULL;
+	if (e->gemm) {
+		ft_status st = run_gemm(blas, g, n, e);
+		if (st)
+			return ft_node_error(g, n, st, "%s", ft_last_error());
+		const ft_tensor *b = n->op == FT_OP_CONV ? ft_in(g, n, 2) : NULL;
+		if (b)
+			FT_TRY(dnn_check(cudnnAddTensor(h, &one, e->bias, b->data, &one, e->y, ft_out(g, n, 0)->data),
+					 "convolution bias"));
+		if (n->op != FT_OP_CONV_GRAD_WEIGHT)
+			return FT_OK;
+		/* the weight gradient's bias below, as cuDNN's path does it */
+	}
 	if (e->depthwise) {
 		cudaStream_t s = NULL;
 		FT_TRY(dnn_check(cudnnGetStream(h, &s), "stream"));
@@ -281,7 +371,7 @@ ft_status ft_cuda_conv_run(void *handle, const ft_graph *g, ft_node *n, void *wo
 							      &zero, e->x, ft_out(g, n, 0)->data),
 				 "convolution backward data");
 	default: { /* (dy, x) -> dw [, db] */
-		if (!e->depthwise) /* (depthwise: dw made above) */
+		if (!e->depthwise && !e->gemm) /* (depthwise, products: dw made above) */
 			FT_TRY(dnn_check(cudnnConvolutionBackwardFilter(h, &one, e->x, ft_in(g, n, 1)->data, e->y,
 									ft_in(g, n, 0)->data, e->conv,
 									(cudnnConvolutionBwdFilterAlgo_t)e->algo, ws,

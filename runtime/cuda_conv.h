@@ -6,6 +6,7 @@
 #include <cuda_runtime_api.h>
 
 #include "cuda/ft_cuda.h"
+#include "cuda_gemm.h"
 #include "ir.h"
 
 /* a CUDA runtime call's failure as an error naming what failed */
@@ -36,7 +37,9 @@ static inline void ft_cuda_ncs(const ft_tensor *x, int64_t *nb, int64_t *ch, int
 bool ft_cuda_conv_supported(const ft_graph *g, const ft_node *n);
 /* descriptors and algorithm into n->extra; *scratch: the algorithm's workspace (handle: a cudnnHandle_t) */
 ft_status ft_cuda_conv_prepare(void *handle, const ft_graph *g, ft_node *n, size_t *scratch);
-ft_status ft_cuda_conv_run(void *handle, const ft_graph *g, ft_node *n, void *workspace, size_t workspace_bytes);
+/* blas: the products of the 1 x 1 convolutions that run as such (cuda_gemm.c) */
+ft_status ft_cuda_conv_run(void *handle, ft_cuda_blas *blas, const ft_graph *g, ft_node *n, void *workspace,
+			  size_t workspace_bytes);
 void ft_cuda_conv_release(ft_node *n);
 
 #endif

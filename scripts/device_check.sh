@@ -250,10 +250,13 @@ fi
 # (efficientnet_b0's depthwise convolutions; resnet50 has none); and the one opt-out,
 # FT_REMAT=0: every activation the backward reads kept instead of the cheap ones recomputed
 # (runtime/remat.c), on all three: what the recomputing costs in images/s and saves in memory;
-# FT_CUBLASLT=0 (cuBLAS, the bias a pass of its own) on vit_b_16, whose Linear layers it serves
-for v in FT_REMAT=0 FT_CUBLASLT=0 FT_CUDA_GRAPHS=1 FT_CUDNN_FIND=1 FT_CUDA_DEPTHWISE=1; do
+# FT_CONV_GEMM=0 (cuDNN for the 1 x 1 convolutions that run as matrix products, cuda_conv.c)
+# on the two convolution networks; FT_CUBLASLT=0 (cuBLAS, the bias a pass of its own) on
+# vit_b_16, whose Linear layers it serves
+for v in FT_CONV_GEMM=0 FT_REMAT=0 FT_CUBLASLT=0 FT_CUDA_GRAPHS=1 FT_CUDNN_FIND=1 FT_CUDA_DEPTHWISE=1; do
 	ms=$find_models
 	[ $v = FT_REMAT=0 ] && ms=resnet50,efficientnet_b0,vit_b_16
+	[ $v = FT_CONV_GEMM=0 ] && ms=resnet50,efficientnet_b0
 	[ $v = FT_CUBLASLT=0 ] && ms=vit_b_16
 	for m in ${ms//,/ }; do
 		[ "$dev" = cuda ] && [ -f "$models/$m.onnx" ] && ! skipped optin || continue

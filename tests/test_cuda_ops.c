@@ -366,17 +366,21 @@ static void conv_cases(ft_backend cu, const char *only)
 		int64_t n, c, h, w, k, kh, stride, pad, dil, group;
 	} convs[] = { { 2, 3, 33, 31, 16, 7, 2, 3, 1, 1 }, { 4, 16, 14, 14, 32, 3, 1, 1, 1, 1 },
 		      { 2, 32, 12, 12, 32, 3, 1, 2, 2, 32 }, { 3, 8, 9, 9, 12, 1, 1, 0, 1, 4 },
-		      { 8, 16, 64, 60, 16, 3, 1, 1, 1, 16 }, { 2, 24, 15, 13, 24, 5, 2, 2, 1, 24 } };
+		      { 8, 16, 64, 60, 16, 3, 1, 1, 1, 16 }, { 2, 24, 15, 13, 24, 5, 2, 2, 1, 24 },
+		      { 5, 24, 7, 9, 40, 1, 1, 0, 1, 1 }, { 6, 40, 1, 1, 24, 1, 1, 0, 1, 1 } };
 	/*
-	 * float32 on every geometry; float16 and bfloat16 (AMP, tensor cores) on the second and on
-	 * the depthwise 5 x 5 (cuDNN's, or depthwise.cu's with FT_CUDA_DEPTHWISE=1). The depthwise
-	 * 3 x 3 on 64 x 60 splits its weight gradient over 8 parts; the depthwise inputs are not
-	 * square, so a mix-up of height and width shows
+	 * float32 on every geometry; float16 and bfloat16 (AMP, tensor cores) on the second, on
+	 * the depthwise 5 x 5 (cuDNN's, or depthwise.cu's with FT_CUDA_DEPTHWISE=1) and on the
+	 * two 1 x 1 ones, whose forward and input gradient are matrix products (per image, and on a
+	 * 1 x 1 image the batch's rows: cuda_conv.c). The depthwise 3 x 3 on 64 x 60 splits its
+	 * weight gradient over 8 parts; the depthwise inputs are not square, so a mix-up of height
+	 * and width shows
 	 */
-	const size_t nc = sizeof(convs) / sizeof(convs[0]);
-	for (size_t kk = 0; kk < nc + 4; kk++) {
-		size_t k = kk < nc ? kk : kk < nc + 2 ? 1 : nc - 1;
-		ft_dtype dt = kk < nc ? FT_F32 : kk % 2 ? FT_BF16 : FT_F16;
+	static const size_t low[] = { 1, 1, 5, 5, 6, 6, 7, 7 }; /* float16, bfloat16 in turn */
+	const size_t nc = sizeof(convs) / sizeof(convs[0]), nl = sizeof(low) / sizeof(low[0]);
+	for (size_t kk = 0; kk < nc + nl; kk++) {
+		size_t k = kk < nc ? kk : low[kk - nc];
+		ft_dtype dt = kk < nc ? FT_F32 : (kk - nc) % 2 ? FT_BF16 : FT_F16;
 		int64_t xd[4] = { convs[k].n, convs[k].c, convs[k].h, convs[k].w };
 		int64_t wd[4] = { convs[k].k, convs[k].c / convs[k].group, convs[k].kh, convs[k].kh };
 		int64_t kern[2] = { convs[k].kh, convs[k].kh }, st[2] = { convs[k].stride, convs[k].stride };
