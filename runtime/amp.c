@@ -189,6 +189,31 @@ static ft_status amp_node(ft_graph *g, cast_cache *c, int i, ft_dtype lp)
 	return ft_op_table[n->op].infer(g, n);
 }
 
+/*
+ * The casts of constants (a one-element scale met by low-precision operands: ViT's attention
+ * divides its queries by one, 12 casts a step) are made here, once, into constants of the new
+ * type by the CPU's Cast kernel, instead of nodes that would run every step. The device
+ * kernels round as the CPU's does (tests/test_cuda_ops.c), so the values are the same.
+ */
+static ft_status fold_const_casts(ft_graph *g, int from)
+{
+	int w = from;
+	for (int i = from; i < g->n_nodes; i++) {
+		ft_node *n = &g->nodes[i];
+		if (n->op == FT_OP_CAST && ft_tensor_is_const(ft_in(g, n, 0))) {
+			ft_tensor *t = ft_out(g, n, 0);
+			t->data = ft_graph_own(g, ft_aligned_alloc(ft_tensor_bytes(t)));
+			FT_TRY(ft_op_table[FT_OP_CAST].cpu(g, n));
+			t->kind = FT_TK_CONST;
+			t->producer = -1;
+			continue;
+		}
+		g->nodes[w++] = *n;
+	}
+	g->n_nodes = w;
+	return FT_OK;
+}
+
 ft_status ft_amp_pass(ft_graph *g, ft_dtype lp)
 {
 	FT_ASSERT(lp == FT_F16 || lp == FT_BF16);
@@ -223,6 +248,8 @@ ft_status ft_amp_pass(ft_graph *g, ft_dtype lp)
 	free(c.to_lp);
 	free(c.to_f32);
 	free(c.source);
+	if (!st)
+		st = fold_const_casts(g, n_orig);
 	if (st)
 		return st;
 	return ft_graph_toposort(g);

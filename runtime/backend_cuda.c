@@ -61,7 +61,7 @@ typedef struct cuda_ctx {
 	struct held { void *p; size_t bytes; } *held;
 	int n_held, cap_held;
 	size_t held_bytes, peak_bytes;
-	size_t used0;    /* the device's memory in use once the backend was made (cudaMemGetInfo) */
+	size_t used0;    /* the device's memory in use once its context and streams were made (cudaMemGetInfo) */
 } cuda_ctx;
 
 static bool is_storage(ft_dtype t)
@@ -1135,14 +1135,15 @@ static void cuda_destroy(void *ctx)
 {
 	cuda_ctx *c = ctx;
 	cudnnDestroy(c->dnn);
-	if (ft_env_on("FT_PROFILE")) {
+	const char *prof = getenv("FT_PROFILE"); /* (on as exec.c reads it) */
+	if (prof && *prof && strcmp(prof, "0") != 0) {
 		int64_t lt, legacy;
 		ft_cuda_blas_counts(c->blas, &lt, &legacy);
 		fprintf(stderr, "ftrun profile (cuda): %lld matrix products through cuBLASLt, %lld through cuBLAS\n",
 			(long long)lt, (long long)legacy);
 	}
 	ft_cuda_blas_free(c->blas);
-	cudaFree(c->lt_workspace);
+	cuda_free(c, c->lt_workspace);
 	cudaEventDestroy(c->up0);
 	cudaEventDestroy(c->up1);
 	cudaEventDestroy(c->ahead0);
@@ -1266,6 +1267,7 @@ ft_status ft_backend_cuda_new(int device, ft_backend *out)
 		free(c); /* the process is ending with this error: the stream and events go with it */
 		return st;
 	}
+	c->used0 = device_in_use(); /* (what cuBLAS and cuDNN allocate from here on counts as in use) */
 	c->lt_workspace = cuda_alloc(c, LT_WORKSPACE);
 	st = ft_cuda_blas_new(c->stream, c->lt_workspace, LT_WORKSPACE, &c->blas);
 	if (st) {
@@ -1286,7 +1288,6 @@ ft_status ft_backend_cuda_new(int device, ft_backend *out)
 		free(c);
 		return ft_error(FT_ERUNTIME, "cuDNN: cudnnCreate: %s", cudnnGetErrorString(ds));
 	}
-	c->used0 = device_in_use();
 	out->iface = &cuda_iface;
 	out->ctx = c;
 	return FT_OK;

@@ -32,9 +32,9 @@
 #include "base.h"
 #include "cuda_conv.h"
 
-typedef struct plan_key {
-	int dt, yt, ta, tb, bias;
-	int align[4]; /* A, B, C = D: the bytes each pointer is aligned to, at most 256 */
+typedef struct plan_key { /* (no padding: keys are compared bytewise) */
+	int32_t dt, yt, ta, tb, bias;
+	int32_t align[5]; /* A, B, C = D, the bias: the bytes each pointer is aligned to, at most 256 */
 	int64_t m, n, k, batch, sa, sb;
 } plan_key;
 
@@ -151,8 +151,12 @@ static bool layout(cublasLtMatrixLayout_t *l, ft_dtype t, int64_t rows, int64_t 
 						      sizeof(stride)));
 }
 
-/* cuBLASLt's plan for key: its descriptors and first heuristic algorithm, or p->lt false */
-static void make_plan(ft_cuda_blas *b, plan *p)
+/*
+ * cuBLASLt's plan for key: its descriptors and first heuristic algorithm, or p->lt false. The
+ * heuristics read the bias pointer's alignment from the descriptor (cublasLt.h), so bias is set
+ * before they are asked; a later bias of another alignment has a key, and a plan, of its own.
+ */
+static void make_plan(ft_cuda_blas *b, plan *p, const void *bias)
 {
 	const plan_key *k = &p->key;
 	ft_dtype dt = (ft_dtype)k->dt, yt = (ft_dtype)k->yt;
@@ -162,7 +166,9 @@ static void make_plan(ft_cuda_blas *b, plan *p)
 	if (!lt_ok(cublasLtMatmulDescCreate(&p->op, CUBLAS_COMPUTE_32F, CUDA_R_32F)) ||
 	    !lt_ok(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &opb, sizeof(opb))) ||
 	    !lt_ok(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &opa, sizeof(opa))) ||
-	    !lt_ok(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi))))
+	    !lt_ok(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi))) ||
+	    (bias && !lt_ok(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+							  sizeof(bias)))))
 		return;
 	/* cuBLASLt's A is our B: op(B)^T is (n, k); its B is our A: op(A)^T is (k, m); y^T is (n, m) */
 	if (!layout(&p->la, dt, k->tb ? k->k : k->n, k->tb ? k->n : k->k, k->batch, k->sb) ||
@@ -199,7 +205,7 @@ static void make_plan(ft_cuda_blas *b, plan *p)
 static plan *plan_for(ft_cuda_blas *b, const ft_gemm *g)
 {
 	plan_key k;
-	memset(&k, 0, sizeof(k)); /* (padding too: keys are compared bytewise) */
+	memset(&k, 0, sizeof(k));
 	k.dt = g->dt;
 	k.yt = g->yt;
 	k.ta = g->ta;
@@ -215,6 +221,7 @@ static plan *plan_for(ft_cuda_blas *b, const ft_gemm *g)
 	k.align[0] = alignment(g->a, g->sa, g->batch, es);
 	k.align[1] = alignment(g->b, g->sb, g->batch, es);
 	k.align[2] = k.align[3] = alignment(g->y, g->m * g->n, g->batch, ys);
+	k.align[4] = g->bias ? alignment(g->bias, 0, 1, ys) : 0;
 	for (int i = 0; i < b->n_plans; i++)
 		if (memcmp(&b->plans[i].key, &k, sizeof(k)) == 0)
 			return &b->plans[i];
@@ -224,8 +231,8 @@ static plan *plan_for(ft_cuda_blas *b, const ft_gemm *g)
 	}
 	plan *p = &b->plans[b->n_plans++];
 	memset(p, 0, sizeof(*p));
-	p->key = k;
-	make_plan(b, p);
+	memcpy(&p->key, &k, sizeof(k));
+	make_plan(b, p, g->bias);
 	return p;
 }
 
@@ -263,8 +270,8 @@ ft_status ft_cuda_gemm(ft_cuda_blas *b, const ft_gemm *g)
 	if (g->m > INT32_MAX || g->n > INT32_MAX || g->k > INT32_MAX || g->batch > INT32_MAX)
 		return ft_error(FT_EUNSUPPORTED, "a matrix product of %lld x %lld x %lld (batch %lld) is beyond cuBLAS's int "
 				"sizes", (long long)g->m, (long long)g->n, (long long)g->k, (long long)g->batch);
-	if (g->bias && g->batch != 1)
-		return ft_error(FT_ERUNTIME, "a bias with a batch of products");
+	if (g->bias && (g->batch != 1 || g->beta != 0))
+		return ft_error(FT_ERUNTIME, "a bias with a batch of products, or with beta %g", (double)g->beta);
 	if (g->m == 0 || g->n == 0 || g->batch == 0)
 		return FT_OK;
 	size_t ybytes = (size_t)(g->m * g->n * g->batch) * ft_dtype_size(g->yt);
@@ -278,19 +285,19 @@ ft_status ft_cuda_gemm(ft_cuda_blas *b, const ft_gemm *g)
 	bool shared = g->batch > 1 && (g->sa == 0 || g->sb == 0); /* (cuBLAS's strided batch takes a stride 0) */
 	plan *p = b->lt_off || shared ? NULL : plan_for(b, g);
 	if (p && p->lt) {
+		/* (the bias pointer is read when the product is queued: a CUDA graph keeps its value) */
 		float alpha = g->alpha, beta = g->beta;
-		if (g->bias && !lt_ok(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &g->bias,
-								      sizeof(g->bias))))
-			return ft_error(FT_ERUNTIME, "cuBLASLt: the bias pointer was refused");
-		b->n_lt++;
-		return blas_check(cublasLtMatmul(b->lt, p->op, &alpha, g->b, p->la, g->a, p->lb, &beta, g->y, p->ly, g->y,
-						 p->ly, &p->algo, b->ws, p->ws, b->stream),
-				  "cublasLtMatmul");
+		if ((!g->bias || lt_ok(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &g->bias,
+								       sizeof(g->bias)))) &&
+		    lt_ok(cublasLtMatmul(b->lt, p->op, &alpha, g->b, p->la, g->a, p->lb, &beta, g->y, p->ly, g->y, p->ly,
+					 &p->algo, b->ws, p->ws, b->stream))) {
+			b->n_lt++;
+			return FT_OK;
+		}
+		p->lt = false; /* refused when queued: this shape goes to cuBLAS from now on */
 	}
 	if (!g->bias)
 		return legacy(b, g, g->beta);
-	if (g->beta != 0)
-		return ft_error(FT_ERUNTIME, "a bias with beta %g", (double)g->beta);
 	FT_TRY(ft_cuda_check(ft_cu_gemm_bias(ft_cuda_dtype(g->yt), g->y, true, g->bias, g->m, g->n, 0, 1, 1.0f,
 					     b->stream),
 			     "Gemm bias"));

@@ -16,7 +16,7 @@ typedef struct ft_cuda_blas ft_cuda_blas;
  * a + i sa, b + i sb, y + i m n (element strides; sb = 0: B shared). op(A) is (m, k), op(B)
  * (k, n), y (m, n). A and B are of type dt, y of type yt (dt, or float32 for a
  * low-precision product kept in float32). bias: NULL, or n values of type yt added to every
- * row (then batch is 1). Sums in float32, without TF32 for float32.
+ * row (then batch is 1 and beta 0). Sums in float32, without TF32 for float32.
  */
 typedef struct ft_gemm {
 	ft_dtype dt, yt;

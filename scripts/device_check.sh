@@ -106,6 +106,15 @@ if [ "$dev" = cuda ]; then
 		log "kernel test, $op with FT_CUDA_DEPTHWISE=1 (exit $?): $(tail -1 "$w/cuda_dw_$op.txt")"
 		grep -E "FAIL|error" "$w/cuda_dw_$op.txt" | head -10 | tee -a "$out/summary.txt"
 	done
+	# the products again through cuBLAS alone (FT_CUBLASLT=0: its paths, the bias written first),
+	# and the convolutions with the 1 x 1 ones on cuDNN (FT_CONV_GEMM=0)
+	for v in FT_CUBLASLT=0:Gemm FT_CUBLASLT=0:MatMul FT_CUBLASLT=0:ft.MatMulT FT_CONV_GEMM=0:Conv \
+		FT_CONV_GEMM=0:ft.ConvGradInput FT_CONV_GEMM=0:ft.ConvGradWeight; do
+		op=${v#*:}
+		env ${v%%:*} timeout 60 device-bundle/test_cuda_ops --op $op >"$w/cuda_alt_$op.txt" 2>&1
+		log "kernel test, $op with ${v%%:*} (exit $?): $(tail -1 "$w/cuda_alt_$op.txt")"
+		grep -E "FAIL|error" "$w/cuda_alt_$op.txt" | head -10 | tee -a "$out/summary.txt"
+	done
 fi
 while [ ! -f "$models/exported" ] && before_s 200; do sleep 2; done
 

@@ -687,7 +687,10 @@ static void train_cases(ft_backend cu, const char *only)
 		float beta;
 	} gemms[] = { { 0, 0, 1, { 70, 0 }, 1.5f }, { 1, 0, 2, { 33, 1 }, 1.5f }, { 0, 1, 2, { 33, 70 }, 1.5f },
 		      { 1, 1, 0, { 0, 0 }, 1.5f }, { 0, 1, -1, { 0, 0 }, 1.5f }, { 0, 1, 1, { 70, 0 }, 1.0f },
-		      { 1, 0, 2, { 1, 70 }, 1.0f }, { 1, 1, 2, { 33, 70 }, 1.0f } };
+		      { 1, 0, 2, { 1, 70 }, 1.0f }, { 1, 1, 2, { 33, 70 }, 1.0f }, { 0, 0, 1, { 70, 0 }, 1.0f },
+		      { 1, 1, 2, { 1, 70 }, 1.0f },
+		      /* the first epilogue case again: its plan reused with a bias at another address */
+		      { 0, 1, 1, { 70, 0 }, 1.0f } };
 	for (size_t k = 0; k < sizeof(gemms) / sizeof(gemms[0]) && wanted(only, FT_OP_GEMM); k++) {
 		ft_graph *g = ft_graph_new("gemm");
 		int64_t ad[2] = { gemms[k].ta ? 129 : 33, gemms[k].ta ? 33 : 129 };
@@ -704,6 +707,12 @@ static void train_cases(ft_backend cu, const char *only)
 		snprintf(label, sizeof(label), "Gemm tA%d tB%d C rank %d beta %g", gemms[k].ta, gemms[k].tb,
 			 gemms[k].c_rank, (double)gemms[k].beta);
 		infer_and_run(cu, g, n, label, false, 0);
+	}
+	if (wanted(only, FT_OP_GEMM)) { /* an empty sum with a bias per column: y is the bias */
+		ft_graph *g = ft_graph_new("gemm_k0");
+		int64_t ad[2] = { 33, 0 }, bd[2] = { 0, 70 }, cd[1] = { 70 };
+		int in[3] = { f32_input(g, 2, ad, -2, 2), f32_input(g, 2, bd, -2, 2), f32_input(g, 1, cd, -2, 2) };
+		infer_and_run(cu, g, node(g, FT_OP_GEMM, 3, in, 1), "Gemm K=0 bias", true, 0);
 	}
 	if (wanted(only, FT_OP_MATMUL)) { /* batch broadcast both ways, and a 1-D operand */
 		/* broadcast in a pattern (a product per matrix); B shared (one product of 5 x 17 rows); strided */
