@@ -126,9 +126,8 @@ static void narrow(const ft_graph *g, widened *w, bool convert)
 	}
 }
 
-static ft_status cpu_run_node(void *ctx, const ft_graph *g, ft_node *n)
+static ft_status run_widened(const ft_graph *g, ft_node *n)
 {
-	(void)ctx;
 	widened w;
 	if (!needs_widening(g, n, &w))
 		return ft_op_table[n->op].cpu(g, n);
@@ -151,11 +150,138 @@ static ft_status cpu_run_node(void *ctx, const ft_graph *g, ft_node *n)
 	return st;
 }
 
-static ft_status kernel_memory(const ft_graph *g, ft_node *n, size_t *scratch, size_t *state);
+/*
+ * Channels last (ir.h, runtime/layout.c) on the CPU: a reference, not a fast path. The
+ * node's rank-4 operands are transposed into NCHW copies in the workspace, the tensors
+ * pointed at them with their dims as NCHW, the node's attributes made those of its NCHW
+ * twin (ft_channels_last 0, x_shape/w_shape permuted) while its NCHW kernel runs, and the
+ * outputs transposed back into their own memory: the same kernels on the same values, so
+ * the same bits as the NCHW graph's (tests/layout.sh).
+ */
+typedef struct permuted {
+	int n;
+	int id[WIDEN_MAX];
+	bool in[WIDEN_MAX];
+	int64_t dims[WIDEN_MAX][4]; /* as stored: (N, H, W, C) */
+	void *data[WIDEN_MAX];
+	size_t bytes;
+	ft_attr *flag, *shape;      /* ft_channels_last, and x_shape or w_shape */
+} permuted;
 
-static ft_status cpu_prepare_node(void *ctx, const ft_graph *g, ft_node *n, size_t *scratch, size_t *state)
+static void permuted_add(permuted *p, const ft_graph *g, int id, bool in)
+{
+	const ft_tensor *t = &g->tensors[id];
+	if (t->rank != 4)
+		return;
+	for (int k = 0; k < p->n; k++)
+		if (p->id[k] == id)
+			return;
+	FT_ASSERT(p->n < WIDEN_MAX);
+	p->id[p->n] = id;
+	p->in[p->n] = in;
+	p->n++;
+	p->bytes += ft_align64(ft_tensor_bytes(t));
+}
+
+static bool needs_permuting(const ft_graph *g, const ft_node *n, permuted *p)
+{
+	p->n = 0;
+	p->bytes = 0;
+	p->flag = p->shape = NULL;
+	if (!ft_channels_last(n))
+		return false;
+	for (int k = 0; k < n->n_attrs; k++) {
+		if (strcmp(n->attrs[k].name, "ft_channels_last") == 0)
+			p->flag = &n->attrs[k];
+		else if ((strcmp(n->attrs[k].name, "x_shape") == 0 || strcmp(n->attrs[k].name, "w_shape") == 0) &&
+			 n->attrs[k].kind == FT_ATTR_INTS && n->attrs[k].n == 4)
+			p->shape = &n->attrs[k];
+	}
+	for (int j = 0; j < n->n_in; j++)
+		if (n->in[j] >= 0)
+			permuted_add(p, g, n->in[j], true);
+	for (int j = 0; j < n->n_out; j++)
+		if (n->out[j] >= 0)
+			permuted_add(p, g, n->out[j], false);
+	return p->flag != NULL;
+}
+
+/* x (d0, d1, d2, d3) of es-byte elements -> y (d0, d3, d1, d2) when to_nchw, else the inverse */
+static void permute4(void *y, const void *x, const int64_t *nhwc, size_t es, bool to_nchw)
+{
+	int64_t nb = nhwc[0], h = nhwc[1], w = nhwc[2], c = nhwc[3];
+	_Pragma("omp parallel for collapse(2) schedule(static)")
+	for (int64_t i = 0; i < nb; i++)
+		for (int64_t k = 0; k < c; k++)
+			for (int64_t r = 0; r < h * w; r++) {
+				size_t a = (size_t)((i * h * w + r) * c + k), b = (size_t)((i * c + k) * h * w + r);
+				if (to_nchw)
+					memcpy((char *)y + b * es, (const char *)x + a * es, es);
+				else
+					memcpy((char *)y + a * es, (const char *)x + b * es, es);
+			}
+}
+
+/* the node as its NCHW twin: tensors at NCHW copies in buf (or only their dims without buf) */
+static void to_nchw(const ft_graph *g, permuted *p, char *buf)
+{
+	for (int k = 0; k < p->n; k++) {
+		ft_tensor *t = &g->tensors[p->id[k]];
+		memcpy(p->dims[k], t->dims, sizeof(p->dims[k]));
+		p->data[k] = t->data;
+		if (buf) {
+			if (p->in[k])
+				permute4(buf, t->data, t->dims, ft_dtype_size(t->dtype), true);
+			t->data = buf;
+			buf += ft_align64(ft_tensor_bytes(t));
+		}
+		ft_dims_nchw(p->dims[k], t->dims);
+	}
+	p->flag->i = 0;
+	if (p->shape)
+		ft_dims_nchw(p->shape->ints, p->shape->ints);
+}
+
+static void to_nhwc(const ft_graph *g, permuted *p, bool convert)
+{
+	for (int k = 0; k < p->n; k++) {
+		ft_tensor *t = &g->tensors[p->id[k]];
+		if (convert && !p->in[k])
+			permute4(p->data[k], t->data, p->dims[k], ft_dtype_size(t->dtype), false);
+		memcpy(t->dims, p->dims[k], sizeof(p->dims[k]));
+		t->data = p->data[k];
+	}
+	p->flag->i = 1;
+	if (p->shape)
+		ft_dims_nhwc(p->shape->ints, p->shape->ints);
+}
+
+static ft_status cpu_run_node(void *ctx, const ft_graph *g, ft_node *n)
 {
 	(void)ctx;
+	permuted p;
+	if (!needs_permuting(g, n, &p))
+		return run_widened(g, n);
+	void *ws;
+	size_t ws_size;
+	ft_cpu_get_workspace(&ws, &ws_size);
+	char *buf = ws, *own = NULL;
+	if (ws_size >= p.bytes)
+		ft_cpu_set_workspace((char *)ws + p.bytes, ws_size - p.bytes);
+	else
+		buf = own = ft_aligned_alloc(p.bytes ? p.bytes : 1); /* outside a planned run */
+	to_nchw(g, &p, buf);
+	ft_status st = run_widened(g, n);
+	to_nhwc(g, &p, st == FT_OK);
+	ft_cpu_set_workspace(ws, ws_size);
+	free(own);
+	return st;
+}
+
+static ft_status kernel_memory(const ft_graph *g, ft_node *n, size_t *scratch, size_t *state);
+
+static ft_status widened_memory(const ft_graph *g, ft_node *n, size_t *scratch, size_t *state)
+{
 	widened w;
 	if (!needs_widening(g, n, &w))
 		return kernel_memory(g, n, scratch, state);
@@ -163,6 +289,19 @@ static ft_status cpu_prepare_node(void *ctx, const ft_graph *g, ft_node *n, size
 	ft_status st = kernel_memory(g, n, scratch, state);
 	narrow(g, &w, false);
 	*scratch += w.bytes;
+	return st;
+}
+
+static ft_status cpu_prepare_node(void *ctx, const ft_graph *g, ft_node *n, size_t *scratch, size_t *state)
+{
+	(void)ctx;
+	permuted p;
+	if (!needs_permuting(g, n, &p))
+		return widened_memory(g, n, scratch, state);
+	to_nchw(g, &p, NULL); /* the NCHW kernel's needs, as it will run */
+	ft_status st = widened_memory(g, n, scratch, state);
+	to_nhwc(g, &p, false);
+	*scratch += p.bytes;
 	return st;
 }
 

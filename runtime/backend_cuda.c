@@ -761,7 +761,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 	case FT_OP_BATCH_NORM_TRAIN: {
 		const ft_tensor *x = ft_in(g, n, 0), *rm = ft_in(g, n, 3), *rv = ft_in(g, n, 4);
 		bool upd = rm->kind == FT_TK_STATE && rv->kind == FT_TK_STATE; /* as the CPU kernel */
-		ft_cuda_ncs(x, &nb, &ch, &sp);
+		ft_cuda_ncs(n, x, &nb, &ch, &sp);
 		float *ab = scratch(c, ft_cu_bn_workspace(nb, ch, sp, 2));
 		if (!ab)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
@@ -775,7 +775,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 	case FT_OP_BATCH_NORM_APPLY: /* a training forward's y again, from its saved statistics */
 	case FT_OP_BATCH_NORM: {     /* inference, from the running ones */
 		const ft_tensor *x = ft_in(g, n, 0);
-		ft_cuda_ncs(x, &nb, &ch, &sp);
+		ft_cuda_ncs(n, x, &nb, &ch, &sp);
 		float *ab = scratch(c, 2 * sizeof(float) * (size_t)ch);
 		if (!ab)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
@@ -790,7 +790,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 	}
 	case FT_OP_BATCH_NORM_GRAD: {
 		const ft_tensor *x = ft_in(g, n, 1);
-		ft_cuda_ncs(x, &nb, &ch, &sp);
+		ft_cuda_ncs(n, x, &nb, &ch, &sp);
 		float *coef = scratch(c, ft_cu_bn_workspace(nb, ch, sp, 3));
 		if (!coef)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
@@ -1030,7 +1030,7 @@ static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, siz
 	else if (n->op == FT_OP_BATCH_NORM_TRAIN || n->op == FT_OP_BATCH_NORM_GRAD) {
 		int64_t nb, ch, sp;
 		bool train = n->op == FT_OP_BATCH_NORM_TRAIN;
-		ft_cuda_ncs(ft_in(g, n, train ? 0 : 1), &nb, &ch, &sp);
+		ft_cuda_ncs(n, ft_in(g, n, train ? 0 : 1), &nb, &ch, &sp);
 		*scratch = ft_cu_bn_workspace(nb, ch, sp, train ? 2 : 3);
 	}
 	else if (n->op == FT_OP_LAYER_NORM_GRAD && ln_view(g, n, ft_in(g, n, 1), ft_in(g, n, 2), NULL, &o, &i))

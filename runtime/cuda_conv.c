@@ -18,7 +18,10 @@
  * cuDNN's fastest algorithm for those layers took 0.15 to 0.35 ms a call at batch 128
  * in bf16 on an H200 (tests/bench_conv_layout, 2026-11-28), 40 to 90 TFLOP/s, a
  * small part of what the tensor cores do on products of these sizes. The weight
- * gradient of a larger image, a sum over the images, stays with cuDNN. FT_CONV_GEMM=0 gives them all
+ * gradient of a larger image, a sum over the images, stays with cuDNN. Channels last
+ * (ft_channels_last, runtime/layout.c) every position is a row: all three are one product
+ * of N H W rows, y (NHW, K) = x (NHW, C) W^T, as on a 1 x 1 image; other convolutions
+ * take cuDNN's NHWC format (activations NHWC, the filter KRSC). FT_CONV_GEMM=0 gives them all
  * to cuDNN (opt-out, to measure one against the other).
  *
  * FT_CUDA_DEPTHWISE=1 (opt-in until measured against cuDNN on a GPU): depthwise
@@ -118,21 +121,22 @@ static ft_status describe(const ft_graph *g, const ft_node *n, conv_extra *e)
 	FT_TRY(ft_conv_geometry(g, n, &gm));
 	ft_dtype dtype = ft_in(g, n, 0)->dtype;
 	cudnnDataType_t dt = dtype == FT_F16 ? CUDNN_DATA_HALF : dtype == FT_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+	/* channels last (runtime/layout.c): activations NHWC and the filter KRSC, cuDNN's NHWC format */
+	cudnnTensorFormat_t fmt = ft_channels_last(n) ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
 	e->math = dtype == FT_F32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
 	FT_TRY(dnn_check(cudnnCreateTensorDescriptor(&e->x), "tensor descriptor"));
 	FT_TRY(dnn_check(cudnnCreateTensorDescriptor(&e->y), "tensor descriptor"));
 	FT_TRY(dnn_check(cudnnCreateTensorDescriptor(&e->bias), "tensor descriptor"));
 	FT_TRY(dnn_check(cudnnCreateFilterDescriptor(&e->w), "filter descriptor"));
 	FT_TRY(dnn_check(cudnnCreateConvolutionDescriptor(&e->conv), "convolution descriptor"));
-	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->x, CUDNN_TENSOR_NCHW, dt, (int)gm.n, (int)gm.c_in,
-						    (int)gm.in[0], (int)gm.in[1]),
+	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->x, fmt, dt, (int)gm.n, (int)gm.c_in, (int)gm.in[0],
+						    (int)gm.in[1]),
 			 "x descriptor"));
-	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->y, CUDNN_TENSOR_NCHW, dt, (int)gm.n, (int)gm.c_out,
-						    (int)gm.out[0], (int)gm.out[1]),
+	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->y, fmt, dt, (int)gm.n, (int)gm.c_out, (int)gm.out[0],
+						    (int)gm.out[1]),
 			 "y descriptor"));
-	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->bias, CUDNN_TENSOR_NCHW, dt, 1, (int)gm.c_out, 1, 1),
-			 "bias descriptor"));
-	FT_TRY(dnn_check(cudnnSetFilter4dDescriptor(e->w, dt, CUDNN_TENSOR_NCHW, (int)gm.c_out,
+	FT_TRY(dnn_check(cudnnSetTensor4dDescriptor(e->bias, fmt, dt, 1, (int)gm.c_out, 1, 1), "bias descriptor"));
+	FT_TRY(dnn_check(cudnnSetFilter4dDescriptor(e->w, dt, fmt, (int)gm.c_out,
 						    (int)gm.w_cin, (int)gm.kernel[0], (int)gm.kernel[1]),
 			 "filter descriptor"));
 	FT_TRY(dnn_check(cudnnSetConvolution2dDescriptor(e->conv, (int)gm.pad_begin[0], (int)gm.pad_begin[1],
@@ -224,7 +228,7 @@ static bool depthwise(const ft_graph *g, const ft_node *n, ft_cu_dw *dw)
 		ft_clear_error();
 		return false;
 	}
-	if (gm.nsp != 2 || gm.group != gm.c_in || gm.c_out != gm.c_in || gm.w_cin != 1 ||
+	if (gm.nsp != 2 || ft_channels_last(n) || gm.group != gm.c_in || gm.c_out != gm.c_in || gm.w_cin != 1 ||
 	    gm.kernel[0] * gm.kernel[1] > FT_CU_DW_MAX_TAPS)
 		return false;
 	*dw = (ft_cu_dw){ .n = gm.n, .c = gm.c_in, .h = gm.in[0], .w = gm.in[1], .oh = gm.out[0], .ow = gm.out[1],
@@ -252,6 +256,10 @@ static bool as_gemm(const ft_graph *g, const ft_node *n, conv_extra *e)
 	e->c = gm.c_in;
 	e->k = gm.c_out;
 	e->hw = gm.in[0] * gm.in[1];
+	if (ft_channels_last(n)) { /* (N, H, W, C): every position a row, as a batch of 1 x 1 images */
+		e->n *= e->hw;
+		e->hw = 1;
+	}
 	return n->op != FT_OP_CONV_GRAD_WEIGHT || e->hw == 1; /* (a sum over the images: one product on 1 x 1) */
 }
 
@@ -382,7 +390,7 @@ ft_status ft_cuda_conv_run(void *handle, ft_cuda_blas *blas, const ft_graph *g, 
 		if (db && db->data) {
 			const ft_tensor *dy = ft_in(g, n, 0);
 			int64_t nb, ch, hw;
-			ft_cuda_ncs(dy, &nb, &ch, &hw);
+			ft_cuda_ncs(n, dy, &nb, &ch, &hw);
 			cudaStream_t s = NULL;
 			FT_TRY(dnn_check(cudnnGetStream(h, &s), "stream"));
 			int err = ft_cu_channel_sum(ft_cuda_dtype(dy->dtype), dy->data, db->data, nb, ch, hw, s);

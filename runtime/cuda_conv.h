@@ -23,9 +23,18 @@ static inline int ft_cuda_dtype(ft_dtype t)
 	return t == FT_F32 ? FT_CU_F32 : t == FT_F16 ? FT_CU_F16 : t == FT_BF16 ? FT_CU_BF16 : -1;
 }
 
-/* x as (batch, channels, the product of the other dims) */
-static inline void ft_cuda_ncs(const ft_tensor *x, int64_t *nb, int64_t *ch, int64_t *sp)
+/*
+ * x, an operand of n, as (batch, channels, the product of the other dims); a channels-last
+ * node's (N, H, W, C) as (N H W, C, 1): the same memory order, one channel per position
+ */
+static inline void ft_cuda_ncs(const ft_node *n, const ft_tensor *x, int64_t *nb, int64_t *ch, int64_t *sp)
 {
+	if (x->rank == 4 && ft_channels_last(n)) {
+		*nb = x->dims[0] * x->dims[1] * x->dims[2];
+		*ch = x->dims[3];
+		*sp = 1;
+		return;
+	}
 	*nb = x->dims[0];
 	*ch = x->dims[1];
 	*sp = 1;

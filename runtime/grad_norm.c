@@ -28,6 +28,8 @@ static ft_status norm_rule(ft_autodiff *ad, int i, ft_op op)
 	ft_node *n = ft_ad_begin(ad, op, 5, in, 3);
 	if (op == FT_OP_LAYER_NORM_GRAD)
 		ft_node_set_int(g, n, "axis", ft_attr_int(&fwd, "axis", -1));
+	if (ft_channels_last(&fwd)) /* dy, x and dx laid out as the forward's x (runtime/layout.c) */
+		ft_node_set_int(g, n, "ft_channels_last", 1);
 	FT_TRY(ft_ad_end(ad, n, &dx));
 	const ft_node *gn = &g->nodes[g->n_nodes - 1];
 	int dscale = gn->out[1], dbias = gn->out[2];

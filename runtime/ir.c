@@ -330,6 +330,30 @@ bool ft_op_is_view(ft_op op)
 	       op == FT_OP_IDENTITY;
 }
 
+bool ft_channels_last(const ft_node *n)
+{
+	return ft_attr_int(n, "ft_channels_last", 0) != 0;
+}
+
+void ft_dims_nchw(const int64_t *nhwc, int64_t *nchw)
+{
+	int64_t d[4] = { nhwc[0], nhwc[3], nhwc[1], nhwc[2] };
+	memcpy(nchw, d, sizeof(d));
+}
+
+void ft_dims_nhwc(const int64_t *nchw, int64_t *nhwc)
+{
+	int64_t d[4] = { nchw[0], nchw[2], nchw[3], nchw[1] };
+	memcpy(nhwc, d, sizeof(d));
+}
+
+void ft_nchw_view(const ft_node *n, const ft_tensor *t, ft_tensor *view)
+{
+	*view = *t;
+	if (t->rank == 4 && ft_channels_last(n))
+		ft_dims_nchw(t->dims, view->dims);
+}
+
 void ft_node_copy_attrs(ft_graph *g, ft_node *to, const ft_node *from)
 {
 	to->n_attrs = from->n_attrs;

@@ -161,6 +161,20 @@ int ft_graph_const_i64(ft_graph *g, const char *name, const int64_t *v, int n);
 /* the ops whose output is their first input's bytes under another shape (Reshape, Flatten,
  * Squeeze, Unsqueeze, Identity): the plan gives them their input's place */
 bool ft_op_is_view(ft_op op);
+
+/*
+ * Channels last (runtime/layout.c): a node with the attribute ft_channels_last = 1 stores
+ * each of its rank-4 operands as the NCHW tensor it stands for permuted by (0, 2, 3, 1):
+ * activations as (N, H, W, C), a convolution's weight as (K, kh, kw, C / group), and the
+ * shapes a gradient node carries (x_shape, w_shape) in the same order.
+ */
+bool ft_channels_last(const ft_node *n);
+/* dims (N, H, W, C) -> (N, C, H, W), and back */
+void ft_dims_nchw(const int64_t *nhwc, int64_t *nchw);
+void ft_dims_nhwc(const int64_t *nchw, int64_t *nhwc);
+/* t as its NCHW counterpart when n is channels last and t has rank 4 (a copy with the dims
+   permuted, the data as it is), else a plain copy */
+void ft_nchw_view(const ft_node *n, const ft_tensor *t, ft_tensor *view);
 /* to's attributes become a copy of from's (an array of the graph's own; the strings shared) */
 void ft_node_copy_attrs(ft_graph *g, ft_node *to, const ft_node *from);
 /* nodes [0, end) become order[0, end) (a permutation of them), and their outputs' producers follow */

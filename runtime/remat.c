@@ -155,6 +155,8 @@ static int add_node(remat *r, ft_op op, int f, const int *in, int n_in, int out,
 	c->opset = o->opset;
 	if (op == o->op)
 		ft_node_copy_attrs(g, c, o);
+	else if (ft_channels_last(o)) /* (a BatchNorm's apply: its operands' layout) */
+		ft_node_set_int(g, c, "ft_channels_last", 1);
 	if (r->n_new == r->cap_new) {
 		r->cap_new = r->cap_new ? 2 * r->cap_new : 64;
 		r->pos = ft_xrealloc(r->pos, sizeof(int) * (size_t)r->cap_new);

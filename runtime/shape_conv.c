@@ -204,24 +204,39 @@ static ft_status attr_shape(const ft_graph *g, const ft_node *n, const char *nam
 	return FT_OK;
 }
 
+/* the tensor at input i as NCHW (a channels-last node's operands: ft_nchw_view), or NULL */
+static const ft_tensor *nchw_in(const ft_graph *g, const ft_node *n, int i, ft_tensor *view)
+{
+	const ft_tensor *t = ft_in(g, n, i);
+	if (!t)
+		return NULL;
+	ft_nchw_view(n, t, view);
+	return view;
+}
+
 ft_status ft_conv_geometry(const ft_graph *g, const ft_node *n, ft_conv_geom *geom)
 {
-	ft_tensor shape;
+	ft_tensor shape, v0, v1;
 	memset(geom, 0, sizeof(*geom));
+	if (ft_channels_last(n) && ft_in(g, n, n->op == FT_OP_CONV || n->op == FT_OP_MAX_POOL ||
+							  n->op == FT_OP_AVERAGE_POOL ? 0 : 1)->rank != 4)
+		return ft_node_error(g, n, FT_EBADINPUT, "channels last is for 2-D images (rank 4)");
 	switch (n->op) {
 	case FT_OP_CONV:
-		return geometry(g, n, ft_in(g, n, 0), ft_in(g, n, 1), ft_in(g, n, 2), false, geom);
+		return geometry(g, n, nchw_in(g, n, 0, &v0), nchw_in(g, n, 1, &v1), ft_in(g, n, 2), false, geom);
 	case FT_OP_CONV_GRAD_INPUT: /* (dy, w), x_shape */
 		FT_TRY(attr_shape(g, n, "x_shape", ft_in(g, n, 1)->dtype, &shape));
-		return geometry(g, n, &shape, ft_in(g, n, 1), NULL, false, geom);
+		ft_nchw_view(n, &shape, &v0);
+		return geometry(g, n, &v0, nchw_in(g, n, 1, &v1), NULL, false, geom);
 	case FT_OP_CONV_GRAD_WEIGHT: /* (dy, x), w_shape */
 		FT_TRY(attr_shape(g, n, "w_shape", ft_in(g, n, 1)->dtype, &shape));
-		return geometry(g, n, ft_in(g, n, 1), &shape, NULL, false, geom);
+		ft_nchw_view(n, &shape, &v0);
+		return geometry(g, n, nchw_in(g, n, 1, &v1), &v0, NULL, false, geom);
 	case FT_OP_MAX_POOL_GRAD:
 	case FT_OP_AVERAGE_POOL_GRAD: /* (dy, x) */
-		return geometry(g, n, ft_in(g, n, 1), NULL, NULL, ft_attr_int(n, "ceil_mode", 0) != 0, geom);
+		return geometry(g, n, nchw_in(g, n, 1, &v1), NULL, NULL, ft_attr_int(n, "ceil_mode", 0) != 0, geom);
 	default:
-		return geometry(g, n, ft_in(g, n, 0), NULL, NULL, ft_attr_int(n, "ceil_mode", 0) != 0, geom);
+		return geometry(g, n, nchw_in(g, n, 0, &v0), NULL, NULL, ft_attr_int(n, "ceil_mode", 0) != 0, geom);
 	}
 }
 
@@ -234,12 +249,15 @@ static ft_status check_dtype(ft_graph *g, ft_node *n, const ft_tensor *t, const 
 	return ft_node_error(g, n, FT_EUNSUPPORTED, "%s dtype %s not supported", what, ft_dtype_name(t->dtype));
 }
 
-static void out_dims(const ft_conv_geom *geom, int64_t *dims)
+/* the output's dims, in n's layout */
+static void out_dims(const ft_node *n, const ft_conv_geom *geom, int64_t *dims)
 {
 	dims[0] = geom->n;
 	dims[1] = geom->c_out;
 	for (int i = 0; i < geom->nsp; i++)
 		dims[2 + i] = geom->out[i];
+	if (geom->nsp == 2 && ft_channels_last(n))
+		ft_dims_nhwc(dims, dims);
 }
 
 ft_status ft_infer_conv(ft_graph *g, ft_node *n)
@@ -253,7 +271,7 @@ ft_status ft_infer_conv(ft_graph *g, ft_node *n)
 	ft_conv_geom geom;
 	FT_TRY(ft_conv_geometry(g, n, &geom));
 	int64_t dims[FT_MAX_RANK];
-	out_dims(&geom, dims);
+	out_dims(n, &geom, dims);
 	return ft_set_out(g, n, 0, x->dtype, x->rank, dims);
 }
 
@@ -269,7 +287,7 @@ ft_status ft_infer_pool(ft_graph *g, ft_node *n)
 	ft_conv_geom geom;
 	FT_TRY(ft_conv_geometry(g, n, &geom));
 	int64_t dims[FT_MAX_RANK];
-	out_dims(&geom, dims);
+	out_dims(n, &geom, dims);
 	FT_TRY(ft_set_out(g, n, 0, x->dtype, x->rank, dims));
 	/* MaxPool's optional Indices: flat positions in the input, int64 */
 	return ft_set_out(g, n, 1, FT_I64, x->rank, dims);
@@ -301,7 +319,7 @@ static ft_status check_dy(ft_graph *g, ft_node *n, const ft_tensor *dy, const ft
 {
 	int64_t dims[FT_MAX_RANK];
 	char bd[128];
-	out_dims(geom, dims);
+	out_dims(n, geom, dims);
 	bool ok = dy->rank == rank;
 	for (int i = 0; ok && i < rank; i++)
 		ok = dy->dims[i] == dims[i];

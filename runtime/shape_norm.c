@@ -10,6 +10,12 @@ static bool is_f32_or_f64(ft_dtype t)
 	return t == FT_F32 || t == FT_F64;
 }
 
+/* BatchNorm's channels: X's axis 1, or its last of a channels-last node's (N, H, W, C) */
+static int64_t bn_channels(const ft_node *n, const ft_tensor *x)
+{
+	return ft_channels_last(n) && x->rank == 4 ? x->dims[3] : x->dims[1];
+}
+
 /*
  * BatchNormalization: X is (N, C, spatial...); scale, B, mean, var are (C).
  * Outputs: Y like X; in training mode running_mean and running_var like mean
@@ -29,7 +35,7 @@ static ft_status check_batch_norm(ft_graph *g, ft_node *n)
 	if (x->rank < 2)
 		return ft_node_error(g, n, FT_EBADINPUT, "X %s must have rank >= 2 (N, C, ...)",
 				     ft_shape_str(x, bx, sizeof(bx)));
-	int64_t c = x->dims[1];
+	int64_t c = bn_channels(n, x);
 	for (int i = 1; i < 5; i++) {
 		const ft_tensor *p = ft_in(g, n, i);
 		if (!is_f32_or_f64(p->dtype))
@@ -79,9 +85,9 @@ ft_status ft_infer_batch_norm_apply(ft_graph *g, ft_node *n)
 		return ft_node_error(g, n, FT_EBADINPUT, "X must have rank >= 2");
 	for (int i = 1; i < 5; i++) {
 		const ft_tensor *p = ft_in(g, n, i);
-		if (!p || p->rank != 1 || p->dims[0] != x->dims[1] || !ft_dtype_is_float(p->dtype))
+		if (!p || p->rank != 1 || p->dims[0] != bn_channels(n, x) || !ft_dtype_is_float(p->dtype))
 			return ft_node_error(g, n, FT_EBADINPUT, "input %d must be a float (C) = (%lld) vector", i,
-					     (long long)x->dims[1]);
+					     (long long)bn_channels(n, x));
 	}
 	return ft_set_out(g, n, 0, x->dtype, x->rank, x->dims);
 }
@@ -155,7 +161,7 @@ ft_status ft_infer_norm_grad(ft_graph *g, ft_node *n)
 		if (x->rank < 2)
 			return ft_node_error(g, n, FT_EBADINPUT, "X %s must have rank >= 2 (N, C, ...)",
 					     ft_shape_str(x, bx, sizeof(bx)));
-		stats = x->dims[1];
+		stats = bn_channels(n, x);
 		if (scale->rank != 1 || scale->dims[0] != stats)
 			return ft_node_error(g, n, FT_EBADINPUT, "scale %s must have the %lld channels of X %s",
 					     ft_shape_str(scale, bp, sizeof(bp)), (long long)stats,

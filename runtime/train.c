@@ -10,6 +10,7 @@
 #include "amp.h"
 #include "autodiff.h"
 #include "import.h"
+#include "layout.h"
 #include "loader.h"
 #include "cpu/conv.h"
 #include "cpu/cpu.h"
@@ -368,6 +369,12 @@ static ft_status build(ft_trainer *t, const char *path)
 	t->unscale = t->amp_scale = t->amp_growth = t->found_inf = -1;
 	if (c->amp == FT_F16 || c->amp == FT_BF16)
 		FT_TRY(ft_amp_pass(g, c->amp));
+	/*
+	 * FT_CHANNELS_LAST=1: the convolutions channels last (layout.c), on any backend (the CPU's
+	 * is a reference that transposes around its NCHW kernels). Opt-in until measured on a GPU.
+	 */
+	if (ft_env_on("FT_CHANNELS_LAST"))
+		FT_TRY(ft_layout_pass(g, &t->n_channels_last));
 
 	/* the loss on the first output */
 	t->logits = g->outputs[0];

@@ -77,6 +77,7 @@ typedef struct ft_trainer {
 	int64_t step;           /* optimizer steps taken (skipped fp16 steps included) */
 	int n_pro;              /* nodes [0, n_pro) run once per step: casts of the weights (AMP) */
 	int n_remat;            /* activations recomputed in the backward (remat.c) */
+	int n_channels_last;    /* convolutions run channels last (layout.c, FT_CHANNELS_LAST=1) */
 	int unscale;            /* fp16: the AMP_UNSCALE node, -1 without */
 	int amp_scale;          /* fp16: f32 scalar buffers: the loss scale, */
 	int amp_growth;         /*   clean steps since it last changed, */

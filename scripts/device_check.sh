@@ -237,19 +237,20 @@ fi
 # packing, NCCL's stream, the unpacking; runtime/nccl_grads.c), recorded ranges
 # (FT_CUDA_GRAPHS=1, exec.c), every activation kept (FT_REMAT=0: none recomputed in the
 # backward, runtime/remat.c; on the CPU the two give the same bits) and the products through
-# cuBLAS instead of cuBLASLt with its bias epilogue (FT_CUBLASLT=0, runtime/cuda_gemm.c). On vit_b_16 (no BatchNorm, float32 noise stays at 1e-6) at lr 1e-3:
+# cuBLAS instead of cuBLASLt with its bias epilogue (FT_CUBLASLT=0, runtime/cuda_gemm.c) and the
+# patch embedding's convolution channels last (FT_CHANNELS_LAST=1, runtime/layout.c). On vit_b_16 (no BatchNorm, float32 noise stays at 1e-6) at lr 1e-3:
 # resnet50 with random weights and batch-16 BatchNorm turns the GPU's reduction-order noise into
 # 8e-2 in 3 steps (2026-11-28), as far apart as anything could be.
 if [ "$dev" = cuda ] && [ -f "$models/vit_b_16.onnx" ] && ! skipped same && before_s 100; then
 	m=vit_b_16
-	for v in plain plain2 FT_NCCL_WORLD1 FT_CUDA_GRAPHS FT_REMAT FT_CUBLASLT; do
+	for v in plain plain2 FT_NCCL_WORLD1 FT_CUDA_GRAPHS FT_REMAT FT_CUBLASLT FT_CHANNELS_LAST; do
 		val=1
 		[ $v = FT_REMAT ] || [ $v = FT_CUBLASLT ] && val=0
 		env ${v/plain*/FT_NONE}=$val timeout 50 "$ftrun" train "$models/$m.onnx" --data synthetic --device cuda -b 8 \
 			--steps 3 --lr 1e-3 --no-eval --sched none --output-dir "$w/same.$v" -o "$w/same.$v.onnx" >"$w/same.$v.log" 2>&1 ||
 			log "$v run failed: $(grep -m2 'ftrun:' "$w/same.$v.log")"
 	done
-	for v in plain2 FT_NCCL_WORLD1 FT_CUDA_GRAPHS FT_REMAT FT_CUBLASLT; do
+	for v in plain2 FT_NCCL_WORLD1 FT_CUDA_GRAPHS FT_REMAT FT_CUBLASLT FT_CHANNELS_LAST; do
 		log "$m, $v against plain: $($py tests/compare_params.py "$w/same.$v.onnx" "$w/same.plain.onnx" 1 --rel 2>&1 | tail -1)"
 	done
 fi
@@ -259,12 +260,16 @@ fi
 # (efficientnet_b0's depthwise convolutions; resnet50 has none); and the one opt-out,
 # FT_REMAT=0: every activation the backward reads kept instead of the cheap ones recomputed
 # (runtime/remat.c), on all three: what the recomputing costs in images/s and saves in memory;
+# FT_CHANNELS_LAST=1 (the convolutions channels last, runtime/layout.c) on resnet50 (the pass
+# leaves efficientnet_b0, with its depthwise convolutions, as it is);
 # FT_CONV_GEMM=0 (cuDNN for the 1 x 1 convolutions that run as matrix products, cuda_conv.c)
 # on the two convolution networks; FT_CUBLASLT=0 (cuBLAS, the bias a pass of its own) on
 # vit_b_16, whose Linear layers it serves
-for v in FT_CONV_GEMM=0 FT_REMAT=0 FT_CUBLASLT=0 FT_CUDA_GRAPHS=1 FT_CUDNN_FIND=1 FT_CUDA_DEPTHWISE=1; do
+for v in FT_CHANNELS_LAST=1 FT_CONV_GEMM=0 FT_REMAT=0 FT_CUBLASLT=0 FT_CUDA_GRAPHS=1 FT_CUDNN_FIND=1 \
+	FT_CUDA_DEPTHWISE=1; do
 	ms=$find_models
 	[ $v = FT_REMAT=0 ] && ms=resnet50,efficientnet_b0,vit_b_16
+	[ $v = FT_CHANNELS_LAST=1 ] && ms=resnet50
 	[ $v = FT_CONV_GEMM=0 ] && ms=resnet50,efficientnet_b0
 	[ $v = FT_CUBLASLT=0 ] && ms=vit_b_16
 	for m in ${ms//,/ }; do

@@ -436,6 +436,108 @@ static void conv_cases(ft_backend cu, const char *only)
 	}
 }
 
+/*
+ * Channels last (ft_channels_last, runtime/layout.c): convolutions with NHWC activations and
+ * KRSC weights (cuDNN's NHWC format; a 1 x 1 one as single products of all positions' rows,
+ * forward and both gradients), and BatchNorm over (N, H, W, C) (the row kernels of
+ * norm_pool.cu, the channels contiguous). The CPU runs them by transposing around its NCHW
+ * kernels (backend_cpu.c).
+ */
+static void channels_last_cases(ft_backend cu, const char *only)
+{
+	static const struct {
+		int64_t n, c, h, w, k, kh, stride, pad;
+		bool bias;
+	} convs[] = { { 4, 16, 14, 13, 32, 3, 1, 1, false }, { 5, 24, 7, 9, 40, 1, 1, 0, false },
+		      { 2, 3, 33, 31, 16, 7, 2, 3, true } };
+	static const ft_op ops[3] = { FT_OP_CONV, FT_OP_CONV_GRAD_INPUT, FT_OP_CONV_GRAD_WEIGHT };
+	for (size_t k = 0; k < sizeof(convs) / sizeof(convs[0]); k++)
+		for (int t = 0; t < 3; t++)
+			for (int which = 0; which < 3; which++) {
+				if (!wanted(only, ops[which]))
+					continue;
+				ft_dtype dt = t == 0 ? FT_F32 : t == 1 ? FT_BF16 : FT_F16;
+				int64_t xn[4] = { convs[k].n, convs[k].c, convs[k].h, convs[k].w }, xd[4], wd[4];
+				int64_t wn[4] = { convs[k].k, convs[k].c, convs[k].kh, convs[k].kh };
+				ft_dims_nhwc(xn, xd);
+				ft_dims_nhwc(wn, wd);
+				int64_t kern[2] = { convs[k].kh, convs[k].kh }, st[2] = { convs[k].stride, convs[k].stride };
+				int64_t pads[4] = { convs[k].pad, convs[k].pad, convs[k].pad, convs[k].pad };
+				ft_graph *g = ft_graph_new("conv_nhwc");
+				int x = new_input(g, dt, 4, xd, -1, 1, false), w = new_input(g, dt, 4, wd, -1, 1, false),
+				    b = new_input(g, dt, 1, wd, -1, 1, false);
+				int fin[3] = { x, w, b };
+				ft_node *f = node(g, FT_OP_CONV, convs[k].bias ? 3 : 2, fin, 1);
+				ft_node_set_ints(g, f, "kernel_shape", kern, 2);
+				ft_node_set_ints(g, f, "strides", st, 2);
+				ft_node_set_ints(g, f, "pads", pads, 4);
+				ft_node_set_int(g, f, "ft_channels_last", 1);
+				ft_node *n = f;
+				bool ok = ft_op_table[FT_OP_CONV].infer(g, f) == FT_OK;
+				if (ok && which) {
+					const ft_tensor *y = ft_out(g, f, 0);
+					int dy = new_input(g, dt, y->rank, y->dims, -1, 1, false);
+					int in[2] = { dy, which == 1 ? w : x };
+					n = node(g, ops[which], 2, in, which == 1 ? 1 : convs[k].bias ? 2 : 1);
+					ft_node_set_ints(g, n, "kernel_shape", kern, 2);
+					ft_node_set_ints(g, n, "strides", st, 2);
+					ft_node_set_ints(g, n, "pads", pads, 4);
+					ft_node_set_ints(g, n, which == 1 ? "x_shape" : "w_shape", which == 1 ? xd : wd, 4);
+					ft_node_set_int(g, n, "ft_channels_last", 1);
+					ok = ft_op_table[n->op].infer(g, n) == FT_OK;
+				}
+				char label[96];
+				snprintf(label, sizeof(label), "%s NHWC k%lld s%lld%s %s", ft_op_table[ops[which]].name,
+					 (long long)convs[k].kh, (long long)convs[k].stride, convs[k].bias ? " bias" : "",
+					 ft_dtype_name(dt));
+				if (ok) {
+					run_node_case(cu, g, n, label, false, 0);
+				} else {
+					cases++;
+					failures++;
+					printf("FAIL %s: infer: %s\n", label, ft_last_error());
+				}
+				ft_graph_free(g);
+			}
+	/* BatchNorm: few channels over many rows (the rows split in parts), and more channels than a tile */
+	static const int64_t bshapes[2][4] = { { 16, 40, 41, 3 }, { 4, 9, 11, 72 } };
+	for (int v = 0; v < 4; v++) {
+		const int64_t *d = bshapes[v & 1], c1[1] = { bshapes[v & 1][3] };
+		ft_dtype dt = v < 2 ? FT_F32 : FT_BF16;
+		char label[64];
+		if (wanted(only, FT_OP_BATCH_NORM_TRAIN)) {
+			ft_graph *g = ft_graph_new("bn_nhwc");
+			int in[5] = { new_input(g, dt, 4, d, -3, 5, false), f32_input(g, 1, c1, 0.5f, 1.5f),
+				      f32_input(g, 1, c1, -1, 1), f32_input(g, 1, c1, -0.1f, 0.1f),
+				      f32_input(g, 1, c1, 0.5f, 1.5f) };
+			g->tensors[in[3]].kind = g->tensors[in[4]].kind = FT_TK_STATE;
+			ft_node *n = node(g, FT_OP_BATCH_NORM_TRAIN, 5, in, 3);
+			ft_node_set_int(g, n, "ft_channels_last", 1);
+			snprintf(label, sizeof(label), "BatchNormTrain NHWC C%lld %s", (long long)c1[0], ft_dtype_name(dt));
+			infer_and_run(cu, g, n, label, false, 8 | 16);
+		}
+		if (wanted(only, FT_OP_BATCH_NORM_APPLY)) {
+			ft_graph *g = ft_graph_new("bn_apply_nhwc");
+			int in[5] = { new_input(g, dt, 4, d, -3, 5, false), f32_input(g, 1, c1, 0.5f, 1.5f),
+				      f32_input(g, 1, c1, -1, 1), f32_input(g, 1, c1, -0.1f, 0.1f), f32_input(g, 1, c1, 0.2f, 2) };
+			ft_node *n = node(g, FT_OP_BATCH_NORM_APPLY, 5, in, 1);
+			ft_node_set_int(g, n, "ft_channels_last", 1);
+			snprintf(label, sizeof(label), "BatchNormApply NHWC C%lld %s", (long long)c1[0], ft_dtype_name(dt));
+			infer_and_run(cu, g, n, label, false, 0);
+		}
+		if (wanted(only, FT_OP_BATCH_NORM_GRAD)) {
+			ft_graph *g = ft_graph_new("bn_grad_nhwc");
+			int in[5] = { new_input(g, dt, 4, d, -1, 1, false), new_input(g, dt, 4, d, -3, 5, false),
+				      f32_input(g, 1, c1, 0.5f, 1.5f), f32_input(g, 1, c1, 0.5f, 1.5f),
+				      f32_input(g, 1, c1, 0.2f, 1) };
+			ft_node *n = node(g, FT_OP_BATCH_NORM_GRAD, 5, in, 3);
+			ft_node_set_int(g, n, "ft_channels_last", 1);
+			snprintf(label, sizeof(label), "BatchNormGrad NHWC C%lld %s", (long long)c1[0], ft_dtype_name(dt));
+			infer_and_run(cu, g, n, label, false, 0);
+		}
+	}
+}
+
 /* MaxPool 3x3 stride 2 pad 1 (ResNet's stem) of type dt, or its gradient */
 static void max_pool_case(ft_backend cu, const char *only, ft_dtype dt, bool grad)
 {
@@ -1015,6 +1117,7 @@ int main(int argc, char **argv)
 			run_case(cu, &all[i]);
 	train_cases(cu, only);
 	conv_cases(cu, only);
+	channels_last_cases(cu, only);
 	norm_pool_cases(cu, only);
 	attn_cases(cu, only);
 	if (!self_check && (!only || strcmp(only, "misaligned") == 0))

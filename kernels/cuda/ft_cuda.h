@@ -169,9 +169,17 @@ int ft_cu_batch_norm_train(ft_cu_dtype dt, const void *x, const float *scale, co
 /*
  * The blocks per channel that sum BatchNorm's statistics: enough blocks in all
  * to fill a GPU (about 1024), none with fewer than 16384 elements, at most 64.
+ * With s == 1 (rows of c channels: channels last) a block takes 32 channels:
+ * about 1024 blocks of 32-channel tiles, each over at least 64 rows, at most 512.
  */
 static inline int64_t ft_cu_bn_parts(int64_t nb, int64_t c, int64_t s)
 {
+	if (s == 1) {
+		int64_t tiles = (c + 31) / 32, q = tiles > 0 ? (1024 + tiles - 1) / tiles : 1, most = (nb + 63) / 64;
+		q = q < most ? q : most;
+		q = q < 512 ? q : 512;
+		return q > 1 ? q : 1;
+	}
 	int64_t p = (nb * s + 16383) / 16384, fill = c > 0 ? (1024 + c - 1) / c : 1;
 	p = p < fill ? p : fill;
 	p = p < 64 ? p : 64;

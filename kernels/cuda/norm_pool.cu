@@ -72,6 +72,49 @@ template <typename T> __global__ void bn_stats_part(const T *x, double *part, in
 	}
 }
 
+// x as rows of c channels (s == 1: channels last, or no spatial axes): a block of 32 x 8
+// threads takes 32 channels over its part of the rows, 8 rows at a time, so a warp reads
+// 32 neighbouring channels of one row (the channel-per-block walk above would read one
+// element per row, c apart). The 8 row lanes are added in order; the parts' sums go where
+// bn_stats_part puts them, for bn_stats_finish.
+constexpr int kRowLanes = kThreads / 32;
+
+__device__ inline void rows_of_part(int64_t rows, int64_t *lo, int64_t *hi)
+{
+	*lo = rows * blockIdx.y / gridDim.y;
+	*hi = rows * (blockIdx.y + 1) / gridDim.y;
+}
+
+__device__ inline void row_lanes_sum2(double &a, double &b, int64_t k, int64_t c, double *part)
+{
+	__shared__ double sa[kRowLanes][32], sb[kRowLanes][32];
+	sa[threadIdx.y][threadIdx.x] = a;
+	sb[threadIdx.y][threadIdx.x] = b;
+	__syncthreads();
+	if (threadIdx.y == 0 && k < c) {
+		for (int i = 1; i < kRowLanes; i++) {
+			a += sa[i][threadIdx.x];
+			b += sb[i][threadIdx.x];
+		}
+		part[(k * gridDim.y + blockIdx.y) * 2] = a;
+		part[(k * gridDim.y + blockIdx.y) * 2 + 1] = b;
+	}
+}
+
+template <typename T> __global__ void bn_stats_rows(const T *x, double *part, int64_t rows, int64_t c)
+{
+	int64_t k = (int64_t)blockIdx.x * 32 + threadIdx.x, lo, hi;
+	rows_of_part(rows, &lo, &hi);
+	double sum = 0, sq = 0;
+	if (k < c)
+		for (int64_t r = lo + threadIdx.y; r < hi; r += kRowLanes) {
+			double v = ld(x[r * c + k]);
+			sum += v;
+			sq += v * v;
+		}
+	row_lanes_sum2(sum, sq, k, c, part);
+}
+
 // per channel: the parts added in order, then the statistics and the affine map
 // the affine map y = x * a + b from a training forward's saved (float32) mean and invstd, as
 // kernels/cpu/norm.c's bn_coef_saved: the forward and BatchNormApply share it, bit for bit
@@ -165,6 +208,24 @@ __global__ void bn_grad_part(const T *dy, const T *x, const float *mean, double 
 		part[(k * gridDim.y + blockIdx.y) * 2] = sum;
 		part[(k * gridDim.y + blockIdx.y) * 2 + 1] = dot;
 	}
+}
+
+// the backward's partial sums over rows of c channels (as bn_stats_rows)
+template <typename T>
+__global__ void bn_grad_rows(const T *dy, const T *x, const float *mean, double *part, int64_t rows, int64_t c)
+{
+	int64_t k = (int64_t)blockIdx.x * 32 + threadIdx.x, lo, hi;
+	rows_of_part(rows, &lo, &hi);
+	double sum = 0, dot = 0;
+	if (k < c) {
+		double mk = mean[k];
+		for (int64_t r = lo + threadIdx.y; r < hi; r += kRowLanes) {
+			double g = ld(dy[r * c + k]);
+			sum += g;
+			dot += g * ((double)ld(x[r * c + k]) - mk);
+		}
+	}
+	row_lanes_sum2(sum, dot, k, c, part);
 }
 
 __global__ void bn_grad_finish(const double *part, int parts, const float *scale, const float *mean,
@@ -305,9 +366,12 @@ extern "C" int ft_cu_batch_norm_train(ft_cu_dtype dt, const void *x, const float
 	int parts = (int)ft_cu_bn_parts(nb, c, s);
 	double *part = (double *)ws;                   /* the workspace: the parts' two sums each, */
 	float *ab = (float *)(part + 2 * c * parts); /* then the coefficients (ft_cu_bn_workspace) */
-	dim3 grid((unsigned)c, (unsigned)parts);
+	dim3 grid((unsigned)c, (unsigned)parts), tiles((unsigned)((c + 31) / 32), (unsigned)parts), lanes(32, kRowLanes);
 #define L(T)                                                                                                    \
-	bn_stats_part<T><<<grid, kThreads, 0, st>>>((const T *)x, part, nb, c, s);                                \
+	if (s == 1)                                                                                             \
+		bn_stats_rows<T><<<tiles, lanes, 0, st>>>((const T *)x, part, nb, c);                             \
+	else                                                                                                    \
+		bn_stats_part<T><<<grid, kThreads, 0, st>>>((const T *)x, part, nb, c, s);                        \
 	bn_stats_finish<<<blocks_for(c), kThreads, 0, st>>>(part, parts, scale, bias, run_mean, run_var,          \
 							    saved_mean, saved_invstd, ab, nb * s, c, eps, momentum); \
 	bn_apply<T><<<blocks_for(nb * c * s), kThreads, 0, st>>>((const T *)x, ab, (T *)y, nb * c * s, c, s)
@@ -350,9 +414,12 @@ extern "C" int ft_cu_batch_norm_grad(ft_cu_dtype dt, const void *dy, const void 
 	int parts = (int)ft_cu_bn_parts(nb, c, s);
 	double *part = (double *)ws;                   /* the workspace: the parts' two sums each, */
 	float *coef = (float *)(part + 2 * c * parts); /* then the coefficients (ft_cu_bn_workspace) */
-	dim3 grid((unsigned)c, (unsigned)parts);
+	dim3 grid((unsigned)c, (unsigned)parts), tiles((unsigned)((c + 31) / 32), (unsigned)parts), lanes(32, kRowLanes);
 #define L(T)                                                                                                       \
-	bn_grad_part<T><<<grid, kThreads, 0, st>>>((const T *)dy, (const T *)x, mean, part, nb, c, s);               \
+	if (s == 1)                                                                                                \
+		bn_grad_rows<T><<<tiles, lanes, 0, st>>>((const T *)dy, (const T *)x, mean, part, nb, c);            \
+	else                                                                                                       \
+		bn_grad_part<T><<<grid, kThreads, 0, st>>>((const T *)dy, (const T *)x, mean, part, nb, c, s);       \
 	bn_grad_finish<<<blocks_for(c), kThreads, 0, st>>>(part, parts, scale, mean, invstd, dscale, dbias, coef,    \
 							   nb * s, c);                                               \
 	if (dx)                                                                                                    \
