@@ -675,6 +675,35 @@ static void attn_cases(ft_backend cu, const char *only)
 			ft_node_set_ints(g, n, "perm", perms[k], 4);
 			infer_and_run(cu, g, n, "Transpose", true, 0);
 		}
+		/* bfloat16, the last axis kept: 16-byte words (8 elements); and one of 7, which stays 2-byte */
+		static const int64_t odd[3] = { 3, 5, 7 };
+		for (int k = 0; k < 2; k++) {
+			static const int64_t p3[3] = { 1, 0, 2 };
+			ft_graph *g = ft_graph_new("transpose_lp");
+			int x = new_input(g, FT_BF16, k ? 3 : 4, k ? odd : xd, -4, 4, false);
+			ft_node *n = node(g, FT_OP_TRANSPOSE, 1, &x, 1);
+			ft_node_set_ints(g, n, "perm", k ? p3 : perms[0], k ? 3 : 4);
+			infer_and_run(cu, g, n, k ? "Transpose bfloat16, 7 kept" : "Transpose bfloat16, 64 kept", true, 0);
+		}
+	}
+	/* bfloat16 slices of the last axis with step 1: from 8 (16-byte words) and from 3 (2-byte elements) */
+	for (int k = 0; k < 2 && wanted(only, FT_OP_SLICE); k++) {
+		ft_graph *g = ft_graph_new("slice_lp");
+		int64_t st[1] = { k ? 3 : 8 }, en[1] = { k ? 59 : 40 }, ax[1] = { 3 }, sp[1] = { 1 };
+		int in[5] = { new_input(g, FT_BF16, 4, xd, -4, 4, false), i64_const(g, 1, st), i64_const(g, 1, en),
+			      i64_const(g, 1, ax), i64_const(g, 1, sp) };
+		infer_and_run(cu, g, node(g, FT_OP_SLICE, 5, in, 1), k ? "Slice bfloat16 from 3" : "Slice bfloat16 from 8",
+			      true, 0);
+	}
+	for (int k = 0; k < 2 && wanted(only, FT_OP_SLICE_GRAD); k++) { /* the same, scattered back */
+		ft_graph *g = ft_graph_new("slice_grad_lp");
+		int64_t dyd[4] = { 2, 12, 197, k ? 56 : 32 }, st[4] = { 0, 0, 0, k ? 3 : 8 }, sp[4] = { 1, 1, 1, 1 };
+		int dy = new_input(g, FT_BF16, 4, dyd, -1, 1, false);
+		ft_node *n = node(g, FT_OP_SLICE_GRAD, 1, &dy, 1);
+		ft_node_set_ints(g, n, "starts", st, 4);
+		ft_node_set_ints(g, n, "steps", sp, 4);
+		ft_node_set_ints(g, n, "shape", xd, 4);
+		infer_and_run(cu, g, n, k ? "SliceGrad bfloat16 from 3" : "SliceGrad bfloat16 from 8", true, 0);
 	}
 	if (wanted(only, FT_OP_SLICE)) {
 		ft_graph *g = ft_graph_new("slice");

@@ -35,10 +35,32 @@ void launch_typed(const void *src, void *dst, int64_t off, int64_t n, const ft_c
 		strided<T, int64_t, Scatter><<<blocks_for(n), kThreads, 0, s>>>((const T *)src, (T *)dst, off, n, bc);
 }
 
-// elements of es bytes moved as unsigned integers of that size
+// elements of es bytes moved as unsigned integers of that size. Where the innermost axis is
+// contiguous on the strided side too (a Transpose that keeps the last axis, as all of ViT's
+// do, a Slice of whole rows, an Expand of rows), k neighbouring elements move as one word of
+// es k bytes, up to 16: the axis, every other stride and the offset divisible by k, both
+// addresses aligned to the word. One thread then moves 16 bytes and works out its offset
+// once for them, where it did so for each 2-byte element.
 template <bool Scatter>
-void launch_strided(const void *src, void *dst, int64_t off, const ft_cu_bcast &bc, int es, cudaStream_t s)
+void launch_strided(const void *src, void *dst, int64_t off, const ft_cu_bcast &bc0, int es, cudaStream_t s)
 {
+	ft_cu_bcast bc = bc0;
+	int r = bc.rank;
+	for (int w = 16; r > 0 && bc.st[0][r - 1] == 1 && w > es; w /= 2) {
+		int64_t k = w / es;
+		bool ok = w % es == 0 && bc.dims[r - 1] % k == 0 && off % k == 0 && (uintptr_t)src % w == 0 &&
+			  (uintptr_t)dst % w == 0;
+		for (int d = 0; ok && d < r - 1; d++)
+			ok = bc.st[0][d] % k == 0;
+		if (!ok)
+			continue;
+		bc.dims[r - 1] /= k;
+		for (int d = 0; d < r - 1; d++)
+			bc.st[0][d] /= k;
+		off /= k;
+		es = w;
+		break;
+	}
 	int64_t n = 1;
 	for (int d = 0; d < bc.rank; d++)
 		n *= bc.dims[d];
@@ -46,7 +68,8 @@ void launch_strided(const void *src, void *dst, int64_t off, const ft_cu_bcast &
 	case 1: launch_typed<uint8_t, Scatter>(src, dst, off, n, bc, s); break;
 	case 2: launch_typed<uint16_t, Scatter>(src, dst, off, n, bc, s); break;
 	case 4: launch_typed<uint32_t, Scatter>(src, dst, off, n, bc, s); break;
-	default: launch_typed<uint64_t, Scatter>(src, dst, off, n, bc, s);
+	case 8: launch_typed<uint64_t, Scatter>(src, dst, off, n, bc, s); break;
+	default: launch_typed<uint4, Scatter>(src, dst, off, n, bc, s);
 	}
 }
 
