@@ -153,8 +153,8 @@ static ft_status run_widened(const ft_graph *g, ft_node *n)
 /*
  * Channels last (ir.h, runtime/layout.c) on the CPU: a reference, not a fast path. The
  * node's rank-4 operands are transposed into NCHW copies in the workspace, the tensors
- * pointed at them with their dims as NCHW, the node's attributes made those of its NCHW
- * twin (ft_channels_last 0, x_shape/w_shape permuted) while its NCHW kernel runs, and the
+ * pointed at them with their dims as NCHW, the node given the attributes of its NCHW twin
+ * (a copy: ft_channels_last 0, x_shape/w_shape permuted) while its NCHW kernel runs, and the
  * outputs transposed back into their own memory: the same kernels on the same values, so
  * the same bits as the NCHW graph's (tests/layout.sh).
  */
@@ -165,7 +165,10 @@ typedef struct permuted {
 	int64_t dims[WIDEN_MAX][4]; /* as stored: (N, H, W, C) */
 	void *data[WIDEN_MAX];
 	size_t bytes;
-	ft_attr *flag, *shape;      /* ft_channels_last, and x_shape or w_shape */
+	ft_node *node;
+	int flag, shape;            /* the attributes ft_channels_last, and x_shape or w_shape (-1) */
+	ft_attr *attrs;             /* the node's own, while it runs with a copy */
+	int64_t dims_attr[4];       /* the copy's x_shape or w_shape */
 } permuted;
 
 static void permuted_add(permuted *p, const ft_graph *g, int id, bool in)
@@ -183,19 +186,20 @@ static void permuted_add(permuted *p, const ft_graph *g, int id, bool in)
 	p->bytes += ft_align64(ft_tensor_bytes(t));
 }
 
-static bool needs_permuting(const ft_graph *g, const ft_node *n, permuted *p)
+static bool needs_permuting(const ft_graph *g, ft_node *n, permuted *p)
 {
 	p->n = 0;
 	p->bytes = 0;
-	p->flag = p->shape = NULL;
+	p->node = n;
+	p->flag = p->shape = -1;
 	if (!ft_channels_last(n))
 		return false;
 	for (int k = 0; k < n->n_attrs; k++) {
 		if (strcmp(n->attrs[k].name, "ft_channels_last") == 0)
-			p->flag = &n->attrs[k];
+			p->flag = k;
 		else if ((strcmp(n->attrs[k].name, "x_shape") == 0 || strcmp(n->attrs[k].name, "w_shape") == 0) &&
 			 n->attrs[k].kind == FT_ATTR_INTS && n->attrs[k].n == 4)
-			p->shape = &n->attrs[k];
+			p->shape = k;
 	}
 	for (int j = 0; j < n->n_in; j++)
 		if (n->in[j] >= 0)
@@ -203,7 +207,7 @@ static bool needs_permuting(const ft_graph *g, const ft_node *n, permuted *p)
 	for (int j = 0; j < n->n_out; j++)
 		if (n->out[j] >= 0)
 			permuted_add(p, g, n->out[j], false);
-	return p->flag != NULL;
+	return p->flag >= 0;
 }
 
 /* x (d0, d1, d2, d3) of es-byte elements -> y (d0, d3, d1, d2) when to_nchw, else the inverse */
@@ -237,9 +241,16 @@ static void to_nchw(const ft_graph *g, permuted *p, char *buf)
 		}
 		ft_dims_nchw(p->dims[k], t->dims);
 	}
-	p->flag->i = 0;
-	if (p->shape)
-		ft_dims_nchw(p->shape->ints, p->shape->ints);
+	/* the attributes as a copy (an attribute array or its ints may be shared with other nodes) */
+	ft_node *n = p->node;
+	p->attrs = n->attrs;
+	n->attrs = ft_xmalloc(sizeof(ft_attr) * (size_t)n->n_attrs);
+	memcpy(n->attrs, p->attrs, sizeof(ft_attr) * (size_t)n->n_attrs);
+	n->attrs[p->flag].i = 0;
+	if (p->shape >= 0) {
+		ft_dims_nchw(p->attrs[p->shape].ints, p->dims_attr);
+		n->attrs[p->shape].ints = p->dims_attr;
+	}
 }
 
 static void to_nhwc(const ft_graph *g, permuted *p, bool convert)
@@ -251,9 +262,8 @@ static void to_nhwc(const ft_graph *g, permuted *p, bool convert)
 		memcpy(t->dims, p->dims[k], sizeof(p->dims[k]));
 		t->data = p->data[k];
 	}
-	p->flag->i = 1;
-	if (p->shape)
-		ft_dims_nhwc(p->shape->ints, p->shape->ints);
+	free(p->node->attrs);
+	p->node->attrs = p->attrs;
 }
 
 static ft_status cpu_run_node(void *ctx, const ft_graph *g, ft_node *n)

@@ -256,6 +256,9 @@ static bool train_op_ok(const ft_graph *g, const ft_node *n)
 		return all_f32(g, n) && strcmp(ft_attr_string(n, "mode", "avg"), "max") != 0;
 	default:
 		return attn_op_ok(g, n);
+	case FT_OP_SGD_STEP_MULTI: /* all float32 (ft_infer_multi_step) */
+	case FT_OP_ADAMW_STEP_MULTI:
+		return all_f32(g, n);
 	case FT_OP_GRAD_ACCUM:
 	case FT_OP_SGD_STEP:
 	case FT_OP_ADAMW_STEP:
@@ -903,6 +906,33 @@ static ft_status run_train_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 						   attr(n, "epsilon", 1e-8f), attr(n, "weight_decay", 0.0f), c->stream),
 				  name);
 	}
+	case FT_OP_SGD_STEP_MULTI:
+	case FT_OP_ADAMW_STEP_MULTI: { /* the scalars, then per tensor (p, grad, state...) */
+		bool sgd = n->op == FT_OP_SGD_STEP_MULTI;
+		int head = sgd ? 3 : 4, per = sgd ? 3 : 4, count = (n->n_in - head) / per;
+		void **ptr = ft_xmalloc(sizeof(void *) * 4 * ((size_t)count + 1));
+		int64_t *cnt = ft_xmalloc(sizeof(int64_t) * ((size_t)count + 1));
+		float **p = (float **)ptr, **gr = p + count, **s1 = gr + count, **s2 = s1 + count;
+		for (int j = 0; j < count; j++) {
+			int at = head + per * j;
+			p[j] = ft_in(g, n, at)->data;
+			gr[j] = ft_in(g, n, at + 1)->data;
+			s1[j] = (float *)data_or_null(g, n, at + 2);
+			s2[j] = sgd ? NULL : ft_in(g, n, at + 3)->data;
+			cnt[j] = ft_in(g, n, at)->numel;
+		}
+		int rc = sgd ? ft_cu_sgd_multi(p, (const float *const *)gr, s1, cnt, count, ft_in(g, n, 0)->data,
+					       data_or_null(g, n, 1), data_or_null(g, n, 2), attr(n, "momentum", 0.0f),
+					       attr(n, "dampening", 0.0f), attr(n, "weight_decay", 0.0f),
+					       ft_attr_int(n, "nesterov", 0) != 0, c->stream)
+			     : ft_cu_adamw_multi(p, (const float *const *)gr, s1, s2, cnt, count, ft_in(g, n, 0)->data,
+						 ft_in(g, n, 1)->data, data_or_null(g, n, 2), data_or_null(g, n, 3),
+						 attr(n, "beta1", 0.9f), attr(n, "beta2", 0.999f), attr(n, "epsilon", 1e-8f),
+						 attr(n, "weight_decay", 0.0f), c->stream);
+		free(ptr);
+		free(cnt);
+		return ft_cuda_check(rc, name);
+	}
 	case FT_OP_GEMM: {
 		const ft_tensor *a = ft_in(g, n, 0), *b = ft_in(g, n, 1), *cb = ft_in(g, n, 2);
 		bool ta = ft_attr_int(n, "transA", 0) != 0, tb = ft_attr_int(n, "transB", 0) != 0;
@@ -1025,13 +1055,12 @@ static ft_status cuda_prepare_node(void *ctx, const ft_graph *g, ft_node *n, siz
 	}
 	if (n->op == FT_OP_SOFTMAX_CROSS_ENTROPY)
 		*scratch = sizeof(double) * (size_t)ft_in(g, n, 0)->dims[0];
-	else if (n->op == FT_OP_BATCH_NORM || n->op == FT_OP_BATCH_NORM_APPLY)
-		*scratch = 2 * sizeof(float) * (size_t)ft_in(g, n, 0)->dims[1];
-	else if (n->op == FT_OP_BATCH_NORM_TRAIN || n->op == FT_OP_BATCH_NORM_GRAD) {
-		int64_t nb, ch, sp;
-		bool train = n->op == FT_OP_BATCH_NORM_TRAIN;
-		ft_cuda_ncs(n, ft_in(g, n, train ? 0 : 1), &nb, &ch, &sp);
-		*scratch = ft_cu_bn_workspace(nb, ch, sp, train ? 2 : 3);
+	else if (n->op == FT_OP_BATCH_NORM || n->op == FT_OP_BATCH_NORM_APPLY || n->op == FT_OP_BATCH_NORM_TRAIN ||
+		 n->op == FT_OP_BATCH_NORM_GRAD) {
+		int64_t nb, ch, sp; /* (the channels: axis 1, or the last of a channels-last node's x) */
+		bool train = n->op == FT_OP_BATCH_NORM_TRAIN, grad = n->op == FT_OP_BATCH_NORM_GRAD;
+		ft_cuda_ncs(n, ft_in(g, n, grad ? 1 : 0), &nb, &ch, &sp);
+		*scratch = train || grad ? ft_cu_bn_workspace(nb, ch, sp, train ? 2 : 3) : 2 * sizeof(float) * (size_t)ch;
 	}
 	else if (n->op == FT_OP_LAYER_NORM_GRAD && ln_view(g, n, ft_in(g, n, 1), ft_in(g, n, 2), NULL, &o, &i))
 		*scratch = ft_cu_layer_norm_grad_workspace(o, i);

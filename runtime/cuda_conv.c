@@ -319,6 +319,13 @@ ft_status ft_cuda_conv_prepare(void *handle, const ft_graph *g, ft_node *n, size
 		release(e);
 		return ft_node_error(g, n, st, "%s", ft_last_error());
 	}
+	if (n->op == FT_OP_CONV_GRAD_WEIGHT && n->n_out > 1 && n->out[1] >= 0) {
+		/* the bias gradient's sums run after the weight gradient, in the same workspace */
+		int64_t nb, ch, hw;
+		ft_cuda_ncs(n, ft_in(g, n, 0), &nb, &ch, &hw);
+		size_t sums = ft_cu_channel_sum_workspace(nb, ch, hw);
+		e->workspace = sums > e->workspace ? sums : e->workspace;
+	}
 	n->extra = e;
 	*scratch = e->workspace;
 	return FT_OK;
@@ -393,7 +400,7 @@ ft_status ft_cuda_conv_run(void *handle, ft_cuda_blas *blas, const ft_graph *g, 
 			ft_cuda_ncs(n, dy, &nb, &ch, &hw);
 			cudaStream_t s = NULL;
 			FT_TRY(dnn_check(cudnnGetStream(h, &s), "stream"));
-			int err = ft_cu_channel_sum(ft_cuda_dtype(dy->dtype), dy->data, db->data, nb, ch, hw, s);
+			int err = ft_cu_channel_sum(ft_cuda_dtype(dy->dtype), dy->data, db->data, nb, ch, hw, workspace, s);
 			if (err)
 				return ft_node_error(g, n, FT_ERUNTIME, "bias gradient: %s",
 						     cudaGetErrorString((cudaError_t)err));

@@ -55,11 +55,12 @@ static void grow(lay *l)
 	l->cap = cap;
 }
 
-/* a Transpose of x by perm (rank 4) into a new tensor, cached in *slot */
-static ft_status transpose(lay *l, int x, const int64_t *perm, const char *what, int *slot, int *out)
+/* a Transpose of x by perm (rank 4) into a new tensor, cached in cache[x] (to_last or to_first) */
+static ft_status transpose(lay *l, int x, const int64_t *perm, const char *what, bool last, int *out)
 {
-	if (*slot >= 0) {
-		*out = *slot;
+	int *cache = last ? l->to_last : l->to_first;
+	if (cache[x] >= 0) {
+		*out = cache[x];
 		return FT_OK;
 	}
 	ft_graph *g = l->g;
@@ -71,8 +72,8 @@ static ft_status transpose(lay *l, int x, const int64_t *perm, const char *what,
 	n->out[0] = y;
 	ft_node_set_ints(g, n, "perm", perm, 4);
 	FT_TRY(ft_op_table[FT_OP_TRANSPOSE].infer(g, n));
-	grow(l);
-	*slot = y;
+	grow(l); /* (y is new: the arrays may move, so the cache is read again after) */
+	(last ? l->to_last : l->to_first)[x] = y;
 	*out = y;
 	return FT_OK;
 }
@@ -84,7 +85,7 @@ static ft_status channels_last(lay *l, int x, int *out)
 		*out = x;
 		return FT_OK;
 	}
-	FT_TRY(transpose(l, x, perm, "nhwc", &l->to_last[x], out));
+	FT_TRY(transpose(l, x, perm, "nhwc", true, out));
 	l->nhwc[*out] = true;
 	return FT_OK;
 }
@@ -96,7 +97,7 @@ static ft_status channels_first(lay *l, int x, int *out)
 		*out = x;
 		return FT_OK;
 	}
-	return transpose(l, x, perm, "nchw", &l->to_first[x], out);
+	return transpose(l, x, perm, "nchw", false, out);
 }
 
 /* a 2-D convolution the pass takes: no groups, a weight of rank 4, cuDNN's symmetric padding */

@@ -21,6 +21,13 @@
 
 #include "base.h"
 
+/*
+ * The optimizer steps of many tensors in one node (ft.SGDStepMulti, ft.AdamWStepMulti): the
+ * shared scalars first, then per tensor its group (param, grad, state...); at most this many
+ * tensors a node (train.c makes more nodes for more).
+ */
+#define FT_MULTI_MAX 1024
+
 struct ft_graph;
 struct ft_node;
 typedef ft_status (*ft_import_fn)(struct ft_graph *g, struct ft_node *n);
@@ -121,6 +128,10 @@ typedef ft_status (*ft_cpu_fn)(const struct ft_graph *g, struct ft_node *n);
 	X(GRAD_ACCUM, "ft.GradAccum", 3, 3, 0, ft_import_none, ft_infer_side_effect, ft_cpu_grad_accum)                    \
 	X(SGD_STEP, "ft.SGDStep", 4, 6, 0, ft_import_none, ft_infer_side_effect, ft_cpu_sgd_step)                        \
 	X(ADAMW_STEP, "ft.AdamWStep", 6, 8, 0, ft_import_none, ft_infer_side_effect, ft_cpu_adamw_step)                    \
+	X(SGD_STEP_MULTI, "ft.SGDStepMulti", 6, 3 + 3 * FT_MULTI_MAX, 0, ft_import_none, ft_infer_multi_step,              \
+	  ft_cpu_sgd_step_multi)                                                                                \
+	X(ADAMW_STEP_MULTI, "ft.AdamWStepMulti", 8, 4 + 4 * FT_MULTI_MAX, 0, ft_import_none, ft_infer_multi_step,          \
+	  ft_cpu_adamw_step_multi)                                                                              \
 	X(AMP_UNSCALE, "ft.AmpUnscale", 2, 4097, 1, ft_import_none, ft_infer_scalar_f32, ft_cpu_amp_unscale)            \
 	X(AMP_UPDATE_SCALE, "ft.AmpUpdateScale", 3, 3, 0, ft_import_none, ft_infer_side_effect, ft_cpu_amp_update_scale)  \
 	X(GRAD_NORM_SQ, "ft.GradNormSq", 1, 4096, 1, ft_import_none, ft_infer_scalar_f32, ft_cpu_grad_norm_sq)            \

@@ -1,6 +1,36 @@
 /* shape_train.c - shape inference of the training core ops (ops.h, "training core"). */
 #include "ir.h"
 
+/*
+ * SGD_STEP_MULTI (lr, scale, found_inf, then per tensor param, grad, momentum) and
+ * ADAMW_STEP_MULTI (lr, t, scale, found_inf, then param, grad, exp_avg, exp_avg_sq): the
+ * scalars one float32 value each (scale and found_inf may be absent), every group float32 of
+ * its param's size (a momentum may be absent)
+ */
+ft_status ft_infer_multi_step(ft_graph *g, ft_node *n)
+{
+	int head = n->op == FT_OP_SGD_STEP_MULTI ? 3 : 4, per = n->op == FT_OP_SGD_STEP_MULTI ? 3 : 4;
+	if (n->n_in < head + per || (n->n_in - head) % per != 0)
+		return ft_node_error(g, n, FT_EBADINPUT, "%d inputs: %d scalars, then groups of %d", n->n_in, head, per);
+	for (int i = 0; i < head; i++) {
+		const ft_tensor *t = ft_in(g, n, i);
+		if ((t || i < head - 2) && (!t || t->dtype != FT_F32 || t->numel != 1))
+			return ft_node_error(g, n, FT_EBADINPUT, "input %d must be a float32 scalar", i);
+	}
+	for (int i = head; i < n->n_in; i += per) {
+		const ft_tensor *p = ft_in(g, n, i);
+		for (int j = 0; j < per; j++) {
+			const ft_tensor *t = ft_in(g, n, i + j);
+			if (!t && j == 2 && per == 3)
+				continue; /* SGD without momentum */
+			if (!t || t->dtype != FT_F32 || t->numel != p->numel)
+				return ft_node_error(g, n, FT_EBADINPUT, "input %d must be float32 with the %lld elements of "
+						     "its parameter", i + j, (long long)p->numel);
+		}
+	}
+	return FT_OK;
+}
+
 ft_status ft_infer_side_effect(ft_graph *g, ft_node *n)
 {
 	/* updates its first input in place; the other float inputs must match it */

@@ -192,6 +192,7 @@ static ft_status add_optimizer(ft_trainer *t)
 	}
 	t->n_opt_state = c->opt == FT_OPT_ADAMW ? 2 * t->n_params : t->n_params;
 	t->opt_state = FT_ARENA_NEW(g->arena, int, t->n_opt_state + 1);
+	float *wds = ft_xmalloc(sizeof(float) * ((size_t)t->n_params + 1));
 	for (int k = 0; k < t->n_params; k++) {
 		const ft_tensor *p = &g->tensors[t->params[k]];
 		char name[600];
@@ -199,48 +200,98 @@ static ft_status add_optimizer(ft_trainer *t)
 		int64_t dims[FT_MAX_RANK];
 		memcpy(dims, p->dims, sizeof(dims));
 		const char *pname = p->name;
-		float wd = (c->decay_all || !is_no_decay(p)) ? c->weight_decay : 0.0f;
-		ft_node *n;
+		wds[k] = (c->decay_all || !is_no_decay(p)) ? c->weight_decay : 0.0f;
 		if (c->opt == FT_OPT_SGD) {
 			snprintf(name, sizeof(name), "%.500s/momentum", pname);
-			int buf = new_buffer(g, name, rank, dims);
-			t->opt_state[k] = buf;
+			t->opt_state[k] = new_buffer(g, name, rank, dims);
+		} else {
+			snprintf(name, sizeof(name), "%.500s/exp_avg", pname);
+			t->opt_state[2 * k] = new_buffer(g, name, rank, dims);
+			snprintf(name, sizeof(name), "%.500s/exp_avg_sq", pname);
+			t->opt_state[2 * k + 1] = new_buffer(g, name, rank, dims);
+		}
+	}
+	/*
+	 * The steps: by default one node for the parameters that share a weight decay (up to
+	 * FT_MULTI_MAX each), which the CUDA backend runs as one multi-tensor kernel where it
+	 * launched one a parameter (161 for ResNet-50); FT_MULTI_TENSOR=0, one node a parameter.
+	 * Every parameter's arithmetic is the same either way.
+	 */
+	const char *mt = getenv("FT_MULTI_TENSOR");
+	bool multi = !(mt && strcmp(mt, "0") == 0);
+	bool *done = ft_xcalloc((size_t)t->n_params + 1, sizeof(bool));
+	ft_status st = FT_OK;
+	for (int k0 = 0; k0 < t->n_params && !st; k0++) {
+		if (done[k0])
+			continue;
+		int members[FT_MULTI_MAX], count = 0;
+		for (int k = k0; k < t->n_params && count < (multi ? FT_MULTI_MAX : 1); k++)
+			if (!done[k] && wds[k] == wds[k0]) {
+				members[count++] = k;
+				done[k] = true;
+			}
+		bool sgd = c->opt == FT_OPT_SGD;
+		int head = sgd ? 3 : 4, per = sgd ? 3 : 4;
+		const char *pname = g->tensors[t->params[k0]].name;
+		char name[600];
+		snprintf(name, sizeof(name), "%.500s/%s", multi ? "ft/opt" : pname,
+			 sgd ? "momentum" : "exp_avg_sq");
+		ft_node *n;
+		if (multi) {
+			n = ft_graph_add_node(g, sgd ? FT_OP_SGD_STEP_MULTI : FT_OP_ADAMW_STEP_MULTI, name,
+					      head + per * count, 0);
+			n->in[0] = t->lr;
+			if (!sgd)
+				n->in[1] = t->step_t;
+			n->in[head - 2] = scale;
+			n->in[head - 1] = t->found_inf;
+			for (int j = 0; j < count; j++) {
+				int k = members[j], *in = n->in + head + per * j;
+				in[0] = t->params[k];
+				in[1] = t->grads[k];
+				in[2] = sgd ? t->opt_state[k] : t->opt_state[2 * k];
+				if (!sgd)
+					in[3] = t->opt_state[2 * k + 1];
+			}
+		} else if (sgd) {
+			int k = k0;
 			n = ft_graph_add_node(g, FT_OP_SGD_STEP, name, t->found_inf >= 0 ? 6 : scale >= 0 ? 5 : 4, 0);
 			n->in[0] = t->params[k];
 			n->in[1] = t->grads[k];
-			n->in[2] = buf;
+			n->in[2] = t->opt_state[k];
 			n->in[3] = t->lr;
 			if (n->n_in > 4)
 				n->in[4] = scale;
 			if (t->found_inf >= 0)
 				n->in[5] = t->found_inf;
-			ft_node_set_float(g, n, "momentum", c->momentum);
-			ft_node_set_int(g, n, "nesterov", c->nesterov);
 		} else {
-			snprintf(name, sizeof(name), "%.500s/exp_avg", pname);
-			int m = new_buffer(g, name, rank, dims);
-			snprintf(name, sizeof(name), "%.500s/exp_avg_sq", pname);
-			int v = new_buffer(g, name, rank, dims);
-			t->opt_state[2 * k] = m;
-			t->opt_state[2 * k + 1] = v;
+			int k = k0;
 			n = ft_graph_add_node(g, FT_OP_ADAMW_STEP, name, t->found_inf >= 0 ? 8 : scale >= 0 ? 7 : 6, 0);
 			n->in[0] = t->params[k];
 			n->in[1] = t->grads[k];
-			n->in[2] = m;
-			n->in[3] = v;
+			n->in[2] = t->opt_state[2 * k];
+			n->in[3] = t->opt_state[2 * k + 1];
 			n->in[4] = t->lr;
 			n->in[5] = t->step_t;
 			if (n->n_in > 6)
 				n->in[6] = scale;
 			if (t->found_inf >= 0)
 				n->in[7] = t->found_inf;
+		}
+		if (sgd) {
+			ft_node_set_float(g, n, "momentum", c->momentum);
+			ft_node_set_int(g, n, "nesterov", c->nesterov);
+		} else {
 			ft_node_set_float(g, n, "beta1", c->beta1);
 			ft_node_set_float(g, n, "beta2", c->beta2);
 			ft_node_set_float(g, n, "epsilon", c->eps);
 		}
-		ft_node_set_float(g, n, "weight_decay", wd);
-		FT_TRY(ft_op_table[n->op].infer(g, n));
+		ft_node_set_float(g, n, "weight_decay", wds[k0]);
+		st = ft_op_table[n->op].infer(g, n);
 	}
+	free(done);
+	free(wds);
+	FT_TRY(st);
 	if (t->found_inf >= 0) {
 		/* GradScaler's update, after the (possibly skipped) step */
 		ft_node *n = ft_graph_add_node(g, FT_OP_AMP_UPDATE_SCALE, "ft/amp/update_scale", 3, 0);

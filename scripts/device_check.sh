@@ -21,7 +21,7 @@
 # benches, parity, profiles, memcheck. With 15 minutes of device time a session (starts
 # included), one run of about 480 s; for the lease after 2026-11-28's (the layouts measured,
 # ViT's kernels and graph changed since):
-#   FT_CHECK_CPU_ORACLE=0 FT_CHECK_PARITY=vit_b_16 FT_CHECK_FIND=vit_b_16 FT_CHECK_CONFIGS=baseline,amp,ga+amp+pm FT_CHECK_STEPS=10 FT_CHECK_SKIP=layout FT_CHECK_BUDGET=480 scripts/device_check.sh $OUT
+#   FT_CHECK_CPU_ORACLE=0 FT_CHECK_PARITY=vit_b_16 FT_CHECK_FIND=vit_b_16 FT_CHECK_CONFIGS=baseline,amp,ga+amp+pm FT_CHECK_STEPS=10 FT_CHECK_SKIP=layout,eval FT_CHECK_BUDGET=480 scripts/device_check.sh $OUT
 # with timeout_s 540 (the CPU oracles' figures are in docs/cuda.md already).
 # Nothing here downloads anything: models are exported from torchvision with random weights.
 set -uo pipefail

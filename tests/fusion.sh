@@ -7,7 +7,8 @@
 #   - under --amp bf16 a Linear layer's bias Add (MatMul + 1-D parameter) runs in bf16, as
 #     autocast runs the Linear, and the residual Add (float32 + bf16) stays float32;
 #   - --peak names a node and what is live there, no more than the planned block holds;
-#     without --train it is refused (tests/remat.sh checks the recomputed activations).
+#     without --train it is refused (tests/remat.sh checks the recomputed activations);
+#   - the optimizer's multi-tensor steps train the same model as one step node a parameter.
 # usage: fusion.sh FTRUN MODELS_DIR
 set -uo pipefail
 ftrun=$1 dir=$2
@@ -76,4 +77,28 @@ else
 	cat "$work/peak"
 fi
 expect2 "--peak without --train" "$ftrun" inspect "$dir/vit_b_16.onnx" --peak
+# the optimizer step of every parameter in one multi-tensor node per weight-decay group
+# (train.c): trained models and checkpoints byte for byte those of one step node a parameter
+# (FT_MULTI_TENSOR=0), with momentum and weight decay, AdamW with fp16 loss scaling and
+# clipping, Nesterov with bf16 and accumulation; and 1 node (2 with weight decay: BatchNorm's
+# parameters and the biases take none) against 62 in the profile, 3 steps each
+for cfg in "--opt sgd --momentum 0.9 --wd 1e-4" "--opt adamw --wd 0.05 --amp fp16 --amp-init-scale 64 --clip-grad-norm 1" \
+	"--opt sgd --nesterov --momentum 0.9 --amp bf16 --grad-accum-steps 2"; do
+	for mt in 0 1; do
+		# shellcheck disable=SC2086
+		FT_PROFILE=1 FT_MULTI_TENSOR=$mt "$ftrun" train "$dir/resnet18_fmnist.onnx" --data synthetic -b 4 --steps 3 \
+			$cfg --seed 5 --no-eval --output-dir "$work/mt$mt" -o "$work/mt$mt.onnx" >"$work/mt$mt.log" 2>&1
+	done
+	n0=$(grep -cE '^  ft\.(SGD|AdamW)Step +' "$work/mt0.log") n1=$(grep -cE '^  ft\.(SGD|AdamW)StepMulti +' "$work/mt1.log")
+	c0=$(sed -nE 's/^  ft\.(SGD|AdamW)Step +([0-9]+) .*/\2/p' "$work/mt0.log")
+	c1=$(sed -nE 's/^  ft\.(SGD|AdamW)StepMulti +([0-9]+) .*/\2/p' "$work/mt1.log")
+	if [ -s "$work/mt0.onnx" ] && cmp -s "$work/mt0.onnx" "$work/mt1.onnx" &&
+		cmp -s "$work/mt0/checkpoint.ftck" "$work/mt1/checkpoint.ftck" && [ "$n0" = 1 ] && [ "$n1" = 1 ] &&
+		[ "$c0" = $((62 * 3)) ] && { [ "$c1" = 3 ] || [ "$c1" = 6 ]; }; then
+		echo "ok: $cfg: multi-tensor steps ($c1 calls, $c0 one a parameter) give the same model and checkpoint"
+	else
+		bad "$cfg: multi-tensor steps (calls \"$c1\" against \"$c0\") differ from one node a parameter"
+		tail -n 3 "$work/mt0.log" "$work/mt1.log"
+	fi
+done
 exit $fail

@@ -146,8 +146,15 @@ static int compare(const char *name, const char *what, const ft_tensor *t, const
 /*
  * Runs node n of g (inputs hold host data, outputs are shaped) on the CPU and
  * on the GPU and compares every output, and the inputs in `inplace` (bit i:
- * input i, which side-effect ops such as the optimizer steps update).
+ * input i, which side-effect ops such as the optimizer steps update; ALL_INPUTS:
+ * every input, for the multi-tensor steps' many).
  */
+#define ALL_INPUTS 0x80000000u
+static bool compared(unsigned inplace, int i)
+{
+	return (inplace & ALL_INPUTS) || (i < 31 && (inplace >> i & 1));
+}
+
 static void run_node_case(ft_backend cu, ft_graph *g, ft_node *n, const char *label, bool exact, unsigned inplace)
 {
 	cases++;
@@ -159,7 +166,7 @@ static void run_node_case(ft_backend cu, ft_graph *g, ft_node *n, const char *la
 		failures++;
 		return;
 	}
-	enum { MAXT = 8 };
+	enum { MAXT = 192 };
 	void *host_in[MAXT] = { 0 }, *saved[MAXT] = { 0 }, *want_in[MAXT] = { 0 }, *want_out[MAXT] = { 0 };
 	FT_ASSERT(n->n_in <= MAXT && n->n_out <= MAXT);
 	for (int i = 0; i < n->n_in; i++) {
@@ -184,7 +191,7 @@ static void run_node_case(ft_backend cu, ft_graph *g, ft_node *n, const char *la
 		goto out;
 	}
 	for (int i = 0; i < n->n_in; i++) /* the CPU's results in place, then the inputs as they were */
-		if (host_in[i] && (inplace >> i & 1)) {
+		if (host_in[i] && compared(inplace, i)) {
 			size_t bytes = ft_tensor_bytes(ft_in(g, n, i));
 			want_in[i] = ft_xmalloc(bytes + 1);
 			memcpy(want_in[i], host_in[i], bytes);
@@ -439,8 +446,9 @@ static void conv_cases(ft_backend cu, const char *only)
 /*
  * Channels last (ft_channels_last, runtime/layout.c): convolutions with NHWC activations and
  * KRSC weights (cuDNN's NHWC format; a 1 x 1 one as single products of all positions' rows,
- * forward and both gradients), and BatchNorm over (N, H, W, C) (the row kernels of
- * norm_pool.cu, the channels contiguous). The CPU runs them by transposing around its NCHW
+ * forward and both gradients; the bias gradients summed over rows in parts), and BatchNorm
+ * over (N, H, W, C) (the row kernels of norm_pool.cu, the channels contiguous), in training,
+ * recomputed, backward and inference. The CPU runs them by transposing around its NCHW
  * kernels (backend_cpu.c).
  */
 static void channels_last_cases(ft_backend cu, const char *only)
@@ -448,7 +456,7 @@ static void channels_last_cases(ft_backend cu, const char *only)
 	static const struct {
 		int64_t n, c, h, w, k, kh, stride, pad;
 		bool bias;
-	} convs[] = { { 4, 16, 14, 13, 32, 3, 1, 1, false }, { 5, 24, 7, 9, 40, 1, 1, 0, false },
+	} convs[] = { { 4, 16, 14, 13, 32, 3, 1, 1, false }, { 5, 24, 7, 9, 40, 1, 1, 0, true },
 		      { 2, 3, 33, 31, 16, 7, 2, 3, true } };
 	static const ft_op ops[3] = { FT_OP_CONV, FT_OP_CONV_GRAD_INPUT, FT_OP_CONV_GRAD_WEIGHT };
 	for (size_t k = 0; k < sizeof(convs) / sizeof(convs[0]); k++)
@@ -523,6 +531,15 @@ static void channels_last_cases(ft_backend cu, const char *only)
 			ft_node *n = node(g, FT_OP_BATCH_NORM_APPLY, 5, in, 1);
 			ft_node_set_int(g, n, "ft_channels_last", 1);
 			snprintf(label, sizeof(label), "BatchNormApply NHWC C%lld %s", (long long)c1[0], ft_dtype_name(dt));
+			infer_and_run(cu, g, n, label, false, 0);
+		}
+		if (v < 2 && wanted(only, FT_OP_BATCH_NORM)) { /* inference (float32 on the GPU) */
+			ft_graph *g = ft_graph_new("bn_infer_nhwc");
+			int in[5] = { new_input(g, dt, 4, d, -3, 5, false), f32_input(g, 1, c1, 0.5f, 1.5f),
+				      f32_input(g, 1, c1, -1, 1), f32_input(g, 1, c1, -0.1f, 0.1f), f32_input(g, 1, c1, 0.2f, 2) };
+			ft_node *n = node(g, FT_OP_BATCH_NORM, 5, in, 1);
+			ft_node_set_int(g, n, "ft_channels_last", 1);
+			snprintf(label, sizeof(label), "BatchNormalization NHWC C%lld", (long long)c1[0]);
 			infer_and_run(cu, g, n, label, false, 0);
 		}
 		if (wanted(only, FT_OP_BATCH_NORM_GRAD)) {
@@ -979,6 +996,37 @@ static void train_cases(ft_backend cu, const char *only)
 		ft_node *n = node(g, FT_OP_ADAMW_STEP, 8, in, 0);
 		ft_node_set_float(g, n, "weight_decay", 0.05f);
 		infer_and_run(cu, g, n, k ? "AdamWStep skipped" : "AdamWStep scaled", false, 1 | 4 | 8);
+	}
+	/*
+	 * The multi-tensor steps: 40 tensors (two launches of up to 32), one of 100003 elements
+	 * among small ones, one empty, one SGD tensor without a momentum buffer; and skipped
+	 */
+	for (int k = 0; k < 4 && wanted(only, k < 2 ? FT_OP_SGD_STEP_MULTI : FT_OP_ADAMW_STEP_MULTI); k++) {
+		bool sgd = k < 2, skip = k & 1;
+		int head = sgd ? 3 : 4, per = sgd ? 3 : 4, count = skip ? 3 : 40;
+		ft_graph *g = ft_graph_new("multi_step");
+		int in[4 + 4 * 40];
+		in[0] = scalar_input(g, sgd ? 0.05f : 1e-3f);
+		if (!sgd)
+			in[1] = scalar_input(g, 7.0f);
+		in[head - 2] = scalar_input(g, 1.0f / 1024);
+		in[head - 1] = scalar_input(g, (float)skip);
+		for (int j = 0; j < count; j++) {
+			int64_t d[1] = { j == 5 ? 100003 : j == 9 ? 0 : 1 + (j * 997) % 3001 };
+			for (int q = 0; q < per; q++)
+				in[head + per * j + q] = q == 3 ? f32_input(g, 1, d, 0, 0.01f) : f32_input(g, 1, d, -1, 1);
+			if (sgd && j == 7)
+				in[head + per * j + 2] = -1;
+		}
+		ft_node *n = node(g, sgd ? FT_OP_SGD_STEP_MULTI : FT_OP_ADAMW_STEP_MULTI, head + per * count, in, 0);
+		ft_node_set_float(g, n, "weight_decay", sgd ? 1e-4f : 0.05f);
+		if (sgd) {
+			ft_node_set_float(g, n, "momentum", 0.9f);
+			ft_node_set_int(g, n, "nesterov", 1);
+		}
+		static const char *labels[] = { "SGDStepMulti 40 tensors", "SGDStepMulti skipped", "AdamWStepMulti 40 tensors",
+						"AdamWStepMulti skipped" };
+		infer_and_run(cu, g, n, labels[k], false, ALL_INPUTS);
 	}
 }
 

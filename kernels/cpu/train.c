@@ -146,16 +146,11 @@ static bool skipped(const ft_graph *g, const ft_node *n, int i)
  * momentum buffer (may be absent without momentum), lr, optional grad scale s,
  * optional found_inf (the step is skipped, nothing changes).
  */
-ft_status ft_cpu_sgd_step(const ft_graph *g, ft_node *n)
+/* one tensor's SGD step (p, grad, momentum buffer or NULL) with the node's attributes */
+static void sgd(const ft_node *n, const ft_tensor *pt, const ft_tensor *gt, const ft_tensor *bt, float lr, float s)
 {
-	if (skipped(g, n, 5))
-		return FT_OK;
-	const ft_tensor *pt = ft_in(g, n, 0);
-	float *p = pt->data;
-	const float *gr = ft_in(g, n, 1)->data;
-	const ft_tensor *bt = ft_in(g, n, 2);
-	float *buf = bt ? bt->data : NULL;
-	float lr = *(const float *)ft_in(g, n, 3)->data, s = grad_scale(g, n, 4);
+	float *p = pt->data, *buf = bt ? bt->data : NULL;
+	const float *gr = gt->data;
 	float mom = ft_attr_float(n, "momentum", 0.0f), wd = ft_attr_float(n, "weight_decay", 0.0f);
 	float damp = ft_attr_float(n, "dampening", 0.0f);
 	bool nesterov = ft_attr_int(n, "nesterov", 0) != 0;
@@ -169,6 +164,25 @@ ft_status ft_cpu_sgd_step(const ft_graph *g, ft_node *n)
 		}
 		p[i] -= lr * d;
 	}
+}
+
+ft_status ft_cpu_sgd_step(const ft_graph *g, ft_node *n)
+{
+	if (skipped(g, n, 5))
+		return FT_OK;
+	sgd(n, ft_in(g, n, 0), ft_in(g, n, 1), ft_in(g, n, 2), *(const float *)ft_in(g, n, 3)->data,
+	    grad_scale(g, n, 4));
+	return FT_OK;
+}
+
+/* SGD_STEP_MULTI (lr, scale, found_inf, then param, grad, momentum per tensor): each as SGD_STEP */
+ft_status ft_cpu_sgd_step_multi(const ft_graph *g, ft_node *n)
+{
+	if (skipped(g, n, 2))
+		return FT_OK;
+	float lr = *(const float *)ft_in(g, n, 0)->data, s = grad_scale(g, n, 1);
+	for (int i = 3; i + 2 < n->n_in; i += 3)
+		sgd(n, ft_in(g, n, i), ft_in(g, n, i + 1), ft_in(g, n, i + 2), lr, s);
 	return FT_OK;
 }
 
@@ -177,15 +191,12 @@ ft_status ft_cpu_sgd_step(const ft_graph *g, ft_node *n)
  * p -= lr/(1-b1^t) * m / (sqrt(v/(1-b2^t)) + eps). Inputs: param, grad, m, v,
  * lr, step t (1-based, float32 scalar), optional grad scale, optional found_inf.
  */
-ft_status ft_cpu_adamw_step(const ft_graph *g, ft_node *n)
+/* one tensor's AdamW step (p, grad, exp_avg, exp_avg_sq) with the node's attributes */
+static void adamw(const ft_node *n, const ft_tensor *pt, const ft_tensor *gt, const ft_tensor *mt,
+		  const ft_tensor *vt, float lr, float t, float s)
 {
-	if (skipped(g, n, 7))
-		return FT_OK;
-	const ft_tensor *pt = ft_in(g, n, 0);
-	float *p = pt->data, *m = ft_in(g, n, 2)->data, *v = ft_in(g, n, 3)->data;
-	const float *gr = ft_in(g, n, 1)->data;
-	float lr = *(const float *)ft_in(g, n, 4)->data, t = *(const float *)ft_in(g, n, 5)->data;
-	float s = grad_scale(g, n, 6);
+	float *p = pt->data, *m = mt->data, *v = vt->data;
+	const float *gr = gt->data;
 	float b1 = ft_attr_float(n, "beta1", 0.9f), b2 = ft_attr_float(n, "beta2", 0.999f);
 	float eps = ft_attr_float(n, "epsilon", 1e-8f), wd = ft_attr_float(n, "weight_decay", 0.0f);
 	float bc1 = 1.0f - powf(b1, t), bc2 = 1.0f - powf(b2, t);
@@ -199,6 +210,26 @@ ft_status ft_cpu_adamw_step(const ft_graph *g, ft_node *n)
 		v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
 		p[i] -= step * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
 	}
+}
+
+ft_status ft_cpu_adamw_step(const ft_graph *g, ft_node *n)
+{
+	if (skipped(g, n, 7))
+		return FT_OK;
+	adamw(n, ft_in(g, n, 0), ft_in(g, n, 1), ft_in(g, n, 2), ft_in(g, n, 3), *(const float *)ft_in(g, n, 4)->data,
+	      *(const float *)ft_in(g, n, 5)->data, grad_scale(g, n, 6));
+	return FT_OK;
+}
+
+/* ADAMW_STEP_MULTI (lr, t, scale, found_inf, then param, grad, exp_avg, exp_avg_sq per tensor) */
+ft_status ft_cpu_adamw_step_multi(const ft_graph *g, ft_node *n)
+{
+	if (skipped(g, n, 3))
+		return FT_OK;
+	float lr = *(const float *)ft_in(g, n, 0)->data, t = *(const float *)ft_in(g, n, 1)->data;
+	float s = grad_scale(g, n, 2);
+	for (int i = 4; i + 3 < n->n_in; i += 4)
+		adamw(n, ft_in(g, n, i), ft_in(g, n, i + 1), ft_in(g, n, i + 2), ft_in(g, n, i + 3), lr, t, s);
 	return FT_OK;
 }
 

@@ -144,6 +144,17 @@ int ft_cu_sgd_step(float *p, const float *g, float *v, int64_t n, const float *l
 int ft_cu_adamw_step(float *p, const float *g, float *m, float *v, int64_t n, const float *lr, const float *t,
 		     const float *scale, const float *found_inf, float beta1, float beta2, float eps, float wd,
 		     void *stream);
+/*
+ * The same steps over count tensors at once (ft.SGDStepMulti, ft.AdamWStepMulti): host arrays
+ * of device pointers and element counts (v of SGD may hold NULLs: no momentum), one launch per
+ * 32 tensors, every element's arithmetic that of the single-tensor kernels.
+ */
+int ft_cu_sgd_multi(float *const *p, const float *const *g, float *const *v, const int64_t *n, int count,
+		    const float *lr, const float *scale, const float *found_inf, float momentum, float dampening,
+		    float wd, int nesterov, void *stream);
+int ft_cu_adamw_multi(float *const *p, const float *const *g, float *const *m, float *const *v, const int64_t *n,
+		      int count, const float *lr, const float *t, const float *scale, const float *found_inf,
+		      float beta1, float beta2, float eps, float wd, void *stream);
 /* y (m, n) = beta * C (of type dt) broadcast through strides (csi, csj): Gemm's bias, before the product
  * is added to it. y is float32, or with y_of_dt of type dt (a low-precision bias with beta 1, copied
  * exactly into the output the product is then added to: no float32 buffer) */
@@ -259,8 +270,15 @@ int ft_cu_max_pool_grad(ft_cu_dtype dt, const void *dy, const void *x, void *dx,
 /* GlobalAveragePool over planes of s values (sums in double), and its gradient dy / s */
 int ft_cu_global_avg_pool(const float *x, float *y, int64_t planes, int64_t s, void *stream);
 /* y (c) = x (n, c, hw) summed over n and hw per channel, in double, rounded once to dt: the
- * convolution's bias gradient (cuDNN's refuses bfloat16) */
-int ft_cu_channel_sum(ft_cu_dtype dt, const void *x, void *y, int64_t n, int64_t c, int64_t hw, void *stream);
+ * convolution's bias gradient (cuDNN's refuses bfloat16). With hw 1 (rows of c channels:
+ * channels last) and ws of ft_cu_channel_sum_workspace bytes, the rows split into parts
+ * as BatchNorm's sums are (one block a channel would walk all the rows alone) */
+int ft_cu_channel_sum(ft_cu_dtype dt, const void *x, void *y, int64_t n, int64_t c, int64_t hw, void *ws,
+		      void *stream);
+static inline size_t ft_cu_channel_sum_workspace(int64_t n, int64_t c, int64_t hw)
+{
+	return hw == 1 ? ft_cu_bn_workspace(n, c, 1, 0) : 0;
+}
 int ft_cu_global_avg_pool_grad(const float *dy, float *dx, int64_t planes, int64_t s, void *stream);
 
 /* ft.ImageNormalize: y (n, c, hw) float32 = (x / 255 - mean[c]) / std[c], x uint8; mean/std: c floats on the device */

@@ -348,6 +348,18 @@ template <typename T> __global__ void channel_sum(const T *x, T *y, int64_t n, i
 		y[ch] = st<T>((float)sum);
 }
 
+// the parts of bn_stats_rows added in order per channel: y[k] = their sums, rounded once
+template <typename T> __global__ void channel_sum_finish(const double *part, int parts, T *y, int64_t c)
+{
+	FTCU_GRID_LOOP(k, c)
+	{
+		double sum = 0;
+		for (int p = 0; p < parts; p++)
+			sum += part[(k * parts + p) * 2];
+		y[k] = st<T>((float)sum);
+	}
+}
+
 __global__ void global_avg_grad(const float *dy, float *dx, int64_t n, int64_t s)
 {
 	FTCU_GRID_LOOP(i, n)
@@ -462,12 +474,23 @@ extern "C" int ft_cu_global_avg_pool(const float *x, float *y, int64_t planes, i
 	return launched();
 }
 
-extern "C" int ft_cu_channel_sum(ft_cu_dtype dt, const void *x, void *y, int64_t n, int64_t c, int64_t hw,
+extern "C" int ft_cu_channel_sum(ft_cu_dtype dt, const void *x, void *y, int64_t n, int64_t c, int64_t hw, void *ws,
 				 void *stream)
 {
+	cudaStream_t st = (cudaStream_t)stream;
 	if (c == 0)
 		return 0;
-#define L(T) channel_sum<T><<<(unsigned)c, kThreads, 0, (cudaStream_t)stream>>>((const T *)x, (T *)y, n, c, hw)
+	if (hw == 1 && n > 0 && ws) { /* rows of c channels (channels last): tiles over parts of the rows */
+		int parts = (int)ft_cu_bn_parts(n, c, 1);
+		dim3 tiles((unsigned)((c + 31) / 32), (unsigned)parts), lanes(32, kRowLanes);
+#define L(T)                                                                                           \
+	bn_stats_rows<T><<<tiles, lanes, 0, st>>>((const T *)x, (double *)ws, n, c);                     \
+	channel_sum_finish<T><<<blocks_for(c), kThreads, 0, st>>>((const double *)ws, parts, (T *)y, c)
+		FTCU_BY_TYPE(dt, L)
+#undef L
+		return launched();
+	}
+#define L(T) channel_sum<T><<<(unsigned)c, kThreads, 0, st>>>((const T *)x, (T *)y, n, c, hw)
 	FTCU_BY_TYPE(dt, L)
 #undef L
 	return launched();

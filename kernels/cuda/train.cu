@@ -135,32 +135,28 @@ __global__ void grad_accum(float *acc, const float *g, const float *first, int64
 	acc[i] = f ? g[i] : acc[i] + g[i];
 }
 
-__global__ void sgd(float *p, const float *g, float *v, int64_t n, const float *lr, const float *scale,
-		    const float *found_inf, float mom, float damp, float wd, bool nesterov)
+// one element of PyTorch's SGD and AdamW steps (kernels/cpu/train.c's arithmetic)
+__device__ inline void sgd_at(float *p, const float *g, float *v, int64_t i, float rate, float s, float mom,
+			      float damp, float wd, bool nesterov)
 {
-	if (found_inf && *found_inf != 0.0f)
-		return;
-	float rate = *lr, s = scale ? *scale : 1.0f;
-	FTCU_GRID_LOOP(i, n)
-	{
-		float d = g[i] * s + wd * p[i];
-		if (v && mom != 0.0f) {
-			v[i] = mom * v[i] + (1.0f - damp) * d;
-			d = nesterov ? d + mom * v[i] : v[i];
-		}
-		p[i] -= rate * d;
+	float d = g[i] * s + wd * p[i];
+	if (v && mom != 0.0f) {
+		v[i] = mom * v[i] + (1.0f - damp) * d;
+		d = nesterov ? d + mom * v[i] : v[i];
 	}
+	p[i] -= rate * d;
 }
 
-__global__ void adamw(float *p, const float *g, float *m, float *v, int64_t n, const float *lr_, const float *t_,
-		      const float *scale, const float *found_inf, float b1, float b2, float eps, float wd)
-{
-	if (found_inf && *found_inf != 0.0f)
-		return;
-	float lr = *lr_, t = *t_, s = scale ? *scale : 1.0f;
-	float bc1 = 1.0f - powf(b1, t), bc2 = 1.0f - powf(b2, t);
-	float step = lr / bc1, bc2_sqrt = sqrtf(bc2);
-	FTCU_GRID_LOOP(i, n)
+struct adamw_coef {
+	float lr, s, step, bc2_sqrt, b1, b2, eps, wd;
+	__device__ adamw_coef(float lr_, float t, float s_, float b1_, float b2_, float eps_, float wd_)
+		: lr(lr_), s(s_), b1(b1_), b2(b2_), eps(eps_), wd(wd_)
+	{
+		float bc1 = 1.0f - powf(b1, t), bc2 = 1.0f - powf(b2, t);
+		step = lr / bc1;
+		bc2_sqrt = sqrtf(bc2);
+	}
+	__device__ void at(float *p, const float *g, float *m, float *v, int64_t i) const
 	{
 		float gi = g[i] * s;
 		p[i] *= 1.0f - lr * wd;
@@ -168,6 +164,93 @@ __global__ void adamw(float *p, const float *g, float *m, float *v, int64_t n, c
 		v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
 		p[i] -= step * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
 	}
+};
+
+__global__ void sgd(float *p, const float *g, float *v, int64_t n, const float *lr, const float *scale,
+		    const float *found_inf, float mom, float damp, float wd, bool nesterov)
+{
+	if (found_inf && *found_inf != 0.0f)
+		return;
+	float rate = *lr, s = scale ? *scale : 1.0f;
+	FTCU_GRID_LOOP(i, n)
+	sgd_at(p, g, v, i, rate, s, mom, damp, wd, nesterov);
+}
+
+__global__ void adamw(float *p, const float *g, float *m, float *v, int64_t n, const float *lr_, const float *t_,
+		      const float *scale, const float *found_inf, float b1, float b2, float eps, float wd)
+{
+	if (found_inf && *found_inf != 0.0f)
+		return;
+	adamw_coef k(*lr_, *t_, scale ? *scale : 1.0f, b1, b2, eps, wd);
+	FTCU_GRID_LOOP(i, n)
+	k.at(p, g, m, v, i);
+}
+
+// Multi-tensor steps: up to kMulti tensors a launch, their pointers in the kernel's parameters
+// (about 1.5 KB), the launch's blocks split among them by size (first[t] .. first[t + 1] are
+// tensor t's), each block finding its tensor by a walk over at most kMulti bounds.
+constexpr int kMulti = 32;
+struct multi_list {
+	float *p[kMulti], *s1[kMulti], *s2[kMulti];
+	const float *g[kMulti];
+	int64_t n[kMulti];
+	int first[kMulti + 1];
+	int count;
+};
+
+__device__ inline int multi_tensor(const multi_list &L, int64_t *lo, int64_t *stride)
+{
+	int t = 0;
+	while (t + 1 < L.count && (int)blockIdx.x >= L.first[t + 1])
+		t++;
+	*lo = (int64_t)(blockIdx.x - L.first[t]) * blockDim.x + threadIdx.x;
+	*stride = (int64_t)(L.first[t + 1] - L.first[t]) * blockDim.x;
+	return t;
+}
+
+__global__ void sgd_multi(multi_list L, const float *lr, const float *scale, const float *found_inf, float mom,
+			  float damp, float wd, bool nesterov)
+{
+	if (found_inf && *found_inf != 0.0f)
+		return;
+	float rate = *lr, s = scale ? *scale : 1.0f;
+	int64_t i, stride;
+	int t = multi_tensor(L, &i, &stride);
+	for (; i < L.n[t]; i += stride)
+		sgd_at(L.p[t], L.g[t], L.s1[t], i, rate, s, mom, damp, wd, nesterov);
+}
+
+__global__ void adamw_multi(multi_list L, const float *lr, const float *t_, const float *scale, const float *found_inf,
+			    float b1, float b2, float eps, float wd)
+{
+	if (found_inf && *found_inf != 0.0f)
+		return;
+	adamw_coef k(*lr, *t_, scale ? *scale : 1.0f, b1, b2, eps, wd);
+	int64_t i, stride;
+	int t = multi_tensor(L, &i, &stride);
+	for (; i < L.n[t]; i += stride)
+		k.at(L.p[t], L.g[t], L.s1[t], L.s2[t], i);
+}
+
+// the tensors [at, at + count) of a multi-tensor step as a list (count <= kMulti): blocks as
+// blocks_for gives them, at most 1024 a tensor, none for an empty one; *blocks their sum
+multi_list multi_of(float *const *p, const float *const *g, float *const *s1, float *const *s2, const int64_t *n,
+		    int at, int count, int *blocks)
+{
+	multi_list L;
+	L.count = count;
+	L.first[0] = 0;
+	for (int j = 0; j < count; j++) {
+		L.p[j] = p[at + j];
+		L.g[j] = g[at + j];
+		L.s1[j] = s1 ? s1[at + j] : nullptr;
+		L.s2[j] = s2 ? s2[at + j] : nullptr;
+		L.n[j] = n[at + j];
+		int b = n[at + j] > 0 ? blocks_for(n[at + j]) : 0;
+		L.first[j + 1] = L.first[j] + (b < 1024 ? b : 1024);
+	}
+	*blocks = L.first[count];
+	return L;
 }
 
 // Y: float, or T itself (then beta is 1 and the copy exact)
@@ -252,6 +335,34 @@ extern "C" int ft_cu_sgd_step(float *p, const float *g, float *v, int64_t n, con
 {
 	sgd<<<blocks_for(n), kThreads, 0, (cudaStream_t)stream>>>(p, g, v, n, lr, scale, found_inf, momentum, dampening,
 								  wd, nesterov != 0);
+	return launched();
+}
+
+extern "C" int ft_cu_sgd_multi(float *const *p, const float *const *g, float *const *v, const int64_t *n, int count,
+			       const float *lr, const float *scale, const float *found_inf, float momentum,
+			       float dampening, float wd, int nesterov, void *stream)
+{
+	for (int at = 0; at < count; at += kMulti) {
+		int blocks, k = count - at < kMulti ? count - at : kMulti;
+		multi_list L = multi_of(p, g, v, nullptr, n, at, k, &blocks);
+		if (blocks)
+			sgd_multi<<<blocks, kThreads, 0, (cudaStream_t)stream>>>(L, lr, scale, found_inf, momentum, dampening,
+										 wd, nesterov != 0);
+	}
+	return launched();
+}
+
+extern "C" int ft_cu_adamw_multi(float *const *p, const float *const *g, float *const *m, float *const *v,
+				 const int64_t *n, int count, const float *lr, const float *t, const float *scale,
+				 const float *found_inf, float beta1, float beta2, float eps, float wd, void *stream)
+{
+	for (int at = 0; at < count; at += kMulti) {
+		int blocks, k = count - at < kMulti ? count - at : kMulti;
+		multi_list L = multi_of(p, g, m, v, n, at, k, &blocks);
+		if (blocks)
+			adamw_multi<<<blocks, kThreads, 0, (cudaStream_t)stream>>>(L, lr, t, scale, found_inf, beta1, beta2,
+										   eps, wd);
+	}
 	return launched();
 }
 
