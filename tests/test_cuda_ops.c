@@ -916,6 +916,19 @@ static void train_cases(ft_backend cu, const char *only)
 			infer_and_run(cu, g, node(g, FT_OP_AMP_UNSCALE, 3, in, 1), inf ? "AmpUnscale inf" : "AmpUnscale",
 				      false, 2 | 4);
 		}
+		/* 40 gradients (two launches of the multi-tensor kernel), an empty one, and infinities
+		 * only in the second launch's: the flag must still be set */
+		for (int inf = 0; inf < 2; inf++) {
+			ft_graph *g = ft_graph_new("unscale_many");
+			int in[41];
+			in[0] = scalar_input(g, 32768.0f);
+			for (int j = 0; j < 40; j++) {
+				int64_t d[1] = { j == 3 ? 0 : 1 + (j * 1009) % 5003 };
+				in[1 + j] = new_input(g, FT_F32, 1, d, -1e4f, 1e4f, inf && j == 34);
+			}
+			infer_and_run(cu, g, node(g, FT_OP_AMP_UNSCALE, 41, in, 1),
+				      inf ? "AmpUnscale 40, inf in the 35th" : "AmpUnscale 40", false, ALL_INPUTS);
+		}
 	}
 	for (int k = 0; k < 3 && wanted(only, FT_OP_AMP_UPDATE_SCALE); k++) { /* overflow, clean, growth */
 		ft_graph *g = ft_graph_new("update_scale");

@@ -183,12 +183,15 @@ __global__ void unary_grad_vec_kernel(ft_cu_unary_grad op, const T *dy, const T 
 		dx[nv * V + g] = st<T>(unary_grad(op, ld(dy[nv * V + g]), ld(s[nv * V + g]), p0, p1));
 }
 
-// the loss scaler: x *= 1 / scale, found = 1 where x was not finite (found zeroed before)
-__global__ void unscale_kernel(float *x, int64_t n, const float *scale, float *found)
+// the loss scaler over a list of gradients (launch.cuh's multi_list, p): x *= 1 / scale,
+// found = 1 where x was not finite (found zeroed before)
+__global__ void unscale_multi(multi_list L, const float *scale, float *found)
 {
 	float inv = 1.0f / *scale;
 	bool bad = false;
-	for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+	int64_t i, stride;
+	int t = multi_tensor(L, &i, &stride);
+	for (float *x = L.p[t]; i < L.n[t]; i += stride) {
 		bad |= !isfinite(x[i]);
 		x[i] *= inv;
 	}
@@ -346,9 +349,12 @@ extern "C" int ft_cu_amp_unscale(const float *scale, float *const *grads, const 
 	cudaError_t e = cudaMemsetAsync(found, 0, sizeof(float), s);
 	if (e != cudaSuccess)
 		return (int)e;
-	for (int k = 0; k < n_grads; k++)
-		if (counts[k])
-			unscale_kernel<<<blocks_for(counts[k]), kThreads, 0, s>>>(grads[k], counts[k], scale, found);
+	for (int at = 0; at < n_grads; at += kMulti) { /* one launch per kMulti gradients */
+		int blocks, k = n_grads - at < kMulti ? n_grads - at : kMulti;
+		multi_list L = multi_of(grads, (const float *const *)grads, nullptr, nullptr, counts, at, k, &blocks);
+		if (blocks)
+			unscale_multi<<<blocks, kThreads, 0, s>>>(L, scale, found);
+	}
 	return launched();
 }
 

@@ -51,6 +51,50 @@ template <> __device__ inline float st<float>(float v) { return v; }
 template <> __device__ inline __half st<__half>(float v) { return __float2half_rn(v); }
 template <> __device__ inline __nv_bfloat16 st<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
 
+// Multi-tensor kernels (the optimizer steps, the loss scaler's unscale): up to kMulti tensors a
+// launch, their pointers in the kernel's parameters
+// (about 1.5 KB), the launch's blocks split among them by size (first[t] .. first[t + 1] are
+// tensor t's), each block finding its tensor by a walk over at most kMulti bounds.
+constexpr int kMulti = 32;
+struct multi_list {
+	float *p[kMulti], *s1[kMulti], *s2[kMulti];
+	const float *g[kMulti];
+	int64_t n[kMulti];
+	int first[kMulti + 1];
+	int count;
+};
+
+__device__ inline int multi_tensor(const multi_list &L, int64_t *lo, int64_t *stride)
+{
+	int t = 0;
+	while (t + 1 < L.count && (int)blockIdx.x >= L.first[t + 1])
+		t++;
+	*lo = (int64_t)(blockIdx.x - L.first[t]) * blockDim.x + threadIdx.x;
+	*stride = (int64_t)(L.first[t + 1] - L.first[t]) * blockDim.x;
+	return t;
+}
+
+// the tensors [at, at + count) of a multi-tensor kernel as a list (count <= kMulti): blocks as
+// blocks_for gives them, at most 1024 a tensor, none for an empty one; *blocks their sum
+inline multi_list multi_of(float *const *p, const float *const *g, float *const *s1, float *const *s2, const int64_t *n,
+		    int at, int count, int *blocks)
+{
+	multi_list L;
+	L.count = count;
+	L.first[0] = 0;
+	for (int j = 0; j < count; j++) {
+		L.p[j] = p[at + j];
+		L.g[j] = g[at + j];
+		L.s1[j] = s1 ? s1[at + j] : nullptr;
+		L.s2[j] = s2 ? s2[at + j] : nullptr;
+		L.n[j] = n[at + j];
+		int b = n[at + j] > 0 ? blocks_for(n[at + j]) : 0;
+		L.first[j + 1] = L.first[j] + (b < 1024 ? b : 1024);
+	}
+	*blocks = L.first[count];
+	return L;
+}
+
 } // namespace ftcu
 
 #define FTCU_GRID_LOOP(i, n) \

@@ -186,28 +186,6 @@ __global__ void adamw(float *p, const float *g, float *m, float *v, int64_t n, c
 	k.at(p, g, m, v, i);
 }
 
-// Multi-tensor steps: up to kMulti tensors a launch, their pointers in the kernel's parameters
-// (about 1.5 KB), the launch's blocks split among them by size (first[t] .. first[t + 1] are
-// tensor t's), each block finding its tensor by a walk over at most kMulti bounds.
-constexpr int kMulti = 32;
-struct multi_list {
-	float *p[kMulti], *s1[kMulti], *s2[kMulti];
-	const float *g[kMulti];
-	int64_t n[kMulti];
-	int first[kMulti + 1];
-	int count;
-};
-
-__device__ inline int multi_tensor(const multi_list &L, int64_t *lo, int64_t *stride)
-{
-	int t = 0;
-	while (t + 1 < L.count && (int)blockIdx.x >= L.first[t + 1])
-		t++;
-	*lo = (int64_t)(blockIdx.x - L.first[t]) * blockDim.x + threadIdx.x;
-	*stride = (int64_t)(L.first[t + 1] - L.first[t]) * blockDim.x;
-	return t;
-}
-
 __global__ void sgd_multi(multi_list L, const float *lr, const float *scale, const float *found_inf, float mom,
 			  float damp, float wd, bool nesterov)
 {
@@ -232,26 +210,6 @@ __global__ void adamw_multi(multi_list L, const float *lr, const float *t_, cons
 		k.at(L.p[t], L.g[t], L.s1[t], L.s2[t], i);
 }
 
-// the tensors [at, at + count) of a multi-tensor step as a list (count <= kMulti): blocks as
-// blocks_for gives them, at most 1024 a tensor, none for an empty one; *blocks their sum
-multi_list multi_of(float *const *p, const float *const *g, float *const *s1, float *const *s2, const int64_t *n,
-		    int at, int count, int *blocks)
-{
-	multi_list L;
-	L.count = count;
-	L.first[0] = 0;
-	for (int j = 0; j < count; j++) {
-		L.p[j] = p[at + j];
-		L.g[j] = g[at + j];
-		L.s1[j] = s1 ? s1[at + j] : nullptr;
-		L.s2[j] = s2 ? s2[at + j] : nullptr;
-		L.n[j] = n[at + j];
-		int b = n[at + j] > 0 ? blocks_for(n[at + j]) : 0;
-		L.first[j + 1] = L.first[j] + (b < 1024 ? b : 1024);
-	}
-	*blocks = L.first[count];
-	return L;
-}
 
 // Y: float, or T itself (then beta is 1 and the copy exact)
 template <typename T, typename Y>
