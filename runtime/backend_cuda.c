@@ -243,9 +243,15 @@ static bool train_op_ok(const ft_graph *g, const ft_node *n)
 	case FT_OP_BATCH_NORM_APPLY:
 		return is_storage(ft_in(g, n, 0)->dtype) && ft_out(g, n, 0)->dtype == ft_in(g, n, 0)->dtype &&
 		       f32_from(g, n, 1, 1);
-	case FT_OP_BATCH_NORM_GRAD: /* dy, x, dx in one storage type */
-		return is_storage(ft_in(g, n, 0)->dtype) && ft_in(g, n, 1)->dtype == ft_in(g, n, 0)->dtype &&
-		       (!ft_out(g, n, 0) || ft_out(g, n, 0)->dtype == ft_in(g, n, 0)->dtype) && f32_from(g, n, 2, 1);
+	case FT_OP_BATCH_NORM_GRAD: { /* dy, x, dx (and a fused ReLU's output) in one storage type, the rest float32 */
+		ft_dtype t = ft_in(g, n, 0)->dtype;
+		const ft_tensor *ry = ft_in(g, n, 5);
+		bool stats = true;
+		for (int i = 2; i < 5; i++)
+			stats &= ft_in(g, n, i)->dtype == FT_F32;
+		return is_storage(t) && ft_in(g, n, 1)->dtype == t && (!ft_out(g, n, 0) || ft_out(g, n, 0)->dtype == t) &&
+		       (!ry || ry->dtype == t) && stats && f32_from(g, n, 6, 1);
+	}
 	case FT_OP_GLOBAL_AVERAGE_POOL:
 		return all_f32(g, n);
 	case FT_OP_MAX_POOL_GRAD:
@@ -772,7 +778,8 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 							 ft_in(g, n, 2)->data,
 							 upd ? rm->data : NULL, upd ? rv->data : NULL, y->data,
 							 ft_out(g, n, 1)->data, ft_out(g, n, 2)->data, ab, nb, ch, sp,
-							 attr(n, "epsilon", 1e-5f), attr(n, "momentum", 0.9f), c->stream),
+							 attr(n, "epsilon", 1e-5f), attr(n, "momentum", 0.9f),
+							 (int)ft_attr_int(n, "ft_relu", 0), c->stream),
 				  name);
 	}
 	case FT_OP_BATCH_NORM_APPLY: /* a training forward's y again, from its saved statistics */
@@ -788,7 +795,7 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 				 ? ft_cu_batch_norm_infer(x->data, s, b, m, v, y->data, ab, nb, ch, sp,
 							  attr(n, "epsilon", 1e-5f), c->stream)
 				 : ft_cu_batch_norm_apply(ft_cuda_dtype(x->dtype), x->data, s, b, m, v, y->data, ab, nb,
-							  ch, sp, c->stream);
+							  ch, sp, (int)ft_attr_int(n, "ft_relu", 0), c->stream);
 		return ft_cuda_check(rc, name);
 	}
 	case FT_OP_BATCH_NORM_GRAD: {
@@ -797,7 +804,8 @@ static ft_status run_norm_pool_op(cuda_ctx *c, const ft_graph *g, ft_node *n)
 		float *coef = scratch(c, ft_cu_bn_workspace(nb, ch, sp, 3));
 		if (!coef)
 			return ft_node_error(g, n, FT_ERUNTIME, "the cuda backend's workspace is smaller than planned");
-		return ft_cuda_check(ft_cu_batch_norm_grad(ft_cuda_dtype(x->dtype), ft_in(g, n, 0)->data, x->data,
+		return ft_cuda_check(ft_cu_batch_norm_grad(ft_cuda_dtype(x->dtype), ft_in(g, n, 0)->data,
+							data_or_null(g, n, 5), x->data,
 							ft_in(g, n, 2)->data,
 							ft_in(g, n, 3)->data, ft_in(g, n, 4)->data, y ? y->data : NULL,
 							ft_out(g, n, 1)->data, ft_out(g, n, 2)->data, coef, nb, ch, sp,

@@ -24,12 +24,16 @@ static ft_status norm_rule(ft_autodiff *ad, int i, ft_op op)
 	if (fwd.n_out < 3 || fwd.out[1] < 0 || fwd.out[2] < 0)
 		return ft_node_error(g, &fwd, FT_EUNSUPPORTED,
 				     "the gradient needs the saved mean and 1/std outputs, which this node lacks");
-	int in[5] = { dy, x, scale, fwd.out[1], fwd.out[2] }, dx;
-	ft_node *n = ft_ad_begin(ad, op, 5, in, 3);
+	/* a BatchNorm with its ReLU fused (train.c): its output, whose sign masks dy as ReluGrad did */
+	bool relu = ft_attr_int(&fwd, "ft_relu", 0) != 0;
+	int in[6] = { dy, x, scale, fwd.out[1], fwd.out[2], fwd.out[0] }, dx;
+	ft_node *n = ft_ad_begin(ad, op, relu ? 6 : 5, in, 3);
 	if (op == FT_OP_LAYER_NORM_GRAD)
 		ft_node_set_int(g, n, "axis", ft_attr_int(&fwd, "axis", -1));
 	if (ft_channels_last(&fwd)) /* dy, x and dx laid out as the forward's x (runtime/layout.c) */
 		ft_node_set_int(g, n, "ft_channels_last", 1);
+	if (relu)
+		ft_node_set_int(g, n, "ft_relu", 1);
 	FT_TRY(ft_ad_end(ad, n, &dx));
 	const ft_node *gn = &g->nodes[g->n_nodes - 1];
 	int dscale = gn->out[1], dbias = gn->out[2];

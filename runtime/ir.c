@@ -330,6 +330,18 @@ bool ft_op_is_view(ft_op op)
 	       op == FT_OP_IDENTITY;
 }
 
+int *ft_graph_count_uses(const ft_graph *g)
+{
+	int *uses = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(int));
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int j = 0; j < g->nodes[i].n_in; j++)
+			if (g->nodes[i].in[j] >= 0)
+				uses[g->nodes[i].in[j]]++;
+	for (int i = 0; i < g->n_outputs; i++)
+		uses[g->outputs[i]] += 2;
+	return uses;
+}
+
 bool ft_channels_last(const ft_node *n)
 {
 	return ft_attr_int(n, "ft_channels_last", 0) != 0;

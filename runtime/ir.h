@@ -161,6 +161,9 @@ int ft_graph_const_i64(ft_graph *g, const char *name, const int64_t *v, int n);
 /* the ops whose output is their first input's bytes under another shape (Reshape, Flatten,
  * Squeeze, Unsqueeze, Identity): the plan gives them their input's place */
 bool ft_op_is_view(ft_op op);
+/* per tensor, how many node inputs read it; a graph output counts 2 (it stays whatever reads it);
+   the caller frees it */
+int *ft_graph_count_uses(const ft_graph *g);
 
 /*
  * Channels last (runtime/layout.c): a node with the attribute ft_channels_last = 1 stores

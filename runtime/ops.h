@@ -159,7 +159,7 @@ typedef ft_status (*ft_cpu_fn)(const struct ft_graph *g, struct ft_node *n);
 	/* normalisation in training and its gradients: runtime/shape_norm.c, kernels/cpu/norm.c */            \
 	X(BATCH_NORM_TRAIN, "ft.BatchNormalizationTrain", 5, 5, 3, ft_import_none, ft_infer_batch_norm_train, ft_cpu_batch_norm_train)   \
 	X(BATCH_NORM_APPLY, "ft.BatchNormalizationApply", 5, 5, 1, ft_import_none, ft_infer_batch_norm_apply, ft_cpu_batch_norm_apply) \
-	X(BATCH_NORM_GRAD, "ft.BatchNormalizationGrad", 5, 5, 3, ft_import_none, ft_infer_norm_grad, ft_cpu_batch_norm_grad)            \
+	X(BATCH_NORM_GRAD, "ft.BatchNormalizationGrad", 5, 6, 3, ft_import_none, ft_infer_norm_grad, ft_cpu_batch_norm_grad)            \
 	X(LAYER_NORM_GRAD, "ft.LayerNormalizationGrad", 5, 5, 3, ft_import_none, ft_infer_norm_grad, ft_cpu_layer_norm_grad)            \
 	/* matrix product with transposes: runtime/shape_matmul.c, kernels/cpu/matmul.c */                     \
 	X(MATMUL_T, "ft.MatMulT", 2, 2, 1, ft_import_none, ft_infer_matmul_t, ft_cpu_matmul_t)                           \

@@ -155,8 +155,12 @@ static int add_node(remat *r, ft_op op, int f, const int *in, int n_in, int out,
 	c->opset = o->opset;
 	if (op == o->op)
 		ft_node_copy_attrs(g, c, o);
-	else if (ft_channels_last(o)) /* (a BatchNorm's apply: its operands' layout) */
-		ft_node_set_int(g, c, "ft_channels_last", 1);
+	else if (op == FT_OP_BATCH_NORM_APPLY) { /* a BatchNorm's output again: its layout, its fused ReLU */
+		if (ft_channels_last(o))
+			ft_node_set_int(g, c, "ft_channels_last", 1);
+		if (ft_attr_int(o, "ft_relu", 0))
+			ft_node_set_int(g, &g->nodes[g->n_nodes - 1], "ft_relu", 1);
+	}
 	if (r->n_new == r->cap_new) {
 		r->cap_new = r->cap_new ? 2 * r->cap_new : 64;
 		r->pos = ft_xrealloc(r->pos, sizeof(int) * (size_t)r->cap_new);

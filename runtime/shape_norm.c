@@ -137,10 +137,11 @@ ft_status ft_infer_layer_norm(ft_graph *g, ft_node *n)
 }
 
 /*
- * BATCH_NORM_GRAD and LAYER_NORM_GRAD (dy, x, scale, mean, invstd) -> dx like
+ * BATCH_NORM_GRAD and LAYER_NORM_GRAD (dy, x, scale, mean, invstd[, y]) -> dx like
  * x, dscale and dbias like scale. BatchNorm: scale, mean, invstd are (C).
  * LayerNorm (attribute axis): mean and invstd hold one value per row (the
- * product of x.dims[:axis]); scale broadcasts to x.dims[axis:].
+ * product of x.dims[:axis]); scale broadcasts to x.dims[axis:]. BatchNorm's y, when given,
+ * is the output of its fused ReLU (train.c), like x.
  */
 ft_status ft_infer_norm_grad(ft_graph *g, ft_node *n)
 {
@@ -181,6 +182,13 @@ ft_status ft_infer_norm_grad(ft_graph *g, ft_node *n)
 					     "scale %s does not broadcast to the normalised axes %d.. of X %s",
 					     ft_shape_str(scale, bp, sizeof(bp)), axis, ft_shape_str(x, bx, sizeof(bx)));
 	}
+	const ft_tensor *ry = n->op == FT_OP_BATCH_NORM_GRAD ? ft_in(g, n, 5) : NULL; /* a fused ReLU's output */
+	bool ry_ok = !ry || (ry->dtype == x->dtype && ry->rank == x->rank);
+	for (int i = 0; ry && ry_ok && i < x->rank; i++)
+		ry_ok = ry->dims[i] == x->dims[i];
+	if (!ry_ok)
+		return ft_node_error(g, n, FT_EBADINPUT, "the ReLU output %s must match X %s in dtype and shape",
+				     ft_shape_str(ry, bp, sizeof(bp)), ft_shape_str(x, bx, sizeof(bx)));
 	for (int i = 3; i < 5; i++) {
 		const ft_tensor *p = ft_in(g, n, i);
 		if (!is_f32_or_f64(p->dtype) || p->numel != stats)

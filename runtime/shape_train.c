@@ -23,6 +23,8 @@ ft_status ft_infer_multi_step(ft_graph *g, ft_node *n)
 			const ft_tensor *t = ft_in(g, n, i + j);
 			if (!t && j == 2 && per == 3)
 				continue; /* SGD without momentum */
+			if (!p)
+				return ft_node_error(g, n, FT_EBADINPUT, "input %d (a parameter) is missing", i);
 			if (!t || t->dtype != FT_F32 || t->numel != p->numel)
 				return ft_node_error(g, n, FT_EBADINPUT, "input %d must be float32 with the %lld elements of "
 						     "its parameter", i + j, (long long)p->numel);

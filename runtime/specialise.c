@@ -140,18 +140,6 @@ static void fuse_silu(ft_graph *g, const int *uses, bool *fused)
 	}
 }
 
-/* per tensor, how many node inputs read it; a graph output counts 2 (it stays whatever reads it) */
-static int *count_uses(const ft_graph *g)
-{
-	int *uses = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(int));
-	for (int i = 0; i < g->n_nodes; i++)
-		for (int j = 0; j < g->nodes[i].n_in; j++)
-			if (g->nodes[i].in[j] >= 0)
-				uses[g->nodes[i].in[j]]++;
-	for (int i = 0; i < g->n_outputs; i++)
-		uses[g->outputs[i]] += 2;
-	return uses;
-}
 
 /* tensor id is a one-element float32 constant equal to v */
 static bool const_is(const ft_graph *g, int id, float v)
@@ -222,7 +210,7 @@ static void fuse_gelu(ft_graph *g, const int *uses, bool *fused)
  */
 static ft_status fuse_linears(ft_graph *g)
 {
-	int *uses = count_uses(g);
+	int *uses = ft_graph_count_uses(g);
 	int n_nodes = g->n_nodes, fused = 0;
 	for (int i = 0; i < n_nodes; i++) {
 		ft_node *add = &g->nodes[i];
@@ -298,7 +286,7 @@ static ft_status fuse_linears(ft_graph *g)
 /* the activations exporters spell in several nodes, each made one node (needs producers and types) */
 static void fuse_activations(ft_graph *g)
 {
-	int *uses = count_uses(g);
+	int *uses = ft_graph_count_uses(g);
 	bool fused = false;
 	fuse_silu(g, uses, &fused);
 	fuse_gelu(g, uses, &fused);

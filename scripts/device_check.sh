@@ -12,7 +12,7 @@
 # FT_CHECK_SKIP (a list of torch, torchprof, layout, eval, imagefolder, same, optin) leaves those steps out.
 #   dry run on a machine without a GPU (checks this script, not CUDA):
 #           FT_CHECK_DEVICE=devsim FT_CHECK_PYTHON=/usr/bin/python3 FT_CHECK_MODELS=resnet50 \
-#           FT_CHECK_BATCH=2 FT_CHECK_STEPS=2 scripts/device_check.sh /tmp/dry
+#           FT_CHECK_BATCH=4 FT_CHECK_STEPS=2 scripts/device_check.sh /tmp/dry
 # FT_CHECK_BUDGET (seconds, default 400): a step that would start after its share of the budget
 # is skipped and says so, so the run ends inside the device tool's limit with what it has.
 # The order is the order of need: the kernel tests, ftrun's and PyTorch's training benches,

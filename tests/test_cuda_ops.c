@@ -620,6 +620,49 @@ static void norm_pool_cases(ft_backend cu, const char *only)
 	}
 	for (int k = 0; k < 6; k++) /* float32 with NaN and infinities, float16, bfloat16; each forward, backward */
 		max_pool_case(cu, only, k < 2 ? FT_F32 : k < 4 ? FT_F16 : FT_BF16, k & 1);
+	/*
+	 * With the ReLU fused (ft_relu, runtime/train.c): the forward and its recompute write
+	 * max(y, 0); the backward takes the ReLU's output as a sixth input and counts dy where it
+	 * is positive. Float32 and bfloat16, channels first and (few channels, many rows) last.
+	 */
+	for (int k = 0; k < 4; k++) {
+		ft_dtype dt = k & 1 ? FT_BF16 : FT_F32;
+		bool last = k >= 2;
+		const int64_t *d = last ? (const int64_t[4]){ 16, 40, 41, 3 } : xd, c1[1] = { last ? 3 : 24 };
+		char label[64];
+		if (wanted(only, FT_OP_BATCH_NORM_TRAIN)) {
+			ft_graph *g = ft_graph_new("bn_relu");
+			int in[5] = { new_input(g, dt, 4, d, -3, 5, false), f32_input(g, 1, c1, 0.5f, 1.5f),
+				      f32_input(g, 1, c1, -1, 1), f32_input(g, 1, c1, -0.1f, 0.1f), f32_input(g, 1, c1, 0.5f, 1.5f) };
+			g->tensors[in[3]].kind = g->tensors[in[4]].kind = FT_TK_STATE;
+			ft_node *n = node(g, FT_OP_BATCH_NORM_TRAIN, 5, in, 3);
+			ft_node_set_int(g, n, "ft_relu", 1);
+			ft_node_set_int(g, n, "ft_channels_last", last);
+			snprintf(label, sizeof(label), "BatchNormTrain ReLU%s %s", last ? " NHWC" : "", ft_dtype_name(dt));
+			infer_and_run(cu, g, n, label, false, 8 | 16);
+		}
+		if (wanted(only, FT_OP_BATCH_NORM_APPLY)) {
+			ft_graph *g = ft_graph_new("bn_apply_relu");
+			int in[5] = { new_input(g, dt, 4, d, -3, 5, false), f32_input(g, 1, c1, 0.5f, 1.5f),
+				      f32_input(g, 1, c1, -1, 1), f32_input(g, 1, c1, -0.1f, 0.1f), f32_input(g, 1, c1, 0.2f, 2) };
+			ft_node *n = node(g, FT_OP_BATCH_NORM_APPLY, 5, in, 1);
+			ft_node_set_int(g, n, "ft_relu", 1);
+			ft_node_set_int(g, n, "ft_channels_last", last);
+			snprintf(label, sizeof(label), "BatchNormApply ReLU%s %s", last ? " NHWC" : "", ft_dtype_name(dt));
+			infer_and_run(cu, g, n, label, false, 0);
+		}
+		if (wanted(only, FT_OP_BATCH_NORM_GRAD)) {
+			ft_graph *g = ft_graph_new("bn_grad_relu");
+			int in[6] = { new_input(g, dt, 4, d, -1, 1, false), new_input(g, dt, 4, d, -3, 5, false),
+				      f32_input(g, 1, c1, 0.5f, 1.5f), f32_input(g, 1, c1, 0.5f, 1.5f),
+				      f32_input(g, 1, c1, 0.2f, 1), new_input(g, dt, 4, d, -1, 1, false) };
+			ft_node *n = node(g, FT_OP_BATCH_NORM_GRAD, 6, in, 3);
+			ft_node_set_int(g, n, "ft_relu", 1);
+			ft_node_set_int(g, n, "ft_channels_last", last);
+			snprintf(label, sizeof(label), "BatchNormGrad ReLU%s %s", last ? " NHWC" : "", ft_dtype_name(dt));
+			infer_and_run(cu, g, n, label, false, 0);
+		}
+	}
 	for (int k = 0; k < 2; k++) { /* AMP: float16/bfloat16 x with float32 parameters and statistics */
 		ft_dtype dt = k ? FT_BF16 : FT_F16;
 		if (wanted(only, FT_OP_BATCH_NORM_TRAIN)) {
@@ -703,14 +746,19 @@ static void attn_cases(ft_backend cu, const char *only)
 			infer_and_run(cu, g, n, k ? "Transpose bfloat16, 7 kept" : "Transpose bfloat16, 64 kept", true, 0);
 		}
 	}
-	/* bfloat16 slices of the last axis with step 1: from 8 (16-byte words) and from 3 (2-byte elements) */
-	for (int k = 0; k < 2 && wanted(only, FT_OP_SLICE); k++) {
+	/* bfloat16 slices of the last axis with step 1: from 8 (16-byte words), 4 (8-byte), 2 (4-byte)
+	 * and 3 (2-byte elements); and with step -1 on axis 2 (a negative outer stride, 16-byte words) */
+	static const int64_t from[5] = { 8, 4, 2, 3, 8 };
+	for (int k = 0; k < 5 && wanted(only, FT_OP_SLICE); k++) {
 		ft_graph *g = ft_graph_new("slice_lp");
-		int64_t st[1] = { k ? 3 : 8 }, en[1] = { k ? 59 : 40 }, ax[1] = { 3 }, sp[1] = { 1 };
-		int in[5] = { new_input(g, FT_BF16, 4, xd, -4, 4, false), i64_const(g, 1, st), i64_const(g, 1, en),
-			      i64_const(g, 1, ax), i64_const(g, 1, sp) };
-		infer_and_run(cu, g, node(g, FT_OP_SLICE, 5, in, 1), k ? "Slice bfloat16 from 3" : "Slice bfloat16 from 8",
-			      true, 0);
+		bool back = k == 4;
+		int64_t st[2] = { from[k], back ? 150 : 0 }, en[2] = { from[k] + 32, back ? 10 : 197 }, ax[2] = { 3, 2 },
+			sp[2] = { 1, back ? -1 : 1 };
+		int in[5] = { new_input(g, FT_BF16, 4, xd, -4, 4, false), i64_const(g, 2, st), i64_const(g, 2, en),
+			      i64_const(g, 2, ax), i64_const(g, 2, sp) };
+		char label[64];
+		snprintf(label, sizeof(label), "Slice bfloat16 from %lld%s", (long long)from[k], back ? ", axis 2 back" : "");
+		infer_and_run(cu, g, node(g, FT_OP_SLICE, 5, in, 1), label, true, 0);
 	}
 	for (int k = 0; k < 2 && wanted(only, FT_OP_SLICE_GRAD); k++) { /* the same, scattered back */
 		ft_graph *g = ft_graph_new("slice_grad_lp");
@@ -923,7 +971,7 @@ static void train_cases(ft_backend cu, const char *only)
 			int in[41];
 			in[0] = scalar_input(g, 32768.0f);
 			for (int j = 0; j < 40; j++) {
-				int64_t d[1] = { j == 3 ? 0 : 1 + (j * 1009) % 5003 };
+				int64_t d[1] = { j == 3 ? 0 : j == 20 ? 300007 : 1 + (j * 1009) % 5003 };
 				in[1 + j] = new_input(g, FT_F32, 1, d, -1e4f, 1e4f, inf && j == 34);
 			}
 			infer_and_run(cu, g, node(g, FT_OP_AMP_UNSCALE, 41, in, 1),
@@ -1011,21 +1059,23 @@ static void train_cases(ft_backend cu, const char *only)
 		infer_and_run(cu, g, n, k ? "AdamWStep skipped" : "AdamWStep scaled", false, 1 | 4 | 8);
 	}
 	/*
-	 * The multi-tensor steps: 40 tensors (two launches of up to 32), one of 100003 elements
-	 * among small ones, one empty, one SGD tensor without a momentum buffer; and skipped
+	 * The multi-tensor steps: 40 tensors (two launches of up to 32), one of 300007 elements
+	 * (more than its 1024 blocks cover in one pass) among small ones, one empty, one SGD tensor
+	 * without a momentum buffer; skipped; and without a gradient scale and found_inf (plain
+	 * training), and with the scale alone (clipping)
 	 */
-	for (int k = 0; k < 4 && wanted(only, k < 2 ? FT_OP_SGD_STEP_MULTI : FT_OP_ADAMW_STEP_MULTI); k++) {
-		bool sgd = k < 2, skip = k & 1;
+	for (int k = 0; k < 8 && wanted(only, k % 4 < 2 ? FT_OP_SGD_STEP_MULTI : FT_OP_ADAMW_STEP_MULTI); k++) {
+		bool sgd = k % 4 < 2, skip = k < 4 && (k & 1), plain = k >= 4 && !(k & 1), scale_only = k >= 4 && (k & 1);
 		int head = sgd ? 3 : 4, per = sgd ? 3 : 4, count = skip ? 3 : 40;
 		ft_graph *g = ft_graph_new("multi_step");
 		int in[4 + 4 * 40];
 		in[0] = scalar_input(g, sgd ? 0.05f : 1e-3f);
 		if (!sgd)
 			in[1] = scalar_input(g, 7.0f);
-		in[head - 2] = scalar_input(g, 1.0f / 1024);
-		in[head - 1] = scalar_input(g, (float)skip);
+		in[head - 2] = plain ? -1 : scalar_input(g, 1.0f / 1024);
+		in[head - 1] = plain || scale_only ? -1 : scalar_input(g, (float)skip);
 		for (int j = 0; j < count; j++) {
-			int64_t d[1] = { j == 5 ? 100003 : j == 9 ? 0 : 1 + (j * 997) % 3001 };
+			int64_t d[1] = { j == 5 ? 300007 : j == 9 ? 0 : 1 + (j * 997) % 3001 };
 			for (int q = 0; q < per; q++)
 				in[head + per * j + q] = q == 3 ? f32_input(g, 1, d, 0, 0.01f) : f32_input(g, 1, d, -1, 1);
 			if (sgd && j == 7)
@@ -1038,7 +1088,8 @@ static void train_cases(ft_backend cu, const char *only)
 			ft_node_set_int(g, n, "nesterov", 1);
 		}
 		static const char *labels[] = { "SGDStepMulti 40 tensors", "SGDStepMulti skipped", "AdamWStepMulti 40 tensors",
-						"AdamWStepMulti skipped" };
+						"AdamWStepMulti skipped", "SGDStepMulti plain", "SGDStepMulti scale only",
+						"AdamWStepMulti plain", "AdamWStepMulti scale only" };
 		infer_and_run(cu, g, n, labels[k], false, ALL_INPUTS);
 	}
 }

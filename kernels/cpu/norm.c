@@ -34,10 +34,10 @@ static inline void st(ft_tensor *t, int64_t i, double v)
 
 /* ---- BatchNormalization ------------------------------------------------- */
 
-/* y[n,c,:] = x[n,c,:] * a[c] + b[c]; y and x are (N, C, S) */
+/* y[n,c,:] = x[n,c,:] * a[c] + b[c], then with relu max(., 0) as Relu writes it; (N, C, S) */
 #define BN_APPLY(NAME, T)                                                                       \
 	static void NAME(T *y, const T *x, const double *a, const double *b, int64_t nb, int64_t c,    \
-			 int64_t s)                                                                     \
+			 int64_t s, bool relu)                                                          \
 	{                                                                                       \
 		_Pragma("omp parallel for collapse(2) schedule(static)")                        \
 		for (int64_t i = 0; i < nb; i++) {                                              \
@@ -45,8 +45,14 @@ static inline void st(ft_tensor *t, int64_t i, double v)
 				const T *xp = x + (i * c + k) * s;                              \
 				T *yp = y + (i * c + k) * s;                                    \
 				T ak = (T)a[k], bk = (T)b[k];                                   \
-				for (int64_t j = 0; j < s; j++)                                 \
-					yp[j] = xp[j] * ak + bk;                                \
+				if (relu)                                                       \
+					for (int64_t j = 0; j < s; j++) {                       \
+						T v = xp[j] * ak + bk;                          \
+						yp[j] = v < 0 ? (T)0 : v;                       \
+					}                                                       \
+				else                                                            \
+					for (int64_t j = 0; j < s; j++)                         \
+						yp[j] = xp[j] * ak + bk;                        \
 			}                                                                       \
 		}                                                                               \
 	}
@@ -187,10 +193,11 @@ static void batch_norm(const ft_node *n, const ft_tensor *x, const ft_tensor *sc
 			b[k] = ld(bias, k) - mean[k] * a[k];
 		}
 	}
+	bool relu = ft_attr_int(n, "ft_relu", 0) != 0; /* (train.c's fuse_bn_relu) */
 	if (x->dtype == FT_F64)
-		bn_apply_f64(y->data, x->data, a, b, nb, c, s);
+		bn_apply_f64(y->data, x->data, a, b, nb, c, s, relu);
 	else
-		bn_apply_f32(y->data, x->data, a, b, nb, c, s);
+		bn_apply_f32(y->data, x->data, a, b, nb, c, s, relu);
 
 	double unbias = unbiased && cnt > 1 ? cnt / (cnt - 1) : 1.0;
 	/* read all of imean/ivar before writing: rmean may be imean (in place) */
@@ -256,8 +263,8 @@ ft_status ft_cpu_batch_norm_apply(const ft_graph *g, ft_node *n)
 	double *a = ft_cpu_scratch(sizeof(double) * (2 * (size_t)c + 1)), *b = a + c;
 	bn_coef_saved(ft_in(g, n, 1), ft_in(g, n, 2), ft_in(g, n, 3), ft_in(g, n, 4), a, b, c);
 	switch (x->dtype) {
-	case FT_F32: bn_apply_f32(y->data, x->data, a, b, nb, c, s); break;
-	case FT_F64: bn_apply_f64(y->data, x->data, a, b, nb, c, s); break;
+	case FT_F32: bn_apply_f32(y->data, x->data, a, b, nb, c, s, ft_attr_int(n, "ft_relu", 0) != 0); break;
+	case FT_F64: bn_apply_f64(y->data, x->data, a, b, nb, c, s, ft_attr_int(n, "ft_relu", 0) != 0); break;
 	default: return ft_node_error(g, n, FT_EUNSUPPORTED, "dtype %s not supported", ft_dtype_name(x->dtype));
 	}
 	return FT_OK;
@@ -441,16 +448,44 @@ ft_status ft_cpu_layer_norm(const ft_graph *g, ft_node *n)
 BN_GRAD(bn_grad_f32, float)
 BN_GRAD(bn_grad_f64, double)
 
-/* BATCH_NORM_GRAD(dy, x, scale, saved_mean, saved_invstd) -> dx, dscale, dbias */
+/* the coefficients' bytes of BATCH_NORM_GRAD's scratch; a fused ReLU's masked dy follows them */
+static size_t bn_grad_head(int64_t c)
+{
+	return ft_align64(sizeof(double) * (7 * (size_t)c + 1));
+}
+
+/*
+ * BATCH_NORM_GRAD(dy, x, scale, saved_mean, saved_invstd[, y]) -> dx, dscale, dbias. With y, the
+ * output of a BatchNorm with its ReLU fused (train.c), dy counts where y > 0 only, as ReluGrad
+ * passed it on.
+ */
 ft_status ft_cpu_batch_norm_grad(const ft_graph *g, ft_node *n)
 {
 	const ft_tensor *dy = ft_in(g, n, 0), *x = ft_in(g, n, 1), *scale = ft_in(g, n, 2);
-	const ft_tensor *mean = ft_in(g, n, 3), *invstd = ft_in(g, n, 4);
+	const ft_tensor *mean = ft_in(g, n, 3), *invstd = ft_in(g, n, 4), *ry = ft_in(g, n, 5);
 	ft_tensor *dx = ft_out(g, n, 0), *dscale = ft_out(g, n, 1), *dbias = ft_out(g, n, 2);
 	int64_t nb = x->dims[0], c = x->dims[1], s = 1;
 	for (int i = 2; i < x->rank; i++)
 		s *= x->dims[i];
-	double *buf = ft_cpu_scratch(sizeof(double) * (7 * (size_t)c + 1));
+	double *buf = ft_cpu_scratch(bn_grad_head(c) + (ry ? ft_tensor_bytes(dy) : 0));
+	const void *dyd = dy->data;
+	if (ry) { /* ReluGrad's select: dy where y > 0, else 0 */
+		void *masked = (char *)buf + bn_grad_head(c);
+		if (dy->dtype == FT_F64) {
+			const double *d = dy->data, *y = ry->data;
+			double *o = masked;
+#pragma omp parallel for if (dy->numel > 65536)
+			for (int64_t i = 0; i < dy->numel; i++)
+				o[i] = y[i] > 0 ? d[i] : 0.0;
+		} else {
+			const float *d = dy->data, *y = ry->data;
+			float *o = masked;
+#pragma omp parallel for if (dy->numel > 65536)
+			for (int64_t i = 0; i < dy->numel; i++)
+				o[i] = y[i] > 0 ? d[i] : 0.0f;
+		}
+		dyd = masked;
+	}
 	double *sc = buf, *m = buf + c, *is = buf + 2 * c, *ds = buf + 3 * c, *db = buf + 4 * c;
 	double *glob = syncs(n) ? buf + 5 * c : NULL;
 	for (int64_t k = 0; k < c; k++) {
@@ -459,9 +494,9 @@ ft_status ft_cpu_batch_norm_grad(const ft_graph *g, ft_node *n)
 		is[k] = ld(invstd, k);
 	}
 	if (x->dtype == FT_F64)
-		bn_grad_f64(dx ? dx->data : NULL, ds, db, dy->data, x->data, sc, m, is, nb, c, s, glob);
+		bn_grad_f64(dx ? dx->data : NULL, ds, db, dyd, x->data, sc, m, is, nb, c, s, glob);
 	else
-		bn_grad_f32(dx ? dx->data : NULL, ds, db, dy->data, x->data, sc, m, is, nb, c, s, glob);
+		bn_grad_f32(dx ? dx->data : NULL, ds, db, dyd, x->data, sc, m, is, nb, c, s, glob);
 	for (int64_t k = 0; k < c; k++) {
 		st(dscale, k, ds[k]);
 		st(dbias, k, db[k]);
@@ -583,8 +618,9 @@ size_t ft_cpu_norm_scratch(const ft_graph *g, const ft_node *n)
 		return sizeof(double) * (4 * (size_t)x->dims[1] + 1);
 	case FT_OP_BATCH_NORM_APPLY: /* ft_cpu_batch_norm_apply's a and b */
 		return sizeof(double) * (2 * (size_t)x->dims[1] + 1);
-	case FT_OP_BATCH_NORM_GRAD: /* ft_cpu_batch_norm_grad's */
-		return sizeof(double) * (7 * (size_t)x->dims[1] + 1);
+	case FT_OP_BATCH_NORM_GRAD: /* ft_cpu_batch_norm_grad's (x: input 1) */
+		x = ft_in(g, n, 1);
+		return bn_grad_head(x->dims[1]) + (ft_in(g, n, 5) ? ft_tensor_bytes(ft_in(g, n, 0)) : 0);
 	case FT_OP_LAYER_NORM:
 	case FT_OP_LAYER_NORM_GRAD:
 		if (ft_ln_split(g, n, x, &axis, &rows, &cols))

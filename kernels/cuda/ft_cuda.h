@@ -172,11 +172,12 @@ int ft_cu_narrow(ft_cu_dtype dt, const float *x, void *y, int64_t n, void *strea
  * invstd = 1 / sqrt(var + eps) (so ft_cu_batch_norm_apply remakes y); saved mean and
  * 1 / sqrt(var + eps) for the backward; the running statistics (NULL: left
  * alone) become r * momentum + batch * (1 - momentum), the variance unbiased
- * (count / (count - 1)) as PyTorch's. ws: ft_cu_bn_workspace(nb, c, s, 2) bytes.
+ * (count / (count - 1)) as PyTorch's. ws: ft_cu_bn_workspace(nb, c, s, 2) bytes. relu: a
+ * fused ReLU (runtime/train.c), y = max(x a + b, 0) before rounding (also for _apply).
  */
 int ft_cu_batch_norm_train(ft_cu_dtype dt, const void *x, const float *scale, const float *bias, float *run_mean,
 			   float *run_var, void *y, float *saved_mean, float *saved_invstd, void *ws, int64_t nb,
-			   int64_t c, int64_t s, float eps, float momentum, void *stream);
+			   int64_t c, int64_t s, float eps, float momentum, int relu, void *stream);
 /*
  * The blocks per channel that sum BatchNorm's statistics: enough blocks in all
  * to fill a GPU (about 1024), none with fewer than 16384 elements, at most 64.
@@ -206,7 +207,8 @@ static inline size_t ft_cu_bn_workspace(int64_t nb, int64_t c, int64_t s, int co
  * runtime/remat.c): the same a and b, bit for bit. ab is 2 * c floats of workspace.
  */
 int ft_cu_batch_norm_apply(ft_cu_dtype dt, const void *x, const float *scale, const float *bias, const float *mean,
-			   const float *invstd, void *y, float *ab, int64_t nb, int64_t c, int64_t s, void *stream);
+			   const float *invstd, void *y, float *ab, int64_t nb, int64_t c, int64_t s, int relu,
+			   void *stream);
 /* BatchNorm in inference: y = x * a + b from the running statistics; ab is 2 * c floats of workspace */
 int ft_cu_batch_norm_infer(const float *x, const float *scale, const float *bias, const float *mean,
 			   const float *var, float *y, float *ab, int64_t nb, int64_t c, int64_t s, float eps,
@@ -214,12 +216,13 @@ int ft_cu_batch_norm_infer(const float *x, const float *scale, const float *bias
 /*
  * Its backward (dy, x, scale, saved mean, saved invstd) -> dx, dscale, dbias:
  * per channel dbias = sum dy, dscale = sum dy * xhat, dx = scale * invstd *
- * (dy - dbias / M - xhat * dscale / M), in double per channel. ws:
+ * (dy - dbias / M - xhat * dscale / M), in double per channel; with ry (the output of a
+ * fused ReLU, of dy's type; NULL without) dy counts only where ry > 0. ws:
  * ft_cu_bn_workspace(nb, c, s, 3) bytes.
  */
-int ft_cu_batch_norm_grad(ft_cu_dtype dt, const void *dy, const void *x, const float *scale, const float *mean,
-			  const float *invstd, void *dx, float *dscale, float *dbias, void *ws, int64_t nb, int64_t c,
-			  int64_t s, void *stream);
+int ft_cu_batch_norm_grad(ft_cu_dtype dt, const void *dy, const void *ry, const void *x, const float *scale,
+			  const float *mean, const float *invstd, void *dx, float *dscale, float *dbias, void *ws,
+			  int64_t nb, int64_t c, int64_t s, void *stream);
 
 /*
  * 2-D depthwise convolution (depthwise.cu): x (n, c, h, w), one kh x kw filter per

@@ -180,26 +180,36 @@ __device__ inline int64_t channel_of(int64_t i, int64_t n, int64_t c, int64_t s)
 	return i / s % c;
 }
 
-template <typename T> __global__ void bn_apply(const T *x, const float *ab, T *y, int64_t n, int64_t c, int64_t s)
+// y = x a + b per channel; with relu (a fused ReLU, runtime/train.c) max(., 0) before rounding,
+// as the CPU's kernel computes it
+template <typename T>
+__global__ void bn_apply(const T *x, const float *ab, T *y, int64_t n, int64_t c, int64_t s, bool relu)
 {
 	FTCU_GRID_LOOP(i, n)
 	{
 		int64_t k = channel_of(i, n, c, s);
-		y[i] = st<T>(ld(x[i]) * ab[k] + ab[c + k]);
+		float v = ld(x[i]) * ab[k] + ab[c + k];
+		y[i] = st<T>(relu && v < 0 ? 0.0f : v);
 	}
+}
+
+// dy as the backward reads it: with a fused ReLU's output ry, dy where ry > 0, else 0 (ReluGrad)
+template <typename T> __device__ inline double dy_at(const T *dy, const T *ry, int64_t i)
+{
+	return ry && !(ld(ry[i]) > 0.0f) ? 0.0 : (double)ld(dy[i]);
 }
 
 // the backward's partial sums: sum dy and sum dy (x - mean)
 template <typename T>
-__global__ void bn_grad_part(const T *dy, const T *x, const float *mean, double *part, int64_t nb, int64_t c,
-			     int64_t s)
+__global__ void bn_grad_part(const T *dy, const T *ry, const T *x, const float *mean, double *part, int64_t nb,
+			     int64_t c, int64_t s)
 {
 	__shared__ double sa[kThreads], sb[kThreads];
 	int64_t k = blockIdx.x;
 	double mk = mean[k], sum = 0, dot = 0;
 	for (chan_walk w(nb * s, s, (int)blockIdx.y, (int)gridDim.y); w.left > 0; w.next(s)) {
 		int64_t at = (w.b * c + k) * s + w.j;
-		double g = ld(dy[at]);
+		double g = dy_at(dy, ry, at);
 		sum += g;
 		dot += g * ((double)ld(x[at]) - mk);
 	}
@@ -212,7 +222,8 @@ __global__ void bn_grad_part(const T *dy, const T *x, const float *mean, double 
 
 // the backward's partial sums over rows of c channels (as bn_stats_rows)
 template <typename T>
-__global__ void bn_grad_rows(const T *dy, const T *x, const float *mean, double *part, int64_t rows, int64_t c)
+__global__ void bn_grad_rows(const T *dy, const T *ry, const T *x, const float *mean, double *part, int64_t rows,
+			     int64_t c)
 {
 	int64_t k = (int64_t)blockIdx.x * 32 + threadIdx.x, lo, hi;
 	rows_of_part(rows, &lo, &hi);
@@ -220,7 +231,7 @@ __global__ void bn_grad_rows(const T *dy, const T *x, const float *mean, double 
 	if (k < c) {
 		double mk = mean[k];
 		for (int64_t r = lo + threadIdx.y; r < hi; r += kRowLanes) {
-			double g = ld(dy[r * c + k]);
+			double g = dy_at(dy, ry, r * c + k);
 			sum += g;
 			dot += g * ((double)ld(x[r * c + k]) - mk);
 		}
@@ -250,12 +261,13 @@ __global__ void bn_grad_finish(const double *part, int parts, const float *scale
 }
 
 template <typename T>
-__global__ void bn_grad_apply(const T *dy, const T *x, const float *coef, T *dx, int64_t n, int64_t c, int64_t s)
+__global__ void bn_grad_apply(const T *dy, const T *ry, const T *x, const float *coef, T *dx, int64_t n, int64_t c,
+			      int64_t s)
 {
 	FTCU_GRID_LOOP(i, n)
 	{
 		int64_t k = channel_of(i, n, c, s);
-		dx[i] = st<T>(coef[k] * ld(dy[i]) + coef[c + k] * ld(x[i]) + coef[2 * c + k]);
+		dx[i] = st<T>(coef[k] * (float)dy_at(dy, ry, i) + coef[c + k] * ld(x[i]) + coef[2 * c + k]);
 	}
 }
 
@@ -370,7 +382,8 @@ __global__ void global_avg_grad(const float *dy, float *dx, int64_t n, int64_t s
 
 extern "C" int ft_cu_batch_norm_train(ft_cu_dtype dt, const void *x, const float *scale, const float *bias,
 				      float *run_mean, float *run_var, void *y, float *saved_mean, float *saved_invstd,
-				      void *ws, int64_t nb, int64_t c, int64_t s, float eps, float momentum, void *stream)
+				      void *ws, int64_t nb, int64_t c, int64_t s, float eps, float momentum, int relu,
+				      void *stream)
 {
 	cudaStream_t st = (cudaStream_t)stream;
 	if (c == 0 || nb * s == 0) /* nothing to normalise (a grid of 0 blocks is an invalid launch) */
@@ -386,7 +399,7 @@ extern "C" int ft_cu_batch_norm_train(ft_cu_dtype dt, const void *x, const float
 		bn_stats_part<T><<<grid, kThreads, 0, st>>>((const T *)x, part, nb, c, s);                        \
 	bn_stats_finish<<<blocks_for(c), kThreads, 0, st>>>(part, parts, scale, bias, run_mean, run_var,          \
 							    saved_mean, saved_invstd, ab, nb * s, c, eps, momentum); \
-	bn_apply<T><<<blocks_for(nb * c * s), kThreads, 0, st>>>((const T *)x, ab, (T *)y, nb * c * s, c, s)
+	bn_apply<T><<<blocks_for(nb * c * s), kThreads, 0, st>>>((const T *)x, ab, (T *)y, nb * c * s, c, s, relu != 0)
 	FTCU_BY_TYPE(dt, L)
 #undef L
 	return launched();
@@ -394,13 +407,14 @@ extern "C" int ft_cu_batch_norm_train(ft_cu_dtype dt, const void *x, const float
 
 extern "C" int ft_cu_batch_norm_apply(ft_cu_dtype dt, const void *x, const float *scale, const float *bias,
 				      const float *mean, const float *invstd, void *y, float *ab, int64_t nb, int64_t c,
-				      int64_t s, void *stream)
+				      int64_t s, int relu, void *stream)
 {
 	cudaStream_t st = (cudaStream_t)stream;
 	if (c == 0 || nb * s == 0)
 		return 0;
 	bn_saved_coef<<<blocks_for(c), kThreads, 0, st>>>(scale, bias, mean, invstd, ab, c);
-#define L(T) bn_apply<T><<<blocks_for(nb * c * s), kThreads, 0, st>>>((const T *)x, ab, (T *)y, nb * c * s, c, s)
+#define L(T)                                                                                               \
+	bn_apply<T><<<blocks_for(nb * c * s), kThreads, 0, st>>>((const T *)x, ab, (T *)y, nb * c * s, c, s, relu != 0)
 	FTCU_BY_TYPE(dt, L);
 #undef L
 	return launched();
@@ -412,13 +426,13 @@ extern "C" int ft_cu_batch_norm_infer(const float *x, const float *scale, const 
 {
 	cudaStream_t st = (cudaStream_t)stream;
 	bn_infer_coef<<<blocks_for(c), kThreads, 0, st>>>(scale, bias, mean, var, ab, c, eps);
-	bn_apply<float><<<blocks_for(nb * c * s), kThreads, 0, st>>>(x, ab, y, nb * c * s, c, s);
+	bn_apply<float><<<blocks_for(nb * c * s), kThreads, 0, st>>>(x, ab, y, nb * c * s, c, s, false);
 	return launched();
 }
 
-extern "C" int ft_cu_batch_norm_grad(ft_cu_dtype dt, const void *dy, const void *x, const float *scale,
-				     const float *mean, const float *invstd, void *dx, float *dscale, float *dbias,
-				     void *ws, int64_t nb, int64_t c, int64_t s, void *stream)
+extern "C" int ft_cu_batch_norm_grad(ft_cu_dtype dt, const void *dy, const void *ry, const void *x,
+				     const float *scale, const float *mean, const float *invstd, void *dx, float *dscale,
+				     float *dbias, void *ws, int64_t nb, int64_t c, int64_t s, void *stream)
 {
 	cudaStream_t st = (cudaStream_t)stream;
 	if (c == 0 || nb * s == 0)
@@ -429,14 +443,15 @@ extern "C" int ft_cu_batch_norm_grad(ft_cu_dtype dt, const void *dy, const void 
 	dim3 grid((unsigned)c, (unsigned)parts), tiles((unsigned)((c + 31) / 32), (unsigned)parts), lanes(32, kRowLanes);
 #define L(T)                                                                                                       \
 	if (s == 1)                                                                                                \
-		bn_grad_rows<T><<<tiles, lanes, 0, st>>>((const T *)dy, (const T *)x, mean, part, nb, c);            \
+		bn_grad_rows<T><<<tiles, lanes, 0, st>>>((const T *)dy, (const T *)ry, (const T *)x, mean, part, nb, c); \
 	else                                                                                                       \
-		bn_grad_part<T><<<grid, kThreads, 0, st>>>((const T *)dy, (const T *)x, mean, part, nb, c, s);       \
+		bn_grad_part<T><<<grid, kThreads, 0, st>>>((const T *)dy, (const T *)ry, (const T *)x, mean, part, nb, c, \
+							   s);                                                              \
 	bn_grad_finish<<<blocks_for(c), kThreads, 0, st>>>(part, parts, scale, mean, invstd, dscale, dbias, coef,    \
 							   nb * s, c);                                               \
 	if (dx)                                                                                                    \
-		bn_grad_apply<T><<<blocks_for(nb * c * s), kThreads, 0, st>>>((const T *)dy, (const T *)x, coef, (T *)dx, \
-									      nb * c * s, c, s)
+		bn_grad_apply<T><<<blocks_for(nb * c * s), kThreads, 0, st>>>((const T *)dy, (const T *)ry, (const T *)x, \
+									      coef, (T *)dx, nb * c * s, c, s)
 	FTCU_BY_TYPE(dt, L)
 #undef L
 	return launched();
