@@ -262,14 +262,16 @@ fi
 # (runtime/remat.c), on all three: what the recomputing costs in images/s and saves in memory;
 # FT_CHANNELS_LAST=1 (the convolutions channels last, runtime/layout.c) on resnet50 (the pass
 # leaves efficientnet_b0, with its depthwise convolutions, as it is);
+# FT_FUSE_BN_RELU=0 (BatchNorm and ReLU as two ops, runtime/train.c) on resnet50;
 # FT_CONV_GEMM=0 (cuDNN for the 1 x 1 convolutions that run as matrix products, cuda_conv.c)
 # on the two convolution networks; FT_CUBLASLT=0 (cuBLAS, the bias a pass of its own) on
 # vit_b_16, whose Linear layers it serves
-for v in FT_CHANNELS_LAST=1 FT_CONV_GEMM=0 FT_REMAT=0 FT_CUBLASLT=0 FT_CUDA_GRAPHS=1 FT_CUDNN_FIND=1 \
-	FT_CUDA_DEPTHWISE=1; do
+for v in FT_CHANNELS_LAST=1 FT_CONV_GEMM=0 FT_FUSE_BN_RELU=0 FT_REMAT=0 FT_CUBLASLT=0 FT_CUDA_GRAPHS=1 \
+	FT_CUDNN_FIND=1 FT_CUDA_DEPTHWISE=1; do
 	ms=$find_models
 	[ $v = FT_REMAT=0 ] && ms=resnet50,efficientnet_b0,vit_b_16
 	[ $v = FT_CHANNELS_LAST=1 ] && ms=resnet50
+	[ $v = FT_FUSE_BN_RELU=0 ] && ms=resnet50
 	[ $v = FT_CONV_GEMM=0 ] && ms=resnet50,efficientnet_b0
 	[ $v = FT_CUBLASLT=0 ] && ms=vit_b_16
 	for m in ${ms//,/ }; do
