@@ -45,6 +45,8 @@ static ft_status norm_rule(ft_autodiff *ad, int i, ft_op op)
 		/* dbias has scale's shape; a bias broadcast differently sums dy itself */
 		const ft_tensor *tb = &g->tensors[bias], *ts = &g->tensors[scale];
 		bool same = tb->rank == ts->rank && memcmp(tb->dims, ts->dims, sizeof(int64_t) * (size_t)tb->rank) == 0;
+		if (!same && relu) /* (BatchNorm's bias is (C), as its scale: check_batch_norm) */
+			return ft_node_error(g, &fwd, FT_EUNSUPPORTED, "a fused ReLU with a bias shaped unlike the scale");
 		if (!same)
 			FT_TRY(ft_ad_reduce_to(ad, dy, bias, &dbias));
 		FT_TRY(ft_ad_add_grad(ad, bias, dbias));

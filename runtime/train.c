@@ -406,8 +406,9 @@ static int hoist_invariants(ft_graph *g, int end)
  * (ft_relu = 1): its forward writes max(y, 0) in the same pass, and its backward masks dy
  * where that output is not positive, as ReluGrad did, in the passes it makes anyway. Two
  * passes over the activation fewer each way (ResNet-50: 33 of its 49 ReLUs); the values are
- * the pair's, but for the sign of a zero in float16 (the pair rounds before the ReLU, which
- * keeps -0; the fused op after). FT_FUSE_BN_RELU=0 keeps the pair.
+ * the pair's, but for the sign of a zero in float16 or bfloat16 (a value under the type's
+ * smallest subnormal: the pair rounds it to -0 before the ReLU, which keeps -0; the fused op
+ * writes +0); the gradients' mask treats both alike. FT_FUSE_BN_RELU=0 keeps the pair.
  */
 static ft_status fuse_bn_relu(ft_graph *g)
 {
@@ -427,14 +428,23 @@ static ft_status fuse_bn_relu(ft_graph *g)
 		g->nodes[p].out[0] = r->out[0];
 		drop[i] = any = true;
 	}
+	/* the order stays (a BatchNorm comes before its ReLU's readers); the producers follow it */
 	int w = 0;
 	for (int i = 0; i < g->n_nodes; i++)
 		if (!drop[i])
 			g->nodes[w++] = g->nodes[i];
 	g->n_nodes = w;
+	if (any) {
+		for (int i = 0; i < g->n_tensors; i++)
+			g->tensors[i].producer = -1;
+		for (int i = 0; i < g->n_nodes; i++)
+			for (int j = 0; j < g->nodes[i].n_out; j++)
+				if (g->nodes[i].out[j] >= 0)
+					g->tensors[g->nodes[i].out[j]].producer = i;
+	}
 	free(drop);
 	free(uses);
-	return any ? ft_graph_toposort(g) : FT_OK;
+	return FT_OK;
 }
 
 static ft_status build(ft_trainer *t, const char *path)

@@ -107,17 +107,20 @@ done
 
 # a ReLU that alone reads a training BatchNorm's output is fused into it (train.c): resnet50's 33
 # of 49 (16 follow residual Adds and stay), with gradients byte for byte the pair's in fp32,
-# bf16 and fp16, and a bf16 training run with accumulation on devsim (its recomputes too) the
-# same model as the pair's on the CPU
+# bf16 and fp16, also when the fused side recomputes every candidate in the backward
+# (FT_REMAT=all: the fused output remade by BatchNormApply with its ReLU); and a bf16 training
+# run with accumulation so on devsim the same model as the pair's on the CPU
 for amp in "" bf16 fp16; do
 	args=("$dir/resnet50.onnx" --input "$dir/resnet50.ref/test_data_set_0/input_0.pb"
 		--labels "$dir/resnet50.ref/test_data_set_0/labels_0.pb" --device cpu ${amp:+--amp "$amp"})
-	FT_PROFILE=1 FT_FUSE_BN_RELU=0 "$ftrun" grad "${args[@]}" -o "$work/pair.onnx" >"$work/pair.log" 2>&1
-	FT_PROFILE=1 "$ftrun" grad "${args[@]}" -o "$work/fused.onnx" >"$work/fused.log" 2>&1
+	FT_PROFILE=1 FT_REMAT=0 FT_FUSE_BN_RELU=0 "$ftrun" grad "${args[@]}" -o "$work/pair.onnx" >"$work/pair.log" 2>&1
+	FT_PROFILE=1 FT_REMAT=0 "$ftrun" grad "${args[@]}" -o "$work/fused.onnx" >"$work/fused.log" 2>&1
+	FT_REMAT=all "$ftrun" grad "${args[@]}" -o "$work/remade.onnx" >/dev/null 2>&1
 	r0=$(sed -nE 's/^  Relu +([0-9]+) .*/\1/p' "$work/pair.log") r1=$(sed -nE 's/^  Relu +([0-9]+) .*/\1/p' "$work/fused.log")
-	if [ -s "$work/pair.onnx" ] && cmp -s "$work/pair.onnx" "$work/fused.onnx" && [ -n "$r0" ] && [ -n "$r1" ] &&
+	if [ -s "$work/pair.onnx" ] && cmp -s "$work/pair.onnx" "$work/fused.onnx" &&
+		cmp -s "$work/pair.onnx" "$work/remade.onnx" && [ -n "$r0" ] && [ -n "$r1" ] &&
 		[ $((r0 * 16)) = $((r1 * 49)) ]; then
-		echo "ok: resnet50 ${amp:-fp32}: BatchNorm+ReLU fused ($r1 Relu calls left of $r0), the pair's gradients"
+		echo "ok: resnet50 ${amp:-fp32}: BatchNorm+ReLU fused ($r1 Relu calls left of $r0), the pair's gradients, recomputing too"
 	else
 		bad "resnet50 ${amp:-fp32}: fused BatchNorm+ReLU (Relu calls $r1 of $r0) differs from the pair"
 		tail -n 3 "$work/pair.log" "$work/fused.log"
@@ -125,10 +128,11 @@ for amp in "" bf16 fp16; do
 done
 targs=(train "$dir/resnet18_fmnist.onnx" --data synthetic -b 4 --grad-accum-steps 2 --steps 2 --amp bf16 --seed 3
 	--no-eval)
-FT_FUSE_BN_RELU=0 "$ftrun" "${targs[@]}" --device cpu --output-dir "$work/p0" -o "$work/pair_t.onnx" >/dev/null 2>&1
-"$ftrun" "${targs[@]}" --device devsim --output-dir "$work/p1" -o "$work/fused_t.onnx" >/dev/null 2>&1
+FT_REMAT=0 FT_FUSE_BN_RELU=0 "$ftrun" "${targs[@]}" --device cpu --output-dir "$work/p0" -o "$work/pair_t.onnx" \
+	>/dev/null 2>&1
+FT_REMAT=all "$ftrun" "${targs[@]}" --device devsim --output-dir "$work/p1" -o "$work/fused_t.onnx" >/dev/null 2>&1
 if [ -s "$work/pair_t.onnx" ] && cmp -s "$work/pair_t.onnx" "$work/fused_t.onnx"; then
-	echo "ok: resnet18_fmnist bf16 2 x 2 on devsim with BatchNorm+ReLU fused: the pair's model on the CPU"
+	echo "ok: resnet18_fmnist bf16 2 x 2 on devsim, BatchNorm+ReLU fused and recomputed: the pair's model on the CPU"
 else
 	bad "resnet18_fmnist trained with BatchNorm+ReLU fused on devsim differs from the pair on the CPU"
 fi

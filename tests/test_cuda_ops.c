@@ -625,10 +625,12 @@ static void norm_pool_cases(ft_backend cu, const char *only)
 	 * max(y, 0); the backward takes the ReLU's output as a sixth input and counts dy where it
 	 * is positive. Float32 and bfloat16, channels first and (few channels, many rows) last.
 	 */
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < 6; k++) { /* k 4, 5: large planes, the sums split over parts (ft_cu_bn_parts) */
 		ft_dtype dt = k & 1 ? FT_BF16 : FT_F32;
-		bool last = k >= 2;
-		const int64_t *d = last ? (const int64_t[4]){ 16, 40, 41, 3 } : xd, c1[1] = { last ? 3 : 24 };
+		bool last = k == 2 || k == 3;
+		const int64_t *d = last ? (const int64_t[4]){ 16, 40, 41, 3 }
+				 : k >= 4 ? (const int64_t[4]){ 32, 3, 40, 41 } : xd;
+		const int64_t c1[1] = { last || k >= 4 ? 3 : 24 };
 		char label[64];
 		if (wanted(only, FT_OP_BATCH_NORM_TRAIN)) {
 			ft_graph *g = ft_graph_new("bn_relu");
@@ -638,7 +640,8 @@ static void norm_pool_cases(ft_backend cu, const char *only)
 			ft_node *n = node(g, FT_OP_BATCH_NORM_TRAIN, 5, in, 3);
 			ft_node_set_int(g, n, "ft_relu", 1);
 			ft_node_set_int(g, n, "ft_channels_last", last);
-			snprintf(label, sizeof(label), "BatchNormTrain ReLU%s %s", last ? " NHWC" : "", ft_dtype_name(dt));
+			snprintf(label, sizeof(label), "BatchNormTrain ReLU%s %s", last ? " NHWC" : k >= 4 ? " split" : "",
+				 ft_dtype_name(dt));
 			infer_and_run(cu, g, n, label, false, 8 | 16);
 		}
 		if (wanted(only, FT_OP_BATCH_NORM_APPLY)) {
@@ -648,7 +651,8 @@ static void norm_pool_cases(ft_backend cu, const char *only)
 			ft_node *n = node(g, FT_OP_BATCH_NORM_APPLY, 5, in, 1);
 			ft_node_set_int(g, n, "ft_relu", 1);
 			ft_node_set_int(g, n, "ft_channels_last", last);
-			snprintf(label, sizeof(label), "BatchNormApply ReLU%s %s", last ? " NHWC" : "", ft_dtype_name(dt));
+			snprintf(label, sizeof(label), "BatchNormApply ReLU%s %s", last ? " NHWC" : k >= 4 ? " split" : "",
+				 ft_dtype_name(dt));
 			infer_and_run(cu, g, n, label, false, 0);
 		}
 		if (wanted(only, FT_OP_BATCH_NORM_GRAD)) {
@@ -659,7 +663,8 @@ static void norm_pool_cases(ft_backend cu, const char *only)
 			ft_node *n = node(g, FT_OP_BATCH_NORM_GRAD, 6, in, 3);
 			ft_node_set_int(g, n, "ft_relu", 1);
 			ft_node_set_int(g, n, "ft_channels_last", last);
-			snprintf(label, sizeof(label), "BatchNormGrad ReLU%s %s", last ? " NHWC" : "", ft_dtype_name(dt));
+			snprintf(label, sizeof(label), "BatchNormGrad ReLU%s %s", last ? " NHWC" : k >= 4 ? " split" : "",
+				 ft_dtype_name(dt));
 			infer_and_run(cu, g, n, label, false, 0);
 		}
 	}
