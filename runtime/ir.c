@@ -697,14 +697,19 @@ void ft_graph_prune(ft_graph *g)
 		if (keep[i])
 			g->nodes[w++] = g->nodes[i];
 	g->n_nodes = w;
+	ft_graph_set_producers(g);
+	free(keep);
+	free(live);
+}
+
+void ft_graph_set_producers(ft_graph *g)
+{
 	for (int i = 0; i < g->n_tensors; i++)
 		g->tensors[i].producer = -1;
 	for (int i = 0; i < g->n_nodes; i++)
 		for (int j = 0; j < g->nodes[i].n_out; j++)
 			if (g->nodes[i].out[j] >= 0)
 				g->tensors[g->nodes[i].out[j]].producer = i;
-	free(keep);
-	free(live);
 }
 
 /* ---- helpers for infer functions ---- */

@@ -256,5 +256,7 @@ ft_status ft_graph_specialise(ft_graph *g, int64_t batch, const ft_bind *binds, 
 ft_status ft_graph_toposort(ft_graph *g);
 /* Drops nodes whose outputs reach no graph output. */
 void ft_graph_prune(ft_graph *g);
+/* Every tensor's producer from the nodes as they stand (after nodes were removed in order) */
+void ft_graph_set_producers(ft_graph *g);
 
 #endif

@@ -434,14 +434,8 @@ static ft_status fuse_bn_relu(ft_graph *g)
 		if (!drop[i])
 			g->nodes[w++] = g->nodes[i];
 	g->n_nodes = w;
-	if (any) {
-		for (int i = 0; i < g->n_tensors; i++)
-			g->tensors[i].producer = -1;
-		for (int i = 0; i < g->n_nodes; i++)
-			for (int j = 0; j < g->nodes[i].n_out; j++)
-				if (g->nodes[i].out[j] >= 0)
-					g->tensors[g->nodes[i].out[j]].producer = i;
-	}
+	if (any)
+		ft_graph_set_producers(g);
 	free(drop);
 	free(uses);
 	return FT_OK;
