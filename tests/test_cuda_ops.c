@@ -443,6 +443,45 @@ static void conv_cases(ft_backend cu, const char *only)
 	}
 }
 
+/* BatchNorm case flags: x channels last (N, H, W, C), and the ReLU fused (ft_relu, runtime/train.c) */
+enum { BN_LAST = 1, BN_RELU = 2 };
+
+/*
+ * One BatchNorm case of op: training (the running statistics updated in place, compared),
+ * BatchNormApply (the training forward's y again), inference, or the backward (with BN_RELU
+ * also the ReLU's output, a sixth input). x of type dt and shape d; the parameters and
+ * statistics float32, one per channel. label NULL: the op's name.
+ */
+static void bn_case(ft_backend cu, const char *only, ft_op op, ft_dtype dt, const int64_t *d, unsigned flags,
+		    const char *label)
+{
+	if (!wanted(only, op))
+		return;
+	int64_t c1[1] = { flags & BN_LAST ? d[3] : d[1] };
+	ft_graph *g = ft_graph_new("bn");
+	int in[6], n_in = 5, n_out = op == FT_OP_BATCH_NORM_TRAIN || op == FT_OP_BATCH_NORM_GRAD ? 3 : 1;
+	if (op == FT_OP_BATCH_NORM_GRAD) {
+		int v[6] = { new_input(g, dt, 4, d, -1, 1, false), new_input(g, dt, 4, d, -3, 5, false),
+			     f32_input(g, 1, c1, 0.5f, 1.5f), f32_input(g, 1, c1, 0.5f, 1.5f), f32_input(g, 1, c1, 0.2f, 1),
+			     flags & BN_RELU ? new_input(g, dt, 4, d, -1, 1, false) : -1 };
+		memcpy(in, v, sizeof(v));
+		n_in = flags & BN_RELU ? 6 : 5;
+	} else { /* x, scale, bias, mean, then the variance (training) or 1/std (apply, inference) */
+		bool train = op == FT_OP_BATCH_NORM_TRAIN;
+		int v[5] = { new_input(g, dt, 4, d, -3, 5, false), f32_input(g, 1, c1, 0.5f, 1.5f), f32_input(g, 1, c1, -1, 1),
+			     f32_input(g, 1, c1, -0.1f, 0.1f), train ? f32_input(g, 1, c1, 0.5f, 1.5f) : f32_input(g, 1, c1, 0.2f, 2) };
+		memcpy(in, v, sizeof(v));
+		if (train)
+			g->tensors[in[3]].kind = g->tensors[in[4]].kind = FT_TK_STATE;
+	}
+	ft_node *n = node(g, op, n_in, in, n_out);
+	if (flags & BN_LAST)
+		ft_node_set_int(g, n, "ft_channels_last", 1);
+	if (flags & BN_RELU)
+		ft_node_set_int(g, n, "ft_relu", 1);
+	infer_and_run(cu, g, n, label, false, op == FT_OP_BATCH_NORM_TRAIN ? 8 | 16 : 0);
+}
+
 /*
  * Channels last (ft_channels_last, runtime/layout.c): convolutions with NHWC activations and
  * KRSC weights (cuDNN's NHWC format; a 1 x 1 one as single products of all positions' rows,
@@ -509,48 +548,19 @@ static void channels_last_cases(ft_backend cu, const char *only)
 			}
 	/* BatchNorm: few channels over many rows (the rows split in parts), and more channels than a tile */
 	static const int64_t bshapes[2][4] = { { 16, 40, 41, 3 }, { 4, 9, 11, 72 } };
+	static const ft_op bn_ops[4] = { FT_OP_BATCH_NORM_TRAIN, FT_OP_BATCH_NORM_APPLY, FT_OP_BATCH_NORM,
+					 FT_OP_BATCH_NORM_GRAD };
+	static const char *bn_names[4] = { "BatchNormTrain", "BatchNormApply", "BatchNormalization", "BatchNormGrad" };
 	for (int v = 0; v < 4; v++) {
-		const int64_t *d = bshapes[v & 1], c1[1] = { bshapes[v & 1][3] };
+		const int64_t *d = bshapes[v & 1];
 		ft_dtype dt = v < 2 ? FT_F32 : FT_BF16;
-		char label[64];
-		if (wanted(only, FT_OP_BATCH_NORM_TRAIN)) {
-			ft_graph *g = ft_graph_new("bn_nhwc");
-			int in[5] = { new_input(g, dt, 4, d, -3, 5, false), f32_input(g, 1, c1, 0.5f, 1.5f),
-				      f32_input(g, 1, c1, -1, 1), f32_input(g, 1, c1, -0.1f, 0.1f),
-				      f32_input(g, 1, c1, 0.5f, 1.5f) };
-			g->tensors[in[3]].kind = g->tensors[in[4]].kind = FT_TK_STATE;
-			ft_node *n = node(g, FT_OP_BATCH_NORM_TRAIN, 5, in, 3);
-			ft_node_set_int(g, n, "ft_channels_last", 1);
-			snprintf(label, sizeof(label), "BatchNormTrain NHWC C%lld %s", (long long)c1[0], ft_dtype_name(dt));
-			infer_and_run(cu, g, n, label, false, 8 | 16);
-		}
-		if (wanted(only, FT_OP_BATCH_NORM_APPLY)) {
-			ft_graph *g = ft_graph_new("bn_apply_nhwc");
-			int in[5] = { new_input(g, dt, 4, d, -3, 5, false), f32_input(g, 1, c1, 0.5f, 1.5f),
-				      f32_input(g, 1, c1, -1, 1), f32_input(g, 1, c1, -0.1f, 0.1f), f32_input(g, 1, c1, 0.2f, 2) };
-			ft_node *n = node(g, FT_OP_BATCH_NORM_APPLY, 5, in, 1);
-			ft_node_set_int(g, n, "ft_channels_last", 1);
-			snprintf(label, sizeof(label), "BatchNormApply NHWC C%lld %s", (long long)c1[0], ft_dtype_name(dt));
-			infer_and_run(cu, g, n, label, false, 0);
-		}
-		if (v < 2 && wanted(only, FT_OP_BATCH_NORM)) { /* inference (float32 on the GPU) */
-			ft_graph *g = ft_graph_new("bn_infer_nhwc");
-			int in[5] = { new_input(g, dt, 4, d, -3, 5, false), f32_input(g, 1, c1, 0.5f, 1.5f),
-				      f32_input(g, 1, c1, -1, 1), f32_input(g, 1, c1, -0.1f, 0.1f), f32_input(g, 1, c1, 0.2f, 2) };
-			ft_node *n = node(g, FT_OP_BATCH_NORM, 5, in, 1);
-			ft_node_set_int(g, n, "ft_channels_last", 1);
-			snprintf(label, sizeof(label), "BatchNormalization NHWC C%lld", (long long)c1[0]);
-			infer_and_run(cu, g, n, label, false, 0);
-		}
-		if (wanted(only, FT_OP_BATCH_NORM_GRAD)) {
-			ft_graph *g = ft_graph_new("bn_grad_nhwc");
-			int in[5] = { new_input(g, dt, 4, d, -1, 1, false), new_input(g, dt, 4, d, -3, 5, false),
-				      f32_input(g, 1, c1, 0.5f, 1.5f), f32_input(g, 1, c1, 0.5f, 1.5f),
-				      f32_input(g, 1, c1, 0.2f, 1) };
-			ft_node *n = node(g, FT_OP_BATCH_NORM_GRAD, 5, in, 3);
-			ft_node_set_int(g, n, "ft_channels_last", 1);
-			snprintf(label, sizeof(label), "BatchNormGrad NHWC C%lld %s", (long long)c1[0], ft_dtype_name(dt));
-			infer_and_run(cu, g, n, label, false, 0);
+		for (int o = 0; o < 4; o++) {
+			if (bn_ops[o] == FT_OP_BATCH_NORM && v >= 2) /* inference: float32 on the GPU */
+				continue;
+			char label[64];
+			snprintf(label, sizeof(label), "%s NHWC C%lld%s%s", bn_names[o], (long long)d[3],
+				 bn_ops[o] == FT_OP_BATCH_NORM ? "" : " ", bn_ops[o] == FT_OP_BATCH_NORM ? "" : ft_dtype_name(dt));
+			bn_case(cu, only, bn_ops[o], dt, d, BN_LAST, label);
 		}
 	}
 }
@@ -588,35 +598,14 @@ static void max_pool_case(ft_backend cu, const char *only, ft_dtype dt, bool gra
 /* BatchNorm in training (running statistics updated in place) and its backward; pooling */
 static void norm_pool_cases(ft_backend cu, const char *only)
 {
-	int64_t xd[4] = { 8, 24, 9, 11 }, cd[1] = { 24 };
+	int64_t xd[4] = { 8, 24, 9, 11 };
 	/* one block per channel, then few channels with large planes: the sums split over 4 blocks each
 	 * (ft_cu_bn_parts), the splits falling inside planes */
 	static const int64_t shapes[2][4] = { { 8, 24, 9, 11 }, { 32, 3, 40, 41 } };
 	for (int v = 0; v < 2; v++) {
-		const int64_t *d = shapes[v], c1[1] = { shapes[v][1] };
-		if (wanted(only, FT_OP_BATCH_NORM_TRAIN)) {
-			ft_graph *g = ft_graph_new("bn");
-			int in[5] = { f32_input(g, 4, d, -3, 5), f32_input(g, 1, c1, 0.5f, 1.5f), f32_input(g, 1, c1, -1, 1),
-				      f32_input(g, 1, c1, -0.1f, 0.1f), f32_input(g, 1, c1, 0.5f, 1.5f) };
-			g->tensors[in[3]].kind = g->tensors[in[4]].kind = FT_TK_STATE;
-			ft_node *n = node(g, FT_OP_BATCH_NORM_TRAIN, 5, in, 3);
-			ft_node_set_float(g, n, "epsilon", 1e-5f);
-			ft_node_set_float(g, n, "momentum", 0.9f);
-			infer_and_run(cu, g, n, v ? "BatchNormTrain, split sums" : NULL, false, 8 | 16);
-		}
-		if (wanted(only, FT_OP_BATCH_NORM_APPLY)) {
-			ft_graph *g = ft_graph_new("bn_apply");
-			int in[5] = { f32_input(g, 4, d, -3, 5), f32_input(g, 1, c1, 0.5f, 1.5f), f32_input(g, 1, c1, -1, 1),
-				      f32_input(g, 1, c1, -0.1f, 0.1f), f32_input(g, 1, c1, 0.2f, 2) };
-			infer_and_run(cu, g, node(g, FT_OP_BATCH_NORM_APPLY, 5, in, 1), v ? "BatchNormApply" : NULL, false, 0);
-		}
-		if (wanted(only, FT_OP_BATCH_NORM_GRAD)) {
-			ft_graph *g = ft_graph_new("bn_grad");
-			int in[5] = { f32_input(g, 4, d, -1, 1), f32_input(g, 4, d, -3, 5), f32_input(g, 1, c1, 0.5f, 1.5f),
-				      f32_input(g, 1, c1, 0.5f, 1.5f), f32_input(g, 1, c1, 0.2f, 1) };
-			infer_and_run(cu, g, node(g, FT_OP_BATCH_NORM_GRAD, 5, in, 3), v ? "BatchNormGrad, split sums" : NULL,
-				      false, 0);
-		}
+		bn_case(cu, only, FT_OP_BATCH_NORM_TRAIN, FT_F32, shapes[v], 0, v ? "BatchNormTrain, split sums" : NULL);
+		bn_case(cu, only, FT_OP_BATCH_NORM_APPLY, FT_F32, shapes[v], 0, v ? "BatchNormApply" : NULL);
+		bn_case(cu, only, FT_OP_BATCH_NORM_GRAD, FT_F32, shapes[v], 0, v ? "BatchNormGrad, split sums" : NULL);
 	}
 	for (int k = 0; k < 6; k++) /* float32 with NaN and infinities, float16, bfloat16; each forward, backward */
 		max_pool_case(cu, only, k < 2 ? FT_F32 : k < 4 ? FT_F16 : FT_BF16, k & 1);
@@ -628,70 +617,21 @@ static void norm_pool_cases(ft_backend cu, const char *only)
 	for (int k = 0; k < 6; k++) { /* k 4, 5: large planes, the sums split over parts (ft_cu_bn_parts) */
 		ft_dtype dt = k & 1 ? FT_BF16 : FT_F32;
 		bool last = k == 2 || k == 3;
-		const int64_t *d = last ? (const int64_t[4]){ 16, 40, 41, 3 }
-				 : k >= 4 ? (const int64_t[4]){ 32, 3, 40, 41 } : xd;
-		const int64_t c1[1] = { last || k >= 4 ? 3 : 24 };
-		char label[64];
-		if (wanted(only, FT_OP_BATCH_NORM_TRAIN)) {
-			ft_graph *g = ft_graph_new("bn_relu");
-			int in[5] = { new_input(g, dt, 4, d, -3, 5, false), f32_input(g, 1, c1, 0.5f, 1.5f),
-				      f32_input(g, 1, c1, -1, 1), f32_input(g, 1, c1, -0.1f, 0.1f), f32_input(g, 1, c1, 0.5f, 1.5f) };
-			g->tensors[in[3]].kind = g->tensors[in[4]].kind = FT_TK_STATE;
-			ft_node *n = node(g, FT_OP_BATCH_NORM_TRAIN, 5, in, 3);
-			ft_node_set_int(g, n, "ft_relu", 1);
-			ft_node_set_int(g, n, "ft_channels_last", last);
-			snprintf(label, sizeof(label), "BatchNormTrain ReLU%s %s", last ? " NHWC" : k >= 4 ? " split" : "",
+		const int64_t *d = last ? (const int64_t[4]){ 16, 40, 41, 3 } : k >= 4 ? shapes[1] : xd;
+		static const ft_op ops[3] = { FT_OP_BATCH_NORM_TRAIN, FT_OP_BATCH_NORM_APPLY, FT_OP_BATCH_NORM_GRAD };
+		static const char *names[3] = { "BatchNormTrain", "BatchNormApply", "BatchNormGrad" };
+		for (int o = 0; o < 3; o++) {
+			char label[64];
+			snprintf(label, sizeof(label), "%s ReLU%s %s", names[o], last ? " NHWC" : k >= 4 ? " split" : "",
 				 ft_dtype_name(dt));
-			infer_and_run(cu, g, n, label, false, 8 | 16);
-		}
-		if (wanted(only, FT_OP_BATCH_NORM_APPLY)) {
-			ft_graph *g = ft_graph_new("bn_apply_relu");
-			int in[5] = { new_input(g, dt, 4, d, -3, 5, false), f32_input(g, 1, c1, 0.5f, 1.5f),
-				      f32_input(g, 1, c1, -1, 1), f32_input(g, 1, c1, -0.1f, 0.1f), f32_input(g, 1, c1, 0.2f, 2) };
-			ft_node *n = node(g, FT_OP_BATCH_NORM_APPLY, 5, in, 1);
-			ft_node_set_int(g, n, "ft_relu", 1);
-			ft_node_set_int(g, n, "ft_channels_last", last);
-			snprintf(label, sizeof(label), "BatchNormApply ReLU%s %s", last ? " NHWC" : k >= 4 ? " split" : "",
-				 ft_dtype_name(dt));
-			infer_and_run(cu, g, n, label, false, 0);
-		}
-		if (wanted(only, FT_OP_BATCH_NORM_GRAD)) {
-			ft_graph *g = ft_graph_new("bn_grad_relu");
-			int in[6] = { new_input(g, dt, 4, d, -1, 1, false), new_input(g, dt, 4, d, -3, 5, false),
-				      f32_input(g, 1, c1, 0.5f, 1.5f), f32_input(g, 1, c1, 0.5f, 1.5f),
-				      f32_input(g, 1, c1, 0.2f, 1), new_input(g, dt, 4, d, -1, 1, false) };
-			ft_node *n = node(g, FT_OP_BATCH_NORM_GRAD, 6, in, 3);
-			ft_node_set_int(g, n, "ft_relu", 1);
-			ft_node_set_int(g, n, "ft_channels_last", last);
-			snprintf(label, sizeof(label), "BatchNormGrad ReLU%s %s", last ? " NHWC" : k >= 4 ? " split" : "",
-				 ft_dtype_name(dt));
-			infer_and_run(cu, g, n, label, false, 0);
+			bn_case(cu, only, ops[o], dt, d, BN_RELU | (last ? BN_LAST : 0), label);
 		}
 	}
 	for (int k = 0; k < 2; k++) { /* AMP: float16/bfloat16 x with float32 parameters and statistics */
 		ft_dtype dt = k ? FT_BF16 : FT_F16;
-		if (wanted(only, FT_OP_BATCH_NORM_TRAIN)) {
-			ft_graph *g = ft_graph_new("bn_lp");
-			int in[5] = { new_input(g, dt, 4, xd, -3, 5, false), f32_input(g, 1, cd, 0.5f, 1.5f),
-				      f32_input(g, 1, cd, -1, 1), f32_input(g, 1, cd, -0.1f, 0.1f), f32_input(g, 1, cd, 0.5f, 1.5f) };
-			g->tensors[in[3]].kind = g->tensors[in[4]].kind = FT_TK_STATE;
-			ft_node *n = node(g, FT_OP_BATCH_NORM_TRAIN, 5, in, 3);
-			infer_and_run(cu, g, n, k ? "BatchNormTrain bfloat16" : "BatchNormTrain float16", false, 8 | 16);
-		}
-		if (wanted(only, FT_OP_BATCH_NORM_APPLY)) {
-			ft_graph *g = ft_graph_new("bn_apply_lp");
-			int in[5] = { new_input(g, dt, 4, xd, -3, 5, false), f32_input(g, 1, cd, 0.5f, 1.5f),
-				      f32_input(g, 1, cd, -1, 1), f32_input(g, 1, cd, -0.1f, 0.1f), f32_input(g, 1, cd, 0.2f, 2) };
-			infer_and_run(cu, g, node(g, FT_OP_BATCH_NORM_APPLY, 5, in, 1),
-				      k ? "BatchNormApply bfloat16" : "BatchNormApply float16", false, 0);
-		}
-		if (wanted(only, FT_OP_BATCH_NORM_GRAD)) {
-			ft_graph *g = ft_graph_new("bn_grad_lp");
-			int in[5] = { new_input(g, dt, 4, xd, -1, 1, false), new_input(g, dt, 4, xd, -3, 5, false),
-				      f32_input(g, 1, cd, 0.5f, 1.5f), f32_input(g, 1, cd, 0.5f, 1.5f), f32_input(g, 1, cd, 0.2f, 1) };
-			infer_and_run(cu, g, node(g, FT_OP_BATCH_NORM_GRAD, 5, in, 3),
-				      k ? "BatchNormGrad bfloat16" : "BatchNormGrad float16", false, 0);
-		}
+		bn_case(cu, only, FT_OP_BATCH_NORM_TRAIN, dt, xd, 0, k ? "BatchNormTrain bfloat16" : "BatchNormTrain float16");
+		bn_case(cu, only, FT_OP_BATCH_NORM_APPLY, dt, xd, 0, k ? "BatchNormApply bfloat16" : "BatchNormApply float16");
+		bn_case(cu, only, FT_OP_BATCH_NORM_GRAD, dt, xd, 0, k ? "BatchNormGrad bfloat16" : "BatchNormGrad float16");
 		for (int run = 0; run < 3 && wanted(only, FT_OP_REDUCE_SUM_TO); run++) {
 			/* the atomic kernel, then ft_cu_sum_run's rows and columns, in this storage type */
 			ft_graph *g = ft_graph_new("reduce_lp");
