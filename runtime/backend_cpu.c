@@ -10,6 +10,7 @@
 #endif
 
 #include "cpu/cpu.h"
+#include "cpu/shape.h"
 
 static bool cpu_supports_op(void *ctx, const ft_graph *g, const ft_node *n)
 {
@@ -210,20 +211,16 @@ static bool needs_permuting(const ft_graph *g, ft_node *n, permuted *p)
 	return p->flag >= 0;
 }
 
-/* x (d0, d1, d2, d3) of es-byte elements -> y (d0, d3, d1, d2) when to_nchw, else the inverse */
+/* x -> y as (0, 3, 1, 2) when to_nchw, else (0, 2, 3, 1); nhwc: the dims as stored channels last */
 static void permute4(void *y, const void *x, const int64_t *nhwc, size_t es, bool to_nchw)
 {
-	int64_t nb = nhwc[0], h = nhwc[1], w = nhwc[2], c = nhwc[3];
-	_Pragma("omp parallel for collapse(2) schedule(static)")
-	for (int64_t i = 0; i < nb; i++)
-		for (int64_t k = 0; k < c; k++)
-			for (int64_t r = 0; r < h * w; r++) {
-				size_t a = (size_t)((i * h * w + r) * c + k), b = (size_t)((i * c + k) * h * w + r);
-				if (to_nchw)
-					memcpy((char *)y + b * es, (const char *)x + a * es, es);
-				else
-					memcpy((char *)y + a * es, (const char *)x + b * es, es);
-			}
+	static const int first[4] = { 0, 3, 1, 2 }, last[4] = { 0, 2, 3, 1 };
+	int64_t nchw[4];
+	ft_dims_nchw(nhwc, nchw);
+	if (to_nchw)
+		ft_cpu_permute(y, x, 4, nhwc, first, es);
+	else
+		ft_cpu_permute(y, x, 4, nchw, last, es);
 }
 
 /* the node as its NCHW twin: tensors at NCHW copies in buf (or only their dims without buf) */

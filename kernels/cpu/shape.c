@@ -260,22 +260,20 @@ ft_status ft_cpu_copy(const ft_graph *g, ft_node *n)
 		}                                                                                       \
 	} while (0)
 
-ft_status ft_cpu_transpose(const ft_graph *g, ft_node *n)
+void ft_cpu_permute(void *y, const void *x, int rank, const int64_t *xdims, const int *perm, size_t es)
 {
-	const ft_tensor *xt = ft_in(g, n, 0);
-	ft_tensor *yt = ft_out(g, n, 0);
-	int perm[FT_MAX_RANK], rank = xt->rank;
-	int64_t xs[FT_MAX_RANK], sstr[FT_MAX_RANK], cd[FT_MAX_RANK], cs[FT_MAX_RANK];
-	size_t es = ft_dtype_size(xt->dtype);
-	int64_t numel = yt->numel;
-
-	FT_TRY(ft_transpose_perm(g, n, rank, perm));
+	int64_t xs[FT_MAX_RANK], sstr[FT_MAX_RANK], ydims[FT_MAX_RANK], cd[FT_MAX_RANK], cs[FT_MAX_RANK];
+	int64_t numel = 1;
+	for (int i = 0; i < rank; i++) {
+		ydims[i] = xdims[perm[i]];
+		numel *= ydims[i];
+	}
 	if (numel == 0)
-		return FT_OK;
-	ft_strides(rank, xt->dims, xs);
+		return;
+	ft_strides(rank, xdims, xs);
 	for (int i = 0; i < rank; i++)
 		sstr[i] = xs[perm[i]];
-	int cr = collapse(rank, yt->dims, sstr, cd, cs);
+	int cr = collapse(rank, ydims, sstr, cd, cs);
 
 	/* the input's innermost axis (stride 1) is somewhere other than last: tile */
 	int j = -1;
@@ -297,18 +295,25 @@ ft_status ft_cpu_transpose(const ft_graph *g, ft_node *n)
 			outer *= cd[i];
 			r++;
 		}
-		void *y = yt->data;
-		const void *x = xt->data;
 		switch (es) {
 		case 1: TRANSPOSE_TILED(uint8_t); break;
 		case 2: TRANSPOSE_TILED(uint16_t); break;
 		case 4: TRANSPOSE_TILED(uint32_t); break;
 		default: TRANSPOSE_TILED(uint64_t); break;
 		}
-		return FT_OK;
+		return;
 	}
 	/* the innermost output axis is contiguous in the input (or nothing is): rows */
-	copy_strided(yt->data, xt->data, rank, yt->dims, sstr, es);
+	copy_strided(y, x, rank, ydims, sstr, es);
+}
+
+ft_status ft_cpu_transpose(const ft_graph *g, ft_node *n)
+{
+	const ft_tensor *xt = ft_in(g, n, 0);
+	ft_tensor *yt = ft_out(g, n, 0);
+	int perm[FT_MAX_RANK];
+	FT_TRY(ft_transpose_perm(g, n, xt->rank, perm));
+	ft_cpu_permute(yt->data, xt->data, xt->rank, xt->dims, perm, ft_dtype_size(xt->dtype));
 	return FT_OK;
 }
 

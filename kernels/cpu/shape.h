@@ -43,6 +43,9 @@ ft_status ft_pad_params_get(const ft_graph *g, const ft_node *n, ft_pad_params *
 
 /* Transpose: output axis i is input axis perm[i] (default: reversed). */
 ft_status ft_transpose_perm(const ft_graph *g, const ft_node *n, int rank, int *perm);
+/* Transpose's kernel on plain memory (kernels/cpu/shape.c): y = x (rank, xdims) with output axis i
+   input axis perm[i], es-byte elements */
+void ft_cpu_permute(void *y, const void *x, int rank, const int64_t *xdims, const int *perm, size_t es);
 
 /* Shape (opset 15 start/end): the output holds dims [*start, *end) of a rank-r input. */
 static inline void ft_shape_range(const ft_node *n, int rank, int64_t *start, int64_t *end)
