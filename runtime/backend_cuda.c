@@ -1172,8 +1172,7 @@ static void cuda_destroy(void *ctx)
 {
 	cuda_ctx *c = ctx;
 	cudnnDestroy(c->dnn);
-	const char *prof = getenv("FT_PROFILE"); /* (on as exec.c reads it) */
-	if (prof && *prof && strcmp(prof, "0") != 0) {
+	if (ft_env_set("FT_PROFILE")) { /* (as exec.c reads it) */
 		int64_t lt, legacy;
 		ft_cuda_blas_counts(c->blas, &lt, &legacy);
 		fprintf(stderr, "ftrun profile (cuda): %lld matrix products through cuBLASLt, %lld through cuBLAS\n",

@@ -167,6 +167,18 @@ bool ft_env_on(const char *name)
 	return v && strcmp(v, "1") == 0;
 }
 
+bool ft_env_off(const char *name)
+{
+	const char *v = getenv(name);
+	return v && strcmp(v, "0") == 0;
+}
+
+bool ft_env_set(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v && strcmp(v, "0") != 0;
+}
+
 double ft_now_s(void)
 {
 	struct timespec ts;

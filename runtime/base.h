@@ -80,6 +80,10 @@ double ft_now_s(void);
 
 /* the switch `name` is on: the environment variable is set to "1" (FT_CUDA_GRAPHS=1) */
 bool ft_env_on(const char *name);
+/* the environment variable is "0": a default path switched off (FT_CUBLASLT=0, FT_CONV_GEMM=0...) */
+bool ft_env_off(const char *name);
+/* set to anything but "" and "0" (FT_PROFILE) */
+bool ft_env_set(const char *name);
 
 /* checked size arithmetic for untrusted dims: false on overflow */
 static inline bool ft_mul_ok(int64_t a, int64_t b, int64_t *out)

@@ -150,8 +150,8 @@ static ft_status describe(const ft_graph *g, const ft_node *n, conv_extra *e)
 	 * bf16 on an H200 (2026-11-28), for 1.5 GFLOP. These are few and rare, so timing the
 	 * candidates once costs little.
 	 */
-	const char *find = getenv("FT_CUDNN_FIND"); /* FT_CUDNN_FIND=0: the heuristics' first here too */
-	e->timed = gm.kernel[0] * gm.kernel[1] >= 64 && !(find && strcmp(find, "0") == 0);
+	/* FT_CUDNN_FIND=0: the heuristics' first here too */
+	e->timed = gm.kernel[0] * gm.kernel[1] >= 64 && !ft_env_off("FT_CUDNN_FIND");
 	/* float32 accumulation whatever the storage */
 	return dnn_check(cudnnSetConvolutionMathType(e->conv, e->math), "math type");
 }
@@ -238,7 +238,8 @@ static bool depthwise(const ft_graph *g, const ft_node *n, ft_cu_dw *dw)
 	return true;
 }
 
-/* a 1 x 1 convolution's forward or input gradient, stride 1, no padding, no groups: as products */
+/* a 1 x 1 convolution, stride 1, no padding, no groups: its forward and input gradient as products,
+   and its weight gradient where every image is one position (hw 1, or channels last) */
 static bool as_gemm(const ft_graph *g, const ft_node *n, conv_extra *e)
 {
 	ft_conv_geom gm;
@@ -246,8 +247,7 @@ static bool as_gemm(const ft_graph *g, const ft_node *n, conv_extra *e)
 		ft_clear_error();
 		return false;
 	}
-	const char *off = getenv("FT_CONV_GEMM");
-	if ((off && strcmp(off, "0") == 0) || gm.nsp != 2 || gm.group != 1)
+	if (ft_env_off("FT_CONV_GEMM") || gm.nsp != 2 || gm.group != 1)
 		return false;
 	for (int i = 0; i < 2; i++)
 		if (gm.kernel[i] != 1 || gm.stride[i] != 1 || gm.pad_begin[i] != 0 || gm.pad_end[i] != 0)

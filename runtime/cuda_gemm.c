@@ -72,8 +72,7 @@ ft_status ft_cuda_blas_new(cudaStream_t s, void *ws, size_t ws_bytes, ft_cuda_bl
 	b->stream = s;
 	b->ws = ws;
 	b->ws_bytes = ws_bytes;
-	const char *off = getenv("FT_CUBLASLT");
-	b->lt_off = off && strcmp(off, "0") == 0;
+	b->lt_off = ft_env_off("FT_CUBLASLT");
 	/* float32 products stay float32: no TF32 unless asked (issue 5 compares in plain fp32) */
 	ft_status st = blas_check(cublasCreate(&b->blas), "cublasCreate");
 	if (!st)

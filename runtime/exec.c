@@ -258,8 +258,7 @@ static void profile_report(void)
 static bool profiling(const ft_exec *x)
 {
 	if (!prof.on) {
-		const char *v = getenv("FT_PROFILE");
-		prof.on = v && *v && strcmp(v, "0") != 0 ? 1 : -1;
+		prof.on = ft_env_set("FT_PROFILE") ? 1 : -1;
 		if (prof.on > 0) {
 			snprintf(prof.backend, sizeof(prof.backend), "%s", x->be.iface->name);
 			atexit(profile_report);

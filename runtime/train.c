@@ -217,8 +217,7 @@ static ft_status add_optimizer(ft_trainer *t)
 	 * launched one a parameter (161 for ResNet-50); FT_MULTI_TENSOR=0, one node a parameter.
 	 * Every parameter's arithmetic is the same either way.
 	 */
-	const char *mt = getenv("FT_MULTI_TENSOR");
-	bool multi = !(mt && strcmp(mt, "0") == 0);
+	bool multi = !ft_env_off("FT_MULTI_TENSOR");
 	bool *done = ft_xcalloc((size_t)t->n_params + 1, sizeof(bool));
 	ft_status st = FT_OK;
 	for (int k0 = 0; k0 < t->n_params && !st; k0++) {
@@ -412,8 +411,7 @@ static int hoist_invariants(ft_graph *g, int end)
  */
 static ft_status fuse_bn_relu(ft_graph *g)
 {
-	const char *v = getenv("FT_FUSE_BN_RELU");
-	if (v && strcmp(v, "0") == 0)
+	if (ft_env_off("FT_FUSE_BN_RELU"))
 		return FT_OK;
 	int *uses = ft_graph_count_uses(g);
 	bool *drop = ft_xcalloc((size_t)g->n_nodes + 1, sizeof(bool));
