@@ -7,8 +7,10 @@ For each model: random weights (export.py's seed and randomisation), ONNX export
 exactly as export.py does, PyTorch eval-mode logits for one random 224x224 image (299 for
 inception_v3), `ftrun run` on the same input, relative L2 of the logits (bound 1e-4).
 Prints one line per model and a summary; exits 1 if any model fails to run or to match.
+A model's files are removed once it passes (FT_ZOO_KEEP=1 keeps them); a failure's stay.
 """
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -32,6 +34,7 @@ ZOO = ["alexnet", "vgg11", "googlenet", "inception_v3", "densenet121", "resnext5
 def main():
     ftrun, work = sys.argv[1], sys.argv[2]
     names = sys.argv[3:] or ZOO
+    keep = os.environ.get("FT_ZOO_KEEP", "0") != "0"
     os.makedirs(work, exist_ok=True)
     bad = 0
     for name in names:
@@ -73,6 +76,10 @@ def main():
         ok = rel <= 1e-4
         bad += not ok
         print(f"{'PASS' if ok else 'FAIL'} {name}: relative L2 {rel:.2g} ({time.time() - t0:.1f} s)", flush=True)
+        if ok and not keep:  # the twenty exports take 2.1 GB; what failed stays to be looked at
+            shutil.rmtree(out_dir, ignore_errors=True)
+            for f in (path, inp):
+                os.remove(f)
     print(f"zoo: {bad} failed")
     sys.exit(1 if bad else 0)
 

@@ -117,4 +117,5 @@ ft f3 pack tree/good
 expect_rc "6 pack without OUT" f3 2
 
 echo "$npass passed, $nfail failed"
-[ "$nfail" = 0 ]
+# the work folder stays only when something failed (the disk of a CI machine is finite)
+[ "$nfail" = 0 ] && cd / && rm -rf "$work"

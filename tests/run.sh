@@ -79,7 +79,13 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 
+# free disk before and after (a full disk fails tests far from its cause; the tests' work
+# folders go when they pass: measured 2026-11-29, the suite needs 1.6 GB at its peak beyond
+# the build and the models, 3 GB)
+disk_free() { df -Pk "$build" | awk 'NR == 2 { printf "%.1f GB free on %s\n", $4 / 1048576, $6 }'; }
+echo "disk: $(disk_free) before the tests; the models take $(du -sh "$models" | cut -f1)"
 meson test -C "$build" --print-errorlogs --num-processes 1 "$@" | tee "$build/test.log"
+echo "disk: $(disk_free) after the tests"
 summary=$(grep -E '^(Ok|Fail|Skipped|Expected Fail|Unexpected Pass|Timeout):' "$build/test.log")
 ok=$(echo "$summary" | awk '/^Ok:/{print $2}')
 fail=$(echo "$summary" | awk '/^(Fail|Timeout|Unexpected Pass):/{s+=$NF} END{print s+0}')

@@ -9,3 +9,4 @@ mkdir -p "$work"
 "$ftrun" train "$models/resnet18_fmnist.onnx" --data synthetic -b 4 --steps 6 --lr 0.01 \
 	--output-dir "$work/out" --tensorboard --threads 2 >"$work/log" 2>&1 || { cat "$work/log"; exit 1; }
 "$checker" "$work/out/tensorboard" train/loss 6
+rm -rf "$work"

@@ -272,6 +272,8 @@ else
 fi
 
 echo "train_cli: $npass passed, $nfail failed, $nskip skipped (${SECONDS}s)"
+# the work folder stays only when something failed (the disk of a CI machine is finite)
+[ $nfail != 0 ] || { cd / && rm -rf "$work"; }
 [ $nfail = 0 ] || exit 1
 [ $nskip = 0 ] || exit 77
 exit 0
