@@ -158,10 +158,19 @@ static bool is_trainable_slot(ft_op op, int slot)
 
 /*
  * Parameters are float initializers that feed trainable slots, or any float
- * initializer of more than one element (embeddings, class tokens, layer
- * scales feed Add/Concat/Expand/Mul); BatchNorm running mean/var are state;
- * everything else (integer tensors, float scalars) is constant.
+ * initializer of more than one element (embeddings, class tokens, layer scales
+ * feed Add/Concat/Expand/Mul); BatchNorm running mean/var are state; everything
+ * else (integer tensors, float scalars) is constant. A constant-folded export
+ * names what it folded "onnx::Op_123" or "/path/Op_output_0": a slice of a
+ * position embedding (trained) or a folded constant (not), which the file does
+ * not tell apart, so those train and a warning names them (--freeze keeps them).
+ * docs/training.md, "What trains".
  */
+static bool exporter_made(const char *name)
+{
+	return strncmp(name, "onnx::", 6) == 0 || name[0] == '/';
+}
+
 static void classify_initializers(ft_graph *g, const int *init_ids, int n_init)
 {
 	int *uses = ft_xcalloc((size_t)g->n_tensors + 1, sizeof(int));
@@ -189,8 +198,8 @@ static void classify_initializers(ft_graph *g, const int *init_ids, int n_init)
 				bn_state[id] = true;
 		}
 	}
-	int shared = 0;
-	const char *shared_name = NULL;
+	int shared = 0, n_folded = 0;
+	const char *shared_name = NULL, *folded_name = NULL;
 	for (int k = 0; k < n_init; k++) {
 		int id = init_ids[k];
 		ft_tensor *t = &g->tensors[id];
@@ -204,6 +213,10 @@ static void classify_initializers(ft_graph *g, const int *init_ids, int n_init)
 			t->kind = FT_TK_PARAM;
 		else
 			t->kind = FT_TK_CONST;
+		if (t->kind == FT_TK_PARAM && !trainable[id] && exporter_made(t->name)) {
+			n_folded++;
+			folded_name = folded_name ? folded_name : t->name;
+		}
 		if (t->kind != FT_TK_CONST && uses[id] > 1 && (trainable[id] || bn_state[id])) {
 			shared++;
 			shared_name = t->name;
@@ -221,6 +234,13 @@ static void classify_initializers(ft_graph *g, const int *init_ids, int n_init)
 			      "%d parameter or state initializers feed more than one node (e.g. \"%s\"): an eval-mode export "
 			      "may have merged initializers that happened to be equal; they would be trained as one",
 			      shared, shared_name);
+	if (n_folded)
+		ft_graph_warn(g,
+			      "%d float initializers the exporter made (e.g. \"%s\") feed no weight input and train as "
+			      "parameters: a constant-folded export, where such a value is a folded slice of a parameter "
+			      "(an embedding) or a folded constant, which ONNX does not tell apart; --freeze 'onnx::*' "
+			      "keeps them as they are, export with do_constant_folding=False avoids them",
+			      n_folded, folded_name);
 	free(bn_state);
 	free(trainable);
 	free(uses);

@@ -217,7 +217,7 @@ ft_status ft_checkpoint_load(ft_graph *g, ft_ckpt_meta *meta, const char *path)
 			ft_tensor *t = id >= 0 ? &g->tensors[id] : NULL;
 			if (!t || !saved_kind(t)) {
 				st = ft_error(FT_EBADINPUT, "%s: checkpoint tensor \"%s\" is not in this model's training graph "
-					      "(a checkpoint of another model or configuration?)", path, key);
+					      "(a checkpoint of another model or configuration, or another --freeze?)", path, key);
 				goto out_free;
 			}
 			bool same = ft_dtype_from_onnx((int)dt) == t->dtype && (int)rank == t->rank &&
@@ -244,7 +244,7 @@ ft_status ft_checkpoint_load(ft_graph *g, ft_ckpt_meta *meta, const char *path)
 		}
 		if (found != expected) {
 			st = ft_error(FT_EBADINPUT, "%s: checkpoint has %d of the %d tensors this training run needs "
-				      "(another optimizer or accumulation setting?)", path, found, expected);
+				      "(another optimizer, accumulation or --freeze setting?)", path, found, expected);
 			goto out_free;
 		}
 		if (pass == 1)

@@ -26,8 +26,10 @@ typedef struct ft_cli {
 	double lr, momentum, wd, label_smoothing, clip_grad_norm;
 	bool nesterov, decay_all;
 	const char *opt;      /* sgd | adamw */
-	const char *sched;    /* cosine | none */
+	const char *sched;    /* cosine | step | none */
 	int64_t warmup_steps;
+	int64_t lr_step_size; /* --sched step: epochs between decays (30) */
+	double lr_gamma;      /*   and the factor (0.1), torchvision's StepLR */
 	int64_t grad_accum;
 	bool accum_set;       /* --grad-accum-steps given */
 	int64_t global_batch; /* --global-batch, 0: none */
@@ -53,6 +55,8 @@ typedef struct ft_cli {
 	int64_t amp_growth_interval;
 	bool train;           /* inspect --train */
 	bool peak;            /* inspect --train --peak: what is live at the planned peak */
+	bool params;          /* inspect --params: every parameter's name and shape */
+	const char *freeze;   /* train --freeze GLOB[,GLOB,!GLOB...] */
 	const char *configs;  /* bench --configs: comma-separated subset */
 	double mean[3], std[3];
 	int n_mean, n_std;
@@ -74,6 +78,12 @@ void ft_cli_train_config(const ft_cli *c, struct ft_train_config *cfg);
 int ft_cli_fit_batch(ft_cli *c, struct ft_train_config *cfg);
 /* "123.4 MiB" into buf */
 const char *ft_cli_mib(size_t bytes, char buf[32]);
+/*
+ * The file a command will write at its end (-o, pack's OUT), checked before the
+ * work: not a folder, in a folder that exists and can be written. 0, or the
+ * refusal's exit code (2) with the message printed.
+ */
+int ft_cli_check_output(const char *path);
 int ft_cmd_eval(const ft_cli *c);
 int ft_cmd_bench(const ft_cli *c);
 /* The dataset options of c for a model input x (N, C, H, W), the training or held-out split. */

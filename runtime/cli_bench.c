@@ -180,9 +180,6 @@ int ft_cmd_bench(const ft_cli *c)
 {
 	int64_t accum = c->accum_set ? c->grad_accum : 4;
 	int64_t warmup = 2;
-	if (c->batch % accum)
-		return ft_cli_bad_usage("bench: the batch (-b) must be a multiple of the accumulation steps of the ga "
-					"rows (--grad-accum-steps, default 4)%s", "");
 	if (c->configs)
 		for (const char *p = c->configs; *p;) {
 			size_t n = strcspn(p, ",");
@@ -194,14 +191,22 @@ int ft_cmd_bench(const ft_cli *c)
 							"amp, pm, ga+amp+pm)", c->configs);
 			p += n + (p[n] == ',');
 		}
+	bool any_ga = false; /* (the batch splits only where a row accumulates) */
+	for (int i = 0; i < N_CONFIGS; i++)
+		any_ga |= configs[i].ga && wanted(c->configs, configs[i].name);
+	if (any_ga && c->batch % accum)
+		return ft_cli_bad_usage("bench: the batch (-b) must be a multiple of the accumulation steps of the ga "
+					"rows (--grad-accum-steps, default 4)%s", "");
 	const char *outdir = c->output_dir ? c->output_dir : "ftrun-bench";
 	if (ft_mkdir_p(outdir) != 0) {
 		fprintf(stderr, "ftrun: cannot create %s: %s\n", outdir, strerror(errno));
 		return 1;
 	}
-	fprintf(stderr, "bench %s on %s: batch %lld per optimizer step (ga: %lld x %lld), %lld timed steps after %lld, "
-		"%s, %lld threads\n", c->model, c->data ? c->data : "synthetic", (long long)c->batch,
-		(long long)(c->batch / accum), (long long)accum, (long long)c->steps, (long long)warmup,
+	char ga[64] = "";
+	if (any_ga)
+		snprintf(ga, sizeof(ga), " (ga: %lld x %lld)", (long long)(c->batch / accum), (long long)accum);
+	fprintf(stderr, "bench %s on %s: batch %lld per optimizer step%s, %lld timed steps after %lld, %s, %lld threads\n",
+		c->model, c->data ? c->data : "synthetic", (long long)c->batch, ga, (long long)c->steps, (long long)warmup,
 		c->amp ? c->amp : "amp rows in bf16", (long long)c->threads);
 	ft_train_config once; /* the environment's warnings (FT_REMAT) here, once, not in every child */
 	ft_train_config_defaults(&once);

@@ -36,12 +36,19 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-/* linear warmup over warmup steps, then cosine to 0 at total (timm's defaults without restarts) */
-static float schedule(const ft_cli *c, int64_t step, int64_t total)
+/*
+ * Linear warmup over warmup steps, then cosine to 0 at total (timm's defaults
+ * without restarts), or step: base x gamma^(epochs done / step size), the
+ * epoch counted in optimizer steps from the start (torchvision's StepLR, which
+ * steps once an epoch), or none.
+ */
+static float schedule(const ft_cli *c, int64_t step, int64_t total, int64_t steps_per_epoch)
 {
 	double base = c->lr;
 	if (c->warmup_steps > 0 && step < c->warmup_steps)
 		return (float)(base * (double)(step + 1) / (double)c->warmup_steps);
+	if (c->sched && strcmp(c->sched, "step") == 0)
+		return (float)(base * pow(c->lr_gamma, (double)(step / steps_per_epoch / c->lr_step_size)));
 	if (!c->sched || strcmp(c->sched, "none") == 0 || total <= c->warmup_steps)
 		return (float)base;
 	double t = (double)(step - c->warmup_steps) / (double)(total - c->warmup_steps);
@@ -297,6 +304,8 @@ static ft_status agree_at_start(ft_dist *d, const ft_cli *c)
 {
 	int64_t hash, bytes;
 	FT_TRY(ft_dist_file_hash(c->model, &hash, &bytes));
+	/* (a text field compares its first 8 characters; glob lists share theirs) */
+	int64_t freeze_hash = c->freeze ? (int64_t)ft_crc32c(0, c->freeze, strlen(c->freeze)) + 1 : 0;
 	const ft_dist_field f[] = {
 		{ .what = "the model file (crc32c of its bytes)", .kind = FT_DIST_HASH, .i = hash },
 		{ .what = "the model file's size in bytes", .kind = FT_DIST_INT, .i = bytes },
@@ -315,12 +324,15 @@ static ft_status agree_at_start(ft_dist *d, const ft_cli *c)
 		{ .what = "--clip-grad-norm", .kind = FT_DIST_REAL, .r = c->clip_grad_norm },
 		{ .what = "--sched", .kind = FT_DIST_TEXT, .text = c->sched },
 		{ .what = "--warmup-steps", .kind = FT_DIST_INT, .i = c->warmup_steps },
+		{ .what = "--lr-step-size", .kind = FT_DIST_INT, .i = c->lr_step_size },
+		{ .what = "--lr-gamma", .kind = FT_DIST_REAL, .r = c->lr_gamma },
 		{ .what = "--seed", .kind = FT_DIST_INT, .i = c->seed },
 		{ .what = "--steps", .kind = FT_DIST_INT, .i = c->steps },
 		{ .what = "--epochs", .kind = FT_DIST_INT, .i = c->epochs },
 		{ .what = "--no-hflip", .kind = FT_DIST_INT, .i = c->no_hflip },
 		{ .what = "--sync-bn", .kind = FT_DIST_INT, .i = c->sync_bn },
 		{ .what = "--bucket-cap-mb", .kind = FT_DIST_REAL, .r = c->bucket_cap_mb },
+		{ .what = "--freeze (crc32c of the list)", .kind = FT_DIST_HASH, .i = freeze_hash },
 	};
 	return ft_dist_agree(d, "at start", f, (int)FT_ARRAY_LEN(f));
 }
@@ -341,6 +353,7 @@ void ft_cli_train_config(const ft_cli *c, ft_train_config *cfg)
 	cfg->threads = (int)c->threads;
 	cfg->device = c->device;
 	cfg->seed = (uint64_t)c->seed;
+	cfg->freeze = c->freeze;
 	ft_cli_amp(c, cfg);
 	cfg->input_u8 = true; /* uint8 batches from the loader, normalised in the graph (loader.h) */
 	normalisation(c, cfg->mean, cfg->std);
@@ -406,14 +419,17 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 		return ft_cli_bad_usage("train needs --data PATH|synthetic%s", "");
 	if (c->opt && strcmp(c->opt, "sgd") && strcmp(c->opt, "adamw"))
 		return ft_cli_bad_usage("--opt %s: use sgd or adamw", c->opt);
-	if (c->sched && strcmp(c->sched, "cosine") && strcmp(c->sched, "none"))
-		return ft_cli_bad_usage("--sched %s: use cosine or none", c->sched);
+	if (c->sched && strcmp(c->sched, "cosine") && strcmp(c->sched, "step") && strcmp(c->sched, "none"))
+		return ft_cli_bad_usage("--sched %s: use cosine, step or none", c->sched);
 	const char *outdir = c->output_dir ? c->output_dir : "ftrun-out";
 	if (ft_mkdir_p(outdir) != 0) {
 		fprintf(stderr, "ftrun: cannot create %s: %s\n", outdir, strerror(errno));
 		return 1;
 	}
 	const bool root = ft_dist_is_root(d);
+	int rc_out = root && c->out_file ? ft_cli_check_output(c->out_file) : 0; /* (only rank 0 writes it) */
+	if (rc_out)
+		return rc_out;
 	ft_status st = d->size > 1 ? agree_at_start(d, c) : FT_OK;
 	if (st) {
 		*collective = strstr(ft_last_error(), "the ranks disagree") != NULL;
@@ -449,6 +465,8 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 	ft_tb_writer *tb = NULL;
 	int rc = 0;
 	st = ft_trainer_new(c->model, &cfg, &t);
+	for (int i = 0; root && st == FT_OK && i < t->g->n_warnings; i++) /* (what the import noticed) */
+		fprintf(stderr, "ftrun: warning: %s\n", t->g->warnings[i]);
 	if (st == FT_OK)
 		st = ft_dist_attach(d, t, &stop_signal);
 	if (st)
@@ -555,6 +573,9 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 			"%lld steps (%lld per epoch), %s, lr %g\n", c->model, c->data, (long long)ft_dataset_size(ds),
 			(long long)c->batch, (long long)c->grad_accum, ranks, (long long)(c->batch * per_step),
 			(long long)total, (long long)steps_per_epoch, cfg.opt == FT_OPT_ADAMW ? "adamw" : "sgd", c->lr);
+	if (root && t->n_frozen)
+		fprintf(stderr, "--freeze %s: %d parameter tensors kept as they are, %d trained\n", c->freeze, t->n_frozen,
+			t->n_params);
 	double t0 = ft_now_s(), t_last = t0, t_step = t0, wait_last = 0, wait_step = 0;
 	int64_t images_since = 0, start_step = t->step;
 	snprintf(path, sizeof(path), "%s/epochs.csv", outdir);
@@ -572,7 +593,7 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 		const ft_loader_slot sl = feed.cur;
 		FT_ASSERT(sl.epoch == meta.epoch && sl.index == meta.batch);
 		meta.batch += per_step;
-		float lr = schedule(c, t->step, total), loss;
+		float lr = schedule(c, t->step, total, steps_per_epoch), loss;
 		st = ft_trainer_step_ahead(t, sl.images, sl.labels, lr, next, &loss);
 		ft_loader_ahead_done(&feed);
 		if (st)

@@ -477,6 +477,12 @@ ft_status ft_dist_attach(ft_dist *d, ft_trainer *t, volatile const sig_atomic_t 
 					gt->name, ft_dtype_name(gt->dtype));
 		n += (size_t)gt->numel;
 	}
+	/* the same gradients on every rank, or the sums would mix tensors (checked, not assumed) */
+	const ft_dist_field same[] = {
+		{ .what = "the trained parameter tensors", .kind = FT_DIST_INT, .i = t->n_params },
+		{ .what = "the values all-reduced each step", .kind = FT_DIST_INT, .i = (int64_t)n },
+	};
+	FT_TRY(ft_dist_agree(d, "on the gradients", same, (int)FT_ARRAY_LEN(same)));
 	d->n_flat = n;
 	d->flat = ft_aligned_alloc(sizeof(float) * n);
 	plan_buckets(d, t);

@@ -61,7 +61,7 @@ static void print_tensor_line(FILE *f, const char *what, const ft_tensor *t)
 	fputc('\n', f);
 }
 
-ft_status ft_inspect(const char *path, int64_t batch, FILE *f)
+ft_status ft_inspect(const char *path, int64_t batch, bool params, FILE *f)
 {
 	ft_graph *g;
 	FT_TRY(ft_import_file(path, &g));
@@ -105,6 +105,15 @@ ft_status ft_inspect(const char *path, int64_t batch, FILE *f)
 	fprintf(f, "state   %lld in %d tensors (%s, BatchNorm running statistics)\n", (long long)n_elem[1], n_tens[1],
 		human((double)bytes[1], b1, 32));
 	fprintf(f, "consts  %lld in %d tensors (%s)\n", (long long)n_elem[2], n_tens[2], human((double)bytes[2], b1, 32));
+	for (int i = 0; i < g->n_tensors && params; i++) {
+		const ft_tensor *t = &g->tensors[i];
+		if (t->kind != FT_TK_PARAM)
+			continue;
+		fprintf(f, "param   %s (", t->name);
+		for (int k = 0; k < t->rank; k++)
+			fprintf(f, "%s%lld", k ? ", " : "", (long long)t->dims[k]);
+		fprintf(f, ")\n");
+	}
 	double flops = ft_graph_flops(g);
 	fprintf(f, "flops   %.3f GFLOPs per forward at batch %lld (%.3f per image; multiply-add = 2)\n", flops / 1e9,
 		(long long)batch, flops / 1e9 / (double)batch);

@@ -16,6 +16,7 @@
 #endif
 
 #include "amp.h"
+#include "dist.h"
 #include "export.h"
 #include "ftrun.h"
 #include "import.h"
@@ -30,33 +31,43 @@ static const char usage[] =
 	"usage: ftrun COMMAND MODEL.onnx [options]\n"
 	"\n"
 	"commands:\n"
-	"  inspect MODEL.onnx [-b N] [--train [--peak] [--opt sgd|adamw] [--grad-accum-steps K]\n"
-	"      [--global-batch G] [--max-memory SIZE]]\n"
-	"      ops, parameters, FLOPs and planned memory for batch N (default 1); with --train\n"
-	"      the planned peak memory of one training step; --peak: what is live at that peak,\n"
-	"      by the op that made it and the largest tensors\n"
+	"  inspect MODEL.onnx [-b N] [--params] [--amp fp16|bf16] [--device ...] [--train [--peak]\n"
+	"      [--opt sgd|adamw] [--freeze GLOB,...]\n"
+	"      [--grad-accum-steps K] [--global-batch G] [--max-memory SIZE] [train's other options]]\n"
+	"      ops, parameters (--params: each one's name and shape), FLOPs and planned memory for\n"
+	"      batch N (default 1); --amp: each node's\n"
+	"      type under autocast; with --train the planned peak memory of one training step (a\n"
+	"      train command line with `inspect --train` for `train` plans that run); --peak: what\n"
+	"      is live at that peak, by the op that made it and the largest tensors\n"
 	"  run MODEL.onnx --input FILE.pb [--input FILE.pb ...] --output-dir DIR\n"
-	"      [--device cpu|cuda|auto] [--threads N]\n"
+	"      [--device cpu|cuda[:N]|auto|devsim] [--threads N]\n"
 	"      inference; inputs are ONNX TensorProto files bound to the graph inputs in order;\n"
 	"      writes DIR/output_0.pb, output_1.pb ...\n"
 	"\n"
-	"  grad MODEL.onnx --input FILE.pb --labels FILE.pb -o GRADS.onnx [--device ...]\n"
+	"  grad MODEL.onnx --input FILE.pb --labels FILE.pb -o GRADS.onnx [--amp fp16|bf16]\n"
+	"      [--device ...] [--threads N]\n"
 	"      one forward + backward in training mode (BatchNorm on batch statistics) with the\n"
 	"      softmax cross-entropy loss; GRADS.onnx holds dLoss/dParam per parameter and \"loss\"\n"
 	"\n"
 	"  train MODEL.onnx --data PATH|synthetic [-b N] [--epochs E | --steps S] [--lr LR]\n"
-	"      [--opt sgd|adamw] [--momentum M] [--nesterov] [--wd WD] [--wd-all] [--sched cosine|none]\n"
-	"      [--warmup-steps N] [--label-smoothing X] [--clip-grad-norm X] [--grad-accum-steps K]\n"
+	"      [--opt sgd|adamw] [--momentum M] [--nesterov] [--wd WD] [--wd-all]\n"
+	"      [--sched cosine|step|none [--lr-step-size E] [--lr-gamma G]] [--warmup-steps N]\n"
+	"      [--label-smoothing X] [--clip-grad-norm X] [--grad-accum-steps K]\n"
 	"      [--global-batch G [--max-memory SIZE]]\n"
 	"      [-j WORKERS] [--prefetch DEPTH] [--pin-mem | --no-pin-mem] [--augment auto|none|flip|rrc]\n"
 	"      [--seed N] [--mean M[,M,M]] [--std S[,S,S]] [--no-hflip] [--skip-bad-images]\n"
 	"      [--output-dir DIR] [--checkpoint-every N] [--resume CHECKPOINT] [--eval-each-epoch]\n"
 	"      [-o TRAINED.onnx] [--tensorboard] [--amp [fp16|bf16]] [--amp-init-scale S]\n"
 	"      [--amp-growth-interval N] [--device ...] [--threads N] [--no-eval] [--dist-timeout SEC]\n"
-	"      [--sync-bn] [--bucket-cap-mb MB]\n"
-	"      trains on the CPU; metrics.csv and checkpoint.ftck go to DIR (default ftrun-out),\n"
+	"      [--sync-bn] [--bucket-cap-mb MB] [--freeze GLOB[,GLOB,!GLOB...]]\n"
+	"      trains on --device (default auto: a GPU when this build and the machine have one,\n"
+	"      else the CPU); metrics.csv and checkpoint.ftck go to DIR (default ftrun-out),\n"
 	"      TensorBoard event files to DIR/tensorboard with --tensorboard;\n"
+	"      --freeze: parameters whose names match a glob (\"features.*\") and no !GLOB stay as they\n"
+	"      are (PyTorch's requires_grad=False; inspect --params lists the names)\n"
 	"      prints the held-out top-1 accuracy at the end (not with --no-eval);\n"
+	"      --sched: after the warmup, cosine to 0 at the last step (default), or step: the lr\n"
+	"      times G (0.1) every E epochs (30; torchvision's StepLR), or none (constant)\n"
 	"      --global-batch G --max-memory SIZE picks the largest micro-batch whose planned step\n"
 	"      fits SIZE (8G, 512M; binary units) and the accumulation steps that make G;\n"
 	"      --max-memory alone refuses a step that does not fit\n"
@@ -66,16 +77,36 @@ static const char usage[] =
 	"      --dist-timeout seconds (600) for the other ranks; gradients go in buckets of\n"
 	"      --bucket-cap-mb MiB (25; 0: one, after the backward) sent during the backward;\n"
 	"      --sync-bn: BatchNorm statistics over every rank's batch (CPU backend)\n"
-	"  eval MODEL.onnx --data PATH [-b N]      prints \"top1 0.9123\"\n"
+	"  eval MODEL.onnx --data PATH [-b N] [--device ...] [--threads N] [-j WORKERS]\n"
+	"      the held-out split's top-1 accuracy: prints \"top1 0.9123\" (a model file; train\n"
+	"      writes one with -o, a checkpoint is for --resume)\n"
 	"  pack DATA OUT.ftpk [--size S] [--channels 1|3] [-j WORKERS] [--skip-bad-images]\n"
 	"      both splits of an IDX folder or ImageFolder as decoded uint8 records of S x S\n"
 	"      (default: IDX images' own size, 256 for an ImageFolder), read by mmap: --data OUT.ftpk\n"
 	"  bench MODEL.onnx [--data PATH|synthetic] [-b N] [--steps S] [--grad-accum-steps K]\n"
-	"      [--amp fp16|bf16] [--configs baseline,ga,amp,pm,ga+amp+pm] [--output-dir DIR] [--threads N]\n"
+	"      [--amp fp16|bf16] [--configs baseline,ga,amp,pm,ga+amp+pm] [--output-dir DIR] [--device ...]\n"
+	"      [--threads N] [--opt, --lr and the data options of train]\n"
 	"      the ablation: fp32 baseline, gradient accumulation (N as K micro-batches, K = 4),\n"
 	"      mixed precision, reused (pinned on a GPU) staging buffers, and all three; one row each\n"
 	"      with images/s, step time, planned and measured peak memory, copy rate and data wait;\n"
-	"      DIR/bench.csv and DIR/bench.png (default DIR ftrun-bench)\n";
+	"      DIR/bench.csv and DIR/bench.png (default DIR ftrun-bench)\n"
+	"\n"
+	"An option a command does not take is refused (exit 2). Exit codes: 0 done, 1 failed while\n"
+	"running, 2 bad input (file, option, shape).\n";
+
+/* the usage and what this build has */
+static void print_usage(FILE *f)
+{
+	fputs(usage, f);
+#ifdef FT_HAVE_CUDA
+	const char *cuda = "the CUDA backend (cuDNN, cuBLASLt; NCCL for several GPUs)";
+#else
+	const char *cuda = "no CUDA backend (no CUDA toolkit when it was built)";
+#endif
+	fprintf(f, "This build: the CPU backend, %s, %s.\n", cuda,
+		ft_dist_transport_built() ? "data-parallel training over MPI"
+					  : "no MPI (data-parallel training refused; libopenmpi-dev when building)");
+}
 
 static int exit_code(ftrun_status st)
 {
@@ -91,6 +122,33 @@ static int fail(ftrun_status st)
 int ft_cli_fail(int st)
 {
 	return fail((ftrun_status)st);
+}
+
+int ft_cli_check_output(const char *path)
+{
+	struct stat sb;
+	size_t len = strlen(path);
+	if (len == 0) {
+		fprintf(stderr, "ftrun: an empty file name to write\n");
+		return EXIT_BAD;
+	}
+	if (path[len - 1] == '/' || (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))) {
+		fprintf(stderr, "ftrun: %s is a folder: -o names the file to write (--output-dir the run's folder)\n",
+			path);
+		return EXIT_BAD;
+	}
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(dir, W_OK | X_OK) != 0) {
+		fprintf(stderr, "ftrun: cannot write %s: its folder %s %s\n", path, dir,
+			stat(dir, &sb) != 0 ? "does not exist" : !S_ISDIR(sb.st_mode) ? "is not a folder" : "is not writable");
+		return EXIT_BAD;
+	}
+	return 0;
 }
 
 static int bad_usage(const char *fmt, const char *arg);
@@ -174,6 +232,101 @@ static int parse_triple(const char *s, double *out)
 	return n == 1 || n == 3 ? n : 0;
 }
 
+/*
+ * Which command takes which option. An option a command would ignore is
+ * refused (exit 2) rather than dropped: `eval --resume CKPT` evaluating the
+ * model file, not the checkpoint, would be a wrong answer given quietly.
+ * inspect --train takes every option of train, so a training command line with
+ * `inspect --train` in place of `train` plans that run's step.
+ */
+enum {
+	C_INSPECT = 1 << 0,
+	C_RUN = 1 << 1,
+	C_GRAD = 1 << 2,
+	C_TRAIN = 1 << 3,
+	C_EVAL = 1 << 4,
+	C_PACK = 1 << 5,
+	C_BENCH = 1 << 6,
+};
+
+static const struct option_use {
+	const char *name, *alias;
+	unsigned cmds;
+} option_uses[] = {
+	{ "-b", "--batch-size", C_INSPECT | C_TRAIN | C_EVAL | C_BENCH },
+	{ "--data", NULL, C_TRAIN | C_EVAL | C_BENCH },
+	{ "--epochs", NULL, C_TRAIN },
+	{ "--steps", NULL, C_TRAIN | C_BENCH },
+	{ "--lr", NULL, C_TRAIN | C_BENCH },
+	{ "--momentum", NULL, C_TRAIN | C_BENCH },
+	{ "--wd", "--weight-decay", C_TRAIN | C_BENCH },
+	{ "--label-smoothing", "--smoothing", C_TRAIN | C_BENCH },
+	{ "--clip-grad-norm", "--clip-grad", C_TRAIN | C_BENCH },
+	{ "--train", NULL, C_INSPECT },
+	{ "--peak", NULL, C_INSPECT },
+	{ "--params", NULL, C_INSPECT },
+	{ "--freeze", NULL, C_TRAIN | C_BENCH },
+	{ "--nesterov", NULL, C_TRAIN | C_BENCH },
+	{ "--wd-all", NULL, C_TRAIN | C_BENCH },
+	{ "--opt", NULL, C_TRAIN | C_BENCH },
+	{ "--sched", "--lr-scheduler", C_TRAIN },
+	{ "--lr-step-size", NULL, C_TRAIN },
+	{ "--lr-gamma", NULL, C_TRAIN },
+	{ "--warmup-steps", NULL, C_TRAIN },
+	{ "--grad-accum-steps", NULL, C_TRAIN | C_BENCH },
+	{ "--configs", NULL, C_BENCH },
+	{ "--global-batch", NULL, C_TRAIN },
+	{ "--max-memory", NULL, C_TRAIN },
+	{ "-j", "--workers", C_TRAIN | C_EVAL | C_BENCH | C_PACK },
+	{ "--seed", NULL, C_TRAIN | C_BENCH },
+	{ "--checkpoint-every", NULL, C_TRAIN },
+	{ "--print-every", NULL, C_TRAIN },
+	{ "--resume", NULL, C_TRAIN },
+	{ "--skip-bad-images", NULL, C_TRAIN | C_EVAL | C_BENCH | C_PACK },
+	{ "--augment", NULL, C_TRAIN | C_BENCH },
+	{ "--prefetch", NULL, C_TRAIN | C_EVAL | C_BENCH },
+	{ "--size", NULL, C_PACK },
+	{ "--channels", NULL, C_PACK },
+	{ "--no-hflip", NULL, C_TRAIN | C_BENCH },
+	{ "--eval-each-epoch", NULL, C_TRAIN },
+	{ "--tensorboard", NULL, C_TRAIN },
+	{ "--no-eval", NULL, C_TRAIN },
+	{ "--dist-timeout", NULL, C_TRAIN },
+	{ "--bucket-cap-mb", NULL, C_TRAIN },
+	{ "--sync-bn", NULL, C_TRAIN },
+	{ "--amp", NULL, C_INSPECT | C_TRAIN | C_BENCH | C_GRAD },
+	{ "--amp-init-scale", NULL, C_TRAIN | C_BENCH | C_GRAD },
+	{ "--amp-growth-interval", NULL, C_TRAIN | C_BENCH },
+	{ "--pin-mem", NULL, C_TRAIN | C_EVAL },
+	{ "--no-pin-mem", NULL, C_TRAIN | C_EVAL },
+	{ "--mean", NULL, C_TRAIN | C_EVAL | C_BENCH },
+	{ "--std", NULL, C_TRAIN | C_EVAL | C_BENCH },
+	{ "--input", NULL, C_RUN | C_GRAD },
+	{ "--labels", NULL, C_GRAD },
+	{ "--output-dir", NULL, C_RUN | C_TRAIN | C_BENCH },
+	{ "-o", NULL, C_TRAIN | C_GRAD | C_PACK },
+	{ "--device", NULL, C_INSPECT | C_RUN | C_GRAD | C_TRAIN | C_EVAL | C_BENCH },
+	{ "--threads", "-t", C_INSPECT | C_RUN | C_GRAD | C_TRAIN | C_EVAL | C_BENCH },
+};
+
+static unsigned command_bit(const char *cmd)
+{
+	static const char *const names[] = { "inspect", "run", "grad", "train", "eval", "pack", "bench" };
+	for (unsigned i = 0; i < FT_ARRAY_LEN(names); i++)
+		if (strcmp(cmd, names[i]) == 0)
+			return 1u << i;
+	return 0;
+}
+
+/* the commands that take option a (0: not an option ftrun has) */
+static unsigned option_cmds(const char *a)
+{
+	for (size_t i = 0; i < FT_ARRAY_LEN(option_uses); i++)
+		if (strcmp(a, option_uses[i].name) == 0 || (option_uses[i].alias && strcmp(a, option_uses[i].alias) == 0))
+			return option_uses[i].cmds;
+	return 0;
+}
+
 static int parse(int argc, char **argv, cli *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -186,14 +339,35 @@ static int parse(int argc, char **argv, cli *c)
 	c->grad_accum = 1;
 	c->print_every = 50;
 	c->sched = "cosine";
+	c->lr_step_size = 30;
+	c->lr_gamma = 0.1;
 	c->pin_mem = true;
 	c->amp_init_scale = 65536.0;
 	c->amp_growth_interval = 2000;
 	c->dist_timeout = 600;
 	c->bucket_cap_mb = 25;
+	const char *train_flag = NULL; /* the first option inspect takes only with --train */
+	bool epochs_set = false;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (a[0] == '-' && a[1]) {
+			unsigned takes = option_cmds(a), cmd = command_bit(c->cmd);
+			if (!takes && strcmp(a, "--output") == 0)
+				return bad_usage("unknown option \"%s\": -o FILE.onnx names the trained model, --output-dir DIR "
+						 "the run's folder", a);
+			if (!takes)
+				return bad_usage("unknown option \"%s\"", a);
+			/* inspect --train plans a training step: it takes every option of train */
+			bool as_train = cmd == C_INSPECT && (takes & C_TRAIN);
+			if (!(takes & cmd) && !as_train) {
+				char msg[128];
+				snprintf(msg, sizeof(msg), "%s is not an option of `ftrun %s`", a, c->cmd);
+				return bad_usage("%s", msg);
+			}
+			if (as_train && !(takes & cmd) && !train_flag)
+				train_flag = a;
+		}
 #define NEED_VALUE() \
 	do { \
 		if (!v) \
@@ -212,6 +386,7 @@ static int parse(int argc, char **argv, cli *c)
 			NEED_VALUE();
 			if (!parse_int(v, 1, &c->epochs))
 				return bad_usage("bad --epochs \"%s\"", v);
+			epochs_set = true;
 		} else if (strcmp(a, "--steps") == 0) {
 			NEED_VALUE();
 			if (!parse_int(v, 1, &c->steps))
@@ -240,16 +415,38 @@ static int parse(int argc, char **argv, cli *c)
 			c->train = true;
 		} else if (strcmp(a, "--peak") == 0) {
 			c->peak = true;
+		} else if (strcmp(a, "--params") == 0) {
+			c->params = true;
+		} else if (strcmp(a, "--freeze") == 0) {
+			NEED_VALUE();
+			c->freeze = v;
 		} else if (strcmp(a, "--nesterov") == 0) {
 			c->nesterov = true;
 		} else if (strcmp(a, "--wd-all") == 0) {
 			c->decay_all = true;
 		} else if (strcmp(a, "--opt") == 0) {
 			NEED_VALUE();
+			if (strcmp(v, "sgd") && strcmp(v, "adamw"))
+				return bad_usage("--opt %s: use sgd or adamw", v);
 			c->opt = v;
-		} else if (strcmp(a, "--sched") == 0) {
+		} else if (strcmp(a, "--sched") == 0 || strcmp(a, "--lr-scheduler") == 0) {
 			NEED_VALUE();
+			/* (torchvision's names for the same schedules) */
+			if (strcmp(v, "cosineannealinglr") == 0)
+				v = "cosine";
+			else if (strcmp(v, "steplr") == 0)
+				v = "step";
+			if (strcmp(v, "cosine") && strcmp(v, "step") && strcmp(v, "none"))
+				return bad_usage("--sched %s: use cosine, step or none", v);
 			c->sched = v;
+		} else if (strcmp(a, "--lr-step-size") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 1, &c->lr_step_size))
+				return bad_usage("bad --lr-step-size \"%s\" (epochs, at least 1)", v);
+		} else if (strcmp(a, "--lr-gamma") == 0) {
+			NEED_VALUE();
+			if (!parse_double(v, &c->lr_gamma) || !(c->lr_gamma > 0 && c->lr_gamma <= 1))
+				return bad_usage("bad --lr-gamma \"%s\" (a factor in (0, 1])", v);
 		} else if (strcmp(a, "--warmup-steps") == 0) {
 			NEED_VALUE();
 			if (!parse_int(v, 0, &c->warmup_steps))
@@ -333,7 +530,7 @@ static int parse(int argc, char **argv, cli *c)
 			if (v && (strcmp(v, "fp16") == 0 || strcmp(v, "bf16") == 0)) {
 				c->amp = v;
 				i++;
-			} else if (v && v[0] != '-' && !strstr(v, ".onnx")) {
+			} else if (v && v[0] != '-' && !strstr(v, ".onnx") && access(v, F_OK) != 0) {
 				return bad_usage("--amp takes fp16 or bf16, not \"%s\"", v);
 			}
 		} else if (strcmp(a, "--amp-init-scale") == 0) {
@@ -367,7 +564,7 @@ static int parse(int argc, char **argv, cli *c)
 		} else if (strcmp(a, "--labels") == 0) {
 			NEED_VALUE();
 			c->labels = v;
-		} else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+		} else if (strcmp(a, "-o") == 0) {
 			NEED_VALUE();
 			c->out_file = v;
 		} else if (strcmp(a, "--device") == 0) {
@@ -390,6 +587,10 @@ static int parse(int argc, char **argv, cli *c)
 	}
 	if (!c->model)
 		return bad_usage(strcmp(argv[1], "pack") ? "%s needs a model file" : "%s needs DATA and OUT", argv[1]);
+	if (train_flag && !c->train && !c->amp) /* (inspect --amp plans the step too) */
+		return bad_usage("%s plans a training step: inspect takes it with --train", train_flag);
+	if (epochs_set && c->steps)
+		return bad_usage("--epochs and --steps both given: the run is one or the other%s", "");
 	return 0;
 }
 
@@ -580,7 +781,7 @@ static int cmd_inspect(cli *c)
 		if (rc)
 			return rc;
 	}
-	ftrun_status st = (ftrun_status)ft_inspect(c->model, c->batch, stdout);
+	ftrun_status st = (ftrun_status)ft_inspect(c->model, c->batch, c->params, stdout);
 	if (st)
 		return fail(st);
 	if (c->amp) {
@@ -673,6 +874,9 @@ static int cmd_grad(cli *c)
 {
 	if (c->n_inputs != 1 || !c->labels || !c->out_file)
 		return bad_usage("grad needs --input FILE.pb, --labels FILE.pb and -o GRADS.onnx%s", "");
+	int rc = ft_cli_check_output(c->out_file);
+	if (rc)
+		return rc;
 	ftrun_tensor in = { 0 }, lab = { 0 };
 	ft_dtype dt, lt;
 	ft_trainer *t = NULL;
@@ -791,7 +995,7 @@ static void on_crash(void)
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(usage, argc < 2 ? stderr : stdout);
+		print_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_BAD : 0;
 	}
 	on_crash();
@@ -805,6 +1009,11 @@ int main(int argc, char **argv)
 		     strcmp(cmd, "pack") == 0;
 	if (!known)
 		return bad_usage("unknown command \"%s\"", cmd);
+	for (int i = 2; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { /* ftrun train --help */
+			print_usage(stdout);
+			return 0;
+		}
 	cli c;
 	int rc = parse(argc, argv, &c);
 	if (rc)

@@ -1,6 +1,7 @@
 /* train.c - building and running the training graph (see train.h). */
 #include "train.h"
 
+#include <fnmatch.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -84,7 +85,7 @@ static void put_scalar(ft_trainer *t, int id, float v)
 	ft_trainer_write(t, id, &v);
 }
 
-/* Training mode: BatchNorm on batch statistics; Dropout with ratio > 0 is refused for now. */
+/* Training mode: BatchNorm on batch statistics, Dropout drawing its masks (docs/training.md). */
 static ft_status to_training_mode(ft_graph *g)
 {
 	for (int i = 0; i < g->n_nodes; i++) {
@@ -439,6 +440,73 @@ static ft_status fuse_bn_relu(ft_graph *g)
 	return FT_OK;
 }
 
+/*
+ * --freeze: the parameters whose names match one of the globs (fnmatch(3) on
+ * PyTorch's module paths, "features.*") and none of the globs written "!GLOB"
+ * become constants, as requires_grad=False makes them in PyTorch: no gradient,
+ * no optimizer state, not in the checkpoint, exported unchanged (a BatchNorm's
+ * running statistics in a frozen part still update). A glob that matches no
+ * parameter is refused (a typo would train everything), as is freezing all.
+ */
+enum { MAX_GLOBS = 64 };
+
+static bool any_match(char *const *globs, int n, const char *name)
+{
+	for (int k = 0; k < n; k++)
+		if (fnmatch(globs[k], name, 0) == 0)
+			return true;
+	return false;
+}
+
+static ft_status freeze(ft_graph *g, const char *list, int *n_frozen)
+{
+	char *buf = ft_xmalloc(strlen(list) + 1), *save = NULL;
+	strcpy(buf, list);
+	char *pos[MAX_GLOBS], *neg[MAX_GLOBS];
+	int n_pos = 0, n_neg = 0, n_params = 0;
+	ft_status st = FT_OK;
+	for (char *tok = strtok_r(buf, ",", &save); tok && !st; tok = strtok_r(NULL, ",", &save)) {
+		bool negative = tok[0] == '!';
+		if ((negative ? n_neg : n_pos) == MAX_GLOBS)
+			st = ft_error(FT_EBADINPUT, "--freeze %s: at most %d globs of each kind", list, MAX_GLOBS);
+		else if (negative && tok[1])
+			neg[n_neg++] = tok + 1;
+		else if (!negative)
+			pos[n_pos++] = tok;
+	}
+	const char *first = NULL;
+	for (int i = 0; i < g->n_tensors; i++)
+		if (g->tensors[i].kind == FT_TK_PARAM) {
+			n_params++;
+			first = first ? first : g->tensors[i].name;
+		}
+	for (int k = 0; k < n_pos + n_neg && !st; k++) {
+		const char *glob = k < n_pos ? pos[k] : neg[k - n_pos];
+		bool hit = false;
+		for (int i = 0; i < g->n_tensors && !hit; i++)
+			hit = g->tensors[i].kind == FT_TK_PARAM && fnmatch(glob, g->tensors[i].name, 0) == 0;
+		if (!hit)
+			st = ft_error(FT_EBADINPUT, "--freeze: \"%s\" matches none of the model's %d parameters (names "
+				      "such as \"%s\"; ftrun inspect MODEL --params lists them)", glob, n_params,
+				      first ? first : "?");
+	}
+	if (!st && n_pos == 0)
+		st = ft_error(FT_EBADINPUT, "--freeze %s: no glob of parameters to freeze", list);
+	int frozen = 0;
+	for (int i = 0; i < g->n_tensors && !st; i++) {
+		ft_tensor *t = &g->tensors[i];
+		if (t->kind == FT_TK_PARAM && any_match(pos, n_pos, t->name) && !any_match(neg, n_neg, t->name)) {
+			t->kind = FT_TK_CONST;
+			frozen++;
+		}
+	}
+	if (!st && frozen == n_params)
+		st = ft_error(FT_EBADINPUT, "--freeze %s freezes all %d parameters: nothing would train", list, n_params);
+	free(buf);
+	*n_frozen = frozen;
+	return st;
+}
+
 static ft_status build(ft_trainer *t, const char *path)
 {
 	const ft_train_config *c = &t->cfg;
@@ -446,6 +514,8 @@ static ft_status build(ft_trainer *t, const char *path)
 		return ft_error(FT_EBADINPUT, "--grad-accum-steps must be at least 1");
 	FT_TRY(ft_import_file(path, &t->g));
 	ft_graph *g = t->g;
+	if (c->freeze)
+		FT_TRY(freeze(g, c->freeze, &t->n_frozen));
 	if (g->n_inputs != 1)
 		return ft_error(FT_EUNSUPPORTED, "%s: training needs a model with one input (the images); it has %d",
 				path, g->n_inputs);

@@ -51,6 +51,7 @@ typedef struct ft_train_config {
 	int64_t remat_min_bytes; /* recompute cheap activations of at least this size in the backward
 				   instead of keeping them (remat.c); -1: none; FT_REMAT_AUTO: 1 MiB on a
 				   GPU, none on the CPU (FT_REMAT=1: 1 MiB anywhere, all: 0, 0: none) */
+	const char *freeze;     /* --freeze GLOB[,GLOB,!GLOB...]: parameters kept as they are (NULL: none) */
 	bool input_u8;          /* images come as uint8, normalised in the graph (loader.h) */
 	float mean[3], std[3];  /*   with these (std 0 means 1) */
 } ft_train_config;
@@ -68,6 +69,7 @@ typedef struct ft_trainer {
 	int loss;
 	int n_micro;            /* nodes [0, n_micro) run per micro-batch */
 	int n_params;
+	int n_frozen;           /* parameters --freeze made constants */
 	int *params;            /* tensor ids of the trained parameters */
 	int *grads;             /* per parameter: its gradient (accumulated when K > 1) */
 	int seed;               /* f32 scalar buffer: dLoss (1/K) */

@@ -14,7 +14,7 @@
 #   syncbn  resnet18_fmnist (BatchNorm), one step: 2 ranks x 4 with --sync-bn against 1 rank x 8,
 #           without it (must differ), 2 ranks x 4 x 2 accumulation against 1 rank x 8 x 2, and
 #           2 ranks x 4 on --device devsim; gradients in 1 MiB buckets sent during the backward
-#   bad     ranks that disagree (batch size, model, optimizer) refused at start (exit 2),
+#   bad     ranks that disagree (batch size, model, optimizer, --freeze) refused at start (exit 2),
 #           a rank killed with SIGKILL and a rank stopped with SIGSTOP both end the job
 #           within the timeout
 #   torchrun  ranks started torchrun-style (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT; no
@@ -277,6 +277,12 @@ bad() {
 	check "ranks with other AMP and accumulation refused (exit 2)" b3.log test "$rc" = 2
 	check "the message names --amp and --grad-accum-steps" b3.log \
 		grep -q -- '--grad-accum-steps: 1 on rank 0, 2 on rank 1; --amp: off on rank 0, bf16 on rank 1' b3.log
+	# --freeze lists compared whole: these two share their first 8 characters, and the ranks
+	# would otherwise all-reduce gradients of different parameters
+	mpmd b4.log train "$m" "${A[@]}" -b 4 --freeze 'layer1.*' -- train "$m" "${A[@]}" -b 4 --freeze 'layer1.*,layer2.*'
+	check "ranks with other --freeze lists refused (exit 2)" b4.log test "$rc" = 2
+	check "the message names --freeze" b4.log \
+		grep -Eq -- '--freeze \(crc32c of the list\): [0-9a-f]{8,9} on rank 0, [0-9a-f]{8,9} on rank 1' b4.log
 
 	# a failure on one rank alone (its model file is missing): it ends the job with its exit code
 	mpmd b6.log train "$m" "${A[@]}" -b 4 -- train missing.onnx "${A[@]}" -b 4

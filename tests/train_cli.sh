@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end tests of `ftrun train` and `ftrun eval` (issue 3): outputs of a run,
 # resume equal to an uninterrupted run, SIGINT/SIGTERM, kill -9 during checkpoint
-# writes, corrupt and truncated checkpoints, bad input, and the exported model
-# against onnxruntime. One line per check (PASS/FAIL/SKIP); exits 1 on any failure,
-# 77 (meson's skip) when every check ran passed but some were skipped.
+# writes, corrupt and truncated checkpoints, bad input, the exported model against
+# onnxruntime, and options a command does not take. One line per check (PASS/FAIL/SKIP);
+# exits 1 on any failure, 77 (meson's skip) when every check ran passed but some were skipped.
 #
 # usage: train_cli.sh FTRUN MODELS_DIR WORK_DIR [PYTHON [EXPORT_PYTHON]]
 #   PYTHON         makes the small data sets and models (PIL, numpy, onnx); /usr/bin/python3
@@ -41,7 +41,8 @@ losses() { awk -F, -v a="$2" -v b="$3" 'NR > 1 && $1 >= a && $1 <= b { print $1,
 "$py" "$here/train_cli_data.py" fmnist "$fmnist_src" fm 32 16 &&
 	"$py" "$here/train_cli_data.py" folder classes12 12 1 &&
 	"$py" "$here/train_cli_data.py" folder badimg 10 2 zz_broken.png &&
-	"$py" "$here/train_cli_data.py" convmodel conv_only.onnx ||
+	"$py" "$here/train_cli_data.py" convmodel conv_only.onnx &&
+	"$py" "$here/train_cli_data.py" constmodel const.onnx ||
 	{ echo "FAIL setup: $py $here/train_cli_data.py could not make the test data"; exit 1; }
 
 # --- 1. a short run on Fashion-MNIST: 10 steps of 4 (8 per epoch, so one epoch ends)
@@ -270,6 +271,88 @@ else
 	sed 's/^/    /' c7.out
 	if [ $rc = 0 ]; then pass "7 export vs onnxruntime"; else fail "7 export vs onnxruntime" "check_export.py exit $rc"; fi
 fi
+
+# --- 8. options: one a command would ignore is refused, not dropped (eval --resume evaluating
+# the model file instead of the checkpoint would be a wrong answer given quietly)
+opt_case() { # CHECK WANT_RC ERE ARGS...: exit WANT_RC, stderr matching ERE
+	local check=$1 want=$2 ere=$3
+	shift 3
+	ft c8 "$@"
+	expect_rc "8 $check" c8 "$want"
+	[ -z "$ere" ] || expect_grep "8 $check: the message" c8.err "$ere"
+}
+opt_case "inspect --train --opt bogus" 2 'use sgd or adamw' inspect "$model" --train --opt bogus
+opt_case "inspect --opt without --train" 2 'inspect takes it with --train' inspect "$model" --opt adamw
+opt_case "inspect --train with train's options" 0 '' inspect "$model" --train --opt adamw --data synthetic \
+	--lr 0.1 --sched none --epochs 2 -j 2 --no-eval
+opt_case "run --opt" 2 'is not an option of .ftrun run' run "$model" --input x.pb --output-dir c8 --opt sgd
+opt_case "eval --resume" 2 'resume is not an option of .ftrun eval' eval "$model" --data synthetic --resume c1/checkpoint.ftck
+opt_case "eval --amp" 2 'amp is not an option of .ftrun eval' eval "$model" --data synthetic --amp fp16
+opt_case "grad -b" 2 'is not an option of .ftrun grad' grad "$model" -b 2
+opt_case "--epochs with --steps" 2 '--epochs and --steps both given' train "$model" --data synthetic --epochs 1 --steps 1
+opt_case "--output (timm's folder, ftrun's -o file)" 2 '-o FILE.onnx names the trained model' \
+	train "$model" --data synthetic --steps 1 --output c8out
+mkdir -p c8dir
+opt_case "-o naming a folder, refused before training" 2 'c8dir is a folder' train "$model" --data synthetic \
+	--steps 1 --output-dir c8 -o c8dir $T
+if grep -q 'step 1/' c8.err; then fail "8 -o naming a folder: refused before the first step" "" c8.err; else
+	pass "8 -o naming a folder: refused before the first step"; fi
+opt_case "-o in a folder that does not exist" 2 'its folder no/such does not exist' train "$model" \
+	--data synthetic --steps 1 --output-dir c8 -o no/such/m.onnx $T
+opt_case "train --help" 0 '' train --help
+expect_grep "8 --help says what this build has" c8.out '^This build: the CPU backend'
+opt_case "bench -b 6 with no ga row (6 is not a multiple of 4)" 0 '' bench "$model" -b 6 --configs baseline \
+	--steps 1 --output-dir c8bench $T
+# what trains: a module's tensor of 4 values ("pos", an embedding feeding Add) with W and b, and
+# the exporter's own values ("onnx::Mul_1", "/Mul_output_0": a folded slice of a parameter or a
+# folded constant, which ONNX does not tell apart) with a warning that names them and --freeze
+opt_case "parameters of a model with exporter-made values" 0 '' inspect const.onnx
+expect_grep "8 const.onnx: 5 parameters, 62 values" c8.out 'params +62 in 5 tensors'
+expect_grep "8 const.onnx: inspect's warning names the exporter's values" c8.out \
+	"^warning 2 float initializers the exporter made \(e.g. \"onnx::Mul_1\"\).*--freeze 'onnx::\*'"
+opt_case "train const.onnx with --freeze 'onnx::*,/*'" 0 \
+	'--freeze onnx::\*,/\*: 2 parameter tensors kept as they are, 3 trained' \
+	train const.onnx --data synthetic -b 4 --steps 1 --no-eval --freeze 'onnx::*,/*' --output-dir c8c $T
+expect_grep "8 train prints the import's warning" c8.err '^ftrun: warning: 2 float initializers the exporter made'
+opt_case "inspect --params" 0 '' inspect "$model" --params
+expect_grep "8 inspect --params lists each parameter with its shape" c8.out '^param +fc\.weight \(10, 512\)$'
+# --freeze (requires_grad=False): what a glob matches, less what a !glob matches, comes back
+# bit for bit; every other parameter moved after 2 steps at lr 0.1
+opt_case "--freeze 'layer*,!layer4.1.*'" 0 '^--freeze layer\*,!layer4\.1\.\*: [0-9]+ parameter tensors kept as they are' \
+	train "$model" --data synthetic -b 4 --steps 2 --lr 0.1 --freeze 'layer*,!layer4.1.*' --no-eval \
+	--output-dir c8f -o c8f.onnx $T
+"$py" - "$model" c8f.onnx >c8f.log 2>&1 <<'EOF'
+import fnmatch, sys
+import numpy as np, onnx
+from onnx import numpy_helper as nh
+a, b = ({i.name: nh.to_array(i) for i in onnx.load(p).graph.initializer} for p in sys.argv[1:3])
+wrong, n_kept, n_moved = [], 0, 0
+for name, x in a.items():
+    if x.dtype != np.float32 or x.size <= 1 or "running_" in name:
+        continue  # constants and BatchNorm's running statistics (updated by the forward)
+    frozen = fnmatch.fnmatchcase(name, "layer*") and not fnmatch.fnmatchcase(name, "layer4.1.*")
+    same = np.array_equal(x, b[name])
+    n_kept += same
+    n_moved += not same
+    if frozen != same:
+        wrong.append(name)
+print(f"{n_kept} kept, {n_moved} moved; against the globs: {wrong[:5]}")
+sys.exit(1 if wrong or not n_kept or not n_moved else 0)
+EOF
+if [ $? = 0 ]; then pass "8 --freeze: the frozen parameters kept bit for bit, the others trained ($(cat c8f.log))"; else
+	fail "8 --freeze: the frozen parameters kept bit for bit, the others trained" "" c8f.log; fi
+opt_case "--freeze with a glob that matches nothing" 2 '"layers\*" matches none of the model.s 62 parameters' \
+	train "$model" --data synthetic --steps 1 --freeze 'layer1.*,layers*' --output-dir c8 $T
+opt_case "--freeze of every parameter" 2 'freezes all 62 parameters' \
+	train "$model" --data synthetic --steps 1 --freeze '*' --output-dir c8 $T
+# --sched step, by torchvision's names (StepLR): fm has 32 training images, 8 steps of 4 an epoch,
+# and the lr halves after each epoch: 0.4 for steps 1-8, 0.2 for 9-10 (metrics.csv: each step's lr)
+opt_case "--lr-scheduler steplr --lr-step-size 1 --lr-gamma 0.5" 0 '' train "$model" --data fm -b 4 --steps 10 \
+	--lr 0.4 --lr-scheduler steplr --lr-step-size 1 --lr-gamma 0.5 --no-eval --print-every 1 --output-dir c8s $T
+got=$(awk -F, 'NR > 1 { printf "%s%g", (NR > 2 ? " " : ""), $4 }' c8s/metrics.csv 2>/dev/null)
+if [ "$got" = "0.4 0.4 0.4 0.4 0.4 0.4 0.4 0.4 0.2 0.2" ]; then pass "8 --sched step: the lr of each step ($got)"; else
+	fail "8 --sched step: the lr of each step" "got \"$got\"" c8.err; fi
+opt_case "--sched step with --lr-gamma 0" 2 'bad --lr-gamma' train "$model" --data fm --sched step --lr-gamma 0
 
 echo "train_cli: $npass passed, $nfail failed, $nskip skipped (${SECONDS}s)"
 # the work folder stays only when something failed (the disk of a CI machine is finite)

@@ -9,6 +9,9 @@
         one per class in val/; with BAD, train/<class 0>/BAD is text, not an image
     train_cli_data.py convmodel OUT.onnx
         a Conv-only model, input (N,3,32,32), output (N,4,30,30): not a classifier
+    train_cli_data.py constmodel OUT.onnx
+        y = Gemm((Flatten(x) * "onnx::Mul_1" + "pos") * "/Mul_output_0", W, b), x (N,1,2,2): two
+        exporter-made float values of 4, a module tensor "pos" of 4 values, W (10,4), b (10)
 """
 import gzip
 import os
@@ -87,6 +90,27 @@ def make_convmodel(path):
     onnx.save(model, path)
 
 
+def make_constmodel(path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n)
+             for n, s in (("onnx::Mul_1", (4,)), ("pos", (4,)), ("/Mul_output_0", (4,)), ("W", (10, 4)), ("b", (10,)))]
+    nodes = [helper.make_node("Flatten", ["x"], ["f"], name="flatten", axis=1),
+             helper.make_node("Mul", ["f", "onnx::Mul_1"], ["m"], name="scale"),
+             helper.make_node("Add", ["m", "pos"], ["p"], name="embed"),
+             helper.make_node("Mul", ["p", "/Mul_output_0"], ["q"], name="scale2"),
+             helper.make_node("Gemm", ["q", "W", "b"], ["y"], name="fc", transB=1)]
+    graph = helper.make_graph(nodes, "constmodel",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 2, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
 def main():
     a = sys.argv[1:]
     if len(a) == 5 and a[0] == "fmnist":
@@ -95,6 +119,8 @@ def main():
         make_folder(a[1], int(a[2]), int(a[3]), a[4] if len(a) == 5 else None)
     elif len(a) == 2 and a[0] == "convmodel":
         make_convmodel(a[1])
+    elif len(a) == 2 and a[0] == "constmodel":
+        make_constmodel(a[1])
     else:
         sys.exit(__doc__)
 
