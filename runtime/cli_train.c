@@ -102,7 +102,7 @@ void ft_cli_loader_config(const ft_cli *c, ft_loader_config *lc)
  * in its host view and gets it back so.
  */
 static ft_status evaluate(const ft_cli *c, const char *path, ft_trainer *t, ft_dist *d, double *top1,
-			  int64_t *count, const char **where)
+			  double *top5, int64_t *count, const char **where)
 {
 	ft_graph *g = NULL;
 	ft_exec *x = NULL;
@@ -153,7 +153,7 @@ static ft_status evaluate(const ft_cli *c, const char *path, ft_trainer *t, ft_d
 		goto out_free;
 	*where = be.iface->name;
 	logits = ft_xmalloc(ft_tensor_bytes(yt));
-	int64_t n = ft_dataset_size(ds), right = 0, seen = 0, classes = yt->dims[1];
+	int64_t n = ft_dataset_size(ds), right = 0, right5 = 0, seen = 0, classes = yt->dims[1];
 	/* each rank a contiguous run of the batches (the counts are summed over ranks) */
 	int64_t nb = (n + b - 1) / b, lo = nb * rank / world, hi = nb * (rank + 1) / world;
 	if (hi > lo) {
@@ -180,20 +180,24 @@ static ft_status evaluate(const ft_cli *c, const char *path, ft_trainer *t, ft_d
 			goto out_free;
 		const int64_t *labels = sl.labels;
 		for (int64_t i = 0; i < b && start + i < n; i++) {
-			int64_t best = 0;
-			for (int64_t k = 1; k < classes; k++)
-				if (logits[i * classes + k] > logits[i * classes + best])
-					best = k;
-			right += best == labels[i];
+			/* the label's rank: the classes above it, a tie going to the lower index (as the
+			 * first maximum is the top-1 answer); top-1 is rank 0, top-5 ranks 0..4 */
+			const float *row = logits + i * classes, v = row[labels[i]];
+			int64_t above = 0;
+			for (int64_t k = 0; k < classes; k++)
+				above += row[k] > v || (row[k] == v && k < labels[i]);
+			right += above == 0;
+			right5 += above < 5;
 			seen++;
 		}
 		ft_loader_release(ld, &sl);
 	}
-	int64_t counts[2] = { right, seen };
-	if (d && (st = ft_dist_sum_i64(d, counts, 2, "the evaluation's counts")))
+	int64_t counts[3] = { right, right5, seen };
+	if (d && (st = ft_dist_sum_i64(d, counts, 3, "the evaluation's counts")))
 		goto out_free;
-	*top1 = counts[1] ? (double)counts[0] / (double)counts[1] : 0;
-	*count = counts[1];
+	*top1 = counts[2] ? (double)counts[0] / (double)counts[2] : 0;
+	*top5 = classes <= 5 ? -1 : counts[2] ? (double)counts[1] / (double)counts[2] : 0; /* (-1: 5 classes or fewer) */
+	*count = counts[2];
 out_free:
 	ft_loader_free(ld);
 	free(logits);
@@ -211,13 +215,15 @@ int ft_cmd_eval(const ft_cli *c)
 {
 	if (!c->data)
 		return ft_cli_bad_usage("eval needs --data PATH%s", "");
-	double top1;
+	double top1, top5;
 	int64_t n;
 	const char *where = "";
-	ft_status st = evaluate(c, c->model, NULL, NULL, &top1, &n, &where);
+	ft_status st = evaluate(c, c->model, NULL, NULL, &top1, &top5, &n, &where);
 	if (st)
 		return ft_cli_fail(st);
 	printf("top1 %.4f\n", top1);
+	if (top5 >= 0)
+		printf("top5 %.4f\n", top5);
 	fprintf(stderr, "(%lld held-out images, evaluated on %s)\n", (long long)n, where);
 	return 0;
 }
@@ -229,7 +235,7 @@ static const void *host_value(void *ctx, int id)
 
 /* data_pct: the share of the step's wall time spent waiting for the loader */
 static const char metrics_header[] = "step,epoch,loss,lr,images_per_s,seconds,data_pct";
-static const char epochs_header[] = "epoch,train_loss,test_top1,seconds";
+static const char epochs_header[] = "epoch,train_loss,test_top1,seconds,test_top5";
 
 /*
  * Opens a CSV of the run for appending. A fresh run starts it with its header.
@@ -276,10 +282,22 @@ static ft_status open_csv(const char *path, const char *header, bool resume, int
 	return FT_OK;
 }
 
-/* rank 0 at an epoch's end: its row of epochs.csv and its TensorBoard scalars (top1 < 0: not evaluated) */
-static ft_status epoch_row(FILE *ecsv, ft_tb_writer *tb, int64_t epoch, double loss, double top1, double seconds)
+/* " top5 0.9876" into buf */
+static const char *fmt_top5(double top5, char buf[32])
 {
-	fprintf(ecsv, "%lld,%.5f,%.4f,%.1f\n", (long long)epoch, loss, top1, seconds);
+	snprintf(buf, 32, " top5 %.4f", top5);
+	return buf;
+}
+
+/*
+ * rank 0 at an epoch's end: its row of epochs.csv and its TensorBoard scalars (top1 < 0: not
+ * evaluated; top5 < 0: not evaluated, or 5 classes or fewer). top5 is the last column, so the
+ * columns of earlier versions keep their places.
+ */
+static ft_status epoch_row(FILE *ecsv, ft_tb_writer *tb, int64_t epoch, double loss, double top1, double top5,
+			   double seconds)
+{
+	fprintf(ecsv, "%lld,%.5f,%.4f,%.1f,%.4f\n", (long long)epoch, loss, top1, seconds, top5);
 	fflush(ecsv);
 	if (!tb)
 		return FT_OK;
@@ -287,6 +305,8 @@ static ft_status epoch_row(FILE *ecsv, ft_tb_writer *tb, int64_t epoch, double l
 	FT_TRY(ft_tb_scalar(tb, "epoch/loss", epoch, wall, (float)loss));
 	if (top1 >= 0)
 		FT_TRY(ft_tb_scalar(tb, "epoch/top1", epoch, wall, (float)top1));
+	if (top5 >= 0)
+		FT_TRY(ft_tb_scalar(tb, "epoch/top5", epoch, wall, (float)top5));
 	return ft_tb_flush(tb);
 }
 
@@ -654,7 +674,7 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 			 */
 			bool row_first = epoch_end && !c->eval_each_epoch;
 			double epoch_mean = epoch_steps ? epoch_loss / (double)epoch_steps : 0.0;
-			if (row_first && root && (st = epoch_row(ecsv, tb, meta.epoch - 1, epoch_mean, -1, ft_now_s() - t0)))
+			if (row_first && root && (st = epoch_row(ecsv, tb, meta.epoch - 1, epoch_mean, -1, -1, ft_now_s() - t0)))
 				goto out_free;
 			if (root) {
 				fflush(csv); /* the rows up to the checkpoint are in the file before it is */
@@ -663,16 +683,17 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 					goto out_free;
 			}
 			if (epoch_end && !row_first) {
-				double top1 = -1;
+				double top1 = -1, top5 = -1;
 				int64_t n;
 				const char *where;
-				st = evaluate(c, c->model, t, d, &top1, &n, &where);
+				st = evaluate(c, c->model, t, d, &top1, &top5, &n, &where);
 				if (st)
 					goto out_free;
 				if (root)
-					fprintf(stderr, "%sepoch %lld top1 %.4f\n", tty ? "\n" : "", (long long)meta.epoch - 1,
-						top1);
-				if (root && (st = epoch_row(ecsv, tb, meta.epoch - 1, epoch_mean, top1, ft_now_s() - t0)))
+					fprintf(stderr, "%sepoch %lld top1 %.4f%s\n", tty ? "\n" : "", (long long)meta.epoch - 1,
+						top1, top5 >= 0 ? fmt_top5(top5, (char[32]){ 0 }) : "");
+				if (root &&
+				    (st = epoch_row(ecsv, tb, meta.epoch - 1, epoch_mean, top1, top5, ft_now_s() - t0)))
 					goto out_free;
 			}
 			if (epoch_end) {
@@ -703,12 +724,14 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 			goto out_free;
 		fprintf(stderr, "trained model written to %s\n", c->out_file);
 	}
-	double top1;
+	double top1, top5;
 	int64_t n;
 	const char *where = "";
-	ft_status est = c->no_eval ? FT_OK : evaluate(c, c->model, t, d, &top1, &n, &where);
+	ft_status est = c->no_eval ? FT_OK : evaluate(c, c->model, t, d, &top1, &top5, &n, &where);
 	if (est == FT_OK && !c->no_eval && root) {
 		printf("top1 %.4f\n", top1);
+		if (top5 >= 0)
+			printf("top5 %.4f\n", top5);
 		fprintf(stderr, "(%lld held-out images, evaluated on %s)\n", (long long)n, where);
 	}
 	else if (est)

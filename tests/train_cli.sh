@@ -42,7 +42,8 @@ losses() { awk -F, -v a="$2" -v b="$3" 'NR > 1 && $1 >= a && $1 <= b { print $1,
 	"$py" "$here/train_cli_data.py" folder classes12 12 1 &&
 	"$py" "$here/train_cli_data.py" folder badimg 10 2 zz_broken.png &&
 	"$py" "$here/train_cli_data.py" convmodel conv_only.onnx &&
-	"$py" "$here/train_cli_data.py" constmodel const.onnx ||
+	"$py" "$here/train_cli_data.py" constmodel const.onnx &&
+	"$py" "$here/train_cli_data.py" biasmodel bias.onnx ||
 	{ echo "FAIL setup: $py $here/train_cli_data.py could not make the test data"; exit 1; }
 
 # --- 1. a short run on Fashion-MNIST: 10 steps of 4 (8 per epoch, so one epoch ends)
@@ -56,7 +57,7 @@ if [ "$(head -1 c1/metrics.csv 2>/dev/null)" = "step,epoch,loss,lr,images_per_s,
 else
 	fail "1 metrics.csv: header and steps 1..10" "$(head -c 300 c1/metrics.csv 2>&1)"
 fi
-if [ "$(head -1 c1/epochs.csv 2>/dev/null)" = "epoch,train_loss,test_top1,seconds" ] &&
+if [ "$(head -1 c1/epochs.csv 2>/dev/null)" = "epoch,train_loss,test_top1,seconds,test_top5" ] &&
 	awk -F, 'NR == 2 && $1 == 0 && $3 >= 0 && $3 <= 1 { ok = 1 } END { exit !(ok && NR == 2) }' c1/epochs.csv; then
 	pass "1 epochs.csv: header and epoch 0 with its top1"
 else
@@ -353,6 +354,12 @@ got=$(awk -F, 'NR > 1 { printf "%s%g", (NR > 2 ? " " : ""), $4 }' c8s/metrics.cs
 if [ "$got" = "0.4 0.4 0.4 0.4 0.4 0.4 0.4 0.4 0.2 0.2" ]; then pass "8 --sched step: the lr of each step ($got)"; else
 	fail "8 --sched step: the lr of each step" "got \"$got\"" c8.err; fi
 opt_case "--sched step with --lr-gamma 0" 2 'bad --lr-gamma' train "$model" --data fm --sched step --lr-gamma 0
+# top-1 and top-5 by hand: a model whose logits are its bias b = 0 11 1 10 2 9 3 8 4 7 5 6 for every
+# image, on the 12 held-out images of classes12 (one a class): top-1 is right for class 1 alone
+# (1/12), top-5 for classes 1 3 5 7 9 (5/12)
+opt_case "eval of a model whose logits are its bias" 0 '' eval bias.onnx --data classes12 -b 5 $T
+expect_grep "8 top1 = 1/12" c8.out '^top1 0\.0833$'
+expect_grep "8 top5 = 5/12" c8.out '^top5 0\.4167$'
 
 echo "train_cli: $npass passed, $nfail failed, $nskip skipped (${SECONDS}s)"
 # the work folder stays only when something failed (the disk of a CI machine is finite)
