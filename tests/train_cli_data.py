@@ -76,44 +76,42 @@ def make_folder(out, classes, per_class, bad):
             f.write("this is text, not a PNG\n")
 
 
-def make_convmodel(path):
+def save_model(path, nodes, x_shape, y_shape, inits):
+    """one input x, one output y (float32), opset 13, checked by onnx, saved to path"""
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper
 
-    w = numpy_helper.from_array(np.random.default_rng(0).standard_normal((4, 3, 3, 3)).astype(np.float32), "w")
-    b = numpy_helper.from_array(np.zeros(4, np.float32), "b")
-    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], name="conv_only")
-    graph = helper.make_graph([node], "conv_only",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 32, 32])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 30, 30])],
-                              initializer=[w, b])
+    name = os.path.splitext(os.path.basename(path))[0]
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)], initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.checker.check_model(model)
     onnx.save(model, path)
 
 
+def make_convmodel(path):
+    from onnx import helper, numpy_helper
+
+    w = numpy_helper.from_array(np.random.default_rng(0).standard_normal((4, 3, 3, 3)).astype(np.float32), "w")
+    b = numpy_helper.from_array(np.zeros(4, np.float32), "b")
+    save_model(path, [helper.make_node("Conv", ["x", "w", "b"], ["y"], name="conv_only")], ["N", 3, 32, 32],
+               ["N", 4, 30, 30], [w, b])
+
+
 def make_biasmodel(path):
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     b = np.array([0, 11, 1, 10, 2, 9, 3, 8, 4, 7, 5, 6], np.float32)
     inits = [numpy_helper.from_array(np.zeros((12, 3), np.float32), "W"), numpy_helper.from_array(b, "b")]
     nodes = [helper.make_node("GlobalAveragePool", ["x"], ["p"], name="pool"),
              helper.make_node("Flatten", ["p"], ["f"], name="flatten", axis=1),
              helper.make_node("Gemm", ["f", "W", "b"], ["y"], name="fc", transB=1)]
-    graph = helper.make_graph(nodes, "biasmodel",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 12])], initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, path)
+    save_model(path, nodes, ["N", 3, 8, 8], ["N", 12], inits)
 
 
 def make_constmodel(path):
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     rng = np.random.default_rng(0)
     inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n)
@@ -123,13 +121,7 @@ def make_constmodel(path):
              helper.make_node("Add", ["m", "pos"], ["p"], name="embed"),
              helper.make_node("Mul", ["p", "/Mul_output_0"], ["q"], name="scale2"),
              helper.make_node("Gemm", ["q", "W", "b"], ["y"], name="fc", transB=1)]
-    graph = helper.make_graph(nodes, "constmodel",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 2, 2])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10])], initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, path)
+    save_model(path, nodes, ["N", 1, 2, 2], ["N", 10], inits)
 
 
 def main():
