@@ -28,6 +28,8 @@ typedef struct ft_cli {
 	const char *opt;      /* sgd | adamw */
 	const char *sched;    /* cosine | step | none */
 	int64_t warmup_steps;
+	int64_t warmup_epochs; /* --warmup-epochs: warmup_steps from the epoch's steps */
+	double min_lr;        /* --sched cosine falls to this (0) */
 	int64_t lr_step_size; /* --sched step: epochs between decays (30) */
 	double lr_gamma;      /*   and the factor (0.1), torchvision's StepLR */
 	int64_t grad_accum;

@@ -52,7 +52,7 @@ static float schedule(const ft_cli *c, int64_t step, int64_t total, int64_t step
 	if (!c->sched || strcmp(c->sched, "none") == 0 || total <= c->warmup_steps)
 		return (float)base;
 	double t = (double)(step - c->warmup_steps) / (double)(total - c->warmup_steps);
-	return (float)(base * 0.5 * (1.0 + cos(M_PI * t)));
+	return (float)(c->min_lr + (base - c->min_lr) * 0.5 * (1.0 + cos(M_PI * t)));
 }
 
 /* --mean and --std (one value or three; 0.5 each without them) */
@@ -346,6 +346,8 @@ static ft_status agree_at_start(ft_dist *d, const ft_cli *c)
 		{ .what = "--warmup-steps", .kind = FT_DIST_INT, .i = c->warmup_steps },
 		{ .what = "--lr-step-size", .kind = FT_DIST_INT, .i = c->lr_step_size },
 		{ .what = "--lr-gamma", .kind = FT_DIST_REAL, .r = c->lr_gamma },
+		{ .what = "--warmup-epochs", .kind = FT_DIST_INT, .i = c->warmup_epochs },
+		{ .what = "--min-lr", .kind = FT_DIST_REAL, .r = c->min_lr },
 		{ .what = "--seed", .kind = FT_DIST_INT, .i = c->seed },
 		{ .what = "--steps", .kind = FT_DIST_INT, .i = c->steps },
 		{ .what = "--epochs", .kind = FT_DIST_INT, .i = c->epochs },
@@ -441,6 +443,12 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 		return ft_cli_bad_usage("--opt %s: use sgd or adamw", c->opt);
 	if (c->sched && strcmp(c->sched, "cosine") && strcmp(c->sched, "step") && strcmp(c->sched, "none"))
 		return ft_cli_bad_usage("--sched %s: use cosine, step or none", c->sched);
+	if (c->min_lr > 0 && c->sched && strcmp(c->sched, "cosine"))
+		return ft_cli_bad_usage("--min-lr is where --sched cosine ends; --sched %s has none", c->sched);
+	if (c->min_lr > c->lr)
+		return ft_cli_bad_usage("--min-lr above --lr%s", "");
+	if (c->warmup_epochs && c->warmup_steps)
+		return ft_cli_bad_usage("--warmup-epochs and --warmup-steps both given: one or the other%s", "");
 	const char *outdir = c->output_dir ? c->output_dir : "ftrun-out";
 	if (ft_mkdir_p(outdir) != 0) {
 		fprintf(stderr, "ftrun: cannot create %s: %s\n", outdir, strerror(errno));
@@ -515,6 +523,8 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 		goto out_free;
 	}
 	int64_t steps_per_epoch = per_epoch / per_step;
+	if (c->warmup_epochs)
+		c->warmup_steps = c->warmup_epochs * steps_per_epoch;
 	int64_t total = c->steps > 0 ? c->steps : c->epochs * steps_per_epoch;
 	ft_ckpt_meta meta = { .seed = c->seed, .micro_batch = c->batch, .grad_accum = c->grad_accum };
 	if (c->resume) {

@@ -51,7 +51,8 @@ static const char usage[] =
 	"\n"
 	"  train MODEL.onnx --data PATH|synthetic [-b N] [--epochs E | --steps S] [--lr LR]\n"
 	"      [--opt sgd|adamw] [--momentum M] [--nesterov] [--wd WD] [--wd-all]\n"
-	"      [--sched cosine|step|none [--lr-step-size E] [--lr-gamma G]] [--warmup-steps N]\n"
+	"      [--sched cosine|step|none [--min-lr X] [--lr-step-size E] [--lr-gamma G]]\n"
+	"      [--warmup-steps N | --warmup-epochs E]\n"
 	"      [--label-smoothing X] [--clip-grad-norm X] [--grad-accum-steps K]\n"
 	"      [--global-batch G [--max-memory SIZE]]\n"
 	"      [-j WORKERS] [--prefetch DEPTH] [--pin-mem | --no-pin-mem] [--augment auto|none|flip|rrc]\n"
@@ -66,7 +67,7 @@ static const char usage[] =
 	"      --freeze: parameters whose names match a glob (\"features.*\") and no !GLOB stay as they\n"
 	"      are (PyTorch's requires_grad=False; inspect --params lists the names)\n"
 	"      prints the held-out top-1 (and top-5) accuracy at the end (not with --no-eval);\n"
-	"      --sched: after the warmup, cosine to 0 at the last step (default), or step: the lr\n"
+	"      --sched: after the warmup, cosine to --min-lr (0) at the last step (default), or step: the lr\n"
 	"      times G (0.1) every E epochs (30; torchvision's StepLR), or none (constant)\n"
 	"      --global-batch G --max-memory SIZE picks the largest micro-batch whose planned step\n"
 	"      fits SIZE (8G, 512M; binary units) and the accumulation steps that make G;\n"
@@ -273,6 +274,8 @@ static const struct option_use {
 	{ "--lr-step-size", NULL, C_TRAIN },
 	{ "--lr-gamma", NULL, C_TRAIN },
 	{ "--warmup-steps", NULL, C_TRAIN },
+	{ "--warmup-epochs", "--lr-warmup-epochs", C_TRAIN },
+	{ "--min-lr", "--lr-min", C_TRAIN },
 	{ "--grad-accum-steps", NULL, C_TRAIN | C_BENCH },
 	{ "--configs", NULL, C_BENCH },
 	{ "--global-batch", NULL, C_TRAIN },
@@ -439,6 +442,14 @@ static int parse(int argc, char **argv, cli *c)
 			if (strcmp(v, "cosine") && strcmp(v, "step") && strcmp(v, "none"))
 				return bad_usage("--sched %s: use cosine, step or none", v);
 			c->sched = v;
+		} else if (strcmp(a, "--warmup-epochs") == 0 || strcmp(a, "--lr-warmup-epochs") == 0) {
+			NEED_VALUE();
+			if (!parse_int(v, 0, &c->warmup_epochs))
+				return bad_usage("bad --warmup-epochs \"%s\"", v);
+		} else if (strcmp(a, "--min-lr") == 0 || strcmp(a, "--lr-min") == 0) {
+			NEED_VALUE();
+			if (!parse_double(v, &c->min_lr) || c->min_lr < 0)
+				return bad_usage("bad --min-lr \"%s\"", v);
 		} else if (strcmp(a, "--lr-step-size") == 0) {
 			NEED_VALUE();
 			if (!parse_int(v, 1, &c->lr_step_size))

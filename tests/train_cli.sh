@@ -354,6 +354,15 @@ got=$(awk -F, 'NR > 1 { printf "%s%g", (NR > 2 ? " " : ""), $4 }' c8s/metrics.cs
 if [ "$got" = "0.4 0.4 0.4 0.4 0.4 0.4 0.4 0.4 0.2 0.2" ]; then pass "8 --sched step: the lr of each step ($got)"; else
 	fail "8 --sched step: the lr of each step" "got \"$got\"" c8.err; fi
 opt_case "--sched step with --lr-gamma 0" 2 'bad --lr-gamma' train "$model" --data fm --sched step --lr-gamma 0
+# one epoch of warmup (8 steps: lr x 1/8 .. 8/8), then cosine from 0.4 to --min-lr 0.1 over the 2 steps left:
+# 0.4 at step 9, 0.1 + 0.3 x (1 + cos(pi/2)) / 2 = 0.25 at step 10
+opt_case "--lr-warmup-epochs 1 --lr-min 0.1" 0 '' train "$model" --data fm -b 4 --steps 10 --lr 0.4 \
+	--lr-warmup-epochs 1 --lr-min 0.1 --no-eval --print-every 1 --output-dir c8w $T
+got=$(awk -F, 'NR > 1 { printf "%s%g", (NR > 2 ? " " : ""), $4 }' c8w/metrics.csv 2>/dev/null)
+if [ "$got" = "0.05 0.1 0.15 0.2 0.25 0.3 0.35 0.4 0.4 0.25" ]; then pass "8 warmup epochs and --min-lr: the lr of each step ($got)"; else
+	fail "8 warmup epochs and --min-lr: the lr of each step" "got \"$got\"" c8.err; fi
+opt_case "--min-lr with --sched step" 2 'min-lr is where --sched cosine ends' train "$model" --data fm --sched step --min-lr 0.1
+opt_case "--warmup-epochs with --warmup-steps" 2 'one or the other' train "$model" --data fm --warmup-epochs 1 --warmup-steps 5
 # top-1 and top-5 by hand: a model whose logits are its bias b = 0 11 1 10 2 9 3 8 4 7 5 6 for every
 # image, on the 12 held-out images of classes12 (one a class): top-1 is right for class 1 alone
 # (1/12), top-5 for classes 1 3 5 7 9 (5/12)
