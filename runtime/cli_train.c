@@ -148,6 +148,11 @@ static ft_status evaluate(const ft_cli *c, const char *path, ft_trainer *t, ft_d
 	st = ft_dataset_open(&dc, &ds);
 	if (st)
 		goto out_free;
+	if (ft_dataset_classes(ds) > yt->dims[1]) { /* (a label past the logits would be read as one) */
+		st = ft_error(FT_EBADINPUT, "%s has %d classes, the model's output has %lld", c->data,
+			      ft_dataset_classes(ds), (long long)yt->dims[1]);
+		goto out_free;
+	}
 	st = ft_exec_new(g, be, &x);
 	if (st)
 		goto out_free;
@@ -181,10 +186,11 @@ static ft_status evaluate(const ft_cli *c, const char *path, ft_trainer *t, ft_d
 		const int64_t *labels = sl.labels;
 		for (int64_t i = 0; i < b && start + i < n; i++) {
 			/* the label's rank: the classes above it, a tie going to the lower index (as the
-			 * first maximum is the top-1 answer); top-1 is rank 0, top-5 ranks 0..4 */
+			 * first maximum is the top-1 answer); top-1 is rank 0, top-5 ranks 0..4; a NaN
+			 * at the label ranks last (no comparison with it holds) */
 			const float *row = logits + i * classes, v = row[labels[i]];
-			int64_t above = 0;
-			for (int64_t k = 0; k < classes; k++)
+			int64_t above = v != v ? classes : 0;
+			for (int64_t k = 0; k < classes && v == v; k++)
 				above += row[k] > v || (row[k] == v && k < labels[i]);
 			right += above == 0;
 			right5 += above < 5;

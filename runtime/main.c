@@ -67,8 +67,9 @@ static const char usage[] =
 	"      --freeze: parameters whose names match a glob (\"features.*\") and no !GLOB stay as they\n"
 	"      are (PyTorch's requires_grad=False; inspect --params lists the names)\n"
 	"      prints the held-out top-1 (and top-5) accuracy at the end (not with --no-eval);\n"
-	"      --sched: after the warmup, cosine to --min-lr (0) at the last step (default), or step: the lr\n"
-	"      times G (0.1) every E epochs (30; torchvision's StepLR), or none (constant)\n"
+	"      --sched: after the warmup, cosine toward --min-lr (0), reached one step past the\n"
+	"      last (default); step: the lr times G (0.1) every E epochs (30; torchvision's StepLR);\n"
+	"      none: constant\n"
 	"      --global-batch G --max-memory SIZE picks the largest micro-batch whose planned step\n"
 	"      fits SIZE (8G, 512M; binary units) and the accumulation steps that make G;\n"
 	"      --max-memory alone refuses a step that does not fit\n"
@@ -444,7 +445,7 @@ static int parse(int argc, char **argv, cli *c)
 			c->sched = v;
 		} else if (strcmp(a, "--warmup-epochs") == 0 || strcmp(a, "--lr-warmup-epochs") == 0) {
 			NEED_VALUE();
-			if (!parse_int(v, 0, &c->warmup_epochs))
+			if (!parse_int(v, 0, &c->warmup_epochs) || c->warmup_epochs > 1000000)
 				return bad_usage("bad --warmup-epochs \"%s\"", v);
 		} else if (strcmp(a, "--min-lr") == 0 || strcmp(a, "--lr-min") == 0) {
 			NEED_VALUE();

@@ -43,7 +43,8 @@ losses() { awk -F, -v a="$2" -v b="$3" 'NR > 1 && $1 >= a && $1 <= b { print $1,
 	"$py" "$here/train_cli_data.py" folder badimg 10 2 zz_broken.png &&
 	"$py" "$here/train_cli_data.py" convmodel conv_only.onnx &&
 	"$py" "$here/train_cli_data.py" constmodel const.onnx &&
-	"$py" "$here/train_cli_data.py" biasmodel bias.onnx ||
+	"$py" "$here/train_cli_data.py" biasmodel bias.onnx &&
+	"$py" "$here/train_cli_data.py" biasmodel bias_nan.onnx nan ||
 	{ echo "FAIL setup: $py $here/train_cli_data.py could not make the test data"; exit 1; }
 
 # --- 1. a short run on Fashion-MNIST: 10 steps of 4 (8 per epoch, so one epoch ends)
@@ -369,6 +370,13 @@ opt_case "--warmup-epochs with --warmup-steps" 2 'one or the other' train "$mode
 opt_case "eval of a model whose logits are its bias" 0 '' eval bias.onnx --data classes12 -b 5 $T
 expect_grep "8 top1 = 1/12" c8.out '^top1 0\.0833$'
 expect_grep "8 top5 = 5/12" c8.out '^top5 0\.4167$'
+# a NaN logit at the label is no answer: with b[1] NaN, top-1 is class 3 (1/12), top-5 classes 3 5 7 9 11
+# (5/12); counting the NaN as a hit would give 2/12 and 6/12
+opt_case "eval of a model with a NaN logit" 0 '' eval bias_nan.onnx --data classes12 -b 5 $T
+expect_grep "8 NaN logit: top1 = 1/12" c8.out '^top1 0\.0833$'
+expect_grep "8 NaN logit: top5 = 5/12" c8.out '^top5 0\.4167$'
+opt_case "eval of 12 classes with a 10-class model" 2 'classes12 has 12 classes, the model.s output has 10' \
+	eval "$model" --data classes12 -b 4 $T
 
 echo "train_cli: $npass passed, $nfail failed, $nskip skipped (${SECONDS}s)"
 # the work folder stays only when something failed (the disk of a CI machine is finite)

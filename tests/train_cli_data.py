@@ -9,9 +9,10 @@
         one per class in val/; with BAD, train/<class 0>/BAD is text, not an image
     train_cli_data.py convmodel OUT.onnx
         a Conv-only model, input (N,3,32,32), output (N,4,30,30): not a classifier
-    train_cli_data.py biasmodel OUT.onnx
+    train_cli_data.py biasmodel OUT.onnx [nan]
         logits = a bias whatever the image: Gemm(GlobalAveragePool(x), W = 0, b), x (N,3,8,8), 12 classes
-        with b = 0 11 1 10 2 9 3 8 4 7 5 6 (top-1 class 1; top-5 classes 1 3 5 7 9)
+        with b = 0 11 1 10 2 9 3 8 4 7 5 6 (top-1 class 1; top-5 classes 1 3 5 7 9); with nan, b[1] is NaN
+        (top-1 class 3; top-5 classes 3 5 7 9 11)
     train_cli_data.py constmodel OUT.onnx
         y = Gemm((Flatten(x) * "onnx::Mul_1" + "pos") * "/Mul_output_0", W, b), x (N,1,2,2): two
         exporter-made float values of 4, a module tensor "pos" of 4 values, W (10,4), b (10)
@@ -99,10 +100,12 @@ def make_convmodel(path):
                ["N", 4, 30, 30], [w, b])
 
 
-def make_biasmodel(path):
+def make_biasmodel(path, nan):
     from onnx import helper, numpy_helper
 
     b = np.array([0, 11, 1, 10, 2, 9, 3, 8, 4, 7, 5, 6], np.float32)
+    if nan:
+        b[1] = np.nan
     inits = [numpy_helper.from_array(np.zeros((12, 3), np.float32), "W"), numpy_helper.from_array(b, "b")]
     nodes = [helper.make_node("GlobalAveragePool", ["x"], ["p"], name="pool"),
              helper.make_node("Flatten", ["p"], ["f"], name="flatten", axis=1),
@@ -132,8 +135,8 @@ def main():
         make_folder(a[1], int(a[2]), int(a[3]), a[4] if len(a) == 5 else None)
     elif len(a) == 2 and a[0] == "convmodel":
         make_convmodel(a[1])
-    elif len(a) == 2 and a[0] == "biasmodel":
-        make_biasmodel(a[1])
+    elif len(a) in (2, 3) and a[0] == "biasmodel":
+        make_biasmodel(a[1], len(a) == 3 and a[2] == "nan")
     elif len(a) == 2 and a[0] == "constmodel":
         make_constmodel(a[1])
     else:
