@@ -139,8 +139,7 @@ static bool linear_bias(const ft_graph *g, const ft_node *n, ft_dtype lp)
 	for (int j = 0; j < 2; j++) {
 		const ft_tensor *x = ft_in(g, n, j), *b = ft_in(g, n, 1 - j);
 		/* (a bias --freeze made constant is still one) */
-		if (!x || !b || x->dtype != lp || !(b->kind == FT_TK_PARAM || (b->kind == FT_TK_CONST && b->data)) ||
-		    b->dtype != FT_F32)
+		if (!x || !b || x->dtype != lp || !ft_tensor_fixed_weight(b) || b->dtype != FT_F32)
 			continue;
 		if (x->producer >= 0 && x->producer < g->n_nodes && g->nodes[x->producer].op == FT_OP_MATMUL &&
 		    x->rank >= 1 && b->rank == 1 && b->numel > 0 && b->numel == x->dims[x->rank - 1])

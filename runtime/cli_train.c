@@ -445,10 +445,7 @@ static int train(const ft_cli *args, ft_dist *d, bool *collective)
 	ft_cli cl = *args, *c = &cl; /* --global-batch / --max-memory settle the batch */
 	if (!c->data)
 		return ft_cli_bad_usage("train needs --data PATH|synthetic%s", "");
-	if (c->opt && strcmp(c->opt, "sgd") && strcmp(c->opt, "adamw"))
-		return ft_cli_bad_usage("--opt %s: use sgd or adamw", c->opt);
-	if (c->sched && strcmp(c->sched, "cosine") && strcmp(c->sched, "step") && strcmp(c->sched, "none"))
-		return ft_cli_bad_usage("--sched %s: use cosine, step or none", c->sched);
+	/* (--opt and --sched values were checked when the command line was read) */
 	if (c->min_lr > 0 && c->sched && strcmp(c->sched, "cosine"))
 		return ft_cli_bad_usage("--min-lr is where --sched cosine ends; --sched %s has none", c->sched);
 	if (c->min_lr > c->lr)

@@ -300,6 +300,11 @@ bool ft_tensor_is_const(const ft_tensor *t)
 	return t && t->kind == FT_TK_CONST && t->data != NULL;
 }
 
+bool ft_tensor_fixed_weight(const ft_tensor *t)
+{
+	return t->kind == FT_TK_PARAM || (t->kind == FT_TK_CONST && t->data);
+}
+
 bool ft_tensor_same_shape(const ft_tensor *a, const ft_tensor *b)
 {
 	if (!a || !b || a->rank != b->rank)

@@ -156,6 +156,8 @@ void ft_tensor_set_shape(ft_tensor *t, ft_dtype dtype, int rank, const int64_t *
 size_t ft_tensor_bytes(const ft_tensor *t);
 bool ft_tensor_is_const(const ft_tensor *t); /* has data at build time: CONST (not PARAM/STATE) */
 bool ft_tensor_same_shape(const ft_tensor *a, const ft_tensor *b); /* the same rank and dims */
+/* a weight or bias with a value of its own: a parameter, or a constant with data (one --freeze made) */
+bool ft_tensor_fixed_weight(const ft_tensor *t);
 /* a new 1-D int64 constant holding v[0..n) (v may point into g->tensors: it is copied first) */
 int ft_graph_const_i64(ft_graph *g, const char *name, const int64_t *v, int n);
 /* the ops whose output is their first input's bytes under another shape (Reshape, Flatten,

@@ -200,12 +200,6 @@ static void fuse_gelu(ft_graph *g, const int *uses, bool *fused)
 	}
 }
 
-/* a weight or bias with a value of its own: a parameter, or one --freeze made constant */
-static bool fixed_value(const ft_tensor *t)
-{
-	return t->kind == FT_TK_PARAM || (t->kind == FT_TK_CONST && t->data);
-}
-
 /*
  * A Linear layer on a 3-D (or higher) input as PyTorch exports it, Add(MatMul(x, Transpose(W)), b)
  * with W (N, K) and b (N) trained parameters, becomes Reshape(Gemm(Reshape(x, (R, K)), W, b,
@@ -235,8 +229,8 @@ static ft_status fuse_linears(ft_graph *g)
 			const int64_t *perm;
 			int np = ft_attr_ints(tr, "perm", &perm);
 			/* (weights --freeze made constant fuse as parameters do) */
-			if (!fixed_value(tw) || tw->rank != 2 || tw->dtype != FT_F32 || !(np < 0 || /* none: reversed */
-			    (np == 2 && perm[0] == 1 && perm[1] == 0)) || !fixed_value(tb) || tb->rank != 1 ||
+			if (!ft_tensor_fixed_weight(tw) || tw->rank != 2 || tw->dtype != FT_F32 || !(np < 0 || /* none: reversed */
+			    (np == 2 && perm[0] == 1 && perm[1] == 0)) || !ft_tensor_fixed_weight(tb) || tb->rank != 1 ||
 			    tb->dtype != FT_F32 || tb->numel != tw->dims[0] || tx->dtype != FT_F32 || tx->rank < 3 ||
 			    tx->dims[tx->rank - 1] != tw->dims[1])
 				continue;
